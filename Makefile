@@ -1,0 +1,147 @@
+# vigil — the only build entry. `make help` lists the targets.
+.DELETE_ON_ERROR:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PYTHON ?= /usr/bin/python3
+BTF ?= /sys/kernel/btf/vmlinux
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+PREFIX ?= /usr
+DESTDIR ?=
+VERSION := 0.1.0
+
+B := build
+V ?= 0
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Debian 12 packages for building and testing (make deps).
+DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
+	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
+	python3 python3-jsonschema auditd iproute2 procps
+LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
+DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
+	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -I$(B) \
+	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
+LDLIBS := $(shell pkg-config --libs $(LIBS) 2>/dev/null) -lelf -lz
+SAN ?= 0
+ifeq ($(SAN),1)
+B := build/san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -Ibuild
+BPF_OBJS := process file net probe
+SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
+
+AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
+	chain control util
+AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
+VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
+VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
+
+UNIT_TESTS := decode ecs proc_cache cgroup config chain redact
+UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
+
+.PHONY: all deps check-deps run test unit integration bench deb install format format-check clean help
+
+all: check-deps $(B)/vigild $(B)/vigil
+
+help:
+	@echo "make            build build/vigild and build/vigil"
+	@echo "make deps       install build and test dependencies (apt, Debian 12)"
+	@echo "sudo make run   build, then run vigild in the foreground, stream to stdout"
+	@echo "sudo make test  unit + integration tests (real kernel, root); SAN=1 for ASan/UBSan"
+	@echo "sudo make bench overhead benchmarks (bench/RESULTS.md)"
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS_PKGS) || \
+	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS_PKGS); }
+
+# Install what is missing so `sudo make run` / `sudo make test` work on a fresh host.
+check-deps:
+ifneq ($(DEPS_OK),yes)
+	@echo "build dependencies missing: running make deps" >&2
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory $(MAKECMDGOALS)
+	@exit 0
+endif
+
+build/vmlinux.h:
+	@test -r $(BTF) || { echo "error: $(BTF) not readable: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
+	@command -v $(CLANG) >/dev/null || { echo "error: $(CLANG) not found: run 'sudo make deps'" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@
+
+build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h include/vigil/abi.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/%.skel.h: build/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
+
+$(B)/agent/probes.o: $(SKELS)
+
+$(B)/agent/%.o: agent/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/vigild: $(VIGILD_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/vigil: $(VIGIL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+run: all
+	@if [ "$$(id -u)" != 0 ]; then echo "make run: vigild loads eBPF programs; run as root (sudo make run)" >&2; exit 1; fi
+	./$(B)/vigild --stdout
+
+unit: check-deps $(UNIT_BINS)
+	$(Q)B=$(B) tests/run-unit.sh $(UNIT_BINS)
+
+test: all $(UNIT_BINS)
+	$(Q)B=$(B) PYTHON=$(PYTHON) tests/run.sh $(UNIT_BINS)
+
+bench: all
+	$(Q)bench/run.sh
+
+install: all
+	install -D -m 0755 $(B)/vigild $(DESTDIR)$(PREFIX)/sbin/vigild
+	install -D -m 0755 $(B)/vigil $(DESTDIR)$(PREFIX)/bin/vigil
+	install -D -m 0644 packaging/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
+	install -D -m 0644 packaging/vigild.service $(DESTDIR)/lib/systemd/system/vigild.service
+	mkdir -p $(DESTDIR)$(PREFIX)/share/vigil/rules $(DESTDIR)$(PREFIX)/share/vigil/playbooks
+
+format:
+	clang-format -i agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
+
+format-check:
+	clang-format --dry-run -Werror agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(B)/agent/*.d $(B)/tests/*.d)

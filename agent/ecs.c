@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "vigil/abi.h"
+#include "vigil/ecs.h"
+#include "vigil/redact.h"
+#include "vigil/util.h"
+
+#define MAX_ANCESTORS 8
+
+struct ecs_writer {
+	char host_name[256];
+	char run_id[17];
+	uint64_t seq;
+	int64_t boot_to_real_ns;
+	struct proc_cache *pc;
+	struct jw w;
+};
+
+int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
+	    struct ecs_writer **ret)
+{
+	struct ecs_writer *w = calloc(1, sizeof(*w));
+	unsigned char rnd[8];
+
+	if (!w)
+		return -ENOMEM;
+	if (jw_init(&w->w, 64 * 1024) < 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	snprintf(w->host_name, sizeof(w->host_name), "%s", host_name);
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	for (int i = 0; i < 8; i++)
+		snprintf(w->run_id + 2 * i, 3, "%02x", rnd[i]);
+	w->pc = pc;
+	ecs_sync_clock(w);
+	*ret = w;
+	return 0;
+}
+
+struct ecs_writer *ecs_free(struct ecs_writer *w)
+{
+	if (w) {
+		jw_free(&w->w);
+		free(w);
+	}
+	return NULL;
+}
+
+void ecs_sync_clock(struct ecs_writer *w)
+{
+	w->boot_to_real_ns = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+}
+
+uint64_t ecs_next_sequence(const struct ecs_writer *w)
+{
+	return w->seq + 1;
+}
+
+const char *ecs_run_id(const struct ecs_writer *w)
+{
+	return w->run_id;
+}
+
+static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64_t boot_ns)
+{
+	char buf[48];
+
+	fmt_rfc3339_ns(buf, sizeof(buf), boot_ns + w->boot_to_real_ns);
+	jw_str(j, key, buf);
+}
+
+static void put_list(struct jw *j, const char *key, const char *csv)
+{
+	char item[32];
+
+	jw_arr_open(j, key);
+	while (*csv) {
+		size_t n = strcspn(csv, ",");
+
+		snprintf(item, sizeof(item), "%.*s", (int)n, csv);
+		jw_str(j, NULL, item);
+		csv += n + (csv[n] == ',');
+	}
+	jw_arr_close(j);
+}
+
+static struct jw *begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
+			const char *category, const char *type, const char *action,
+			const char *outcome)
+{
+	struct jw *j = &w->w;
+	char id[40];
+
+	if (!ts_boot_ns)
+		ts_boot_ns = clock_ns(CLOCK_BOOTTIME);
+	w->seq++;
+	jw_reset(j);
+	jw_obj_open(j, NULL);
+	put_time(j, "@timestamp", w, ts_boot_ns);
+	jw_obj_open(j, "ecs");
+	jw_str(j, "version", ECS_VERSION);
+	jw_obj_close(j);
+	jw_obj_open(j, "event");
+	jw_str(j, "kind", kind);
+	put_list(j, "category", category);
+	put_list(j, "type", type);
+	jw_str(j, "action", action);
+	snprintf(id, sizeof(id), "%s-%llu", w->run_id, (unsigned long long)w->seq);
+	jw_str(j, "id", id);
+	jw_u64(j, "sequence", w->seq);
+	jw_str(j, "module", "vigil");
+	if (outcome)
+		jw_str(j, "outcome", outcome);
+	jw_obj_close(j);
+	jw_obj_open(j, "agent");
+	jw_str(j, "type", "vigil");
+	jw_str(j, "version", VIGIL_VERSION);
+	jw_str(j, "ephemeral_id", w->run_id);
+	jw_obj_close(j);
+	jw_obj_open(j, "host");
+	jw_str(j, "name", w->host_name);
+	jw_obj_close(j);
+	return j;
+}
+
+struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
+		     const char *category, const char *type, const char *action)
+{
+	return begin(w, ts_boot_ns, kind, category, type, action, NULL);
+}
+
+struct jw *ecs_vigil(struct ecs_writer *w)
+{
+	jw_obj_open(&w->w, "vigil");
+	return &w->w;
+}
+
+void ecs_end(struct ecs_writer *w, const char **line, size_t *len)
+{
+	struct jw *j = &w->w;
+
+	if (j->lossy)
+		jw_bool(j, "lossy", true);
+	jw_obj_close(j); /* vigil */
+	jw_obj_close(j); /* event */
+	*line = j->buf;
+	*len = j->oom ? 0 : j->len;
+}
+
+/* argv (NUL-separated) as process.args and process.command_line, secrets redacted. */
+static void put_args(struct jw *j, const char *args, size_t n, const char *args_key,
+		     const char *cmd_key, bool with_count)
+{
+	size_t off, count = 0;
+	bool next_secret = false;
+	struct redaction r;
+
+	jw_arr_open(j, args_key);
+	for (off = 0; off < n;) {
+		size_t l = strnlen(args + off, n - off);
+
+		if (redact_arg(args + off, l, &next_secret, &r)) {
+			jw_raw(j, count ? ",\"" : "\"", count ? 2 : 1);
+			jw_escape(j, args + off, r.keep);
+			jw_raw(j, REDACTED, strlen(REDACTED));
+			jw_escape(j, args + off + r.resume, l - r.resume);
+			jw_raw(j, "\"", 1);
+			j->need_comma[j->depth] = true;
+		} else {
+			jw_strn(j, NULL, args + off, l);
+		}
+		count++;
+		off += l + 1;
+	}
+	jw_arr_close(j);
+	if (with_count)
+		jw_u64(j, "args_count", count);
+	/* command_line: the same arguments joined by spaces */
+	jw_raw(j, ",\"", 2);
+	jw_escape(j, cmd_key, strlen(cmd_key));
+	jw_raw(j, "\":\"", 3);
+	next_secret = false;
+	for (off = 0; off < n;) {
+		size_t l = strnlen(args + off, n - off);
+
+		if (off)
+			jw_raw(j, " ", 1);
+		if (redact_arg(args + off, l, &next_secret, &r)) {
+			jw_escape(j, args + off, r.keep);
+			jw_raw(j, REDACTED, strlen(REDACTED));
+			jw_escape(j, args + off + r.resume, l - r.resume);
+		} else {
+			jw_escape(j, args + off, l);
+		}
+		off += l + 1;
+	}
+	jw_raw(j, "\"", 1);
+}
+
+static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *p, bool full)
+{
+	jw_u64(j, "pid", p->pid);
+	jw_str(j, "entity_id", p->entity_id);
+	jw_str(j, "name", p->name);
+	if (p->exe)
+		jw_str(j, "executable", p->exe);
+	if (full && p->args_len)
+		put_args(j, p->args, p->args_len, "args", "command_line", true);
+	if (p->start_ns)
+		put_time(j, "start", w, p->start_ns);
+}
+
+static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	const struct proc *p = ev->proc;
+	const struct proc *parent = p ? proc_cache_get(w->pc, p->ppid) : NULL;
+	char id[16];
+
+	jw_obj_open(j, "process");
+	if (p) {
+		put_proc_brief(j, w, p, ev->action != VA_EXEC);
+	} else {
+		jw_u64(j, "pid", ev->pid);
+		jw_str(j, "name", ev->comm);
+	}
+	if (ev->action == VA_EXEC) {
+		put_args(j, ev->exec.args.p, ev->exec.args.n, "args", "command_line", true);
+		jw_strn(j, "working_directory", ev->exec.cwd.p, ev->exec.cwd.n);
+	}
+	if (ev->tid != ev->pid) {
+		jw_obj_open(j, "thread");
+		jw_u64(j, "id", ev->tid);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_EXIT) {
+		jw_i64(j, "exit_code", ev->exit.signal ? 128 + ev->exit.signal : ev->exit.code);
+		put_time(j, "end", w, ev->ts_boot_ns);
+	}
+	snprintf(id, sizeof(id), "%u", ev->uid);
+	jw_obj_open(j, "user");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	if (parent || ev->ppid) {
+		jw_obj_open(j, "parent");
+		if (parent)
+			put_proc_brief(j, w, parent, true);
+		else
+			jw_u64(j, "pid", ev->ppid);
+		jw_obj_close(j);
+	}
+	jw_obj_close(j);
+	jw_obj_open(j, "user");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	snprintf(id, sizeof(id), "%u", ev->gid);
+	jw_obj_open(j, "group");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	if (p && p->container.id[0]) {
+		jw_obj_open(j, "container");
+		jw_str(j, "id", p->container.id);
+		if (p->container.runtime)
+			jw_str(j, "runtime", p->container.runtime);
+		jw_obj_close(j);
+	}
+	if (p && p->container.pod_uid[0]) {
+		jw_obj_open(j, "orchestrator");
+		jw_str(j, "type", "kubernetes");
+		jw_obj_open(j, "resource");
+		jw_str(j, "type", "pod");
+		jw_str(j, "id", p->container.pod_uid);
+		jw_obj_close(j);
+		jw_obj_close(j);
+	}
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case VGL_KIND_MODEL:
+	case VGL_KIND_MODEL_AMBIGUOUS:
+		return "model";
+	case VGL_KIND_GPU:
+		return "gpu-device";
+	case VGL_KIND_CREDENTIAL:
+		return "credential";
+	default:
+		return "watched";
+	}
+}
+
+static void put_file_names(struct jw *j, struct vstr path)
+{
+	const char *slash = memrchr(path.p, '/', path.n);
+	const char *name = slash ? slash + 1 : path.p;
+	size_t nlen = path.n - (name - path.p);
+	const char *dot = memrchr(name, '.', nlen);
+
+	jw_strn(j, "path", path.p, path.n);
+	jw_strn(j, "name", name, nlen);
+	if (slash)
+		jw_strn(j, "directory", path.p, slash == path.p ? 1 : (size_t)(slash - path.p));
+	if (dot && dot != name)
+		jw_strn(j, "extension", dot + 1, nlen - (dot + 1 - name));
+}
+
+#define O_ACCMODE_ 03
+#define FMODE_CREATED_ 0x100000
+
+static const char *open_types(const struct vigil_event *ev)
+{
+	if (ev->open.fmode & FMODE_CREATED_)
+		return "creation";
+	if ((ev->open.open_flags & O_ACCMODE_) != O_RDONLY || (ev->open.open_flags & O_TRUNC))
+		return "change";
+	return "access";
+}
+
+static void put_open(struct jw *j, const struct vigil_event *ev)
+{
+	char ino[24];
+
+	jw_obj_open(j, "file");
+	put_file_names(j, ev->open.path);
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)ev->open.ino);
+	jw_str(j, "inode", ino);
+	if (S_ISREG(ev->open.imode))
+		jw_str(j, "type", "file");
+	jw_obj_close(j);
+}
+
+static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
+{
+	uint64_t fl = ev->open.open_flags;
+
+	jw_obj_open(j, "file");
+	jw_str(j, "kind", kind_name(ev->open.kind));
+	if (ev->open.opened.n &&
+	    (ev->open.opened.n != ev->open.path.n ||
+	     memcmp(ev->open.opened.p, ev->open.path.p, ev->open.path.n)))
+		jw_strn(j, "opened_path", ev->open.opened.p, ev->open.opened.n);
+	jw_arr_open(j, "access");
+	if ((fl & O_ACCMODE_) == O_RDONLY || (fl & O_ACCMODE_) == O_RDWR)
+		jw_str(j, NULL, "read");
+	if ((fl & O_ACCMODE_) == O_WRONLY || (fl & O_ACCMODE_) == O_RDWR)
+		jw_str(j, NULL, "write");
+	if (fl & O_CREAT)
+		jw_str(j, NULL, "create");
+	if (fl & O_TRUNC)
+		jw_str(j, NULL, "truncate");
+	jw_arr_close(j);
+	if (ev->open.sflags & VGL_SF_PATH_TRUNC)
+		jw_bool(j, "path_truncated", true);
+	jw_obj_close(j);
+}
+
+static void put_addr(struct jw *j, const char *obj, const uint8_t *addr, uint16_t port, int family)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, buf, sizeof(buf)))
+		return;
+	jw_obj_open(j, obj);
+	jw_str(j, "ip", buf);
+	jw_str(j, "address", buf);
+	if (port)
+		jw_u64(j, "port", port);
+	jw_obj_close(j);
+}
+
+static const char *net_outcome(const struct vigil_event *ev)
+{
+	if (ev->net.error == 0)
+		return "success";
+	return ev->net.error > 0 ? "failure" : "unknown";
+}
+
+static void put_net(struct jw *j, const struct vigil_event *ev)
+{
+	static const uint8_t zero[16];
+	int fam = ev->net.family == 10 ? AF_INET6 : AF_INET;
+	bool tcp = ev->net.protocol == 6;
+
+	if (ev->action == VA_CONNECT) {
+		put_addr(j, "destination", ev->net.daddr, ev->net.dport, fam);
+		if (memcmp(ev->net.saddr, zero, fam == AF_INET ? 4 : 16) || ev->net.sport)
+			put_addr(j, "source", ev->net.saddr, ev->net.sport, fam);
+	} else {
+		put_addr(j, "source", ev->net.saddr, ev->net.sport, fam);
+	}
+	jw_obj_open(j, "network");
+	jw_str(j, "transport", tcp ? "tcp" : "udp");
+	jw_str(j, "type", fam == AF_INET6 ? "ipv6" : "ipv4");
+	jw_str(j, "iana_number", tcp ? "6" : "17");
+	if (ev->action == VA_CONNECT)
+		jw_str(j, "direction", "egress");
+	jw_obj_close(j);
+}
+
+static void put_change(struct jw *j, const struct vigil_event *ev)
+{
+	jw_obj_open(j, "file");
+	put_file_names(j, ev->change.path);
+	jw_obj_close(j);
+}
+
+static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *p)
+{
+	const struct proc *anc[MAX_ANCESTORS];
+	unsigned n = proc_cache_ancestors(w->pc, p, anc, MAX_ANCESTORS);
+
+	jw_obj_open(j, "process");
+	jw_arr_open(j, "ancestors");
+	for (unsigned i = 0; i < n; i++) {
+		jw_obj_open(j, NULL);
+		jw_u64(j, "pid", anc[i]->pid);
+		jw_str(j, "entity_id", anc[i]->entity_id);
+		jw_str(j, "name", anc[i]->name);
+		if (anc[i]->exe)
+			jw_str(j, "executable", anc[i]->exe);
+		jw_obj_close(j);
+	}
+	jw_arr_close(j);
+	if (p->flags & PROC_ARGS_TRUNC)
+		jw_bool(j, "args_truncated", true);
+	if (p->flags & PROC_EXE_DELETED)
+		jw_bool(j, "exe_deleted", true);
+	jw_obj_close(j);
+	if (p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU)) {
+		jw_obj_open(j, "workload");
+		jw_bool(j, "inference", p->flags & PROC_INFERENCE);
+		jw_bool(j, "inference_tree", p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+		jw_bool(j, "gpu", p->flags & PROC_GPU);
+		jw_obj_close(j);
+	}
+}
+
+struct action_meta {
+	const char *category, *type;
+};
+
+static struct action_meta meta_for(const struct vigil_event *ev)
+{
+	switch (ev->action) {
+	case VA_EXEC:
+		return (struct action_meta){ "process", "start" };
+	case VA_EXIT:
+		return (struct action_meta){ "process", "end" };
+	case VA_OPEN:
+		return (struct action_meta){ "file", open_types(ev) };
+	case VA_UNLINK:
+		return (struct action_meta){ "file", "deletion" };
+	case VA_RENAME:
+	case VA_TRUNCATE:
+	case VA_CHMOD:
+		return (struct action_meta){ "file", "change" };
+	case VA_CONNECT:
+		return (struct action_meta){ "network", "connection,start" };
+	case VA_LISTEN:
+		return (struct action_meta){ "network", "start" };
+	default:
+		return (struct action_meta){ "host", "info" };
+	}
+}
+
+void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
+		      size_t *len)
+{
+	struct action_meta m = meta_for(ev);
+	struct jw *j = begin(w, ev->ts_boot_ns, "event", m.category, m.type,
+			     vigil_action_name(ev->action),
+			     ev->action == VA_CONNECT ? net_outcome(ev) : NULL);
+
+	put_process(j, w, ev);
+	if (ev->action == VA_OPEN)
+		put_open(j, ev);
+	else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD)
+		put_change(j, ev);
+	else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN)
+		put_net(j, ev);
+	j = ecs_vigil(w);
+	if (ev->proc)
+		put_ancestry(j, w, ev->proc);
+	if (ev->action == VA_OPEN)
+		put_open_vigil(j, ev);
+	if (ev->action == VA_RENAME && ev->change.target.n) {
+		jw_obj_open(j, "file");
+		jw_strn(j, "new_path", ev->change.target.p, ev->change.target.n);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_CONNECT) {
+		jw_obj_open(j, "network");
+		if (ev->net.error > 0)
+			jw_i64(j, "errno", ev->net.error);
+		jw_str(j, "via", ev->net.via == VGL_VIA_SENDMSG ? "sendmsg" :
+				 ev->net.via == VGL_VIA_CONNECT ? "connect" : "tcp");
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_EXIT && ev->exit.signal) {
+		jw_obj_open(j, "exit");
+		jw_u64(j, "signal", ev->exit.signal);
+		jw_bool(j, "core_dumped", ev->exit.core);
+		jw_obj_close(j);
+	}
+	ecs_end(w, line, len);
+}

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+
+#include "file.skel.h"
+#include "net.skel.h"
+#include "probe.skel.h"
+#include "process.skel.h"
+#include "vigil/log.h"
+#include "vigil/probes.h"
+#include "vigil/util.h"
+
+#define CGROUP2_SUPER_MAGIC 0x63677270
+
+struct probes {
+	struct vigil_process *proc;
+	struct vigil_file *file;
+	struct vigil_net *net;
+	struct ring_buffer *rb;
+	int cgroup_fd;
+	int ncpus;
+	struct probes_info info;
+};
+
+static uint32_t kdev(dev_t d)
+{
+	return (major(d) << 20) | minor(d);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return log_libbpf(level == LIBBPF_WARN ? 0 : 1, fmt, ap);
+}
+
+/* Try to load and attach one program of probe.bpf.c: the only honest test. */
+static void probe_feature(const char *prog_name, char *out, size_t len)
+{
+	struct vigil_probe *skel = vigil_probe__open();
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int r;
+
+	if (!skel) {
+		snprintf(out, len, "unavailable (%s)", strerror(errno));
+		return;
+	}
+	libbpf_set_print(NULL); /* an expected refusal is not a warning */
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
+	r = vigil_probe__load(skel);
+	if (r) {
+		snprintf(out, len, "unavailable (load: %s)", strerror(-r));
+		goto out;
+	}
+	prog = bpf_object__find_program_by_name(skel->obj, prog_name);
+	link = bpf_program__attach(prog);
+	if (!link) {
+		snprintf(out, len, "unavailable (attach: %s)", strerror(errno));
+		goto out;
+	}
+	bpf_link__destroy(link);
+	snprintf(out, len, "available");
+out:
+	vigil_probe__destroy(skel);
+	libbpf_set_print(libbpf_print);
+}
+
+/* Syscall tracepoints are found through tracefs: mount it where it is missing. */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		log_warn_errno(-errno, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed");
+}
+
+static int add_ext(int fd, const char *ext, uint32_t kind)
+{
+	struct vgl_ext_key k = {};
+	size_t n = strlen(ext);
+
+	if (ext[0] == '.')
+		ext++, n--;
+	if (!n || n >= VGL_EXT_LEN)
+		return log_warn("watch: extension \"%s\" is empty or longer than %d characters: ignored",
+				ext, VGL_EXT_LEN - 1);
+	for (size_t i = 0; i < n; i++)
+		k.ext[i] = tolower((unsigned char)ext[i]);
+	return bpf_map_update_elem(fd, &k, &kind, BPF_ANY);
+}
+
+typedef void (*glob_fn)(struct probes *p, const char *path, const struct stat *st, uint32_t arg);
+
+static void for_each_glob(struct probes *p, const struct strv *globs, glob_fn fn, uint32_t arg)
+{
+	for (unsigned i = 0; i < globs->n; i++) {
+		glob_t g;
+
+		if (glob(globs->v[i], GLOB_NOSORT, NULL, &g) != 0)
+			continue; /* nothing there yet: fine */
+		for (size_t j = 0; j < g.gl_pathc; j++) {
+			struct stat st;
+
+			if (stat(g.gl_pathv[j], &st) == 0)
+				fn(p, g.gl_pathv[j], &st, arg);
+		}
+		globfree(&g);
+	}
+}
+
+static void watch_dir(struct probes *p, const char *path, const struct stat *st, uint32_t flag)
+{
+	struct vgl_inode_key k = { .ino = st->st_ino, .dev = kdev(st->st_dev) };
+	int fd = bpf_map__fd(p->file->maps.dirs);
+	uint32_t v = 0;
+
+	if (!S_ISDIR(st->st_mode))
+		return;
+	bpf_map_lookup_elem(fd, &k, &v);
+	v |= flag;
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) == 0) {
+		p->info.watched_dirs++;
+		if (flag == VGL_DIR_ALL)
+			p->file->bss->have_all_dirs = 1;
+	}
+}
+
+static void watch_file(struct probes *p, const char *path, const struct stat *st, uint32_t kind)
+{
+	struct vgl_inode_key k = { .ino = st->st_ino, .dev = kdev(st->st_dev) };
+
+	if (S_ISDIR(st->st_mode)) {
+		watch_dir(p, path, st, VGL_DIR_ALL);
+		return;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(p->file->maps.files), &k, &kind, BPF_ANY) == 0)
+		p->info.watched_files++;
+}
+
+static void add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
+{
+	struct vgl_major_val v = { .min_minor = min_minor, .kind = VGL_KIND_GPU };
+	int fd = bpf_map__fd(p->file->maps.majors);
+
+	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) == 0)
+		p->info.gpu_majors++;
+}
+
+static void watch_gpu(struct probes *p, const char *path, const struct stat *st, uint32_t unused)
+{
+	if (S_ISCHR(st->st_mode))
+		add_major(p, major(st->st_rdev), major(st->st_rdev) == 226 ? 128 : 0);
+}
+
+static void clear_map(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		bpf_map_delete_elem(fd, key);
+		prev = NULL; /* restart: the iteration key was deleted */
+	}
+}
+
+int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
+{
+	struct vigil_file *f = p->file;
+
+	clear_map(bpf_map__fd(f->maps.exts), sizeof(struct vgl_ext_key));
+	clear_map(bpf_map__fd(f->maps.dirs), sizeof(struct vgl_inode_key));
+	clear_map(bpf_map__fd(f->maps.files), sizeof(struct vgl_inode_key));
+	clear_map(bpf_map__fd(f->maps.majors), sizeof(uint32_t));
+	memset(&p->info.watched_exts, 0, 4 * sizeof(unsigned));
+	f->bss->have_all_dirs = 0;
+	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
+		const char *x = cfg->model_extensions.v[i];
+
+		if (add_ext(bpf_map__fd(f->maps.exts), x,
+			    strcmp(x, "pth") ? VGL_KIND_MODEL : VGL_KIND_MODEL_PTH) == 0)
+			p->info.watched_exts++;
+	}
+	for (unsigned i = 0; i < cfg->ambiguous_extensions.n; i++)
+		if (add_ext(bpf_map__fd(f->maps.exts), cfg->ambiguous_extensions.v[i],
+			    VGL_KIND_MODEL_AMBIGUOUS) == 0)
+			p->info.watched_exts++;
+	for_each_glob(p, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
+	for_each_glob(p, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
+	for_each_glob(p, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
+	if (cfg->gpu_devices.n) {
+		add_major(p, 195, 0); /* NVIDIA, even before the driver creates nodes */
+		add_major(p, 226, 128); /* DRM render nodes */
+		for_each_glob(p, &cfg->gpu_devices, watch_gpu, 0);
+	}
+	return 0;
+}
+
+/* Attach each program on its own: a syscall this kernel lacks skips one probe, not all. */
+static void attach_all(struct probes *p, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		enum bpf_attach_type t = bpf_program__expected_attach_type(prog);
+		struct bpf_link *link;
+
+		if (t == BPF_CGROUP_INET4_CONNECT || t == BPF_CGROUP_INET6_CONNECT ||
+		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG)
+			link = bpf_program__attach_cgroup(prog, p->cgroup_fd);
+		else
+			link = bpf_program__attach(prog);
+		if (!link) {
+			log_warn("probe %s not attached: %s", bpf_program__name(prog),
+				 strerror(errno));
+			p->info.skipped++;
+			continue;
+		}
+		p->info.attached++;
+		/* links live as long as the object: destroyed with the skeleton */
+		bpf_program__set_autoattach(prog, false);
+		(void)link;
+	}
+}
+
+static int find_cgroup2_root(char *out, size_t len)
+{
+	static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sfs;
+
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+		if (statfs(candidates[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+			snprintf(out, len, "%s", candidates[i]);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* One ring buffer and one set of counters/scratch for every object. */
+static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
+{
+	static const char *const shared[] = { "events", "drops", "recs", "paths" };
+	struct bpf_map *src, *dst;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(shared); i++) {
+		src = bpf_object__find_map_by_name(proc->obj, shared[i]);
+		dst = bpf_object__find_map_by_name(obj, shared[i]);
+		if (!dst)
+			continue;
+		r = bpf_map__reuse_fd(dst, bpf_map__fd(src));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int load_process(struct probes *p, const struct vigil_config *cfg)
+{
+	int r;
+
+	p->proc = vigil_process__open();
+	if (!p->proc)
+		return -errno;
+	p->proc->rodata->args_max = cfg->args_max;
+	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
+	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);
+	r = vigil_process__load(p->proc);
+	if (r)
+		return log_error_errno(r, "loading the process probes failed");
+	attach_all(p, p->proc->obj);
+	return 0;
+}
+
+static int load_file(struct probes *p, const struct vigil_config *cfg)
+{
+	int r;
+
+	p->file = vigil_file__open();
+	if (!p->file)
+		return -errno;
+	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
+	r = share_maps(p->file->obj, p->proc);
+	if (!r)
+		r = vigil_file__load(p->file);
+	if (r)
+		return log_error_errno(r, "loading the file probes failed");
+	probes_load_watches(p, cfg);
+	attach_all(p, p->file->obj);
+	return 0;
+}
+
+static int load_net(struct probes *p)
+{
+	int r;
+
+	p->net = vigil_net__open();
+	if (!p->net)
+		return -errno;
+	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
+	r = share_maps(p->net->obj, p->proc);
+	if (!r)
+		r = vigil_net__load(p->net);
+	if (r)
+		return log_error_errno(r, "loading the network probes failed");
+	if (find_cgroup2_root(p->info.cgroup_root, sizeof(p->info.cgroup_root)) < 0)
+		log_warn("no cgroup v2 mount: UDP destinations will not be seen");
+	else
+		p->cgroup_fd = open(p->info.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	attach_all(p, p->net->obj);
+	return 0;
+}
+
+int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx,
+	       struct probes **ret)
+{
+	struct probes *p = calloc(1, sizeof(*p));
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->cgroup_fd = -1;
+	libbpf_set_print(libbpf_print);
+	setrlimit(RLIMIT_MEMLOCK, &rl); /* kernels before 5.11 charge BPF maps here */
+	p->ncpus = libbpf_num_possible_cpus();
+	if (p->ncpus <= 0) {
+		free(p);
+		return -EINVAL;
+	}
+	ensure_tracefs();
+	probe_feature("probe_lsm", p->info.lsm, sizeof(p->info.lsm));
+	probe_feature("probe_fentry", p->info.fentry, sizeof(p->info.fentry));
+	r = load_process(p, cfg);
+	if (!r)
+		r = load_file(p, cfg);
+	if (!r)
+		r = load_net(p);
+	if (!r) {
+		p->rb = ring_buffer__new(bpf_map__fd(p->proc->maps.events), fn, ctx, NULL);
+		if (!p->rb)
+			r = -errno;
+	}
+	if (r) {
+		probes_free(p);
+		return r;
+	}
+	/* LSM/fentry variants of the probes are not built yet: where they load we
+	 * still use the tracepoints, and say so */
+	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms),
+		 "tracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
+		 p->cgroup_fd >= 0 ? ",cgroup(connect4/6,sendmsg4/6)" : "");
+	*ret = p;
+	return 0;
+}
+
+struct probes *probes_free(struct probes *p)
+{
+	if (!p)
+		return NULL;
+	ring_buffer__free(p->rb);
+	vigil_net__destroy(p->net);
+	vigil_file__destroy(p->file);
+	vigil_process__destroy(p->proc);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	free(p);
+	return NULL;
+}
+
+int probes_poll(struct probes *p, int timeout_ms)
+{
+	int r = ring_buffer__poll(p->rb, timeout_ms);
+
+	return r == -EINTR ? 0 : r;
+}
+
+int probes_epoll_fd(struct probes *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR])
+{
+	uint64_t vals[p->ncpus];
+	int fd = bpf_map__fd(p->proc->maps.drops);
+
+	for (uint32_t i = 0; i < VGL_DROP_NR; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals) == 0)
+			for (int c = 0; c < p->ncpus; c++)
+				out[i] += vals[c];
+	}
+}
+
+const struct probes_info *probes_info(const struct probes *p)
+{
+	return &p->info;
+}

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vigild — the daemon: owns the manager struct that ties the stages
+ * together (probes → decode → enrich → ecs → sinks), the event loop
+ * (ring buffer, control socket, signals, a 1 s tick), health events and
+ * the single-instance lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
+#include "vigil/config.h"
+#include "vigil/control.h"
+#include "vigil/decode.h"
+#include "vigil/ecs.h"
+#include "vigil/enrich.h"
+#include "vigil/file_sink.h"
+#include "vigil/log.h"
+#include "vigil/probes.h"
+#include "vigil/proc_cache.h"
+#include "vigil/sink.h"
+#include "vigil/util.h"
+
+#define BACKLOG_MAX (16u << 20)
+#define TICK_MS 1000
+
+struct options {
+	const char *config;
+	const char *socket;
+	const char *state_dir;
+	const char *events;
+	bool stdout_stream, check;
+};
+
+struct manager {
+	struct options opt;
+	struct vigil_config *cfg;
+	struct proc_cache *pc;
+	struct enricher *en;
+	struct ecs_writer *ecs;
+	struct decoder dec;
+	struct sinks sinks;
+	struct probes *probes;
+	struct control *control;
+	char boot_id[64];
+	char host_name[256];
+	uint64_t started_boot_ns, last_heartbeat_ns;
+	uint64_t by_action[VA_LISTEN + 1];
+	uint64_t decode_errors, emitted;
+	uint64_t drops_reported[VGL_DROP_NR];
+	uint64_t sink_drops_reported;
+	int lock_fd;
+	bool stop;
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct manager *m = ctx;
+	struct vigil_event ev;
+	const char *line;
+	size_t len;
+
+	if (decode_record(&m->dec, data, size, &ev) < 0) {
+		m->decode_errors++;
+		return 0;
+	}
+	if (!enrich_event(m->en, &ev))
+		return 0;
+	ecs_format_event(m->ecs, &ev, &line, &len);
+	sinks_emit(&m->sinks, line, len);
+	m->by_action[ev.action]++;
+	m->emitted++;
+	return 0;
+}
+
+static void emit_line(struct manager *m)
+{
+	const char *line;
+	size_t len;
+
+	ecs_end(m->ecs, &line, &len);
+	sinks_emit(&m->sinks, line, len);
+}
+
+static const char *const drop_names[VGL_DROP_NR] = {
+	[VGL_DROP_RB_FULL + VGL_MSG_EXEC] = "ringbuf_full_exec",
+	[VGL_DROP_RB_FULL + VGL_MSG_EXIT] = "ringbuf_full_exit",
+	[VGL_DROP_RB_FULL + VGL_MSG_FORK] = "ringbuf_full_fork",
+	[VGL_DROP_RB_FULL + VGL_MSG_OPEN] = "ringbuf_full_open",
+	[VGL_DROP_RB_FULL + VGL_MSG_FCHANGE] = "ringbuf_full_file_change",
+	[VGL_DROP_RB_FULL + VGL_MSG_CONNECT] = "ringbuf_full_connect",
+	[VGL_DROP_RB_FULL + VGL_MSG_LISTEN] = "ringbuf_full_listen",
+	[VGL_DROP_TRUNC_ARGS] = "truncated_args",
+	[VGL_DROP_TRUNC_PATH] = "truncated_path",
+	[VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
+};
+
+static json_t *counters_json(struct manager *m)
+{
+	uint64_t drops[VGL_DROP_NR];
+	struct proc_cache_stats pcs;
+	struct file_sink_stats fss = { 0 };
+	json_t *o = json_object(), *d = json_object(), *a = json_object();
+
+	probes_drops(m->probes, drops);
+	for (int i = 0; i < VGL_DROP_NR; i++)
+		if (drop_names[i])
+			json_object_set_new(d, drop_names[i], json_integer(drops[i]));
+	json_object_set_new(d, "decode_errors", json_integer(m->decode_errors));
+	proc_cache_stats(m->pc, &pcs);
+	if (m->sinks.file)
+		file_sink_stats(m->sinks.file, &fss);
+	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
+	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
+	for (int i = VA_EXEC; i <= VA_LISTEN; i++)
+		if (i != VA_FORK)
+			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
+	json_object_set_new(o, "events", json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted,
+						   "by_action", a));
+	json_object_set_new(o, "drops", d);
+	json_object_set_new(o, "proc_cache",
+			    json_pack("{s:I, s:I, s:I, s:I}", "entries", (json_int_t)pcs.entries,
+				      "misses", (json_int_t)pcs.misses, "loaded_on_miss",
+				      (json_int_t)pcs.loaded, "expired", (json_int_t)pcs.evicted));
+	json_object_set_new(o, "file_sink",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t)fss.lines,
+				      "bytes", (json_int_t)fss.bytes, "dropped",
+				      (json_int_t)fss.dropped, "write_errors",
+				      (json_int_t)fss.write_errors, "rotations",
+				      (json_int_t)fss.rotations, "backlog_bytes",
+				      (json_int_t)fss.backlog));
+	if (m->sinks.file)
+		json_object_set_new(o, "chain_head",
+				    json_string(file_sink_chain_head(m->sinks.file)));
+	return o;
+}
+
+/* Write a jansson object's members into the stream writer (non-hot path). */
+static void put_json(struct jw *j, const char *key, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jw_obj_open(j, key);
+		json_object_foreach(v, k, x)
+			put_json(j, k, x);
+		jw_obj_close(j);
+		break;
+	case JSON_ARRAY:
+		jw_arr_open(j, key);
+		json_array_foreach(v, i, x)
+			put_json(j, NULL, x);
+		jw_arr_close(j);
+		break;
+	case JSON_STRING:
+		jw_strn(j, key, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jw_i64(j, key, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		jw_bool(j, key, json_is_true(v));
+		break;
+	default:
+		break;
+	}
+}
+
+static void emit_health(struct manager *m, const char *kind, const char *type, const char *action,
+			json_t *vigil_agent)
+{
+	struct jw *j = ecs_begin(m->ecs, 0, kind, "host", type, action);
+
+	j = ecs_vigil(m->ecs);
+	put_json(j, "agent", vigil_agent);
+	json_decref(vigil_agent);
+	emit_line(m);
+}
+
+static json_t *features_json(struct manager *m)
+{
+	const struct probes_info *pi = probes_info(m->probes);
+
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:s}", "mechanisms",
+			 pi->mechanisms, "lsm", pi->lsm, "fentry", pi->fentry, "probes_attached",
+			 pi->attached, "probes_skipped", pi->skipped, "watch", "extensions",
+			 pi->watched_exts, "dirs", pi->watched_dirs, "files", pi->watched_files,
+			 "gpu_majors", pi->gpu_majors, "cgroup_root", pi->cgroup_root);
+}
+
+static void emit_start(struct manager *m)
+{
+	json_t *a = features_json(m);
+
+	json_object_set_new(a, "pid", json_integer(getpid()));
+	json_object_set_new(a, "config", json_string(m->cfg->source ? m->cfg->source : "(defaults)"));
+	emit_health(m, "state", "start", "agent-start", a);
+}
+
+static void check_drops(struct manager *m)
+{
+	uint64_t drops[VGL_DROP_NR], sink_dropped = 0;
+	struct file_sink_stats fss;
+	json_t *delta = json_object();
+	bool any = false;
+
+	probes_drops(m->probes, drops);
+	for (int i = 0; i < VGL_DROP_NR; i++) {
+		if (drops[i] == m->drops_reported[i] || !drop_names[i])
+			continue;
+		json_object_set_new(delta, drop_names[i],
+				    json_integer(drops[i] - m->drops_reported[i]));
+		m->drops_reported[i] = drops[i];
+		any = true;
+	}
+	if (m->sinks.file) {
+		file_sink_stats(m->sinks.file, &fss);
+		sink_dropped = fss.dropped;
+	}
+	if (sink_dropped != m->sink_drops_reported) {
+		json_object_set_new(delta, "sink_file", json_integer(sink_dropped - m->sink_drops_reported));
+		m->sink_drops_reported = sink_dropped;
+		any = true;
+	}
+	if (any)
+		emit_health(m, "metric", "info", "drop", json_pack("{s:o}", "lost", delta));
+	else
+		json_decref(delta);
+}
+
+static void on_tick(struct manager *m)
+{
+	uint64_t now = clock_ns(CLOCK_BOOTTIME);
+
+	check_drops(m);
+	if (now - m->last_heartbeat_ns >= m->cfg->heartbeat_ms * 1000000ull) {
+		json_t *a = counters_json(m);
+
+		json_object_set_new(a, "uptime_s", json_integer((now - m->started_boot_ns) / 1000000000ull));
+		emit_health(m, "metric", "info", "heartbeat", a);
+		m->last_heartbeat_ns = now;
+		ecs_sync_clock(m->ecs);
+	}
+	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
+	sinks_flush(&m->sinks);
+}
+
+static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
+{
+	struct manager *m = ctx;
+	json_t *r;
+
+	if (strcmp(cmd, "status"))
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
+	r = counters_json(m);
+	json_object_set_new(r, "ok", json_true());
+	json_object_set_new(r, "version", json_string(VIGIL_VERSION));
+	json_object_set_new(r, "pid", json_integer(getpid()));
+	json_object_set_new(r, "uptime_s",
+			    json_integer((clock_ns(CLOCK_BOOTTIME) - m->started_boot_ns) / 1000000000ull));
+	json_object_set_new(r, "features", features_json(m));
+	json_object_set_new(r, "events_file", json_string(m->cfg->events_file));
+	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
+		   "              [--events FILE] [--check] [--debug]\n"
+		   "  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
+		   "  --stdout       also write the event stream to stdout\n"
+		   "  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
+		   "  --state-dir D  state directory (default /var/lib/vigil)\n"
+		   "  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
+		   "  --check        validate the configuration and exit\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stdout", no_argument, NULL, 'o' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "playbooks", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			o->stdout_stream = true;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case 'e':
+			o->events = optarg;
+			break;
+		case 'k':
+			o->check = true;
+			break;
+		case 'D':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'r':
+		case 'p':
+			break; /* rules and playbooks arrive with the rules engine */
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigild: unexpected argument \"%s\"\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int replace_str(char **field, const char *v)
+{
+	char *n = strdup(v);
+
+	if (!n)
+		return -ENOMEM;
+	free(*field);
+	*field = n;
+	return 0;
+}
+
+static int load_config(struct manager *m)
+{
+	const char *path = m->opt.config;
+	char err[512];
+	int r;
+
+	r = config_defaults(&m->cfg);
+	if (r < 0)
+		return r;
+	if (!path && access("/etc/vigil/vigil.yaml", F_OK) == 0)
+		path = "/etc/vigil/vigil.yaml";
+	if (path && (r = config_load_file(m->cfg, path, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vigild: %s\n", err);
+		return r;
+	}
+	if ((m->opt.socket && replace_str(&m->cfg->socket_path, m->opt.socket) < 0) ||
+	    (m->opt.state_dir && replace_str(&m->cfg->state_dir, m->opt.state_dir) < 0) ||
+	    (m->opt.events && replace_str(&m->cfg->events_file, m->opt.events) < 0))
+		return -ENOMEM;
+	if (m->opt.stdout_stream)
+		m->cfg->stdout_stream = true;
+	if (!strcmp(m->cfg->log_level, "debug"))
+		log_set_level(LOG_LVL_DEBUG);
+	return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	return 0;
+}
+
+static int take_lock(struct manager *m)
+{
+	char path[PATH_MAX];
+
+	if (mkdir_parents(m->cfg->state_dir, 0755) < 0 ||
+	    (mkdir(m->cfg->state_dir, 0700) < 0 && errno != EEXIST))
+		return log_error_errno(-errno, "cannot create state dir %s", m->cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/vigild.lock", m->cfg->state_dir);
+	m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (m->lock_fd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return log_error_errno(-errno, "another vigild holds %s", path);
+	return 0;
+}
+
+static int open_sinks(struct manager *m)
+{
+	const char *path = m->cfg->events_file;
+	int r;
+
+	m->sinks.to_stdout = m->cfg->stdout_stream;
+	if (!path[0])
+		return 0;
+	r = mkdir_parents(path, 0755);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the directory of %s", path);
+	r = file_sink_open(path, m->cfg->file_max_size, m->cfg->file_max_files, BACKLOG_MAX,
+			   &m->sinks.file);
+	if (r < 0)
+		return log_error_errno(r, "cannot open events file %s", path);
+	return 0;
+}
+
+static int setup(struct manager *m)
+{
+	char buf[128];
+	int r;
+
+	if (read_file("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) > 0)
+		snprintf(m->boot_id, sizeof(m->boot_id), "%.36s", buf);
+	if (m->cfg->host_name)
+		snprintf(m->host_name, sizeof(m->host_name), "%s", m->cfg->host_name);
+	else
+		gethostname(m->host_name, sizeof(m->host_name) - 1);
+	r = take_lock(m);
+	if (r < 0)
+		return r;
+	r = open_sinks(m);
+	if (r < 0)
+		return r;
+	r = proc_cache_new("/proc", m->boot_id, &m->pc);
+	if (r < 0)
+		return r;
+	r = enrich_new(m->cfg, m->pc, &m->en);
+	if (r < 0)
+		return r;
+	r = ecs_new(m->host_name, m->boot_id, m->pc, &m->ecs);
+	if (r < 0)
+		return r;
+	/* probes first, then the /proc seed: a process started in between is
+	 * seen by both, never by neither */
+	r = probes_new(m->cfg, on_sample, m, &m->probes);
+	if (r < 0)
+		return log_error_errno(r, "cannot load the eBPF probes");
+	r = proc_cache_seed(m->pc);
+	if (r < 0)
+		return log_error_errno(r, "cannot read /proc");
+	/* mark the seeded processes that already are inference workloads */
+	for (uint32_t pid = 1; pid < 4194304; pid++) {
+		struct proc *p = proc_cache_get(m->pc, pid);
+
+		if (p && enrich_is_inference(m->en, p))
+			p->flags |= PROC_INFERENCE;
+	}
+	r = mkdir_parents(m->cfg->socket_path, 0755);
+	if (!r)
+		r = control_new(m->cfg->socket_path, on_command, m, &m->control);
+	if (r < 0)
+		return log_error_errno(r, "cannot create control socket %s", m->cfg->socket_path);
+	return 0;
+}
+
+static void on_signal(struct manager *m, int sfd)
+{
+	struct signalfd_siginfo si;
+	char err[512];
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo != SIGHUP) {
+		m->stop = true;
+		return;
+	}
+	/* SIGHUP: reopen files (logrotate) and re-resolve watched paths */
+	if (m->sinks.file)
+		file_sink_reopen(m->sinks.file);
+	if (m->cfg->source) {
+		struct vigil_config *n = NULL;
+
+		if (config_defaults(&n) == 0 && config_load_file(n, m->cfg->source, err, sizeof(err)) == 0) {
+			log_info("reloaded %s (watch lists; output and socket settings need a restart)",
+				 m->cfg->source);
+			/* keep command-line overrides: only the watch lists move over */
+			struct strv *lists[] = { &m->cfg->model_extensions, &m->cfg->ambiguous_extensions,
+						 &m->cfg->model_dirs, &m->cfg->credential_files,
+						 &m->cfg->watch_paths, &m->cfg->gpu_devices };
+			struct strv *nl[] = { &n->model_extensions, &n->ambiguous_extensions,
+					      &n->model_dirs, &n->credential_files,
+					      &n->watch_paths, &n->gpu_devices };
+			for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+				struct strv t = *lists[i];
+
+				*lists[i] = *nl[i];
+				*nl[i] = t;
+			}
+		} else {
+			log_error("reload failed, keeping the running configuration: %s", err);
+		}
+		config_free(n);
+	}
+	probes_load_watches(m->probes, m->cfg);
+}
+
+static int run_loop(struct manager *m)
+{
+	struct itimerspec its = { { TICK_MS / 1000, 0 }, { TICK_MS / 1000, 0 } };
+	struct epoll_event evs[4];
+	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
+	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	_cleanup_close_ int sfd = -1;
+	sigset_t mask;
+	int fds[4];
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ep < 0 || tfd < 0 || sfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+		return log_error_errno(-errno, "event loop setup failed");
+	fds[0] = probes_epoll_fd(m->probes);
+	fds[1] = control_fd(m->control);
+	fds[2] = sfd;
+	fds[3] = tfd;
+	for (int i = 0; i < 4; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.fd = fds[i] };
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0)
+			return log_error_errno(-errno, "epoll_ctl failed");
+	}
+	while (!m->stop) {
+		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return log_error_errno(-errno, "epoll_wait failed");
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			uint64_t ticks;
+
+			if (fd == fds[0])
+				probes_poll(m->probes, 0);
+			else if (fd == fds[1])
+				control_serve(m->control);
+			else if (fd == sfd)
+				on_signal(m, sfd);
+			else if (read(tfd, &ticks, sizeof(ticks)) > 0)
+				on_tick(m);
+		}
+		if (m->sinks.to_stdout)
+			fflush(stdout);
+	}
+	return 0;
+}
+
+static void teardown(struct manager *m)
+{
+	if (m->probes && m->ecs) {
+		probes_poll(m->probes, 0); /* what is already in the buffer still counts */
+		check_drops(m);
+		emit_health(m, "state", "end", "agent-stop", counters_json(m));
+	}
+	sinks_flush(&m->sinks);
+	m->control = control_free(m->control);
+	m->probes = probes_free(m->probes);
+	m->ecs = ecs_free(m->ecs);
+	m->en = enrich_free(m->en);
+	m->pc = proc_cache_free(m->pc);
+	m->sinks.file = file_sink_close(m->sinks.file);
+	m->cfg = config_free(m->cfg);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct manager m = { .lock_fd = -1 };
+	int r;
+
+	log_set_prefix("vigild");
+	if (parse_args(argc, argv, &m.opt) < 0)
+		return 2;
+	if (load_config(&m) < 0)
+		return 1;
+	if (m.opt.check) {
+		printf("configuration OK (%s)\n", m.cfg->source ? m.cfg->source : "defaults");
+		config_free(m.cfg);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		log_error("must run as root: vigild loads eBPF programs (try: sudo vigild)");
+		config_free(m.cfg);
+		return 1;
+	}
+	m.started_boot_ns = m.last_heartbeat_ns = clock_ns(CLOCK_BOOTTIME);
+	r = setup(&m);
+	if (r == 0) {
+		const struct probes_info *pi = probes_info(m.probes);
+
+		log_info("started: %s; BPF-LSM %s; fentry %s; %u probes attached, %u skipped",
+			 pi->mechanisms, pi->lsm, pi->fentry, pi->attached, pi->skipped);
+		emit_start(&m);
+		sinks_flush(&m.sinks);
+		r = run_loop(&m);
+	}
+	teardown(&m);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * file.bpf.c — successful opens of watched files, and rename/unlink/
+ * truncate/chmod of watched files.
+ *
+ * Exit-only syscall tracepoints: an enter probe would double the cost every
+ * syscall pays once any syscall tracepoint is on. At exit the returned fd's
+ * struct file gives the resolved path (cwd, dirfd, `..`, symlinks and bind
+ * mounts already resolved by the kernel); the caller's own name and flags are
+ * read back from the syscall's saved registers.
+ *
+ * Filtering happens here: most opens are decided by one hash lookup on the
+ * file name's extension, or on the device major for character devices.
+ */
+#include "lib/common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set from config before load. */
+/* in .bss, not .rodata: a reload may add a whole-directory watch */
+volatile __u8 have_all_dirs = 0; /* some dir watches every file below it */
+const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct vgl_ext_key);
+	__type(value, __u32); /* VGL_KIND_* */
+} exts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vgl_inode_key);
+	__type(value, __u32); /* VGL_DIR_* */
+} dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct vgl_inode_key);
+	__type(value, __u32); /* VGL_KIND_* */
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32); /* major */
+	__type(value, struct vgl_major_val);
+} majors SEC(".maps");
+
+/* Extension of a dentry name: last '.' within its final VGL_NAME_TAIL bytes. */
+static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key *key)
+{
+	char tail[VGL_NAME_TAIL] = {};
+	__u32 len = name->len, start = 0, dot = VGL_NAME_TAIL;
+	int i;
+
+	if (len > VGL_NAME_TAIL)
+		start = len - VGL_NAME_TAIL;
+	else if (len < 2)
+		return 0;
+	bpf_probe_read_kernel(tail, VGL_NAME_TAIL, name->name + start);
+	for (i = VGL_NAME_TAIL - 1; i >= 0; i--) {
+		if (i >= (int)(len - start))
+			continue;
+		if (tail[i] == '.') {
+			dot = i;
+			break;
+		}
+	}
+	if (dot == VGL_NAME_TAIL || (start == 0 && dot == 0))
+		return 0;
+	for (i = 0; i < VGL_EXT_LEN - 1; i++) {
+		int j = dot + 1 + i;
+		char c;
+
+		if (j >= VGL_NAME_TAIL || j >= (int)(len - start))
+			break;
+		c = tail[j & (VGL_NAME_TAIL - 1)];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		key->ext[i] = c;
+	}
+	return 1;
+}
+
+/* Is some ancestor of dentry (up to dir_depth) a watched dir with `want`? */
+static __always_inline int under_dir(struct dentry *dentry, __u32 want)
+{
+	struct vgl_inode_key k = {};
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		struct inode *inode;
+		__u32 *v;
+
+		if (i >= dir_depth || parent == dentry)
+			return 0;
+		dentry = parent;
+		inode = BPF_CORE_READ(dentry, d_inode);
+		k.ino = BPF_CORE_READ(inode, i_ino);
+		k.dev = inode_dev(inode);
+		v = bpf_map_lookup_elem(&dirs, &k);
+		if (v && (*v & want))
+			return 1;
+	}
+	return 0;
+}
+
+/* Python's site-packages .pth files are path files every interpreter start opens. */
+static __always_inline int in_site_packages(struct dentry *dentry)
+{
+	char name[16] = {};
+	struct qstr q = BPF_CORE_READ(dentry, d_parent, d_name);
+
+	if (q.len != 13)
+		return 0;
+	static const char tail[] = "-packages";
+	int i;
+
+	bpf_probe_read_kernel(name, 13, q.name);
+	if (!((name[0] == 's' && name[1] == 'i' && name[2] == 't' && name[3] == 'e') ||
+	      (name[0] == 'd' && name[1] == 'i' && name[2] == 's' && name[3] == 't')))
+		return 0;
+	for (i = 0; i < 9; i++)
+		if (name[4 + i] != tail[i])
+			return 0;
+	return 1;
+}
+
+/* VGL_KIND_* if this file is watched, 0 otherwise. The hot path of every open. */
+static __always_inline __u32 file_kind(struct file *f, struct inode *inode)
+{
+	__u32 mode = BPF_CORE_READ(inode, i_mode);
+	struct vgl_inode_key ik = {};
+	struct vgl_ext_key ek = {};
+	struct dentry *dentry;
+	struct qstr name;
+	__u32 *kind;
+
+	if ((mode & S_IFMT) == S_IFCHR) {
+		__u32 rdev = BPF_CORE_READ(inode, i_rdev);
+		__u32 major = rdev >> 20;
+		struct vgl_major_val *mv = bpf_map_lookup_elem(&majors, &major);
+
+		if (mv && (rdev & 0xfffff) >= mv->min_minor)
+			return mv->kind;
+		return 0;
+	}
+	if ((mode & S_IFMT) != S_IFREG)
+		return 0;
+	dentry = BPF_CORE_READ(f, f_path.dentry);
+	name = BPF_CORE_READ(dentry, d_name);
+	if (name_ext(&name, &ek)) {
+		kind = bpf_map_lookup_elem(&exts, &ek);
+		if (kind && *kind == VGL_KIND_MODEL)
+			return VGL_KIND_MODEL;
+		if (kind && *kind == VGL_KIND_MODEL_PTH)
+			return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
+		if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+			return VGL_KIND_MODEL;
+	}
+	ik.ino = BPF_CORE_READ(inode, i_ino);
+	ik.dev = inode_dev(inode);
+	kind = bpf_map_lookup_elem(&files, &ik);
+	if (kind)
+		return *kind;
+	if (have_all_dirs && under_dir(dentry, VGL_DIR_ALL))
+		return VGL_KIND_CONFIG;
+	return 0;
+}
+
+static __always_inline int on_open_exit(long ret, __u16 sys)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	struct vgl_open *e;
+	struct pt_regs *regs;
+	struct inode *inode;
+	struct file *f;
+	const void *uname = NULL;
+	__u32 kind, off, at;
+
+	if (ret < 0)
+		return 0;
+	f = fd_file(ret);
+	if (!f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	kind = file_kind(f, inode);
+	if (!kind)
+		return 0;
+
+	if (!heap_get(hp))
+		return 0;
+	e = (struct vgl_open *)hp->rec;
+	hdr_fill(&e->h, VGL_MSG_OPEN);
+	e->kind = kind;
+	e->syscall = sys;
+	e->sflags = 0;
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = inode_dev(inode);
+	e->rdev = BPF_CORE_READ(inode, i_rdev);
+	e->imode = BPF_CORE_READ(inode, i_mode);
+	e->fmode = BPF_CORE_READ(f, f_mode);
+
+	regs = current_regs();
+	switch (sys) {
+	case VGL_SYS_OPEN:
+		uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		e->open_flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		break;
+	case VGL_SYS_OPENAT:
+		uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		e->open_flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		break;
+	case VGL_SYS_OPENAT2: {
+		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+
+		uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		e->open_flags = 0;
+		bpf_probe_read_user(&e->open_flags, sizeof(e->open_flags), &how->flags);
+		break;
+	}
+	default: /* creat */
+		uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		e->open_flags = 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
+		break;
+	}
+
+	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
+	at = sizeof(*e);
+	e->path_len = path_copy(hp->rec, at, hp->path, off);
+	at += e->path_len;
+	e->opened_len = ustr_copy(hp->rec, at, uname);
+	if (e->sflags & VGL_SF_PATH_TRUNC)
+		drop_count(VGL_DROP_TRUNC_PATH);
+	rec_submit(e, at + e->opened_len, VGL_MSG_OPEN);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, VGL_SYS_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, VGL_SYS_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, VGL_SYS_OPENAT2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, VGL_SYS_CREAT);
+}
+
+/*
+ * Name-based changes. The file is gone or renamed by exit time, so filter on
+ * the caller's name: a watched extension (ambiguous ones too; userspace
+ * drops those outside model dirs). Names relative to a dirfd or the cwd get
+ * that directory resolved as `base`.
+ */
+static __always_inline __u32 ustr_is_watched(const char *s, __u32 len)
+{
+	struct vgl_ext_key ek = {};
+	struct qstr q;
+
+	if (len < 2)
+		return 0;
+	q.name = (const unsigned char *)s;
+	q.len = len - 1;
+	/* name_ext reads through bpf_probe_read_kernel: s is in our heap, fine */
+	if (!name_ext(&q, &ek))
+		return 0;
+	return bpf_map_lookup_elem(&exts, &ek) ? VGL_KIND_MODEL : 0;
+}
+
+static __always_inline __u32 base_copy(struct vgl_heap *hp, __u32 at, long dirfd, const char *name,
+				       __u32 *sflags)
+{
+	struct path p;
+	__u32 off;
+
+	if (name[0] == '/')
+		goto empty;
+	if (dirfd == -100 /* AT_FDCWD */) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		p = BPF_CORE_READ(task, fs, pwd);
+	} else {
+		struct file *f = fd_file(dirfd);
+
+		if (!f)
+			goto empty;
+		p = BPF_CORE_READ(f, f_path);
+	}
+	off = path_resolve(hp->path, &p, sflags, VGL_SF_PATH_TRUNC);
+	return path_copy(hp->rec, at, hp->path, off);
+empty:
+	if (at < VGL_REC_BUF)
+		hp->rec[at & (VGL_REC_BUF - 1)] = 0;
+	return 1;
+}
+
+static __always_inline int on_name_change(long ret, __u16 sys, long dirfd, const void *uname,
+					  long dirfd2, const void *uname2)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	struct vgl_fchange *e;
+	__u32 at, kind, kind2 = 0, pstart, p2start;
+	char first;
+
+	if (ret != 0)
+		return 0;
+	if (!heap_get(hp))
+		return 0;
+	e = (struct vgl_fchange *)hp->rec;
+	e->sflags = 0;
+	/* names first (after a base-sized gap is not possible: lay out base, path, path2) */
+	at = sizeof(*e) + VGL_PATH_MAX;
+	e->path_len = ustr_copy(hp->rec, at, uname);
+	kind = ustr_is_watched(&hp->rec[at], e->path_len);
+	pstart = at;
+	at += e->path_len;
+	e->path2_len = 0;
+	if (uname2) {
+		e->path2_len = ustr_copy(hp->rec, at, uname2);
+		kind2 = ustr_is_watched(&hp->rec[at & (VGL_REC_BUF - 1)], e->path2_len);
+	}
+	if (!kind && !kind2)
+		return 0;
+	p2start = at;
+	at += e->path2_len;
+	e->base2_len = 0;
+	if (uname2) {
+		bpf_probe_read_kernel(&first, 1, &hp->rec[p2start & (VGL_REC_BUF - 1)]);
+		e->base2_len = base_copy(hp, at, dirfd2, &first, &e->sflags);
+		at += e->base2_len;
+	}
+	bpf_probe_read_kernel(&first, 1, &hp->rec[pstart & (VGL_REC_BUF - 1)]);
+	e->base_len = base_copy(hp, sizeof(*e), dirfd, &first, &e->sflags);
+	/* userspace finds: base at data[0], path at data[VGL_PATH_MAX], path2 and base2 after it */
+	hdr_fill(&e->h, VGL_MSG_FCHANGE);
+	e->kind = kind ? kind : kind2;
+	e->syscall = sys;
+	e->ino = 0;
+	e->dev = 0;
+	rec_submit(e, at, VGL_MSG_FCHANGE);
+	return 0;
+}
+
+#define ARG(n) PT_REGS_PARM##n##_CORE_SYSCALL(current_regs())
+
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int exit_unlink(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_UNLINK, -100, (void *)ARG(1), 0, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_UNLINKAT, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_RENAME, -100, (void *)ARG(1), -100, (void *)ARG(2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_RENAMEAT, ARG(1), (void *)ARG(2), ARG(3),
+			      (void *)ARG(4));
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_RENAMEAT2, ARG(1), (void *)ARG(2), ARG(3),
+			      (void *)ARG(4));
+}
+
+SEC("tracepoint/syscalls/sys_exit_truncate")
+int exit_truncate(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_TRUNCATE, -100, (void *)ARG(1), 0, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int exit_chmod(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_CHMOD, -100, (void *)ARG(1), 0, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchmodat")
+int exit_fchmodat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_FCHMODAT, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+/* fd-based changes: the file is still open, filter and resolve like an open. */
+static __always_inline int on_fd_change(long ret, __u16 sys, long fd)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	struct vgl_fchange *e;
+	struct inode *inode;
+	struct file *f;
+	__u32 kind, off;
+
+	if (ret != 0)
+		return 0;
+	f = fd_file(fd);
+	if (!f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	kind = file_kind(f, inode);
+	if (!kind)
+		return 0;
+	if (!heap_get(hp))
+		return 0;
+	e = (struct vgl_fchange *)hp->rec;
+	hdr_fill(&e->h, VGL_MSG_FCHANGE);
+	e->sflags = 0;
+	e->kind = kind;
+	e->syscall = sys;
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = inode_dev(inode);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	e->length = BPF_CORE_READ(inode, i_size);
+	hp->rec[sizeof(*e)] = 0;
+	e->base_len = 1;
+	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
+	e->path_len = path_copy(hp->rec, sizeof(*e) + VGL_PATH_MAX, hp->path, off);
+	e->path2_len = 0;
+	e->base2_len = 0;
+	rec_submit(e, sizeof(*e) + VGL_PATH_MAX + e->path_len, VGL_MSG_FCHANGE);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ftruncate")
+int exit_ftruncate(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_fd_change(ctx->ret, VGL_SYS_FTRUNCATE, ARG(1));
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchmod")
+int exit_fchmod(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_fd_change(ctx->ret, VGL_SYS_FCHMOD, ARG(1));
+}

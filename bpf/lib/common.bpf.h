@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * common.bpf.h — maps and helpers every vigil BPF object shares.
+ *
+ * `events` and `drops` are defined in each object, but userspace creates
+ * them once (process object) and hands the same fds to the others with
+ * bpf_map__reuse_fd(), so all families write one ordered stream.
+ */
+#ifndef VIGIL_COMMON_BPF_H
+#define VIGIL_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "vigil/abi.h"
+
+#define VGL_SCRATCH 8192 /* path scratch: a path grows leftwards from the end */
+#define VGL_MAX_COMPONENTS 48
+#define VGL_REC_BUF 65536 /* record scratch per CPU */
+#define VGL_OFF(x) ((x) & 0x7fff) /* any write offset into it; writes are < 32 KiB */
+
+#ifndef S_IFMT
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define S_IFCHR 0020000
+#define S_IFDIR 0040000
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VGL_DROP_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/*
+ * Per-CPU scratch: the record being built, and a path area (a path grows
+ * leftwards). Records are an array indexed by CPU rather than a per-CPU
+ * array because per-CPU values are capped at 32 KiB; the programs using them
+ * run with migration disabled.
+ */
+struct rec_buf {
+	char b[VGL_REC_BUF];
+};
+
+struct path_buf {
+	char b[VGL_SCRATCH + 256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs before load */
+	__type(key, __u32);
+	__type(value, struct rec_buf);
+} recs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} paths SEC(".maps");
+
+struct vgl_heap {
+	char *rec;
+	char *path;
+};
+
+static __always_inline int heap_get(struct vgl_heap *hp)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+
+	hp->rec = bpf_map_lookup_elem(&recs, &cpu);
+	hp->path = bpf_map_lookup_elem(&paths, &zero);
+	return hp->rec && hp->path;
+}
+
+/*
+ * Forget what the verifier knows about a value by passing it through memory:
+ * after a path walk, many exit states differ only in such values, and
+ * forgetting them lets the states merge instead of multiplying.
+ */
+#define LAUNDER(v) asm volatile("" : "+m"(v) : : "memory")
+
+static __always_inline void drop_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Fill the header from helpers every program type has (cgroup hooks included). */
+static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->type = type;
+	h->version = VGL_ABI_VERSION;
+	h->flags = 0;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = 0;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Fill the header from the current task, parent included (tracing programs). */
+static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	hdr_fill_current(h, type);
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+}
+
+/* Submit the first `size` bytes of a record; counts a full buffer. */
+static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
+{
+	size &= VGL_REC_BUF - 1;
+	((struct vgl_hdr *)rec)->size = size;
+	if (bpf_ringbuf_output(&events, rec, size, 0))
+		drop_count(VGL_DROP_RB_FULL + type);
+}
+
+/* Process start time in CLOCK_BOOTTIME ns (what /proc/PID/stat counts). */
+static __always_inline __u64 task_start_ns(struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (bpf_core_field_exists(leader->start_boottime))
+		return BPF_CORE_READ(leader, start_boottime);
+	return 0;
+}
+
+/*
+ * Resolve `path` into the scratch area, right-aligned so that it ends at
+ * s[VGL_SCRATCH - 1] (the NUL). Returns the start offset; sets
+ * VGL_SF_PATH_TRUNC in *flags when components had to be left out (more than
+ * VGL_PATH_MAX bytes or VGL_MAX_COMPONENTS levels). Mount points are crossed
+ * the way d_path does, so bind mounts and symlinked names come out as the
+ * real location.
+ */
+static __always_inline __u32 path_resolve(char *s, const struct path *path, __u32 *flags,
+					  __u32 trunc_flag)
+{
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	__u32 off = VGL_SCRATCH - 1;
+	int i;
+
+	s[VGL_SCRATCH - 1] = 0;
+	/*
+	 * One path through the loop body continues to the next iteration: a
+	 * mount crossing falls through to the name step instead of looping
+	 * again, so the verifier does not fork states per level.
+	 */
+	for (i = 0; i < VGL_MAX_COMPONENTS; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent;
+		struct qstr name;
+		__u32 len;
+
+		if (dentry == mnt_root) {
+			if (mnt == mnt_parent)
+				break; /* global root */
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			vfsmnt = &mnt->mnt;
+			if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+				if (mnt != mnt_parent)
+					*flags |= trunc_flag; /* stacked mounts: rare, reported */
+				break; /* "/" mounted over the initial rootfs */
+			}
+		}
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (dentry == parent)
+			break; /* root of a detached tree */
+		name = BPF_CORE_READ(dentry, d_name);
+		len = name.len & 255;
+		if (len + 1 >= off || (VGL_SCRATCH - off) + len + 1 > VGL_PATH_MAX) {
+			*flags |= trunc_flag;
+			break;
+		}
+		off -= len;
+		bpf_probe_read_kernel(&s[off & (VGL_SCRATCH - 1)], len, name.name);
+		off -= 1;
+		s[off & (VGL_SCRATCH - 1)] = '/';
+		dentry = parent;
+		if (i == VGL_MAX_COMPONENTS - 1)
+			*flags |= trunc_flag; /* deeper than we walk */
+	}
+	if (off == VGL_SCRATCH - 1) {
+		off -= 1;
+		s[off] = '/';
+	}
+	return off;
+}
+
+/* Copy a resolved path (scratch offset `off`) into rec at `at`; returns length incl NUL. */
+static __always_inline __u32 path_copy(char *rec, __u32 at, const char *s, __u32 off)
+{
+	__u32 len = (VGL_SCRATCH - off) & (VGL_SCRATCH - 1);
+
+	if (len > VGL_PATH_MAX)
+		len = VGL_PATH_MAX;
+	bpf_probe_read_kernel(&rec[VGL_OFF(at)], len & (VGL_SCRATCH - 1),
+			      &s[off & (VGL_SCRATCH - 1)]);
+	return len;
+}
+
+/* Read a user string into rec at `at`, at most VGL_PATH_MAX bytes incl NUL; returns its length. */
+static __always_inline __u32 ustr_copy(char *rec, __u32 at, const void *ustr)
+{
+	long n = bpf_probe_read_user_str(&rec[VGL_OFF(at)], VGL_PATH_MAX, ustr);
+
+	if (n <= 0) {
+		rec[VGL_OFF(at)] = 0;
+		return 1;
+	}
+	return n;
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Kernel dev_t of the filesystem holding inode. */
+static __always_inline __u32 inode_dev(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_sb, s_dev);
+}
+
+/* Syscall argument registers of the current task (valid at sys_exit). */
+static __always_inline struct pt_regs *current_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+}
+
+#endif /* VIGIL_COMMON_BPF_H */

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * process.bpf.c — exec, fork and exit of processes (not threads).
+ *
+ * sched_* tracepoints only: they are not syscall tracepoints, so they put
+ * nothing on the syscall slow path.
+ */
+#include "lib/common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set from config before load. */
+const volatile __u32 args_max = 4096;
+
+/* argv as the kernel laid it out (NUL-separated), at most args_max bytes. */
+static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	__u32 full = end > start ? end - start : 0;
+	__u32 n = full;
+
+	e->args_full_len = full;
+	if (n > args_max) {
+		n = args_max;
+		e->sflags |= VGL_SF_ARGS_TRUNC;
+		drop_count(VGL_DROP_TRUNC_ARGS);
+	}
+	/* masks keep the verifier's bounds: at < 32 KiB, n < 16 KiB, buffer 64 KiB */
+	n &= VGL_ARGS_MAX - 1;
+	if (bpf_probe_read_user(&((char *)e)[VGL_OFF(at)], n, (void *)start))
+		return 0;
+	return n;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_exec(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct vgl_heap heap_, *hp = &heap_;
+	struct vgl_exec *e;
+	struct file *exe;
+	struct path pwd;
+	__u32 at, off, len;
+
+	if (!heap_get(hp))
+		return 0;
+	e = (struct vgl_exec *)hp->rec;
+	hdr_fill(&e->h, VGL_MSG_EXEC);
+	e->start_ns = task_start_ns(task);
+	e->sflags = 0;
+	e->loginuid = BPF_CORE_READ(task, loginuid.val);
+	at = sizeof(*e);
+
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	off = path_resolve(hp->path, &exe->f_path, &e->sflags, VGL_SF_EXE_TRUNC);
+	len = path_copy(hp->rec, at, hp->path, off);
+	e->exe_len = len;
+	LAUNDER(e->exe_len);
+	at = sizeof(*e) + (e->exe_len & (VGL_SCRATCH - 1));
+
+	pwd = BPF_CORE_READ(task, fs, pwd);
+	off = path_resolve(hp->path, &pwd, &e->sflags, VGL_SF_CWD_TRUNC);
+	len = path_copy(hp->rec, at, hp->path, off);
+	e->cwd_len = len;
+	LAUNDER(e->cwd_len);
+	at += e->cwd_len & (VGL_SCRATCH - 1);
+
+	e->args_len = copy_args(e, at, task);
+	rec_submit(e, at + e->args_len, VGL_MSG_EXEC);
+	return 0;
+}
+
+/* tp_btf gives both task pointers, so threads can be told from processes. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct vgl_fork e = {};
+
+	if (child->pid != child->tgid)
+		return 0;
+	hdr_fill(&e.h, VGL_MSG_FORK);
+	e.h.pid = child->tgid;
+	e.h.tid = child->pid;
+	e.h.ppid = parent->tgid;
+	e.start_ns = child->start_boottime;
+	rec_submit(&e, sizeof(e), VGL_MSG_FORK);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_exit(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct vgl_exit e = {};
+
+	/* Only the thread-group leader's exit ends the process. */
+	if ((__u32)pid_tgid != pid_tgid >> 32)
+		return 0;
+	hdr_fill(&e.h, VGL_MSG_EXIT);
+	e.start_ns = task_start_ns(task);
+	e.exit_code = BPF_CORE_READ(task, exit_code);
+	rec_submit(&e, sizeof(e), VGL_MSG_EXIT);
+	return 0;
+}

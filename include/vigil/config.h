@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * config.h — vigild's configuration: defaults that work with no file, and
+ * the YAML reader (libyaml) that overrides them.
+ *
+ * Owns: struct vigil_config and every default. Errors name FILE:LINE:COL
+ * and the dotted key. Does not expand globs or touch the kernel: probes.c
+ * turns watch lists into map entries, enrich.c applies workload selectors.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct strv {
+	char **v; /* NULL-terminated */
+	unsigned n;
+};
+
+struct vigil_config {
+	char *source; /* file it was read from, NULL for defaults */
+	char *host_name; /* NULL: gethostname() */
+	char *state_dir;
+	char *socket_path;
+	char *log_level;
+	/* output */
+	char *events_file; /* "" = no file sink */
+	uint64_t file_max_size;
+	uint32_t file_max_files;
+	bool stdout_stream;
+	uint64_t heartbeat_ms;
+	/* capture */
+	uint64_t args_max;
+	uint64_t ring_buffer_size;
+	uint64_t exit_grace_ms; /* how long an exited process stays in the cache */
+	/* watch */
+	struct strv model_extensions;
+	struct strv ambiguous_extensions;
+	struct strv model_dirs;
+	struct strv credential_files;
+	struct strv watch_paths;
+	struct strv gpu_devices;
+	/* workloads.inference */
+	struct strv inference_executables;
+	struct strv inference_command_lines;
+	struct strv inference_cgroups;
+};
+
+int config_defaults(struct vigil_config **ret);
+/* Read FILE over the defaults in cfg. On error writes one line to err. */
+int config_load_file(struct vigil_config *cfg, const char *path, char *err, size_t errlen);
+struct vigil_config *config_free(struct vigil_config *cfg);
+
+int strv_push(struct strv *s, const char *str);
+void strv_clear(struct strv *s);
+bool strv_contains(const struct strv *s, const char *str);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ecs.h — the event stream's JSON (the SIEM contract, see README "Event schema").
+ *
+ * Owns: ECS field names and values, event.id and event.sequence, wall-clock
+ * conversion of kernel timestamps, and the rule that the `vigil` object is
+ * the last member of every line (the file sink appends its hash chain
+ * there). One reusable buffer, no allocation per event.
+ */
+#ifndef VIGIL_ECS_H
+#define VIGIL_ECS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/event.h"
+#include "vigil/json_writer.h"
+#include "vigil/proc_cache.h"
+
+#define ECS_VERSION "9.4.0"
+
+struct ecs_writer;
+
+int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
+	    struct ecs_writer **ret);
+struct ecs_writer *ecs_free(struct ecs_writer *w);
+/* Re-read CLOCK_REALTIME - CLOCK_BOOTTIME (after clock steps). */
+void ecs_sync_clock(struct ecs_writer *w);
+uint64_t ecs_next_sequence(const struct ecs_writer *w);
+const char *ecs_run_id(const struct ecs_writer *w);
+
+/* A kernel event. The line (no '\n') is valid until the next call. */
+void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
+		      size_t *len);
+
+/*
+ * Agent events (state/metric): ecs_begin writes the envelope and returns the
+ * writer for ECS members; ecs_vigil opens the `vigil` object; ecs_end closes.
+ * ts_boot_ns 0 = now.
+ */
+struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
+		     const char *category, const char *type, const char *action);
+struct jw *ecs_vigil(struct ecs_writer *w);
+void ecs_end(struct ecs_writer *w, const char **line, size_t *len);
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * event.h — the one canonical in-memory event that flows decode → enrich →
+ * sinks. Strings point into the ring-buffer record or the decoder's own
+ * buffers (no allocation per event); they are valid until the next decode.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc;
+
+enum vigil_action {
+	VA_NONE = 0,
+	VA_EXEC,
+	VA_EXIT,
+	VA_FORK,
+	VA_OPEN,
+	VA_RENAME,
+	VA_UNLINK,
+	VA_TRUNCATE,
+	VA_CHMOD,
+	VA_CONNECT,
+	VA_LISTEN,
+};
+
+struct vstr {
+	const char *p;
+	size_t n; /* without NUL */
+};
+
+struct vigil_event {
+	enum vigil_action action;
+	uint64_t ts_boot_ns;
+	uint32_t pid, tid, ppid, uid, gid;
+	uint64_t cgroup_id;
+	char comm[17];
+	bool no_task; /* from a cgroup hook: ppid unknown */
+	union {
+		struct {
+			uint64_t start_ns;
+			struct vstr exe, cwd, args; /* args: NUL-separated */
+			uint32_t args_full_len;
+			uint32_t sflags;
+			uint32_t loginuid;
+		} exec;
+		struct {
+			uint64_t start_ns;
+			int code; /* exit status, valid if !signal */
+			int signal;
+			bool core;
+		} exit;
+		struct {
+			uint64_t start_ns;
+		} fork;
+		struct {
+			struct vstr path, opened;
+			uint64_t open_flags, ino;
+			uint32_t fmode, imode, rdev, dev, sflags, kind;
+			uint16_t syscall;
+		} open;
+		struct {
+			struct vstr path, target; /* target: rename destination */
+			uint64_t ino, length;
+			uint32_t dev, mode, sflags, kind;
+			uint16_t syscall;
+		} change;
+		struct {
+			uint8_t saddr[16], daddr[16];
+			uint16_t sport, dport, family, protocol;
+			int32_t error; /* 0 ok, >0 errno, -1 unknown */
+			uint8_t via;
+		} net;
+	};
+	/* enrichment (enrich.c) */
+	const struct proc *proc;
+};
+
+const char *vigil_action_name(enum vigil_action a);
+
+#endif

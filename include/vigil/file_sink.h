@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * file_sink.h — the NDJSON events file: hash chain, size-based rotation,
+ * bounded backlog.
+ *
+ * Owns the file descriptor, the chain head and rotation (events.jsonl →
+ * events.jsonl.1 → …). A failed write (full disk) keeps lines in a bounded
+ * in-memory backlog and retries on the next flush; past the bound lines are
+ * dropped and counted, never half-written, and the chain skips them (the
+ * gap shows in event.sequence and in the drop metric).
+ */
+#ifndef VIGIL_FILE_SINK_H
+#define VIGIL_FILE_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/chain.h"
+
+struct file_sink;
+
+struct file_sink_stats {
+	uint64_t lines, bytes, dropped, write_errors, rotations, backlog;
+	int last_errno;
+};
+
+int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint64_t backlog_max,
+		   struct file_sink **ret);
+struct file_sink *file_sink_close(struct file_sink *fs);
+/* line: one JSON object without newline whose last member is the `vigil` object. */
+int file_sink_write(struct file_sink *fs, const char *line, size_t len);
+int file_sink_flush(struct file_sink *fs);
+/* Reopen the path (after logrotate moved it). */
+int file_sink_reopen(struct file_sink *fs);
+const char *file_sink_chain_head(const struct file_sink *fs);
+void file_sink_stats(const struct file_sink *fs, struct file_sink_stats *ret);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * probes.h — the kernel side, seen from userspace.
+ *
+ * Owns: the BPF skeletons (process, file, net), feature probing (BPF-LSM,
+ * fentry: tried by really loading and attaching), filling the filter maps
+ * from config (extensions, model dirs, credential files, GPU majors), the
+ * shared ring buffer, and the drop counters. Nothing else touches libbpf.
+ */
+#ifndef VIGIL_PROBES_H
+#define VIGIL_PROBES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/abi.h"
+#include "vigil/config.h"
+
+struct probes;
+
+typedef int (*probes_sample_fn)(void *ctx, void *data, size_t size);
+
+struct probes_info {
+	char mechanisms[256]; /* e.g. "tracepoints,tp_btf,cgroup_sock_addr" */
+	char lsm[64]; /* "available" / "unavailable (Operation not permitted)" */
+	char fentry[64];
+	unsigned attached, skipped; /* programs */
+	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
+	char cgroup_root[256];
+};
+
+int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx,
+	       struct probes **ret);
+struct probes *probes_free(struct probes *p);
+/* Re-resolve watch globs into the maps (SIGHUP). */
+int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
+int probes_poll(struct probes *p, int timeout_ms);
+int probes_epoll_fd(struct probes *p);
+/* Sum of the per-CPU drop counters, indexed by VGL_DROP_*. */
+void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR]);
+const struct probes_info *probes_info(const struct probes *p);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * proc_cache.h — what vigil knows about each live process.
+ *
+ * Owns: the pid → struct proc table, seeding from /proc at start, updates
+ * from exec/fork/exit events, reading /proc on a miss (counted), ancestry,
+ * entity ids (stable across PID reuse: derived from boot id, pid and start
+ * time, so a restarted agent gives the same id), and expiry of exited
+ * processes after a grace period. Does not decide workload tags (enrich.c).
+ */
+#ifndef VIGIL_PROC_CACHE_H
+#define VIGIL_PROC_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/cgroup.h"
+
+#define PROC_ARGS_MAX 4096 /* bytes of argv kept per cached process */
+
+enum proc_flags {
+	PROC_INFERENCE = 1 << 0, /* matched an inference workload selector */
+	PROC_INFERENCE_TREE = 1 << 1, /* an ancestor is an inference workload */
+	PROC_GPU = 1 << 2, /* opened a GPU device node */
+	PROC_EXITED = 1 << 3,
+	PROC_ARGS_TRUNC = 1 << 4,
+	PROC_FROM_PROCFS = 1 << 5, /* learned from /proc, not from an exec event */
+	PROC_EXE_DELETED = 1 << 6,
+};
+
+struct proc {
+	uint32_t pid, ppid;
+	uint32_t uid, gid;
+	uint64_t start_ns; /* CLOCK_BOOTTIME */
+	uint64_t exit_ns;
+	uint64_t cgroup_id;
+	uint32_t flags;
+	char entity_id[33];
+	char name[17];
+	char *exe;
+	char *args; /* NUL-separated */
+	size_t args_len;
+	char *cgroup; /* v2 path */
+	struct container_info container;
+	struct proc *next; /* hash chain */
+};
+
+struct proc_cache_stats {
+	uint64_t entries, misses, loaded, evicted;
+};
+
+struct proc_cache;
+
+/* proc_root is "/proc" except in tests. */
+int proc_cache_new(const char *proc_root, const char *boot_id, struct proc_cache **ret);
+struct proc_cache *proc_cache_free(struct proc_cache *pc);
+int proc_cache_seed(struct proc_cache *pc);
+struct proc *proc_cache_get(struct proc_cache *pc, uint32_t pid);
+/* get, or read /proc/PID on a miss (counted); NULL if the process is gone */
+struct proc *proc_cache_get_or_load(struct proc_cache *pc, uint32_t pid);
+struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns,
+			     const char *comm, const char *exe, size_t exe_len, const char *args,
+			     size_t args_len, bool args_trunc);
+struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
+			     uint64_t start_ns);
+void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns);
+/* drop processes that exited more than grace_ns before now_ns */
+void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns);
+/* parent chain, nearest first; returns how many were found (<= max) */
+unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const struct proc **out,
+			      unsigned max);
+/* (Re)read /proc/PID/cgroup into p (container id, v2 path). */
+void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p);
+void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret);
+/* entity id for (pid, start): hex of SHA-256(boot id, pid, start in clock ticks) */
+void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[33]);
+
+#endif

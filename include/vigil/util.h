@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * util.h — small helpers with no state: cleanup attributes, clocks, time
+ * formatting, size/duration parsing, lexical path normalisation.
+ */
+#ifndef VIGIL_UTIL_H
+#define VIGIL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+uint64_t clock_ns(int clockid);
+/* "2026-11-28T05:01:03.123456789Z"; buf >= 32 bytes */
+void fmt_rfc3339_ns(char *buf, size_t len, uint64_t realtime_ns);
+/* "10s", "500ms", "5m", "1h", bare number = seconds. 0 or -EINVAL. */
+int parse_duration_ms(const char *s, uint64_t *ret_ms);
+/* "4096", "64KiB", "100MiB", "1GiB" (K/M/G and KB/MB/GB accepted as binary). */
+int parse_size(const char *s, uint64_t *ret);
+/* Join dir and name (name absolute or dir empty: dir ignored) and drop "." / ".." lexically. */
+void path_join_normalize(char *out, size_t len, const char *dir, size_t dlen, const char *name,
+			 size_t nlen);
+/* Read a whole small file (e.g. under /proc) into buf, NUL-terminated; returns bytes or -errno. */
+ssize_t read_file(const char *path, char *buf, size_t len);
+bool str_has_suffix(const char *s, const char *suffix);
+
+#endif
