@@ -36,12 +36,12 @@ static int is_hex_id(const char *s, size_t n)
 /* Pod UID from "kubepods-burstable-pod<uid>.slice" or ".../pod<uid>/..." */
 static void pod_uid(const char *comp, size_t n, struct container_info *out)
 {
-	const char *p = memmem(comp, n, "pod", 3);
+	const char *p = n >= 3 && !memcmp(comp, "pod", 3) ? comp : memmem(comp, n, "-pod", 4);
 	size_t i, o = 0;
 
 	if (!p || out->pod_uid[0])
 		return;
-	p += 3;
+	p += *p == '-' ? 4 : 3;
 	for (i = p - comp; i < n && o < 36; i++) {
 		char c = comp[i];
 

@@ -11,6 +11,7 @@
 #define VIGIL_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct strv {

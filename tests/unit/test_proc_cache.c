@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vigil/proc_cache.h"
+
+static char root[] = "/tmp/vigil-proc-XXXXXX";
+
+static void put(const char *pid, const char *file, const char *content, size_t n)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", root, pid, file);
+	f = fopen(path, "w");
+	fwrite(content, 1, n, f);
+	fclose(f);
+}
+
+/* A fake /proc: 1 (init) → 100 (bash) → 200 ("tricky) name" python with a deleted exe) */
+static int setup(void **state)
+{
+	char exe[512];
+
+	assert_non_null(mkdtemp(root));
+	put("1", "stat", "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0", 55);
+	put("1", "cmdline", "/sbin/init\0", 11);
+	put("100", "stat", "100 (bash) S 1 100 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0", 62);
+	put("100", "cmdline", "bash\0-l\0", 8);
+	put("100", "status", "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n", 58);
+	put("100", "cgroup", "0::/system.slice/docker-3f1b5a0e9c2d4b6a8e7f1c3d5b7a9e0f2c4d6b8a0e1f3c5d7b9a1e3f5c7d9b1a.scope\n", 97);
+	put("200", "stat", "200 (tricky) name) S 100 200 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0", 73);
+	put("200", "cmdline", "python3\0-m\0vllm.entrypoints.openai.api_server\0", 46);
+	snprintf(exe, sizeof(exe), "%s/200/exe", root);
+	symlink("/usr/bin/python3 (deleted)", exe);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	return system(cmd);
+}
+
+static void test_proc_cache_seed_and_ancestry(void **state)
+{
+	struct proc_cache *pc;
+	const struct proc *anc[8];
+	struct proc *p;
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	assert_int_equal(proc_cache_seed(pc), 3);
+	p = proc_cache_get(pc, 200);
+	assert_non_null(p);
+	assert_string_equal(p->name, "tricky) name");
+	assert_int_equal(p->ppid, 100);
+	assert_string_equal(p->exe, "/usr/bin/python3");
+	assert_true(p->flags & PROC_EXE_DELETED);
+	assert_int_equal(proc_cache_ancestors(pc, p, anc, 8), 2);
+	assert_int_equal(anc[0]->pid, 100);
+	assert_int_equal(anc[1]->pid, 1);
+	assert_int_equal(anc[0]->uid, 1000);
+	assert_string_equal(anc[0]->container.runtime, "docker");
+	proc_cache_free(pc);
+}
+
+static void test_proc_cache_entity_id_stable_and_pid_reuse(void **state)
+{
+	struct proc_cache *pc;
+	char id1[33], id2[33];
+	struct proc *p;
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	p = proc_cache_fork(pc, 300, 200, 123 * 10000000ull);
+	snprintf(id1, sizeof(id1), "%s", p->entity_id);
+	/* the same process seen again (e.g. after an agent restart) keeps its id */
+	p = proc_cache_fork(pc, 300, 200, 123 * 10000000ull);
+	assert_string_equal(p->entity_id, id1);
+	/* PID reuse: another start time, another id */
+	proc_cache_exit(pc, 300, 1);
+	p = proc_cache_fork(pc, 300, 200, 999 * 10000000ull);
+	snprintf(id2, sizeof(id2), "%s", p->entity_id);
+	assert_string_not_equal(id1, id2);
+	assert_false(p->flags & PROC_EXITED);
+	proc_cache_free(pc);
+}
+
+static void test_proc_cache_fork_exec_exit_expire(void **state)
+{
+	struct proc_cache *pc;
+	struct proc *parent, *p;
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	parent = proc_cache_exec(pc, 400, 1, 1000, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11, false);
+	parent->flags |= PROC_INFERENCE;
+	p = proc_cache_fork(pc, 401, 400, 2000);
+	assert_string_equal(p->exe, "/usr/bin/vllm");
+	p = proc_cache_exec(pc, 401, 400, 2000, "sh", "/bin/sh", 7, "sh\0-c\0id", 9, false);
+	assert_true(p->flags & PROC_INFERENCE_TREE);
+	assert_string_equal(p->exe, "/bin/sh");
+	assert_int_equal(p->args_len, 8);
+	proc_cache_exit(pc, 401, 5000);
+	proc_cache_expire(pc, 6000, 10000);
+	assert_non_null(proc_cache_get(pc, 401)); /* still within grace */
+	proc_cache_expire(pc, 20000, 10000);
+	assert_null(proc_cache_get(pc, 401));
+	proc_cache_free(pc);
+}
+
+static void test_proc_cache_miss_loads_from_proc(void **state)
+{
+	struct proc_cache *pc;
+	struct proc_cache_stats st;
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	assert_non_null(proc_cache_get_or_load(pc, 100));
+	assert_null(proc_cache_get_or_load(pc, 4242));
+	proc_cache_stats(pc, &st);
+	assert_int_equal(st.misses, 2);
+	assert_int_equal(st.loaded, 1);
+	proc_cache_free(pc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proc_cache_seed_and_ancestry),
+		cmocka_unit_test(test_proc_cache_entity_id_stable_and_pid_reuse),
+		cmocka_unit_test(test_proc_cache_fork_exec_exit_expire),
+		cmocka_unit_test(test_proc_cache_miss_loads_from_proc),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
