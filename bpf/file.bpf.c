@@ -153,7 +153,14 @@ static __always_inline __u32 file_kind(struct file *f, struct inode *inode)
 		return 0;
 	dentry = BPF_CORE_READ(f, f_path.dentry);
 	name = BPF_CORE_READ(dentry, d_name);
-	if (name_ext(&name, &ek)) {
+	/*
+	 * Hugging Face and Ollama keep weights as extension-less content
+	 * addressed blobs (40-71 characters): such names count under model dirs.
+	 */
+	if (!name_ext(&name, &ek)) {
+		if (name.len >= 40 && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+			return VGL_KIND_MODEL;
+	} else {
 		kind = bpf_map_lookup_elem(&exts, &ek);
 		if (kind && *kind == VGL_KIND_MODEL)
 			return VGL_KIND_MODEL;
@@ -293,6 +300,8 @@ static __always_inline __u32 base_copy(struct vgl_heap *hp, __u32 at, long dirfd
 
 	if (name[0] == '/')
 		goto empty;
+	/* an int in a 64-bit register: the upper half is not defined */
+	dirfd = (int)dirfd;
 	if (dirfd == -100 /* AT_FDCWD */) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
@@ -412,7 +421,7 @@ int exit_fchmodat(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* fd-based changes: the file is still open, filter and resolve like an open. */
-static __always_inline int on_fd_change(long ret, __u16 sys, long fd)
+static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 {
 	struct vgl_heap heap_, *hp = &heap_;
 	struct vgl_fchange *e;

@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""Integration tests: the real build/vigild against the real kernel, as root.
+
+Each test drives real processes (exec with hostile argv, opens through
+relative paths and symlinks, writes, renames, TCP/UDP on loopback, exits)
+and asserts the events vigild wrote. The stream is validated against the
+repo's JSON Schema and against ECS 9.4's field types. Hermetic: a temp dir,
+loopback only, a private socket/state dir/events file. Prints
+"integration: N passed, N failed".
+"""
+import ipaddress
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("B", os.path.join(ROOT, "build"))
+VIGILD = os.path.join(ROOT, BUILD, "vigild") if not os.path.isabs(BUILD) else os.path.join(BUILD, "vigild")
+VIGIL = os.path.join(os.path.dirname(VIGILD), "vigil")
+SCHEMA = os.path.join(ROOT, "packaging", "schema", "vigil-event.schema.json")
+ECS_FIELDS = os.environ.get("ECS_FIELDS", os.path.join(ROOT, "..", "shared", "testdata", "ecs", "ecs-fields.json"))
+if not os.path.exists(ECS_FIELDS):
+    ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
+
+
+class Agent:
+    """A private vigild on a temp config."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.events = os.path.join(tmp, "events.jsonl")
+        self.sock = os.path.join(tmp, "vigil.sock")
+        self.models = os.path.join(tmp, "models")
+        self.creds = os.path.join(tmp, "creds")
+        os.makedirs(self.models, exist_ok=True)
+        os.makedirs(self.creds, exist_ok=True)
+        with open(os.path.join(self.creds, "token"), "w") as f:
+            f.write("hf_dummy")
+        self.config = os.path.join(tmp, "vigil.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"""# test config
+output:
+  heartbeat_interval: 1s
+capture:
+  max_args_bytes: 2048
+watch:
+  model_dirs: [{self.models}]
+  credential_files: [{self.creds}/token]
+workloads:
+  inference:
+    executables: [fake-vllm]
+""")
+        os.chmod(self.config, 0o600)
+        self.proc = None
+        self.stderr = os.path.join(tmp, "vigild.stderr")
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
+             "--state-dir", os.path.join(self.tmp, "state")],
+            stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"))
+        self.wait_for(lambda e: e["event"]["action"] == "agent-start", timeout=90,
+                      what="agent-start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode if self.proc else None
+
+    def lines(self):
+        try:
+            with open(self.events, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        return [json.loads(l) for l in data.split(b"\n") if l]
+
+    def wait_for(self, pred, timeout=20, what="event"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"vigild exited ({self.proc.returncode}): {open(self.stderr).read()[-2000:]}")
+            found = [e for e in self.lines() if pred(e)]
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+def run(cmd, **kw):
+    p = subprocess.Popen(cmd, **kw)
+    p.wait(timeout=30)
+    return p
+
+
+def get(e, dotted, default=None):
+    for k in dotted.split("."):
+        if not isinstance(e, dict) or k not in e:
+            return default
+        e = e[k]
+    return e
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def exec_hostile_argv_and_exit_code(a):
+    hostile = ["line\nbreak", 'quote"s\\back', "ctl\x01\x1f", b"bad\xff\xfeutf8".decode("latin-1"),
+               "--hf-token=hf_SECRETVALUE", "x" * 65536]
+    argv = [b"/bin/sh", b"-c", b"exit 7", b"sh"] + [h.encode("latin-1") if "bad" in h else h.encode() for h in hostile]
+    p = run(argv)
+    assert p.returncode == 7
+    ex = a.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
+    assert get(ex, "process.parent.pid") == os.getpid(), get(ex, "process.parent")
+    assert get(ex, "process.executable") in ("/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash"), get(ex, "process.executable")
+    args = get(ex, "process.args")
+    assert args[:3] == ["/bin/sh", "-c", "exit 7"], args[:3]
+    assert args[4] == "line\nbreak" and args[5] == 'quote"s\\back' and args[6] == "ctl\x01\x1f"
+    assert "\ufffd" in args[7] and get(ex, "vigil.lossy") is True
+    assert "SECRETVALUE" not in json.dumps(ex) and "[REDACTED]" in args[8]
+    assert get(ex, "vigil.process.args_truncated") is True  # 64 KiB > max_args_bytes
+    assert get(ex, "process.working_directory") == os.getcwd()
+    xt = a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)[0]
+    assert get(xt, "process.exit_code") == 7
+    assert get(xt, "process.entity_id") == get(ex, "process.entity_id")
+
+
+@test
+def exit_by_signal(a):
+    p = run(["/bin/sh", "-c", "kill -TERM $$"])
+    xt = a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)[0]
+    assert get(xt, "vigil.exit.signal") == 15 and get(xt, "process.exit_code") == 128 + 15
+
+
+@test
+def open_relative_path(a):
+    path = os.path.join(a.models, "rel.safetensors")
+    open(path, "wb").write(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    p = run(["cat", "rel.safetensors"], cwd=a.models, stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == path
+    assert get(ev, "vigil.file.opened_path") == "rel.safetensors"
+    assert get(ev, "vigil.file.access") == ["read"] and get(ev, "event.type") == ["access"]
+    assert get(ev, "vigil.file.kind") == "model"
+    assert get(ev, "process.parent.pid") == os.getpid()
+
+
+@test
+def open_hf_snapshot_symlink_reports_blob(a):
+    """HF layout: snapshots/<rev>/model.safetensors -> ../../blobs/<sha256>."""
+    repo = os.path.join(a.models, "hub", "models--org--tiny")
+    blobs, snap = os.path.join(repo, "blobs"), os.path.join(repo, "snapshots", "abc123")
+    os.makedirs(blobs, exist_ok=True)
+    os.makedirs(snap, exist_ok=True)
+    sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    open(os.path.join(blobs, sha), "wb").write(b"GGUF....")
+    link = os.path.join(snap, "model.safetensors")
+    os.symlink("../../blobs/" + sha, link)
+    p = run(["cat", link], stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == os.path.join(blobs, sha), get(ev, "file.path")
+    assert get(ev, "vigil.file.opened_path") == link
+
+
+@test
+def open_for_write_and_create(a):
+    path = os.path.join(a.models, "w.gguf")
+    p = run(["/bin/sh", "-c", f"echo data > {path}"])
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    acc = get(ev, "vigil.file.access")
+    assert "write" in acc and "create" in acc and "truncate" in acc, acc
+    assert get(ev, "event.type") == ["creation"]
+    p = run(["/bin/sh", "-c", f"echo more >> {path}"])
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "event.type") == ["change"] and "write" in get(ev, "vigil.file.access")
+
+
+@test
+def rename_unlink_truncate_chmod(a):
+    src, dst = os.path.join(a.models, "old.gguf"), os.path.join(a.models, "new.gguf")
+    open(src, "w").write("x")
+    p = run(["mv", "old.gguf", "new.gguf"], cwd=a.models)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "rename" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == src and get(ev, "vigil.file.new_path") == dst, ev.get("file")
+    p = run(["truncate", "-s", "0", dst])
+    a.wait_for(lambda e: e["event"]["action"] == "truncate" and get(e, "process.pid") == p.pid)
+    p = run(["chmod", "600", dst])
+    a.wait_for(lambda e: e["event"]["action"] == "chmod" and get(e, "process.pid") == p.pid
+               and get(e, "file.path") == dst)
+    p = run(["rm", dst])
+    ev = a.wait_for(lambda e: e["event"]["action"] == "unlink" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == dst and get(ev, "event.type") == ["deletion"]
+
+
+@test
+def ambiguous_extension_only_under_model_dirs(a):
+    inside = os.path.join(a.models, "sub", "weights.bin")
+    os.makedirs(os.path.dirname(inside), exist_ok=True)
+    outside = os.path.join(a.tmp, "elsewhere.bin")
+    for f in (inside, outside):
+        open(f, "w").write("x")
+    p_in = run(["cat", inside], stdout=subprocess.DEVNULL)
+    p_out = run(["cat", outside], stdout=subprocess.DEVNULL)
+    a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p_in.pid)
+    time.sleep(1.5)
+    assert not [e for e in a.lines() if get(e, "process.pid") == p_out.pid and e["event"]["action"] == "open"]
+
+
+@test
+def unwatched_opens_produce_nothing(a):
+    plain = os.path.join(a.models, "notes.txt")
+    open(plain, "w").write("x")
+    p = run(["cat", plain, "/etc/hostname"], stdout=subprocess.DEVNULL)
+    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+    time.sleep(1)
+    assert not [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+
+
+@test
+def credential_file_read(a):
+    p = run(["cat", os.path.join(a.creds, "token")], stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "vigil.file.kind") == "credential"
+
+
+def serve_tcp(family, addr):
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.bind((addr, 0))
+    srv.listen(8)
+
+    def loop():
+        while True:
+            try:
+                c, _ = srv.accept()
+                c.close()
+            except OSError:
+                return
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
+
+
+CONNECT = "import socket,sys; s=socket.socket(int(sys.argv[1])); s.settimeout(3); sys.exit(s.connect_ex((sys.argv[2], int(sys.argv[3]))))"
+
+
+@test
+def tcp_connect_v4_v6_success_and_refused(a):
+    for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        srv = serve_tcp(fam, addr)
+        port = srv.getsockname()[1]
+        p = run([sys.executable, "-c", CONNECT, str(int(fam)), addr, str(port)])
+        assert p.returncode == 0
+        ev = a.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
+        assert get(ev, "destination.ip") == addr and get(ev, "destination.port") == port
+        assert get(ev, "network.transport") == "tcp" and get(ev, "event.outcome") == "success"
+        assert get(ev, "network.direction") == "egress" and get(ev, "source.port")
+        srv.close()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    p = run([sys.executable, "-c", CONNECT, str(int(socket.AF_INET)), "127.0.0.1", str(port)])
+    ev = a.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "event.outcome") == "failure" and get(ev, "vigil.network.errno") == 111
+
+
+@test
+def nonblocking_connect(a):
+    srv = serve_tcp(socket.AF_INET, "127.0.0.1")
+    port = srv.getsockname()[1]
+    code = ("import socket,select; s=socket.socket(); s.setblocking(False); "
+            f"r=s.connect_ex(('127.0.0.1',{port})); select.select([],[s],[],3)")
+    p = run([sys.executable, "-c", code])
+    ev = a.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "event.outcome") == "success" and get(ev, "destination.port") == port
+    srv.close()
+
+
+@test
+def udp_sendto_new_destinations_once(a):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    port = rx.getsockname()[1]
+    code = ("import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"for i in range(5): s.sendto(b'x', ('127.0.0.1', {port}))\n")
+    p = run([sys.executable, "-c", code])
+    evs = a.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)
+    time.sleep(1)
+    evs = [e for e in a.lines() if e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid]
+    assert len(evs) == 1, len(evs)  # the same destination is folded in the kernel
+    assert get(evs[0], "network.transport") == "udp" and get(evs[0], "destination.port") == port
+    assert get(evs[0], "vigil.network.via") == "sendmsg"
+    rx.close()
+
+
+@test
+def listen_event(a):
+    code = "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(0.2)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    port = int(out.stdout.strip())
+    ev = a.wait_for(lambda e: e["event"]["action"] == "listen" and get(e, "source.port") == port)[0]
+    assert get(ev, "network.transport") == "tcp"
+
+
+@test
+def inference_workload_tag_and_tree(a):
+    exe = os.path.join(a.tmp, "fake-vllm")
+    shutil.copy("/bin/sh", exe)
+    p = run([exe, "-c", "/bin/true; :"])
+    ex = a.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
+    assert get(ex, "vigil.workload.inference") is True
+    child = a.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.parent.pid") == p.pid)[0]
+    assert get(child, "vigil.workload.inference_tree") is True
+
+
+@test
+def status_and_heartbeat(a):
+    out = subprocess.run([VIGIL, "--socket", a.sock, "--json", "status"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    st = json.loads(out.stdout)
+    assert "tracepoint" in st["features"]["mechanisms"]
+    assert st["features"]["probes_attached"] >= 20
+    assert "lsm" in st["features"] and "fentry" in st["features"]
+    assert "ringbuf_full_open" in st["drops"]
+    hb = a.wait_for(lambda e: e["event"]["action"] == "heartbeat", timeout=5)[0]
+    assert re.fullmatch(r"[0-9a-f]{64}", get(hb, "vigil.agent.chain_head"))
+
+
+@test
+def unprivileged_user_refused(a):
+    nobody = pwd.getpwnam("nobody")
+
+    def drop():
+        os.setgroups([])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+    out = subprocess.run([VIGIL, "--socket", a.sock, "status"], capture_output=True, text=True,
+                         timeout=10, preexec_fn=drop)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
+    out = subprocess.run([VIGILD, "--events", "", "--socket", os.path.join(a.tmp, "x.sock"),
+                          "--state-dir", os.path.join(a.tmp, "nostate")],
+                         capture_output=True, text=True, timeout=10, preexec_fn=drop)
+    assert out.returncode == 1 and "must run as root" in out.stderr, out.stderr
+
+
+@test
+def bad_config_is_one_clear_line(a):
+    bad = os.path.join(a.tmp, "bad.yaml")
+    open(bad, "w").write("output:\n  fiel: /tmp/x\n")
+    out = subprocess.run([VIGILD, "--config", bad, "--check"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1 and out.stderr.strip() == f'vigild: {bad}:2:3: unknown key "output.fiel"', out.stderr
+
+
+def ecs_check(ev, fields, path=""):
+    """Every non-vigil leaf must be an ECS field of ECS's type (and allowed value)."""
+    errs = []
+    for k, v in ev.items():
+        name = f"{path}{k}"
+        if name == "vigil":
+            continue
+        if isinstance(v, dict) and name not in fields:
+            errs += ecs_check(v, fields, name + ".")
+            continue
+        spec = fields.get(name)
+        if spec is None:
+            errs.append(f"{name}: not an ECS field")
+            continue
+        vals = v if isinstance(v, list) else [v]
+        if isinstance(v, list) and "array" not in spec.get("normalize", []):
+            errs.append(f"{name}: array for a non-array field")
+        for x in vals:
+            t = spec["type"]
+            ok = {"keyword": isinstance(x, str), "wildcard": isinstance(x, str), "match_only_text": isinstance(x, str),
+                  "long": isinstance(x, int) and not isinstance(x, bool), "boolean": isinstance(x, bool),
+                  "date": isinstance(x, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", x or ""),
+                  "object": isinstance(x, dict)}.get(t)
+            if t == "ip":
+                try:
+                    ipaddress.ip_address(x)
+                    ok = True
+                except ValueError:
+                    ok = False
+            if not ok:
+                errs.append(f"{name}: {x!r} is not ECS type {t}")
+            if "allowed" in spec and x not in spec["allowed"]:
+                errs.append(f"{name}: {x!r} not an allowed value")
+    return errs
+
+
+@test
+def stream_is_valid_schema_ecs_and_gapless(a):
+    import jsonschema
+    schema = json.load(open(SCHEMA))
+    fields = json.load(open(ECS_FIELDS))["fields"]
+    validator = jsonschema.Draft202012Validator(schema)
+    lines = a.lines()
+    assert len(lines) > 50
+    errs = []
+    for e in lines:
+        errs += [f"seq {get(e, 'event.sequence')}: {x.message}" for x in validator.iter_errors(e)]
+        errs += [f"seq {get(e, 'event.sequence')}: {x}" for x in ecs_check(e, fields)]
+    assert not errs, "\n".join(errs[:10])
+    seqs = [get(e, "event.sequence") for e in lines]
+    assert seqs == list(range(1, len(seqs) + 1)), "event.sequence has gaps without a drop event"
+
+
+@test
+def verify_chain_and_detect_edit(a):
+    out = subprocess.run([VIGIL, "verify", a.events], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr
+    copy = os.path.join(a.tmp, "copy.jsonl")
+    lines = open(a.events, "rb").read().split(b"\n")
+    lines[3] = lines[3].replace(b'"module":"vigil"', b'"module":"vigiL"')
+    open(copy, "wb").write(b"\n".join(lines))
+    out = subprocess.run([VIGIL, "verify", copy], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and out.stdout.startswith(f"{copy}:4:"), out.stdout
+
+
+def main():
+    if os.geteuid() != 0:
+        print("integration tests need root (they load eBPF programs): run sudo make test", file=sys.stderr)
+        print("integration: 0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="vigil-it-")
+    a = Agent(tmp)
+    passed = failed = 0
+    try:
+        a.start()
+        for t in TESTS:
+            try:
+                t(a)
+                passed += 1
+                print(f"  ok    {t.__name__}")
+            except Exception:
+                failed += 1
+                print(f"  FAIL  {t.__name__}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
+        rc = a.stop()
+        if rc == 0 and any(e["event"]["action"] == "agent-stop" for e in a.lines()):
+            passed += 1
+            print("  ok    sigterm_flushes_and_exits_0")
+        else:
+            failed += 1
+            print(f"  FAIL  sigterm_flushes_and_exits_0 (rc={rc})")
+    except Exception:
+        failed += 1
+        traceback.print_exc()
+    finally:
+        a.stop()
+        if failed:
+            print(open(a.stderr).read()[-3000:], file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"integration: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
