@@ -32,7 +32,7 @@ DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -I$(B) \
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Ibuild \
 	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
 LDLIBS := $(shell pkg-config --libs $(LIBS) 2>/dev/null) -lelf -lz
 SAN ?= 0

@@ -24,7 +24,11 @@
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
 
+#define MAX_LINKS 64
+
 struct probes {
+	struct bpf_link *links[MAX_LINKS];
+	unsigned nlinks;
 	struct vigil_process *proc;
 	struct vigil_file *file;
 	struct vigil_net *net;
@@ -150,19 +154,28 @@ static void watch_file(struct probes *p, const char *path, const struct stat *st
 		p->info.watched_files++;
 }
 
+/* Watch minors >= min_minor of a char major (the lowest seen wins). */
 static void add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
 {
-	struct vgl_major_val v = { .min_minor = min_minor, .kind = VGL_KIND_GPU };
+	struct vgl_major_val v = { .min_minor = min_minor, .kind = VGL_KIND_GPU }, old;
 	int fd = bpf_map__fd(p->file->maps.majors);
 
+	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
+		if (old.min_minor > min_minor)
+			bpf_map_update_elem(fd, &maj, &v, BPF_EXIST);
+		return;
+	}
 	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) == 0)
 		p->info.gpu_majors++;
 }
 
+/* A matched device node watches its major from its own minor up (DRM: render nodes only). */
 static void watch_gpu(struct probes *p, const char *path, const struct stat *st, uint32_t unused)
 {
+	uint32_t maj = major(st->st_rdev), min = minor(st->st_rdev);
+
 	if (S_ISCHR(st->st_mode))
-		add_major(p, major(st->st_rdev), major(st->st_rdev) == 226 ? 128 : 0);
+		add_major(p, maj, maj == 226 && min < 128 ? 128 : min);
 }
 
 static void clear_map(int fd, size_t key_size)
@@ -230,9 +243,8 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 			continue;
 		}
 		p->info.attached++;
-		/* links live as long as the object: destroyed with the skeleton */
-		bpf_program__set_autoattach(prog, false);
-		(void)link;
+		if (p->nlinks < MAX_LINKS)
+			p->links[p->nlinks++] = link;
 	}
 }
 
@@ -372,6 +384,8 @@ struct probes *probes_free(struct probes *p)
 	if (!p)
 		return NULL;
 	ring_buffer__free(p->rb);
+	while (p->nlinks)
+		bpf_link__destroy(p->links[--p->nlinks]);
 	vigil_net__destroy(p->net);
 	vigil_file__destroy(p->file);
 	vigil_process__destroy(p->proc);

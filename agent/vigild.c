@@ -606,8 +606,10 @@ int main(int argc, char **argv)
 	log_set_prefix("vigild");
 	if (parse_args(argc, argv, &m.opt) < 0)
 		return 2;
-	if (load_config(&m) < 0)
+	if (load_config(&m) < 0) {
+		config_free(m.cfg);
 		return 1;
+	}
 	if (m.opt.check) {
 		printf("configuration OK (%s)\n", m.cfg->source ? m.cfg->source : "defaults");
 		config_free(m.cfg);

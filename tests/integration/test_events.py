@@ -15,6 +15,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -44,6 +45,11 @@ class Agent:
         self.creds = os.path.join(tmp, "creds")
         os.makedirs(self.models, exist_ok=True)
         os.makedirs(self.creds, exist_ok=True)
+        # a stand-in GPU node: /dev/full's numbers (1:7), so opens succeed
+        # without a GPU driver while exercising the device-major filter
+        os.makedirs(os.path.join(tmp, "dev"), exist_ok=True)
+        self.gpu = os.path.join(tmp, "dev", "nvidia0")
+        os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
         with open(os.path.join(self.creds, "token"), "w") as f:
             f.write("hf_dummy")
         self.config = os.path.join(tmp, "vigil.yaml")
@@ -56,6 +62,7 @@ capture:
 watch:
   model_dirs: [{self.models}]
   credential_files: [{self.creds}/token]
+  gpu_devices: [{tmp}/dev/nvidia0]
 workloads:
   inference:
     executables: [fake-vllm]
@@ -238,6 +245,17 @@ def credential_file_read(a):
     p = run(["cat", os.path.join(a.creds, "token")], stdout=subprocess.DEVNULL)
     ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
     assert get(ev, "vigil.file.kind") == "credential"
+
+
+@test
+def gpu_device_open_tags_gpu_workload(a):
+    p = run(["head", "-c", "1", a.gpu], stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "vigil.file.kind") == "gpu-device" and get(ev, "file.path") == a.gpu
+    assert get(ev, "vigil.workload.gpu") is True
+    p = run(["head", "-c", "1", "/dev/zero"], stdout=subprocess.DEVNULL)  # 1:5, below the watched minor
+    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+    assert not [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
 
 
 def serve_tcp(family, addr):

@@ -14,6 +14,8 @@
 
 static char root[] = "/tmp/vigil-proc-XXXXXX";
 
+#define PUT(pid, file, lit) put(pid, file, lit, sizeof(lit) - 1)
+
 static void put(const char *pid, const char *file, const char *content, size_t n)
 {
 	char path[512];
@@ -33,14 +35,14 @@ static int setup(void **state)
 	char exe[512];
 
 	assert_non_null(mkdtemp(root));
-	put("1", "stat", "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0", 55);
-	put("1", "cmdline", "/sbin/init\0", 11);
-	put("100", "stat", "100 (bash) S 1 100 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0", 62);
-	put("100", "cmdline", "bash\0-l\0", 8);
-	put("100", "status", "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n", 58);
-	put("100", "cgroup", "0::/system.slice/docker-3f1b5a0e9c2d4b6a8e7f1c3d5b7a9e0f2c4d6b8a0e1f3c5d7b9a1e3f5c7d9b1a.scope\n", 97);
-	put("200", "stat", "200 (tricky) name) S 100 200 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0", 73);
-	put("200", "cmdline", "python3\0-m\0vllm.entrypoints.openai.api_server\0", 46);
+	PUT("1", "stat", "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0");
+	PUT("1", "cmdline", "/sbin/init\0");
+	PUT("100", "stat", "100 (bash) S 1 100 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0");
+	PUT("100", "cmdline", "bash\0-l\0");
+	PUT("100", "status", "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n");
+	PUT("100", "cgroup", "0::/system.slice/docker-3f1b5a0e9c2d4b6a8e7f1c3d5b7a9e0f2c4d6b8a0e1f3c5d7b9a1e3f5c7d9b1a.scope\n");
+	PUT("200", "stat", "200 (tricky) name) S 100 200 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0");
+	PUT("200", "cmdline", "python3\0-m\0vllm.entrypoints.openai.api_server\0");
 	snprintf(exe, sizeof(exe), "%s/200/exe", root);
 	symlink("/usr/bin/python3 (deleted)", exe);
 	return 0;
