@@ -26,7 +26,7 @@ endif
 # Debian 12 packages for building and testing (make deps).
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
-	python3 python3-jsonschema auditd iproute2 procps
+	python3 python3-jsonschema auditd iproute2 procps clang-format strace
 LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)

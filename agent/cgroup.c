@@ -9,9 +9,8 @@ static const struct {
 	const char *prefix;
 	const char *runtime;
 } prefixes[] = {
-	{ "docker-", "docker" },	 { "cri-containerd-", "containerd" },
-	{ "crio-", "cri-o" },		 { "libpod-", "podman" },
-	{ "containerd-", "containerd" },
+    {"docker-", "docker"}, {"cri-containerd-", "containerd"}, {"crio-", "cri-o"},
+    {"libpod-", "podman"}, {"containerd-", "containerd"},
 };
 
 /* Parent directory names that hold bare container ids (cgroupfs driver). */
@@ -19,8 +18,8 @@ static const struct {
 	const char *dir;
 	const char *runtime;
 } parents[] = {
-	{ "docker", "docker" }, { "libpod_parent", "podman" }, { "machine.slice", "podman" },
-	{ "crio", "cri-o" },	 { "containerd", "containerd" },
+    {"docker", "docker"}, {"libpod_parent", "podman"},	{"machine.slice", "podman"},
+    {"crio", "cri-o"},	  {"containerd", "containerd"},
 };
 
 static int is_hex_id(const char *s, size_t n)

@@ -102,19 +102,23 @@ int chain_verify(char *const *files, unsigned nfiles, struct chain_result *res)
 
 			ln++;
 			if (line[n - 1] != '\n') {
-				r = fail(res, files[f], ln, "line %llu is incomplete (no newline)", ln);
+				r = fail(res, files[f], ln, "line %llu is incomplete (no newline)",
+					 ln);
 				break;
 			}
 			line[--n] = 0;
 			root = json_loadb(line, n, 0, &jerr);
 			c = root ? line_chain(root) : NULL;
 			if (!root)
-				r = fail(res, files[f], ln, "line %llu is not valid JSON (edited)", ln);
+				r = fail(res, files[f], ln, "line %llu is not valid JSON (edited)",
+					 ln);
 			else if (!c || strlen(c) != CHAIN_HEX_LEN)
-				r = fail(res, files[f], ln, "line %llu has no vigil.chain (edited or inserted)", ln);
+				r = fail(res, files[f], ln,
+					 "line %llu has no vigil.chain (edited or inserted)", ln);
 			else if (prev[0] && strcmp(c, prev))
 				r = fail(res, files[f], ln > 1 ? ln - 1 : ln,
-					 "hash chain broken between lines %llu and %llu: edited, deleted, inserted or reordered",
+					 "hash chain broken between lines %llu and %llu: edited, "
+					 "deleted, inserted or reordered",
 					 ln > 1 ? ln - 1 : ln);
 			json_decref(root);
 			chain_hash(line, n, prev);

@@ -62,72 +62,82 @@ struct key_def {
 
 #define CFG(f) offsetof(struct vigil_config, f)
 static const struct key_def keys[] = {
-	{ "host_name", K_STR, CFG(host_name) },
-	{ "state_dir", K_STR, CFG(state_dir) },
-	{ "socket", K_STR, CFG(socket_path) },
-	{ "log_level", K_STR, CFG(log_level) },
-	{ "output.file", K_STR, CFG(events_file) },
-	{ "output.max_size", K_SIZE, CFG(file_max_size), 4096, UINT64_MAX },
-	{ "output.max_files", K_U32, CFG(file_max_files), 1, 1000 },
-	{ "output.stdout", K_BOOL, CFG(stdout_stream) },
-	{ "output.heartbeat_interval", K_DURATION, CFG(heartbeat_ms), 100, 86400000 },
-	{ "capture.max_args_bytes", K_SIZE, CFG(args_max), 64, 16383 },
-	{ "capture.ring_buffer_size", K_SIZE, CFG(ring_buffer_size), 1 << 16, 1ull << 30 },
-	{ "capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000 },
-	{ "watch.model_extensions", K_LIST, CFG(model_extensions) },
-	{ "watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions) },
-	{ "watch.model_dirs", K_LIST, CFG(model_dirs) },
-	{ "watch.credential_files", K_LIST, CFG(credential_files) },
-	{ "watch.paths", K_LIST, CFG(watch_paths) },
-	{ "watch.gpu_devices", K_LIST, CFG(gpu_devices) },
-	{ "workloads.inference.executables", K_LIST, CFG(inference_executables) },
-	{ "workloads.inference.command_lines", K_LIST, CFG(inference_command_lines) },
-	{ "workloads.inference.cgroups", K_LIST, CFG(inference_cgroups) },
+    {"host_name", K_STR, CFG(host_name)},
+    {"state_dir", K_STR, CFG(state_dir)},
+    {"socket", K_STR, CFG(socket_path)},
+    {"log_level", K_STR, CFG(log_level)},
+    {"output.file", K_STR, CFG(events_file)},
+    {"output.max_size", K_SIZE, CFG(file_max_size), 4096, UINT64_MAX},
+    {"output.max_files", K_U32, CFG(file_max_files), 1, 1000},
+    {"output.stdout", K_BOOL, CFG(stdout_stream)},
+    {"output.heartbeat_interval", K_DURATION, CFG(heartbeat_ms), 100, 86400000},
+    {"capture.max_args_bytes", K_SIZE, CFG(args_max), 64, 16383},
+    {"capture.ring_buffer_size", K_SIZE, CFG(ring_buffer_size), 1 << 16, 1ull << 30},
+    {"capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000},
+    {"watch.model_extensions", K_LIST, CFG(model_extensions)},
+    {"watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions)},
+    {"watch.model_dirs", K_LIST, CFG(model_dirs)},
+    {"watch.credential_files", K_LIST, CFG(credential_files)},
+    {"watch.paths", K_LIST, CFG(watch_paths)},
+    {"watch.gpu_devices", K_LIST, CFG(gpu_devices)},
+    {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
+    {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
+    {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},
 };
 
-static const char *const default_model_exts[] = { "safetensors", "gguf", "onnx", "pt",
-						  "pth",	 "ckpt", "tflite", "keras",
-						  "mar",	 "engine", NULL };
-static const char *const default_ambiguous_exts[] = { "bin", "pkl", "pickle", "joblib", "dill", "h5",
-						      "pb",  "npy", "npz",    "plan",	NULL };
-static const char *const default_model_dirs[] = {
-	"/models", "/data/models", "/root/.cache/huggingface", "/home/*/.cache/huggingface",
-	"/root/.ollama/models", "/home/*/.ollama/models", "/usr/share/ollama/.ollama/models",
-	"/var/lib/ollama", NULL
-};
+static const char *const default_model_exts[] = {
+    "safetensors", "gguf", "onnx", "pt", "pth", "ckpt", "tflite", "keras", "mar", "engine", NULL};
+static const char *const default_ambiguous_exts[] = {"bin", "pkl", "pickle", "joblib", "dill", "h5",
+						     "pb",  "npy", "npz",    "plan",   NULL};
+static const char *const default_model_dirs[] = {"/models",
+						 "/data/models",
+						 "/root/.cache/huggingface",
+						 "/home/*/.cache/huggingface",
+						 "/root/.ollama/models",
+						 "/home/*/.ollama/models",
+						 "/usr/share/ollama/.ollama/models",
+						 "/var/lib/ollama",
+						 NULL};
 static const char *const default_credential_files[] = {
-	"/root/.cache/huggingface/token",
-	"/home/*/.cache/huggingface/token",
-	"/root/.ollama/id_ed25519",
-	"/home/*/.ollama/id_ed25519",
-	"/usr/share/ollama/.ollama/id_ed25519",
-	"/root/.aws/credentials",
-	"/home/*/.aws/credentials",
-	"/root/.kube/config",
-	"/home/*/.kube/config",
-	"/root/.docker/config.json",
-	"/home/*/.docker/config.json",
-	"/root/.config/gcloud/application_default_credentials.json",
-	"/home/*/.config/gcloud/application_default_credentials.json",
-	"/root/.config/gcloud/credentials.db",
-	"/home/*/.config/gcloud/credentials.db",
-	"/root/.git-credentials",
-	"/home/*/.git-credentials",
-	NULL
-};
-static const char *const default_gpu_devices[] = { "/dev/nvidia*", "/dev/nvidia-uvm*",
-						   "/dev/nvidiactl", "/dev/kfd",
-						   "/dev/dri/renderD*", NULL };
-static const char *const default_inference_exes[] = {
-	"vllm",	       "text-generation-launcher", "text-generation-router", "text-generation-server",
-	"tritonserver", "ollama",		   "llama-server",	     "torchserve",
-	"sglang",      NULL
-};
-static const char *const default_inference_cmdlines[] = { "vllm.entrypoints", "-m vllm", "vllm serve",
-							  "sglang.launch_server",
-							  "text_generation_server",
-							  "org.pytorch.serve", "ray serve",
-							  "llama_cpp.server", NULL };
+    "/root/.cache/huggingface/token",
+    "/home/*/.cache/huggingface/token",
+    "/root/.ollama/id_ed25519",
+    "/home/*/.ollama/id_ed25519",
+    "/usr/share/ollama/.ollama/id_ed25519",
+    "/root/.aws/credentials",
+    "/home/*/.aws/credentials",
+    "/root/.kube/config",
+    "/home/*/.kube/config",
+    "/root/.docker/config.json",
+    "/home/*/.docker/config.json",
+    "/root/.config/gcloud/application_default_credentials.json",
+    "/home/*/.config/gcloud/application_default_credentials.json",
+    "/root/.config/gcloud/credentials.db",
+    "/home/*/.config/gcloud/credentials.db",
+    "/root/.git-credentials",
+    "/home/*/.git-credentials",
+    NULL};
+static const char *const default_gpu_devices[] = {
+    "/dev/nvidia*", "/dev/nvidia-uvm*", "/dev/nvidiactl", "/dev/kfd", "/dev/dri/renderD*", NULL};
+static const char *const default_inference_exes[] = {"vllm",
+						     "text-generation-launcher",
+						     "text-generation-router",
+						     "text-generation-server",
+						     "tritonserver",
+						     "ollama",
+						     "llama-server",
+						     "torchserve",
+						     "sglang",
+						     NULL};
+static const char *const default_inference_cmdlines[] = {"vllm.entrypoints",
+							 "-m vllm",
+							 "vllm serve",
+							 "sglang.launch_server",
+							 "text_generation_server",
+							 "org.pytorch.serve",
+							 "ray serve",
+							 "llama_cpp.server",
+							 NULL};
 
 int config_defaults(struct vigil_config **ret)
 {
@@ -189,9 +199,9 @@ struct reader {
 __attribute__((format(printf, 3, 4))) static int rd_error(struct reader *rd, yaml_node_t *node,
 							  const char *fmt, ...)
 {
-	size_t n = snprintf(rd->err, rd->errlen, "%s:%zu:%zu: ", rd->path,
-			    node ? node->start_mark.line + 1 : 0,
-			    node ? node->start_mark.column + 1 : 0);
+	size_t n =
+	    snprintf(rd->err, rd->errlen, "%s:%zu:%zu: ", rd->path,
+		     node ? node->start_mark.line + 1 : 0, node ? node->start_mark.column + 1 : 0);
 	va_list ap;
 
 	if (n < rd->errlen) {
@@ -210,7 +220,7 @@ static const char *scalar(yaml_node_t *n)
 static int set_list(struct reader *rd, const struct key_def *k, yaml_node_t *n, struct strv *dst)
 {
 	yaml_node_item_t *it;
-	struct strv tmp = { 0 };
+	struct strv tmp = {0};
 
 	if (n->type == YAML_SCALAR_NODE && !n->data.scalar.length) {
 		strv_clear(dst); /* `key:` with nothing = empty list */
@@ -260,7 +270,8 @@ static int set_value(struct reader *rd, const struct key_def *k, yaml_node_t *n,
 		else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
 			*(bool *)field = false;
 		else
-			return rd_error(rd, n, "%s: expected true or false, got \"%s\"", k->name, s);
+			return rd_error(rd, n, "%s: expected true or false, got \"%s\"", k->name,
+					s);
 		return 0;
 	case K_SIZE:
 	case K_U32:
@@ -274,8 +285,8 @@ static int set_value(struct reader *rd, const struct key_def *k, yaml_node_t *n,
 	}
 	if (r < 0)
 		return rd_error(rd, n, "%s: invalid %s \"%s\"", k->name,
-				k->type == K_DURATION ? "duration (e.g. 10s, 500ms)" :
-							"size (e.g. 4096, 64KiB, 100MiB)",
+				k->type == K_DURATION ? "duration (e.g. 10s, 500ms)"
+						      : "size (e.g. 4096, 64KiB, 100MiB)",
 				s);
 	if (v < k->min || v > k->max)
 		return rd_error(rd, n, "%s: %s is out of range [%llu, %llu]", k->name, s,
@@ -303,7 +314,8 @@ static int read_mapping(struct reader *rd, yaml_node_t *map, const char *prefix,
 	yaml_node_pair_t *p;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return rd_error(rd, map, "%s: expected a mapping", prefix[0] ? prefix : "top level");
+		return rd_error(rd, map, "%s: expected a mapping",
+				prefix[0] ? prefix : "top level");
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(rd->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(rd->doc, p->value);
@@ -336,7 +348,7 @@ int config_load_file(struct vigil_config *c, const char *path, char *err, size_t
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
-	struct reader rd = { .path = path, .doc = &doc, .err = err, .errlen = errlen };
+	struct reader rd = {.path = path, .doc = &doc, .err = err, .errlen = errlen};
 	struct stat st;
 	int r;
 
@@ -347,7 +359,8 @@ int config_load_file(struct vigil_config *c, const char *path, char *err, size_t
 		return r;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IWOTH)) {
-		snprintf(err, errlen, "%s: refusing a world-writable config file (chmod o-w)", path);
+		snprintf(err, errlen, "%s: refusing a world-writable config file (chmod o-w)",
+			 path);
 		return -EPERM;
 	}
 	if (!yaml_parser_initialize(&parser))

@@ -13,7 +13,7 @@
 #include "vigil/log.h"
 #include "vigil/util.h"
 
-#define REQ_MAX 65536
+#define REQ_MAX	      65536
 #define IO_TIMEOUT_MS 2000
 
 struct control {
@@ -25,7 +25,7 @@ struct control {
 	void *ctx;
 };
 
-static const char *const acting_cmds[] = { "contain", "release", "rules-reload" };
+static const char *const acting_cmds[] = {"contain", "release", "rules-reload"};
 
 bool control_cmd_is_acting(const char *cmd)
 {
@@ -46,7 +46,7 @@ static bool lookup_gid(const char *name, gid_t *ret)
 
 int control_new(const char *path, control_handler fn, void *ctx, struct control **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct control *c;
 	int r;
 
@@ -104,7 +104,7 @@ int control_fd(const struct control *c)
 
 static void peer_identity(struct control *c, int fd, struct control_peer *peer)
 {
-	struct ucred cred = { .uid = (uid_t)-1 };
+	struct ucred cred = {.uid = (uid_t)-1};
 	socklen_t len = sizeof(cred);
 	gid_t groups[256];
 	socklen_t glen = sizeof(groups);
@@ -137,7 +137,7 @@ static ssize_t read_line(int fd, char *buf, size_t len)
 	size_t got = 0;
 
 	while (got + 1 < len) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&pfd, 1, IO_TIMEOUT_MS) <= 0)
@@ -196,9 +196,10 @@ void control_serve(struct control *c)
 	if (!cmd)
 		resp = error_reply("malformed request: expected {\"cmd\": \"...\"}");
 	else if (!peer.can_read || (control_cmd_is_acting(cmd) && !peer.can_act))
-		resp = error_reply(control_cmd_is_acting(cmd) ?
-					   "permission denied: needs root or group " CONTROL_ADMIN_GROUP :
-					   "permission denied: needs root or group " CONTROL_READ_GROUP);
+		resp =
+		    error_reply(control_cmd_is_acting(cmd)
+				    ? "permission denied: needs root or group " CONTROL_ADMIN_GROUP
+				    : "permission denied: needs root or group " CONTROL_READ_GROUP);
 	else
 		resp = c->fn(c->ctx, cmd, req, &peer);
 	if (!resp)
@@ -215,7 +216,7 @@ void control_serve(struct control *c)
 
 json_t *control_call(const char *path, json_t *req, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	_cleanup_free_ char *buf = malloc(1 << 20);
 	_cleanup_free_ char *out = json_dumps(req, JSON_COMPACT);

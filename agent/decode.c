@@ -9,10 +9,10 @@
 const char *vigil_action_name(enum vigil_action a)
 {
 	static const char *const names[] = {
-		[VA_NONE] = "none",	    [VA_EXEC] = "exec",	  [VA_EXIT] = "exit",
-		[VA_FORK] = "fork",	    [VA_OPEN] = "open",	  [VA_RENAME] = "rename",
-		[VA_UNLINK] = "unlink",	    [VA_TRUNCATE] = "truncate", [VA_CHMOD] = "chmod",
-		[VA_CONNECT] = "connect", [VA_LISTEN] = "listen",
+	    [VA_NONE] = "none",	      [VA_EXEC] = "exec",	  [VA_EXIT] = "exit",
+	    [VA_FORK] = "fork",	      [VA_OPEN] = "open",	  [VA_RENAME] = "rename",
+	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate", [VA_CHMOD] = "chmod",
+	    [VA_CONNECT] = "connect", [VA_LISTEN] = "listen",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -117,12 +117,11 @@ static enum vigil_action change_action(uint16_t sys)
 }
 
 /* Layout (abi.h): base at data[0], path at data[VGL_PATH_MAX], then path2, base2. */
-static int decode_change(struct decoder *d, const char *data, size_t size,
-			 struct vigil_event *ev)
+static int decode_change(struct decoder *d, const char *data, size_t size, struct vigil_event *ev)
 {
 	const struct vgl_fchange *e = (const void *)data;
 	size_t at = sizeof(*e);
-	struct vstr base, path, path2 = { "", 0 }, base2 = { "", 0 };
+	struct vstr base, path, path2 = {"", 0}, base2 = {"", 0};
 
 	if (size < sizeof(*e))
 		return -EBADMSG;
@@ -143,12 +142,12 @@ static int decode_change(struct decoder *d, const char *data, size_t size,
 	ev->change.kind = e->kind;
 	ev->change.syscall = e->syscall;
 	path_join_normalize(d->path[0], sizeof(d->path[0]), base.p, base.n, path.p, path.n);
-	ev->change.path = (struct vstr){ d->path[0], strlen(d->path[0]) };
-	ev->change.target = (struct vstr){ "", 0 };
+	ev->change.path = (struct vstr){d->path[0], strlen(d->path[0])};
+	ev->change.target = (struct vstr){"", 0};
 	if (path2.n) {
 		path_join_normalize(d->path[1], sizeof(d->path[1]), base2.p, base2.n, path2.p,
 				    path2.n);
-		ev->change.target = (struct vstr){ d->path[1], strlen(d->path[1]) };
+		ev->change.target = (struct vstr){d->path[1], strlen(d->path[1])};
 	}
 	return 0;
 }

@@ -315,7 +315,7 @@ static void put_file_names(struct jw *j, struct vstr path)
 		jw_strn(j, "extension", dot + 1, nlen - (dot + 1 - name));
 }
 
-#define O_ACCMODE_ 03
+#define O_ACCMODE_     03
 #define FMODE_CREATED_ 0x100000
 
 static const char *open_types(const struct vigil_event *ev)
@@ -346,9 +346,8 @@ static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
 
 	jw_obj_open(j, "file");
 	jw_str(j, "kind", kind_name(ev->open.kind));
-	if (ev->open.opened.n &&
-	    (ev->open.opened.n != ev->open.path.n ||
-	     memcmp(ev->open.opened.p, ev->open.path.p, ev->open.path.n)))
+	if (ev->open.opened.n && (ev->open.opened.n != ev->open.path.n ||
+				  memcmp(ev->open.opened.p, ev->open.path.p, ev->open.path.n)))
 		jw_strn(j, "opened_path", ev->open.opened.p, ev->open.opened.n);
 	jw_arr_open(j, "access");
 	if ((fl & O_ACCMODE_) == O_RDONLY || (fl & O_ACCMODE_) == O_RDWR)
@@ -454,23 +453,23 @@ static struct action_meta meta_for(const struct vigil_event *ev)
 {
 	switch (ev->action) {
 	case VA_EXEC:
-		return (struct action_meta){ "process", "start" };
+		return (struct action_meta){"process", "start"};
 	case VA_EXIT:
-		return (struct action_meta){ "process", "end" };
+		return (struct action_meta){"process", "end"};
 	case VA_OPEN:
-		return (struct action_meta){ "file", open_types(ev) };
+		return (struct action_meta){"file", open_types(ev)};
 	case VA_UNLINK:
-		return (struct action_meta){ "file", "deletion" };
+		return (struct action_meta){"file", "deletion"};
 	case VA_RENAME:
 	case VA_TRUNCATE:
 	case VA_CHMOD:
-		return (struct action_meta){ "file", "change" };
+		return (struct action_meta){"file", "change"};
 	case VA_CONNECT:
-		return (struct action_meta){ "network", "connection,start" };
+		return (struct action_meta){"network", "connection,start"};
 	case VA_LISTEN:
-		return (struct action_meta){ "network", "start" };
+		return (struct action_meta){"network", "start"};
 	default:
-		return (struct action_meta){ "host", "info" };
+		return (struct action_meta){"host", "info"};
 	}
 }
 
@@ -478,9 +477,9 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		      size_t *len)
 {
 	struct action_meta m = meta_for(ev);
-	struct jw *j = begin(w, ev->ts_boot_ns, "event", m.category, m.type,
-			     vigil_action_name(ev->action),
-			     ev->action == VA_CONNECT ? net_outcome(ev) : NULL);
+	struct jw *j =
+	    begin(w, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
+		  ev->action == VA_CONNECT ? net_outcome(ev) : NULL);
 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)
@@ -503,8 +502,10 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		jw_obj_open(j, "network");
 		if (ev->net.error > 0)
 			jw_i64(j, "errno", ev->net.error);
-		jw_str(j, "via", ev->net.via == VGL_VIA_SENDMSG ? "sendmsg" :
-				 ev->net.via == VGL_VIA_CONNECT ? "connect" : "tcp");
+		jw_str(j, "via",
+		       ev->net.via == VGL_VIA_SENDMSG	? "sendmsg"
+		       : ev->net.via == VGL_VIA_CONNECT ? "connect"
+							: "tcp");
 		jw_obj_close(j);
 	}
 	if (ev->action == VA_EXIT && ev->exit.signal) {

@@ -49,7 +49,6 @@ static void load_head(struct file_sink *fs)
 	snprintf(fs->head, sizeof(fs->head), "%s", CHAIN_GENESIS);
 }
 
-
 int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint64_t backlog_max,
 		   struct file_sink **ret)
 {

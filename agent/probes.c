@@ -61,7 +61,7 @@ static void probe_feature(const char *prog_name, char *out, size_t len)
 		return;
 	}
 	libbpf_set_print(NULL); /* an expected refusal is not a warning */
-	bpf_object__for_each_program(prog, skel->obj)
+	bpf_object__for_each_program (prog, skel->obj)
 		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
 	r = vigil_probe__load(skel);
 	if (r) {
@@ -88,7 +88,8 @@ static void ensure_tracefs(void)
 	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
 		return;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
-		log_warn_errno(-errno, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed");
+		log_warn_errno(
+		    -errno, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed");
 }
 
 static int add_ext(int fd, const char *ext, uint32_t kind)
@@ -99,8 +100,9 @@ static int add_ext(int fd, const char *ext, uint32_t kind)
 	if (ext[0] == '.')
 		ext++, n--;
 	if (!n || n >= VGL_EXT_LEN)
-		return log_warn("watch: extension \"%s\" is empty or longer than %d characters: ignored",
-				ext, VGL_EXT_LEN - 1);
+		return log_warn(
+		    "watch: extension \"%s\" is empty or longer than %d characters: ignored", ext,
+		    VGL_EXT_LEN - 1);
 	for (size_t i = 0; i < n; i++)
 		k.ext[i] = tolower((unsigned char)ext[i]);
 	return bpf_map_update_elem(fd, &k, &kind, BPF_ANY);
@@ -127,7 +129,7 @@ static void for_each_glob(struct probes *p, const struct strv *globs, glob_fn fn
 
 static void watch_dir(struct probes *p, const char *path, const struct stat *st, uint32_t flag)
 {
-	struct vgl_inode_key k = { .ino = st->st_ino, .dev = kdev(st->st_dev) };
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kdev(st->st_dev)};
 	int fd = bpf_map__fd(p->file->maps.dirs);
 	uint32_t v = 0;
 
@@ -144,7 +146,7 @@ static void watch_dir(struct probes *p, const char *path, const struct stat *st,
 
 static void watch_file(struct probes *p, const char *path, const struct stat *st, uint32_t kind)
 {
-	struct vgl_inode_key k = { .ino = st->st_ino, .dev = kdev(st->st_dev) };
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kdev(st->st_dev)};
 
 	if (S_ISDIR(st->st_mode)) {
 		watch_dir(p, path, st, VGL_DIR_ALL);
@@ -157,7 +159,7 @@ static void watch_file(struct probes *p, const char *path, const struct stat *st
 /* Watch minors >= min_minor of a char major (the lowest seen wins). */
 static void add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
 {
-	struct vgl_major_val v = { .min_minor = min_minor, .kind = VGL_KIND_GPU }, old;
+	struct vgl_major_val v = {.min_minor = min_minor, .kind = VGL_KIND_GPU}, old;
 	int fd = bpf_map__fd(p->file->maps.majors);
 
 	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
@@ -215,7 +217,7 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	for_each_glob(p, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
 	for_each_glob(p, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
 	if (cfg->gpu_devices.n) {
-		add_major(p, 195, 0); /* NVIDIA, even before the driver creates nodes */
+		add_major(p, 195, 0);	/* NVIDIA, even before the driver creates nodes */
 		add_major(p, 226, 128); /* DRM render nodes */
 		for_each_glob(p, &cfg->gpu_devices, watch_gpu, 0);
 	}
@@ -227,7 +229,7 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		enum bpf_attach_type t = bpf_program__expected_attach_type(prog);
 		struct bpf_link *link;
 
@@ -250,7 +252,7 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 
 static int find_cgroup2_root(char *out, size_t len)
 {
-	static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
 	struct statfs sfs;
 
 	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
@@ -264,7 +266,7 @@ static int find_cgroup2_root(char *out, size_t len)
 /* One ring buffer and one set of counters/scratch for every object. */
 static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
 {
-	static const char *const shared[] = { "events", "drops", "recs", "paths" };
+	static const char *const shared[] = {"events", "drops", "recs", "paths"};
 	struct bpf_map *src, *dst;
 	int r;
 
@@ -336,11 +338,10 @@ static int load_net(struct probes *p)
 	return 0;
 }
 
-int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx,
-	       struct probes **ret)
+int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, struct probes **ret)
 {
 	struct probes *p = calloc(1, sizeof(*p));
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
 	int r;
 
 	if (!p)

@@ -68,7 +68,8 @@ void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, cha
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char in[128];
-	int n = snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
+	int n =
+	    snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
 
 	EVP_Digest(in, n, md, &mdlen, EVP_sha256(), NULL);
 	for (int i = 0; i < 16; i++)
@@ -206,8 +207,8 @@ struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 		p->args_len = p->args ? parent->args_len : 0;
 		p->cgroup = parent->cgroup ? strdup(parent->cgroup) : NULL;
 		p->container = parent->container;
-		p->flags = parent->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU |
-					    PROC_ARGS_TRUNC);
+		p->flags = parent->flags &
+			   (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU | PROC_ARGS_TRUNC);
 	}
 	inherit(pc, p);
 	return p;
@@ -255,7 +256,9 @@ static int parse_stat(const char *text, char *comm, size_t clen, uint32_t *ppid,
 		return -EINVAL;
 	snprintf(comm, clen, "%.*s", (int)(r - l - 1), l + 1);
 	/* after ')': state(3) ppid(4) ... starttime(22) */
-	if (sscanf(r + 2, "%*c %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+	if (sscanf(r + 2,
+		   "%*c %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+		   "%llu %llu %llu %llu",
 		   &ppid_i, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
 		   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16], &v[17]) != 19)
 		return -EINVAL;
@@ -283,7 +286,8 @@ static struct proc *load(struct proc_cache *pc, uint32_t pid)
 	struct proc *p;
 
 	snprintf(path, sizeof(path), "%s/%u/stat", pc->proc_root, pid);
-	if (read_file(path, text, sizeof(text)) < 0 || parse_stat(text, comm, sizeof(comm), &ppid, &ticks) < 0)
+	if (read_file(path, text, sizeof(text)) < 0 ||
+	    parse_stat(text, comm, sizeof(comm), &ppid, &ticks) < 0)
 		return NULL;
 	p = insert(pc, pid);
 	if (!p)

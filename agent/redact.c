@@ -6,9 +6,9 @@
 #include "vigil/util.h"
 
 static const char *const secret_words[] = {
-	"token",      "password",    "passwd",	    "secret",	 "apikey",     "api-key",
-	"api_key",    "access-key",  "access_key", "auth",	 "credential", "private-key",
-	"private_key", "passphrase", "bearer",
+    "token",	  "password",	 "passwd",	"secret",     "apikey",
+    "api-key",	  "api_key",	 "access-key",	"access_key", "auth",
+    "credential", "private-key", "private_key", "passphrase", "bearer",
 };
 
 static bool has_secret_word(const char *s, size_t n)

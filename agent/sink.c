@@ -10,8 +10,7 @@ void sinks_emit(struct sinks *s, const char *line, size_t len)
 	s->lines++;
 	if (s->file)
 		file_sink_write(s->file, line, len);
-	if (s->to_stdout &&
-	    (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF))
+	if (s->to_stdout && (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF))
 		s->stdout_errors++;
 }
 

@@ -50,9 +50,8 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms)
 	static const struct {
 		const char *unit;
 		uint64_t ms;
-	} units[] = { { "", 1000 },	   { "ms", 1 },	     { "s", 1000 },
-		      { "m", 60000 },	   { "h", 3600000 }, { "sec", 1000 },
-		      { "min", 60000 } };
+	} units[] = {{"", 1000},     {"ms", 1},	    {"s", 1000},   {"m", 60000},
+		     {"h", 3600000}, {"sec", 1000}, {"min", 60000}};
 	const char *suf;
 	uint64_t v;
 
@@ -73,17 +72,17 @@ int parse_size(const char *s, uint64_t *ret)
 	static const struct {
 		const char *unit;
 		uint64_t mult;
-	} units[] = { { "", 1 },
-		      { "B", 1 },
-		      { "K", 1ull << 10 },
-		      { "KB", 1ull << 10 },
-		      { "KiB", 1ull << 10 },
-		      { "M", 1ull << 20 },
-		      { "MB", 1ull << 20 },
-		      { "MiB", 1ull << 20 },
-		      { "G", 1ull << 30 },
-		      { "GB", 1ull << 30 },
-		      { "GiB", 1ull << 30 } };
+	} units[] = {{"", 1},
+		     {"B", 1},
+		     {"K", 1ull << 10},
+		     {"KB", 1ull << 10},
+		     {"KiB", 1ull << 10},
+		     {"M", 1ull << 20},
+		     {"MB", 1ull << 20},
+		     {"MiB", 1ull << 20},
+		     {"G", 1ull << 30},
+		     {"GB", 1ull << 30},
+		     {"GiB", 1ull << 30}};
 	const char *suf;
 	uint64_t v;
 

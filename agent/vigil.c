@@ -33,7 +33,7 @@ static void print_obj(json_t *o, int indent)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach (o, k, v) {
 		if (json_is_object(v)) {
 			printf("%*s%s:\n", indent, "", k);
 			print_obj(v, indent + 2);
@@ -83,7 +83,8 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	int r;
 
 	if (argc < 1) {
-		fprintf(stderr, "vigil: verify: which files? (oldest first, e.g. events.jsonl.2 events.jsonl.1 events.jsonl)\n");
+		fprintf(stderr, "vigil: verify: which files? (oldest first, e.g. events.jsonl.2 "
+				"events.jsonl.1 events.jsonl)\n");
 		return 2;
 	}
 	r = chain_verify(argv, argc, &res);
@@ -94,8 +95,8 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *o = r ? json_pack("{s:b, s:I, s:s, s:I, s:s}", "ok", 0, "lines",
 					  (json_int_t)res.lines, "file", res.file, "line",
-					  (json_int_t)res.line, "reason", res.reason) :
-				json_pack("{s:b, s:I}", "ok", 1, "lines", (json_int_t)res.lines);
+					  (json_int_t)res.line, "reason", res.reason)
+			      : json_pack("{s:b, s:I}", "ok", 1, "lines", (json_int_t)res.lines);
 
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
@@ -110,13 +111,11 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct cli c = { .socket = DEFAULT_SOCKET };
+	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"help", no_argument, NULL, 'h'},
+						 {}};
+	struct cli c = {.socket = DEFAULT_SOCKET};
 	int o;
 
 	while ((o = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {

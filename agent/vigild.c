@@ -33,7 +33,7 @@
 #include "vigil/util.h"
 
 #define BACKLOG_MAX (16u << 20)
-#define TICK_MS 1000
+#define TICK_MS	    1000
 
 struct options {
 	const char *config;
@@ -94,23 +94,23 @@ static void emit_line(struct manager *m)
 }
 
 static const char *const drop_names[VGL_DROP_NR] = {
-	[VGL_DROP_RB_FULL + VGL_MSG_EXEC] = "ringbuf_full_exec",
-	[VGL_DROP_RB_FULL + VGL_MSG_EXIT] = "ringbuf_full_exit",
-	[VGL_DROP_RB_FULL + VGL_MSG_FORK] = "ringbuf_full_fork",
-	[VGL_DROP_RB_FULL + VGL_MSG_OPEN] = "ringbuf_full_open",
-	[VGL_DROP_RB_FULL + VGL_MSG_FCHANGE] = "ringbuf_full_file_change",
-	[VGL_DROP_RB_FULL + VGL_MSG_CONNECT] = "ringbuf_full_connect",
-	[VGL_DROP_RB_FULL + VGL_MSG_LISTEN] = "ringbuf_full_listen",
-	[VGL_DROP_TRUNC_ARGS] = "truncated_args",
-	[VGL_DROP_TRUNC_PATH] = "truncated_path",
-	[VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
+    [VGL_DROP_RB_FULL + VGL_MSG_EXEC] = "ringbuf_full_exec",
+    [VGL_DROP_RB_FULL + VGL_MSG_EXIT] = "ringbuf_full_exit",
+    [VGL_DROP_RB_FULL + VGL_MSG_FORK] = "ringbuf_full_fork",
+    [VGL_DROP_RB_FULL + VGL_MSG_OPEN] = "ringbuf_full_open",
+    [VGL_DROP_RB_FULL + VGL_MSG_FCHANGE] = "ringbuf_full_file_change",
+    [VGL_DROP_RB_FULL + VGL_MSG_CONNECT] = "ringbuf_full_connect",
+    [VGL_DROP_RB_FULL + VGL_MSG_LISTEN] = "ringbuf_full_listen",
+    [VGL_DROP_TRUNC_ARGS] = "truncated_args",
+    [VGL_DROP_TRUNC_PATH] = "truncated_path",
+    [VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
 };
 
 static json_t *counters_json(struct manager *m)
 {
 	uint64_t drops[VGL_DROP_NR];
 	struct proc_cache_stats pcs;
-	struct file_sink_stats fss = { 0 };
+	struct file_sink_stats fss = {0};
 	json_t *o = json_object(), *d = json_object(), *a = json_object();
 
 	probes_drops(m->probes, drops);
@@ -126,20 +126,20 @@ static json_t *counters_json(struct manager *m)
 	for (int i = VA_EXEC; i <= VA_LISTEN; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
-	json_object_set_new(o, "events", json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted,
-						   "by_action", a));
+	json_object_set_new(
+	    o, "events",
+	    json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted, "by_action", a));
 	json_object_set_new(o, "drops", d);
 	json_object_set_new(o, "proc_cache",
 			    json_pack("{s:I, s:I, s:I, s:I}", "entries", (json_int_t)pcs.entries,
 				      "misses", (json_int_t)pcs.misses, "loaded_on_miss",
 				      (json_int_t)pcs.loaded, "expired", (json_int_t)pcs.evicted));
-	json_object_set_new(o, "file_sink",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t)fss.lines,
-				      "bytes", (json_int_t)fss.bytes, "dropped",
-				      (json_int_t)fss.dropped, "write_errors",
-				      (json_int_t)fss.write_errors, "rotations",
-				      (json_int_t)fss.rotations, "backlog_bytes",
-				      (json_int_t)fss.backlog));
+	json_object_set_new(
+	    o, "file_sink",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t)fss.lines, "bytes",
+		      (json_int_t)fss.bytes, "dropped", (json_int_t)fss.dropped, "write_errors",
+		      (json_int_t)fss.write_errors, "rotations", (json_int_t)fss.rotations,
+		      "backlog_bytes", (json_int_t)fss.backlog));
 	if (m->sinks.file)
 		json_object_set_new(o, "chain_head",
 				    json_string(file_sink_chain_head(m->sinks.file)));
@@ -156,13 +156,13 @@ static void put_json(struct jw *j, const char *key, json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		jw_obj_open(j, key);
-		json_object_foreach(v, k, x)
+		json_object_foreach (v, k, x)
 			put_json(j, k, x);
 		jw_obj_close(j);
 		break;
 	case JSON_ARRAY:
 		jw_arr_open(j, key);
-		json_array_foreach(v, i, x)
+		json_array_foreach (v, i, x)
 			put_json(j, NULL, x);
 		jw_arr_close(j);
 		break;
@@ -208,7 +208,8 @@ static void emit_start(struct manager *m)
 	json_t *a = features_json(m);
 
 	json_object_set_new(a, "pid", json_integer(getpid()));
-	json_object_set_new(a, "config", json_string(m->cfg->source ? m->cfg->source : "(defaults)"));
+	json_object_set_new(a, "config",
+			    json_string(m->cfg->source ? m->cfg->source : "(defaults)"));
 	emit_health(m, "state", "start", "agent-start", a);
 }
 
@@ -233,7 +234,8 @@ static void check_drops(struct manager *m)
 		sink_dropped = fss.dropped;
 	}
 	if (sink_dropped != m->sink_drops_reported) {
-		json_object_set_new(delta, "sink_file", json_integer(sink_dropped - m->sink_drops_reported));
+		json_object_set_new(delta, "sink_file",
+				    json_integer(sink_dropped - m->sink_drops_reported));
 		m->sink_drops_reported = sink_dropped;
 		any = true;
 	}
@@ -251,7 +253,8 @@ static void on_tick(struct manager *m)
 	if (now - m->last_heartbeat_ns >= m->cfg->heartbeat_ms * 1000000ull) {
 		json_t *a = counters_json(m);
 
-		json_object_set_new(a, "uptime_s", json_integer((now - m->started_boot_ns) / 1000000000ull));
+		json_object_set_new(a, "uptime_s",
+				    json_integer((now - m->started_boot_ns) / 1000000000ull));
 		emit_health(m, "metric", "info", "heartbeat", a);
 		m->last_heartbeat_ns = now;
 		ecs_sync_clock(m->ecs);
@@ -271,8 +274,9 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "ok", json_true());
 	json_object_set_new(r, "version", json_string(VIGIL_VERSION));
 	json_object_set_new(r, "pid", json_integer(getpid()));
-	json_object_set_new(r, "uptime_s",
-			    json_integer((clock_ns(CLOCK_BOOTTIME) - m->started_boot_ns) / 1000000000ull));
+	json_object_set_new(
+	    r, "uptime_s",
+	    json_integer((clock_ns(CLOCK_BOOTTIME) - m->started_boot_ns) / 1000000000ull));
 	json_object_set_new(r, "features", features_json(m));
 	json_object_set_new(r, "events_file", json_string(m->cfg->events_file));
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
@@ -281,31 +285,30 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
-		   "              [--events FILE] [--check] [--debug]\n"
-		   "  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
-		   "  --stdout       also write the event stream to stdout\n"
-		   "  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
-		   "  --state-dir D  state directory (default /var/lib/vigil)\n"
-		   "  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
-		   "  --check        validate the configuration and exit\n");
+	fprintf(f,
+		"usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
+		"              [--events FILE] [--check] [--debug]\n"
+		"  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
+		"  --stdout       also write the event stream to stdout\n"
+		"  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
+		"  --state-dir D  state directory (default /var/lib/vigil)\n"
+		"  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
+		"  --check        validate the configuration and exit\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "stdout", no_argument, NULL, 'o' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "state-dir", required_argument, NULL, 'd' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "debug", no_argument, NULL, 'D' },
-		{ "rules", required_argument, NULL, 'r' },
-		{ "playbooks", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+						 {"stdout", no_argument, NULL, 'o'},
+						 {"socket", required_argument, NULL, 's'},
+						 {"state-dir", required_argument, NULL, 'd'},
+						 {"events", required_argument, NULL, 'e'},
+						 {"check", no_argument, NULL, 'k'},
+						 {"debug", no_argument, NULL, 'D'},
+						 {"rules", required_argument, NULL, 'r'},
+						 {"playbooks", required_argument, NULL, 'p'},
+						 {"help", no_argument, NULL, 'h'},
+						 {}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -501,16 +504,19 @@ static void on_signal(struct manager *m, int sfd)
 	if (m->cfg->source) {
 		struct vigil_config *n = NULL;
 
-		if (config_defaults(&n) == 0 && config_load_file(n, m->cfg->source, err, sizeof(err)) == 0) {
-			log_info("reloaded %s (watch lists; output and socket settings need a restart)",
-				 m->cfg->source);
+		if (config_defaults(&n) == 0 &&
+		    config_load_file(n, m->cfg->source, err, sizeof(err)) == 0) {
+			log_info(
+			    "reloaded %s (watch lists; output and socket settings need a restart)",
+			    m->cfg->source);
 			/* keep command-line overrides: only the watch lists move over */
-			struct strv *lists[] = { &m->cfg->model_extensions, &m->cfg->ambiguous_extensions,
-						 &m->cfg->model_dirs, &m->cfg->credential_files,
-						 &m->cfg->watch_paths, &m->cfg->gpu_devices };
-			struct strv *nl[] = { &n->model_extensions, &n->ambiguous_extensions,
-					      &n->model_dirs, &n->credential_files,
-					      &n->watch_paths, &n->gpu_devices };
+			struct strv *lists[] = {
+			    &m->cfg->model_extensions, &m->cfg->ambiguous_extensions,
+			    &m->cfg->model_dirs,       &m->cfg->credential_files,
+			    &m->cfg->watch_paths,      &m->cfg->gpu_devices};
+			struct strv *nl[] = {&n->model_extensions, &n->ambiguous_extensions,
+					     &n->model_dirs,	   &n->credential_files,
+					     &n->watch_paths,	   &n->gpu_devices};
 			for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 				struct strv t = *lists[i];
 
@@ -527,7 +533,7 @@ static void on_signal(struct manager *m, int sfd)
 
 static int run_loop(struct manager *m)
 {
-	struct itimerspec its = { { TICK_MS / 1000, 0 }, { TICK_MS / 1000, 0 } };
+	struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
 	struct epoll_event evs[4];
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -548,7 +554,7 @@ static int run_loop(struct manager *m)
 	fds[2] = sfd;
 	fds[3] = tfd;
 	for (int i = 0; i < 4; i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.fd = fds[i] };
+		struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0)
 			return log_error_errno(-errno, "epoll_ctl failed");
@@ -600,7 +606,7 @@ static void teardown(struct manager *m)
 
 int main(int argc, char **argv)
 {
-	struct manager m = { .lock_fd = -1 };
+	struct manager m = {.lock_fd = -1};
 	int r;
 
 	log_set_prefix("vigild");

@@ -18,7 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
-volatile __u8 have_all_dirs = 0; /* some dir watches every file below it */
+volatile __u8 have_all_dirs = 0;   /* some dir watches every file below it */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 
 struct {

@@ -14,11 +14,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
+#define AF_INET	    2
+#define AF_INET6    10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
-#define SOCK_DGRAM 2
+#define SOCK_DGRAM  2
 
 struct pending {
 	struct vgl_hdr h;

@@ -15,13 +15,13 @@
 #include <bpf/bpf_tracing.h>
 #include "vigil/abi.h"
 
-#define VGL_SCRATCH 8192 /* path scratch: a path grows leftwards from the end */
+#define VGL_SCRATCH	   8192 /* path scratch: a path grows leftwards from the end */
 #define VGL_MAX_COMPONENTS 48
-#define VGL_REC_BUF 65536 /* record scratch per CPU */
-#define VGL_OFF(x) ((x) & 0x7fff) /* any write offset into it; writes are < 32 KiB */
+#define VGL_REC_BUF	   65536	/* record scratch per CPU */
+#define VGL_OFF(x)	   ((x)&0x7fff) /* any write offset into it; writes are < 32 KiB */
 
 #ifndef S_IFMT
-#define S_IFMT 00170000
+#define S_IFMT	00170000
 #define S_IFREG 0100000
 #define S_IFCHR 0020000
 #define S_IFDIR 0040000

@@ -18,36 +18,36 @@
 #define VGL_ABI_VERSION 1
 
 /* Message types (vgl_hdr.type). Never reuse a number. */
-#define VGL_MSG_EXEC 1
-#define VGL_MSG_EXIT 2
-#define VGL_MSG_FORK 3
-#define VGL_MSG_OPEN 4
+#define VGL_MSG_EXEC	1
+#define VGL_MSG_EXIT	2
+#define VGL_MSG_FORK	3
+#define VGL_MSG_OPEN	4
 #define VGL_MSG_FCHANGE 5
 #define VGL_MSG_CONNECT 6
-#define VGL_MSG_LISTEN 7
-#define VGL_MSG_MAX 8
+#define VGL_MSG_LISTEN	7
+#define VGL_MSG_MAX	8
 
 /* Drop/loss counters (per-CPU array `drops`, one slot per index). */
-#define VGL_DROP_RB_FULL 0 /* + msg type: ring buffer full, per type */
-#define VGL_DROP_TRUNC_ARGS (VGL_DROP_RB_FULL + VGL_MSG_MAX)
-#define VGL_DROP_TRUNC_PATH (VGL_DROP_TRUNC_ARGS + 1)
+#define VGL_DROP_RB_FULL	0 /* + msg type: ring buffer full, per type */
+#define VGL_DROP_TRUNC_ARGS	(VGL_DROP_RB_FULL + VGL_MSG_MAX)
+#define VGL_DROP_TRUNC_PATH	(VGL_DROP_TRUNC_ARGS + 1)
 #define VGL_DROP_UDP_DEDUP_FULL (VGL_DROP_TRUNC_PATH + 1)
-#define VGL_DROP_NR (VGL_DROP_UDP_DEDUP_FULL + 1)
+#define VGL_DROP_NR		(VGL_DROP_UDP_DEDUP_FULL + 1)
 
-#define VGL_COMM_LEN 16
-#define VGL_PATH_MAX 4096 /* including the NUL */
-#define VGL_ARGS_MAX 16384 /* power of two; config picks < this */
-#define VGL_NAME_TAIL 16   /* bytes of a file name scanned for its extension */
-#define VGL_EXT_LEN 16
+#define VGL_COMM_LEN  16
+#define VGL_PATH_MAX  4096  /* including the NUL */
+#define VGL_ARGS_MAX  16384 /* power of two; config picks < this */
+#define VGL_NAME_TAIL 16    /* bytes of a file name scanned for its extension */
+#define VGL_EXT_LEN   16
 
 /* Common header on every record. */
 struct vgl_hdr {
 	__u16 type;
 	__u8 version;
-	__u8 flags; /* VGL_HF_* */
-	__u32 size; /* whole record, header included */
+	__u8 flags;  /* VGL_HF_* */
+	__u32 size;  /* whole record, header included */
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
-	__u32 pid; /* tgid */
+	__u32 pid;   /* tgid */
 	__u32 tid;
 	__u32 ppid; /* 0 = unknown (cgroup hooks have no task) */
 	__u32 uid;
@@ -60,23 +60,23 @@ struct vgl_hdr {
 #define VGL_HF_NO_TASK 0x01 /* pid/uid from helpers only, ppid unknown */
 
 /* Flags on strings carried by records. */
-#define VGL_SF_ARGS_TRUNC 0x01
-#define VGL_SF_EXE_TRUNC 0x02
-#define VGL_SF_CWD_TRUNC 0x04
-#define VGL_SF_EXE_DELETED 0x08
-#define VGL_SF_PATH_TRUNC 0x10
+#define VGL_SF_ARGS_TRUNC   0x01
+#define VGL_SF_EXE_TRUNC    0x02
+#define VGL_SF_CWD_TRUNC    0x04
+#define VGL_SF_EXE_DELETED  0x08
+#define VGL_SF_PATH_TRUNC   0x10
 #define VGL_SF_PATH_DELETED 0x20
 #define VGL_SF_OPENED_TRUNC 0x40
-#define VGL_SF_PATH2_TRUNC 0x80
+#define VGL_SF_PATH2_TRUNC  0x80
 
 /* exec: data = exe NUL cwd NUL args (NUL-separated, args_len bytes) */
 struct vgl_exec {
 	struct vgl_hdr h;
-	__u64 start_ns; /* process start, CLOCK_BOOTTIME */
-	__u32 sflags; /* VGL_SF_* */
-	__u16 exe_len; /* incl NUL */
-	__u16 cwd_len; /* incl NUL */
-	__u32 args_len; /* bytes of args in data */
+	__u64 start_ns;	     /* process start, CLOCK_BOOTTIME */
+	__u32 sflags;	     /* VGL_SF_* */
+	__u16 exe_len;	     /* incl NUL */
+	__u16 cwd_len;	     /* incl NUL */
+	__u32 args_len;	     /* bytes of args in data */
 	__u32 args_full_len; /* mm arg_end - arg_start */
 	__u32 loginuid;
 	__u32 _pad0;
@@ -92,46 +92,46 @@ struct vgl_exit {
 
 struct vgl_fork {
 	struct vgl_hdr h; /* pid = child, ppid = parent */
-	__u64 start_ns; /* child's start */
+	__u64 start_ns;	  /* child's start */
 };
 
 /* File kinds (map values and vgl_open.kind). */
-#define VGL_KIND_MODEL 1
+#define VGL_KIND_MODEL		 1
 #define VGL_KIND_MODEL_AMBIGUOUS 2 /* ambiguous extension: watched under model dirs only */
-#define VGL_KIND_GPU 3
-#define VGL_KIND_CREDENTIAL 4
-#define VGL_KIND_CONFIG 5 /* extra paths from config */
-#define VGL_KIND_MODEL_PTH 6 /* .pth: a model, except Python's site-packages path files */
+#define VGL_KIND_GPU		 3
+#define VGL_KIND_CREDENTIAL	 4
+#define VGL_KIND_CONFIG		 5 /* extra paths from config */
+#define VGL_KIND_MODEL_PTH	 6 /* .pth: a model, except Python's site-packages path files */
 
 /* Which syscall produced an open/change record. */
-#define VGL_SYS_OPEN 1
-#define VGL_SYS_OPENAT 2
-#define VGL_SYS_OPENAT2 3
-#define VGL_SYS_CREAT 4
-#define VGL_SYS_UNLINK 10
-#define VGL_SYS_UNLINKAT 11
-#define VGL_SYS_RENAME 12
-#define VGL_SYS_RENAMEAT 13
+#define VGL_SYS_OPEN	  1
+#define VGL_SYS_OPENAT	  2
+#define VGL_SYS_OPENAT2	  3
+#define VGL_SYS_CREAT	  4
+#define VGL_SYS_UNLINK	  10
+#define VGL_SYS_UNLINKAT  11
+#define VGL_SYS_RENAME	  12
+#define VGL_SYS_RENAMEAT  13
 #define VGL_SYS_RENAMEAT2 14
-#define VGL_SYS_TRUNCATE 15
+#define VGL_SYS_TRUNCATE  15
 #define VGL_SYS_FTRUNCATE 16
-#define VGL_SYS_CHMOD 17
-#define VGL_SYS_FCHMOD 18
-#define VGL_SYS_FCHMODAT 19
+#define VGL_SYS_CHMOD	  17
+#define VGL_SYS_FCHMOD	  18
+#define VGL_SYS_FCHMODAT  19
 
 /* open: data = resolved path NUL opened-name NUL */
 struct vgl_open {
 	struct vgl_hdr h;
 	__u64 ino;
-	__u32 dev; /* kernel dev_t: major << 20 | minor */
-	__u32 rdev; /* for device nodes */
+	__u32 dev;	  /* kernel dev_t: major << 20 | minor */
+	__u32 rdev;	  /* for device nodes */
 	__u64 open_flags; /* flags the caller passed (O_CREAT/O_TRUNC survive here) */
-	__u32 fmode; /* file->f_mode */
-	__u32 imode; /* inode->i_mode */
+	__u32 fmode;	  /* file->f_mode */
+	__u32 imode;	  /* inode->i_mode */
 	__u32 sflags;
 	__u16 kind;
 	__u16 syscall;
-	__u16 path_len; /* incl NUL */
+	__u16 path_len;	  /* incl NUL */
 	__u16 opened_len; /* incl NUL, 1 = not available */
 	__u32 _pad0;
 	char data[];
@@ -147,7 +147,7 @@ struct vgl_fchange {
 	struct vgl_hdr h;
 	__u64 ino;
 	__u32 dev;
-	__u32 mode; /* chmod: new mode */
+	__u32 mode;   /* chmod: new mode */
 	__u64 length; /* truncate: new length */
 	__u32 sflags;
 	__u16 kind;
@@ -160,8 +160,8 @@ struct vgl_fchange {
 };
 
 #define VGL_VIA_TCP_STATE 1
-#define VGL_VIA_CONNECT 2
-#define VGL_VIA_SENDMSG 3
+#define VGL_VIA_CONNECT	  2
+#define VGL_VIA_SENDMSG	  3
 
 struct vgl_connect {
 	struct vgl_hdr h;
@@ -169,9 +169,9 @@ struct vgl_connect {
 	__u8 daddr[16];
 	__u16 sport;
 	__u16 dport;
-	__u16 family; /* AF_INET / AF_INET6 */
+	__u16 family;	/* AF_INET / AF_INET6 */
 	__u16 protocol; /* IPPROTO_TCP / IPPROTO_UDP */
-	__s32 error; /* 0 ok, positive errno on failure, -1 unknown */
+	__s32 error;	/* 0 ok, positive errno on failure, -1 unknown */
 	__u8 via;
 	__u8 _pad0[3];
 	__u64 cookie;
@@ -195,7 +195,7 @@ struct vgl_major_val {
 
 /* Value of `dirs` entries: how a watched directory widens the filter. */
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
-#define VGL_DIR_ALL 2 /* every file below counts */
+#define VGL_DIR_ALL	  2 /* every file below counts */
 
 _Static_assert(sizeof(struct vgl_hdr) == 64, "vgl_hdr layout");
 _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");

@@ -15,8 +15,8 @@
 
 struct container_info {
 	char id[CONTAINER_ID_LEN + 1]; /* "" when not in a container */
-	const char *runtime; /* "docker", "containerd", "cri-o", "podman", NULL */
-	char pod_uid[37]; /* Kubernetes pod UID from kubepods slices, "" if none */
+	const char *runtime;	       /* "docker", "containerd", "cri-o", "podman", NULL */
+	char pod_uid[37];	       /* Kubernetes pod UID from kubepods slices, "" if none */
 };
 
 /* Parse one cgroup path ("/system.slice/docker-<id>.scope"). 1 = container found. */

@@ -21,9 +21,9 @@ void chain_hash(const char *line, size_t len, char out[CHAIN_HEX_LEN + 1]);
 int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1]);
 
 struct chain_result {
-	uint64_t lines; /* lines checked */
+	uint64_t lines;	 /* lines checked */
 	char file[4096]; /* where it broke */
-	uint64_t line; /* line number in file (1-based) */
+	uint64_t line;	 /* line number in file (1-based) */
 	char reason[256];
 };
 

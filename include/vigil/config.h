@@ -20,7 +20,7 @@ struct strv {
 };
 
 struct vigil_config {
-	char *source; /* file it was read from, NULL for defaults */
+	char *source;	 /* file it was read from, NULL for defaults */
 	char *host_name; /* NULL: gethostname() */
 	char *state_dir;
 	char *socket_path;

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define CONTROL_READ_GROUP "vigil"
+#define CONTROL_READ_GROUP  "vigil"
 #define CONTROL_ADMIN_GROUP "vigil-admin"
 
 struct control;

@@ -21,11 +21,11 @@ __attribute__((format(printf, 3, 4))) int log_msg(enum log_level lvl, int err, c
 /* libbpf's print callback, routed here (warnings and above). */
 int log_libbpf(int level, const char *fmt, va_list ap);
 
-#define log_debug(...) log_msg(LOG_LVL_DEBUG, 0, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LVL_INFO, 0, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LVL_WARN, 0, __VA_ARGS__)
-#define log_error(...) log_msg(LOG_LVL_ERROR, 0, __VA_ARGS__)
-#define log_warn_errno(e, ...) log_msg(LOG_LVL_WARN, (e), __VA_ARGS__)
+#define log_debug(...)		log_msg(LOG_LVL_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)		log_msg(LOG_LVL_INFO, 0, __VA_ARGS__)
+#define log_warn(...)		log_msg(LOG_LVL_WARN, 0, __VA_ARGS__)
+#define log_error(...)		log_msg(LOG_LVL_ERROR, 0, __VA_ARGS__)
+#define log_warn_errno(e, ...)	log_msg(LOG_LVL_WARN, (e), __VA_ARGS__)
 #define log_error_errno(e, ...) log_msg(LOG_LVL_ERROR, (e), __VA_ARGS__)
 
 #endif

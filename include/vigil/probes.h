@@ -22,15 +22,14 @@ typedef int (*probes_sample_fn)(void *ctx, void *data, size_t size);
 
 struct probes_info {
 	char mechanisms[256]; /* e.g. "tracepoints,tp_btf,cgroup_sock_addr" */
-	char lsm[64]; /* "available" / "unavailable (Operation not permitted)" */
+	char lsm[64];	      /* "available" / "unavailable (Operation not permitted)" */
 	char fentry[64];
 	unsigned attached, skipped; /* programs */
 	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
 	char cgroup_root[256];
 };
 
-int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx,
-	       struct probes **ret);
+int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, struct probes **ret);
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);

@@ -20,9 +20,9 @@
 #define PROC_ARGS_MAX 4096 /* bytes of argv kept per cached process */
 
 enum proc_flags {
-	PROC_INFERENCE = 1 << 0, /* matched an inference workload selector */
+	PROC_INFERENCE = 1 << 0,      /* matched an inference workload selector */
 	PROC_INFERENCE_TREE = 1 << 1, /* an ancestor is an inference workload */
-	PROC_GPU = 1 << 2, /* opened a GPU device node */
+	PROC_GPU = 1 << 2,	      /* opened a GPU device node */
 	PROC_EXITED = 1 << 3,
 	PROC_ARGS_TRUNC = 1 << 4,
 	PROC_FROM_PROCFS = 1 << 5, /* learned from /proc, not from an exec event */
@@ -62,8 +62,7 @@ struct proc *proc_cache_get_or_load(struct proc_cache *pc, uint32_t pid);
 struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns,
 			     const char *comm, const char *exe, size_t exe_len, const char *args,
 			     size_t args_len, bool args_trunc);
-struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
-			     uint64_t start_ns);
+struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns);
 void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns);
 /* drop processes that exited more than grace_ns before now_ns */
 void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns);

@@ -15,7 +15,7 @@
 #define REDACTED "[REDACTED]"
 
 struct redaction {
-	size_t keep; /* bytes kept before REDACTED */
+	size_t keep;   /* bytes kept before REDACTED */
 	size_t resume; /* bytes from here on are kept after it (== n: none) */
 };
 

@@ -30,19 +30,25 @@ static void test_cgroup_docker_systemd_and_cgroupfs(void **state)
 
 static void test_cgroup_containerd_crio_podman(void **state)
 {
-	expect("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b3c4d_5e6f_7a8b_9c0d_1e2f3a4b5c6d.slice/cri-containerd-" ID ".scope",
+	expect("/kubepods.slice/kubepods-burstable.slice/"
+	       "kubepods-burstable-pod1a2b3c4d_5e6f_7a8b_9c0d_1e2f3a4b5c6d.slice/cri-containerd-" ID
+	       ".scope",
 	       ID, "containerd");
 	expect("/kubepods.slice/kubepods-pod1a2b.slice/crio-" ID ".scope", ID, "cri-o");
 	expect("/machine.slice/libpod-" ID ".scope/container", ID, "podman");
-	expect("/kubepods/besteffort/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d/" ID, ID, "containerd");
+	expect("/kubepods/besteffort/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d/" ID, ID,
+	       "containerd");
 }
 
 static void test_cgroup_pod_uid(void **state)
 {
 	struct container_info ci;
 
-	cgroup_parse_path("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b3c4d_5e6f_7a8b_9c0d_1e2f3a4b5c6d.slice/cri-containerd-" ID ".scope",
-			  &ci);
+	cgroup_parse_path(
+	    "/kubepods.slice/kubepods-burstable.slice/"
+	    "kubepods-burstable-pod1a2b3c4d_5e6f_7a8b_9c0d_1e2f3a4b5c6d.slice/cri-containerd-" ID
+	    ".scope",
+	    &ci);
 	assert_string_equal(ci.pod_uid, "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d");
 }
 
@@ -53,7 +59,9 @@ static void test_cgroup_not_a_container(void **state)
 	expect("/", NULL, NULL);
 	expect("", NULL, NULL);
 	expect("/kubepods.slice/crio-conmon-" ID ".scope", NULL, NULL);
-	expect("/docker/" "3F1B5A0E9C2D4B6A8E7F1C3D5B7A9E0F2C4D6B8A0E1F3C5D7B9A1E3F5C7D9B1A", NULL, NULL);
+	expect("/docker/"
+	       "3F1B5A0E9C2D4B6A8E7F1C3D5B7A9E0F2C4D6B8A0E1F3C5D7B9A1E3F5C7D9B1A",
+	       NULL, NULL);
 }
 
 static void test_cgroup_parse_proc_hybrid(void **state)
@@ -72,11 +80,11 @@ static void test_cgroup_parse_proc_hybrid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cgroup_docker_systemd_and_cgroupfs),
-		cmocka_unit_test(test_cgroup_containerd_crio_podman),
-		cmocka_unit_test(test_cgroup_pod_uid),
-		cmocka_unit_test(test_cgroup_not_a_container),
-		cmocka_unit_test(test_cgroup_parse_proc_hybrid),
+	    cmocka_unit_test(test_cgroup_docker_systemd_and_cgroupfs),
+	    cmocka_unit_test(test_cgroup_containerd_crio_podman),
+	    cmocka_unit_test(test_cgroup_pod_uid),
+	    cmocka_unit_test(test_cgroup_not_a_container),
+	    cmocka_unit_test(test_cgroup_parse_proc_hybrid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@ static void write_lines(int n, uint64_t max_size)
 
 	assert_int_equal(file_sink_open(file, max_size, 5, 1 << 20, &fs), 0);
 	for (int i = 0; i < n; i++) {
-		int len = snprintf(line, sizeof(line), "{\"event\":{\"sequence\":%d},\"vigil\":{}}", i);
+		int len =
+		    snprintf(line, sizeof(line), "{\"event\":{\"sequence\":%d},\"vigil\":{}}", i);
 
 		assert_int_equal(file_sink_write(fs, line, len) < 0 ? -1 : 0, 0);
 	}
@@ -61,7 +62,7 @@ static int teardown(void **state)
 static void test_chain_intact_across_restart(void **state)
 {
 	struct chain_result res;
-	char *files[] = { file };
+	char *files[] = {file};
 
 	unlink(file);
 	write_lines(10, 1 << 30);
@@ -73,7 +74,7 @@ static void test_chain_intact_across_restart(void **state)
 static void test_chain_detects_edit_delete_insert_reorder(void **state)
 {
 	struct chain_result res;
-	char *files[] = { file };
+	char *files[] = {file};
 
 	unlink(file);
 	write_lines(10, 1 << 30);
@@ -98,7 +99,7 @@ static void test_chain_continues_across_rotation(void **state)
 {
 	struct chain_result res;
 	char f1[300], f2[300];
-	char *files[] = { f2, f1, file };
+	char *files[] = {f2, f1, file};
 
 	snprintf(f1, sizeof(f1), "%s.1", file);
 	snprintf(f2, sizeof(f2), "%s.2", file);
@@ -111,9 +112,9 @@ static void test_chain_continues_across_rotation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chain_intact_across_restart),
-		cmocka_unit_test(test_chain_detects_edit_delete_insert_reorder),
-		cmocka_unit_test(test_chain_continues_across_rotation),
+	    cmocka_unit_test(test_chain_intact_across_restart),
+	    cmocka_unit_test(test_chain_detects_edit_delete_insert_reorder),
+	    cmocka_unit_test(test_chain_continues_across_rotation),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

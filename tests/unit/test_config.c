@@ -63,7 +63,8 @@ static void test_config_unknown_key_names_line(void **state)
 	struct vigil_config *c;
 	char err[512] = "";
 
-	assert_int_not_equal(load("output:\n  file: /tmp/x\n  rotate_size: 1\n", &c, err, sizeof(err)), 0);
+	assert_int_not_equal(
+	    load("output:\n  file: /tmp/x\n  rotate_size: 1\n", &c, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, ":3:3: unknown key \"output.rotate_size\""));
 	config_free(c);
 }
@@ -73,7 +74,8 @@ static void test_config_bad_values(void **state)
 	struct vigil_config *c;
 	char err[512] = "";
 
-	assert_int_not_equal(load("output:\n  heartbeat_interval: soon\n", &c, err, sizeof(err)), 0);
+	assert_int_not_equal(load("output:\n  heartbeat_interval: soon\n", &c, err, sizeof(err)),
+			     0);
 	assert_non_null(strstr(err, ":2:23: output.heartbeat_interval: invalid duration"));
 	config_free(c);
 	assert_int_not_equal(load("capture:\n  max_args_bytes: 1GiB\n", &c, err, sizeof(err)), 0);
@@ -106,11 +108,11 @@ static void test_config_refuses_world_writable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_defaults_work_without_file),
-		cmocka_unit_test(test_config_values_override),
-		cmocka_unit_test(test_config_unknown_key_names_line),
-		cmocka_unit_test(test_config_bad_values),
-		cmocka_unit_test(test_config_refuses_world_writable),
+	    cmocka_unit_test(test_config_defaults_work_without_file),
+	    cmocka_unit_test(test_config_values_override),
+	    cmocka_unit_test(test_config_unknown_key_names_line),
+	    cmocka_unit_test(test_config_bad_values),
+	    cmocka_unit_test(test_config_refuses_world_writable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

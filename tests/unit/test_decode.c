@@ -72,9 +72,9 @@ static void test_decode_rejects_unknown_type_and_version(void **state)
 
 static void test_decode_exit_status(void **state)
 {
-	struct vgl_exit e = { .h = { .type = VGL_MSG_EXIT, .version = VGL_ABI_VERSION,
-				     .size = sizeof(e) },
-			      .exit_code = (3 << 8) };
+	struct vgl_exit e = {
+	    .h = {.type = VGL_MSG_EXIT, .version = VGL_ABI_VERSION, .size = sizeof(e)},
+	    .exit_code = (3 << 8)};
 	struct vigil_event ev;
 
 	assert_int_equal(decode_record(&dec, &e, sizeof(e), &ev), 0);
@@ -115,11 +115,11 @@ static void test_decode_rename_joins_relative_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_open_ok),
-		cmocka_unit_test(test_decode_open_truncated_record),
-		cmocka_unit_test(test_decode_rejects_unknown_type_and_version),
-		cmocka_unit_test(test_decode_exit_status),
-		cmocka_unit_test(test_decode_rename_joins_relative_names),
+	    cmocka_unit_test(test_decode_open_ok),
+	    cmocka_unit_test(test_decode_open_truncated_record),
+	    cmocka_unit_test(test_decode_rejects_unknown_type_and_version),
+	    cmocka_unit_test(test_decode_exit_status),
+	    cmocka_unit_test(test_decode_rename_joins_relative_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

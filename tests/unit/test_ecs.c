@@ -24,7 +24,8 @@ static json_t *parse(const char *line, size_t len)
 
 static void test_jw_escapes_hostile_strings(void **state)
 {
-	static const char hostile[] = "a\"b\\c\nd\te\x01\x1f\x7f quote\" \xff\xfe bad \xc3\x28 ok \xe2\x82\xac";
+	static const char hostile[] =
+	    "a\"b\\c\nd\te\x01\x1f\x7f quote\" \xff\xfe bad \xc3\x28 ok \xe2\x82\xac";
 	struct jw w;
 	json_t *j;
 
@@ -60,7 +61,7 @@ static void test_jw_rejects_overlong_and_surrogates(void **state)
 static void test_ecs_exec_with_huge_hostile_argv(void **state)
 {
 	struct ecs_writer *w;
-	struct vigil_event ev = { .action = VA_EXEC, .pid = 7, .tid = 7, .ppid = 1 };
+	struct vigil_event ev = {.action = VA_EXEC, .pid = 7, .tid = 7, .ppid = 1};
 	size_t n = 1 << 20, len;
 	char *args = malloc(n);
 	const char *line;
@@ -69,9 +70,9 @@ static void test_ecs_exec_with_huge_hostile_argv(void **state)
 	for (size_t i = 0; i < n; i++)
 		args[i] = (char)(i * 7 + 1); /* every byte value, NULs as separators */
 	args[n - 1] = 0;
-	ev.exec.args = (struct vstr){ args, n };
-	ev.exec.exe = (struct vstr){ "/tmp/x\n\"y", 9 };
-	ev.exec.cwd = (struct vstr){ "/", 1 };
+	ev.exec.args = (struct vstr){args, n};
+	ev.exec.exe = (struct vstr){"/tmp/x\n\"y", 9};
+	ev.exec.cwd = (struct vstr){"/", 1};
 	strcpy(ev.comm, "x\"y");
 	assert_int_equal(ecs_new("host\"1", "boot", NULL, &w), 0);
 	ecs_format_event(w, &ev, &line, &len);
@@ -92,34 +93,36 @@ static void test_ecs_exec_with_huge_hostile_argv(void **state)
 static void test_ecs_redacts_and_sequences(void **state)
 {
 	static const char args[] = "vllm\0serve\0--hf-token=hf_SECRET\0--api-key\0sk-SECRET";
-	struct vigil_event ev = { .action = VA_EXEC, .pid = 7, .tid = 7 };
+	struct vigil_event ev = {.action = VA_EXEC, .pid = 7, .tid = 7};
 	struct ecs_writer *w;
 	const char *line;
 	size_t len;
 	json_t *j;
 
-	ev.exec.args = (struct vstr){ args, sizeof(args) };
-	ev.exec.exe = (struct vstr){ "/usr/bin/vllm", 13 };
-	ev.exec.cwd = (struct vstr){ "/", 1 };
+	ev.exec.args = (struct vstr){args, sizeof(args)};
+	ev.exec.exe = (struct vstr){"/usr/bin/vllm", 13};
+	ev.exec.cwd = (struct vstr){"/", 1};
 	assert_int_equal(ecs_new("h", "boot", NULL, &w), 0);
 	ecs_format_event(w, &ev, &line, &len);
 	assert_null(memmem(line, len, "SECRET", 6));
 	j = parse(line, len);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(j, "process"), "command_line")),
-			    "vllm serve --hf-token=[REDACTED] --api-key [REDACTED]");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "event"), "sequence")), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "process"), "command_line")),
+	    "vllm serve --hf-token=[REDACTED] --api-key [REDACTED]");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "event"), "sequence")), 1);
 	json_decref(j);
 	ecs_format_event(w, &ev, &line, &len);
 	j = parse(line, len);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "event"), "sequence")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "event"), "sequence")), 2);
 	json_decref(j);
 	ecs_free(w);
 }
 
 static void test_ecs_connect_fields(void **state)
 {
-	struct vigil_event ev = { .action = VA_CONNECT, .pid = 5, .tid = 5 };
+	struct vigil_event ev = {.action = VA_CONNECT, .pid = 5, .tid = 5};
 	struct ecs_writer *w;
 	const char *line;
 	size_t len;
@@ -133,9 +136,12 @@ static void test_ecs_connect_fields(void **state)
 	assert_int_equal(ecs_new("h", "boot", NULL, &w), 0);
 	ecs_format_event(w, &ev, &line, &len);
 	j = parse(line, len);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "destination"), "ip")), "::1");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "network"), "transport")), "udp");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "event"), "outcome")), "unknown");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "destination"), "ip")), "::1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "network"), "transport")), "udp");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "event"), "outcome")), "unknown");
 	json_decref(j);
 	ecs_free(w);
 }
@@ -143,11 +149,11 @@ static void test_ecs_connect_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jw_escapes_hostile_strings),
-		cmocka_unit_test(test_jw_rejects_overlong_and_surrogates),
-		cmocka_unit_test(test_ecs_exec_with_huge_hostile_argv),
-		cmocka_unit_test(test_ecs_redacts_and_sequences),
-		cmocka_unit_test(test_ecs_connect_fields),
+	    cmocka_unit_test(test_jw_escapes_hostile_strings),
+	    cmocka_unit_test(test_jw_rejects_overlong_and_surrogates),
+	    cmocka_unit_test(test_ecs_exec_with_huge_hostile_argv),
+	    cmocka_unit_test(test_ecs_redacts_and_sequences),
+	    cmocka_unit_test(test_ecs_connect_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

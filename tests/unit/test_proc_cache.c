@@ -39,9 +39,13 @@ static int setup(void **state)
 	PUT("1", "cmdline", "/sbin/init\0");
 	PUT("100", "stat", "100 (bash) S 1 100 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0");
 	PUT("100", "cmdline", "bash\0-l\0");
-	PUT("100", "status", "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n");
-	PUT("100", "cgroup", "0::/system.slice/docker-3f1b5a0e9c2d4b6a8e7f1c3d5b7a9e0f2c4d6b8a0e1f3c5d7b9a1e3f5c7d9b1a.scope\n");
-	PUT("200", "stat", "200 (tricky) name) S 100 200 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0");
+	PUT("100", "status",
+	    "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n");
+	PUT("100", "cgroup",
+	    "0::/system.slice/"
+	    "docker-3f1b5a0e9c2d4b6a8e7f1c3d5b7a9e0f2c4d6b8a0e1f3c5d7b9a1e3f5c7d9b1a.scope\n");
+	PUT("200", "stat",
+	    "200 (tricky) name) S 100 200 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0");
 	PUT("200", "cmdline", "python3\0-m\0vllm.entrypoints.openai.api_server\0");
 	snprintf(exe, sizeof(exe), "%s/200/exe", root);
 	symlink("/usr/bin/python3 (deleted)", exe);
@@ -105,7 +109,8 @@ static void test_proc_cache_fork_exec_exit_expire(void **state)
 	struct proc *parent, *p;
 
 	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
-	parent = proc_cache_exec(pc, 400, 1, 1000, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11, false);
+	parent = proc_cache_exec(pc, 400, 1, 1000, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11,
+				 false);
 	parent->flags |= PROC_INFERENCE;
 	p = proc_cache_fork(pc, 401, 400, 2000);
 	assert_string_equal(p->exe, "/usr/bin/vllm");
@@ -138,10 +143,10 @@ static void test_proc_cache_miss_loads_from_proc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_proc_cache_seed_and_ancestry),
-		cmocka_unit_test(test_proc_cache_entity_id_stable_and_pid_reuse),
-		cmocka_unit_test(test_proc_cache_fork_exec_exit_expire),
-		cmocka_unit_test(test_proc_cache_miss_loads_from_proc),
+	    cmocka_unit_test(test_proc_cache_seed_and_ancestry),
+	    cmocka_unit_test(test_proc_cache_entity_id_stable_and_pid_reuse),
+	    cmocka_unit_test(test_proc_cache_fork_exec_exit_expire),
+	    cmocka_unit_test(test_proc_cache_miss_loads_from_proc),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

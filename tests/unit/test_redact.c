@@ -58,10 +58,10 @@ static void test_redact_leaves_plain_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_redact_key_value),
-		cmocka_unit_test(test_redact_flag_then_value),
-		cmocka_unit_test(test_redact_url_password),
-		cmocka_unit_test(test_redact_leaves_plain_args),
+	    cmocka_unit_test(test_redact_key_value),
+	    cmocka_unit_test(test_redact_flag_then_value),
+	    cmocka_unit_test(test_redact_url_password),
+	    cmocka_unit_test(test_redact_leaves_plain_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
