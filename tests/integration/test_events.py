@@ -383,6 +383,9 @@ def bad_config_is_one_clear_line(a):
     open(bad, "w").write("output:\n  fiel: /tmp/x\n")
     out = subprocess.run([VIGILD, "--config", bad, "--check"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 1 and out.stderr.strip() == f'vigild: {bad}:2:3: unknown key "output.fiel"', out.stderr
+    shipped = os.path.join(ROOT, "packaging", "vigil.yaml")
+    out = subprocess.run([VIGILD, "--config", shipped, "--check"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
 
 
 def ecs_check(ev, fields, path=""):
