@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# sudo make bench: overhead of vigild and of auditd on the same workloads, in one run.
+# Prints a markdown table (medians of REPS runs, ns/op, ratios vs no agent)
+# and the event rate / drop / memory figures. Results go in bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (sudo make bench)" >&2; exit 1; }
+REPS=${REPS:-7}
+B=build
+cc -O2 -o $B/loops bench/loops.c -lpthread
+T=$(mktemp -d /tmp/vigil-bench-XXXXXX)
+trap 'kill $(cat $T/vigild.pid 2>/dev/null) 2>/dev/null; auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1; pkill -x auditd 2>/dev/null; rm -rf $T' EXIT
+mkdir -p $T/models
+echo data > $T/plain.txt
+echo data > $T/models/m.safetensors
+
+N_OPEN=${N_OPEN:-200000} N_EXEC=${N_EXEC:-2000} N_CONN=${N_CONN:-20000}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+measure() { # name cmd...
+	for i in $(seq $REPS); do "$@"; done | median
+}
+workloads() { # label
+	local label=$1
+	o=$(measure $B/loops open $T/plain.txt $N_OPEN)
+	w=$(measure $B/loops open $T/models/m.safetensors $N_OPEN)
+	e=$(measure $B/loops exec $N_EXEC)
+	c=$(measure $B/loops connect $N_CONN)
+	echo "$label $o $w $e $c"
+}
+
+start_vigild() {
+	$B/vigild --events $T/events.jsonl --socket $T/s.sock --state-dir $T/state 2>$T/vigild.err &
+	echo $! > $T/vigild.pid
+	for i in $(seq 120); do grep -q agent-start $T/events.jsonl 2>/dev/null && return; sleep 0.5; done
+	echo "vigild did not start" >&2; cat $T/vigild.err >&2; exit 1
+}
+
+none=$(workloads none)
+start_vigild
+vig=$(workloads vigild)
+status=$($B/vigil --socket $T/s.sock --json status)
+rss=$(awk '/VmHWM/ {print $2}' /proc/$(cat $T/vigild.pid)/status)
+# event rate: the watched-open loop as fast as it goes, then count what arrived
+before=$(echo "$status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"]["by_action"]["open"])')
+t0=$(date +%s.%N); $B/loops open $T/models/m.safetensors 300000 >/dev/null; t1=$(date +%s.%N)
+sleep 2
+status2=$($B/vigil --socket $T/s.sock --json status)
+kill $(cat $T/vigild.pid); wait $(cat $T/vigild.pid) 2>/dev/null || true
+rm -f $T/vigild.pid
+
+# auditd watching the same things: the two files, execve, connect
+auditd -s disable 2>/dev/null || auditd
+sleep 1
+auditctl -e 1 >/dev/null
+auditctl -w $T/models/m.safetensors -p rwa -k model >/dev/null
+auditctl -w $T/plain.txt -p rwa -k plain >/dev/null
+auditctl -a always,exit -F arch=b64 -S execve -k exec >/dev/null
+auditctl -a always,exit -F arch=b64 -S connect -k net >/dev/null
+aud=$(workloads auditd)
+auditctl -D >/dev/null; auditctl -e 0 >/dev/null
+
+python3 - "$none" "$vig" "$aud" "$before" "$t0" "$t1" "$status2" "$rss" <<'PY'
+import json, sys
+none, vig, aud = (l.split() for l in sys.argv[1:4])
+before, t0, t1, st, rss = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), json.loads(sys.argv[7]), int(sys.argv[8])
+names = ["open/read/close, unwatched file", "open/read/close, watched model file", "fork+exec /bin/true", "TCP connect, loopback"]
+print("| workload | no agent (ns/op) | vigild (ns/op) | vigild ratio | auditd (ns/op) | auditd ratio |")
+print("|---|---|---|---|---|---|")
+for i, n in enumerate(names):
+    b, v, a = int(none[i+1]), int(vig[i+1]), int(aud[i+1])
+    print(f"| {n} | {b} | {v} | {v/b:.2f} | {a} | {a/b:.2f} |")
+opens = st["events"]["by_action"]["open"] - before
+lost = sum(v for k, v in st["drops"].items())
+print()
+print(f"watched-open burst: 300000 opens in {t1-t0:.2f} s = {300000/(t1-t0):,.0f} opens/s; "
+      f"events written: {opens}; drops (all causes): {lost}")
+print(f"vigild peak RSS (VmHWM) during the run: {rss/1024:.1f} MiB")
+PY
