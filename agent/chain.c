@@ -11,13 +11,44 @@
 #include "vigil/chain.h"
 #include "vigil/util.h"
 
-void chain_hash(const char *line, size_t len, char out[CHAIN_HEX_LEN + 1])
+struct chain_hasher {
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+};
+
+struct chain_hasher *chain_hasher_new(void)
+{
+	struct chain_hasher *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->ctx = EVP_MD_CTX_new();
+	h->md = EVP_sha256();
+	if (!h->ctx) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+struct chain_hasher *chain_hasher_free(struct chain_hasher *h)
+{
+	if (h) {
+		EVP_MD_CTX_free(h->ctx);
+		free(h);
+	}
+	return NULL;
+}
+
+void chain_hash(struct chain_hasher *h, const char *line, size_t len, char out[CHAIN_HEX_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(h->ctx, h->md, NULL);
+	EVP_DigestUpdate(h->ctx, line, len);
+	EVP_DigestFinal_ex(h->ctx, md, &mdlen);
 	for (unsigned i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -29,6 +60,7 @@ int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1])
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
+	struct chain_hasher *h;
 	struct stat st;
 	size_t want, start, end;
 	off_t from;
@@ -56,7 +88,11 @@ int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1])
 		start--;
 	if (start == 0 && from > 0)
 		return -E2BIG;
-	chain_hash(buf + start, end - start, out);
+	h = chain_hasher_new();
+	if (!h)
+		return -ENOMEM;
+	chain_hash(h, buf + start, end - start, out);
+	chain_hasher_free(h);
 	return 0;
 }
 
@@ -80,11 +116,14 @@ static const char *line_chain(json_t *root)
 int chain_verify(char *const *files, unsigned nfiles, struct chain_result *res)
 {
 	char prev[CHAIN_HEX_LEN + 1] = "";
+	struct chain_hasher *h = chain_hasher_new();
 	char *line = NULL;
 	size_t cap = 0;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (!h)
+		return -ENOMEM;
 	for (unsigned f = 0; f < nfiles && !r; f++) {
 		FILE *fp = fopen(files[f], "re");
 		uint64_t ln = 0;
@@ -121,11 +160,12 @@ int chain_verify(char *const *files, unsigned nfiles, struct chain_result *res)
 					 "deleted, inserted or reordered",
 					 ln > 1 ? ln - 1 : ln);
 			json_decref(root);
-			chain_hash(line, n, prev);
+			chain_hash(h, line, n, prev);
 			res->lines++;
 		}
 		fclose(fp);
 	}
 	free(line);
+	chain_hasher_free(h);
 	return r;
 }

@@ -17,6 +17,8 @@
 #define MAX_ANCESTORS 8
 
 struct ecs_writer {
+	time_t ts_sec; /* second whose "YYYY-MM-DDTHH:MM:SS" is in ts_prefix */
+	char ts_prefix[32];
 	char host_name[256];
 	char run_id[17];
 	uint64_t seq;
@@ -38,6 +40,7 @@ int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
 		return -ENOMEM;
 	}
 	snprintf(w->host_name, sizeof(w->host_name), "%s", host_name);
+	w->ts_sec = -1;
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	for (int i = 0; i < 8; i++)
@@ -74,9 +77,18 @@ const char *ecs_run_id(const struct ecs_writer *w)
 
 static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64_t boot_ns)
 {
+	uint64_t ns = boot_ns + w->boot_to_real_ns;
+	time_t sec = ns / 1000000000ull;
 	char buf[48];
 
-	fmt_rfc3339_ns(buf, sizeof(buf), boot_ns + w->boot_to_real_ns);
+	if (sec != w->ts_sec) { /* one gmtime per second of events, not per event */
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(w->ts_prefix, sizeof(w->ts_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		w->ts_sec = sec;
+	}
+	snprintf(buf, sizeof(buf), "%s.%09lluZ", w->ts_prefix, (unsigned long long)(ns % 1000000000ull));
 	jw_str(j, key, buf);
 }
 
@@ -211,7 +223,7 @@ static void put_args(struct jw *j, const char *args, size_t n, const char *args_
 static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *p, bool full)
 {
 	jw_u64(j, "pid", p->pid);
-	jw_str(j, "entity_id", p->entity_id);
+	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
 	jw_str(j, "name", p->name);
 	if (p->exe)
 		jw_str(j, "executable", p->exe);
@@ -424,7 +436,7 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *
 	for (unsigned i = 0; i < n; i++) {
 		jw_obj_open(j, NULL);
 		jw_u64(j, "pid", anc[i]->pid);
-		jw_str(j, "entity_id", anc[i]->entity_id);
+		jw_str(j, "entity_id", proc_cache_entity_id(w->pc, anc[i]));
 		jw_str(j, "name", anc[i]->name);
 		if (anc[i]->exe)
 			jw_str(j, "executable", anc[i]->exe);

@@ -67,15 +67,15 @@ bool enrich_is_inference(const struct enricher *en, const struct proc *p)
 
 static struct proc *on_exec(struct enricher *en, struct vigil_event *ev)
 {
-	struct proc *p = proc_cache_exec(en->pc, ev->pid, ev->ppid, ev->exec.start_ns, ev->comm,
-					 ev->exec.exe.p, ev->exec.exe.n, ev->exec.args.p,
-					 ev->exec.args.n, ev->exec.sflags & VGL_SF_ARGS_TRUNC);
+	struct proc *p = proc_cache_exec(en->pc, ev->pid, ev->ppid, ev->exec.start_ns,
+					 ev->cgroup_id, ev->comm, ev->exec.exe.p, ev->exec.exe.n,
+					 ev->exec.args.p, ev->exec.args.n,
+					 ev->exec.sflags & VGL_SF_ARGS_TRUNC);
 
 	if (!p)
 		return NULL;
 	p->uid = ev->uid;
 	p->gid = ev->gid;
-	p->cgroup_id = ev->cgroup_id;
 	if (ev->exec.sflags & VGL_SF_EXE_DELETED)
 		p->flags |= PROC_EXE_DELETED;
 	if (enrich_is_inference(en, p))
@@ -108,6 +108,8 @@ bool enrich_event(struct enricher *en, struct vigil_event *ev)
 		p->flags |= PROC_GPU;
 	if (p && !ev->ppid)
 		ev->ppid = p->ppid;
+	if (p && ev->cgroup_id && ev->cgroup_id != p->cgroup_id)
+		proc_cache_set_cgroup(en->pc, p, ev->cgroup_id); /* moved to another cgroup */
 	ev->proc = p;
 	return true;
 }

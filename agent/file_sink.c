@@ -18,6 +18,7 @@ struct file_sink {
 	uint64_t size, max_size, backlog_max;
 	unsigned max_files;
 	char head[CHAIN_HEX_LEN + 1]; /* hash of the last line accepted */
+	struct chain_hasher *hasher;
 	char *buf;
 	size_t len, cap;
 	struct file_sink_stats st;
@@ -64,7 +65,8 @@ int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint
 	fs->max_files = max_files;
 	fs->backlog_max = backlog_max;
 	fs->fd = -1;
-	if (!fs->path || !fs->buf) {
+	fs->hasher = chain_hasher_new();
+	if (!fs->path || !fs->buf || !fs->hasher) {
 		file_sink_close(fs);
 		return -ENOMEM;
 	}
@@ -94,6 +96,7 @@ struct file_sink *file_sink_close(struct file_sink *fs)
 	file_sink_flush(fs);
 	if (fs->fd >= 0)
 		close(fs->fd);
+	chain_hasher_free(fs->hasher);
 	free(fs->path);
 	free(fs->buf);
 	free(fs);
@@ -191,7 +194,7 @@ int file_sink_write(struct file_sink *fs, const char *line, size_t len)
 	fs->len += CHAIN_HEX_LEN;
 	memcpy(fs->buf + fs->len, "\"}}", 3);
 	fs->len += 3;
-	chain_hash(fs->buf + start, fs->len - start, fs->head);
+	chain_hash(fs->hasher, fs->buf + start, fs->len - start, fs->head);
 	fs->buf[fs->len++] = '\n';
 	fs->st.lines++;
 	if (fs->len >= FLUSH_AT || fs->size + fs->len >= fs->max_size)

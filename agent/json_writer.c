@@ -110,8 +110,13 @@ void jw_escape(struct jw *w, const char *str, size_t n)
 		size_t l;
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			put(w, c);
-			i++;
+			size_t run = i + 1; /* copy a run of plain ASCII at once */
+
+			while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
+			       s[run] != '\\')
+				run++;
+			jw_raw(w, (const char *)s + i, run - i);
+			i = run;
 			continue;
 		}
 		if (c >= 0x80) {

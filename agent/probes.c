@@ -290,6 +290,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	if (!p->proc)
 		return -errno;
 	p->proc->rodata->args_max = cfg->args_max;
+	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
 	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);
 	r = vigil_process__load(p->proc);
@@ -306,6 +307,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	p->file = vigil_file__open();
 	if (!p->file)
 		return -errno;
+	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
 	r = share_maps(p->file->obj, p->proc);
 	if (!r)
@@ -317,13 +319,14 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-static int load_net(struct probes *p)
+static int load_net(struct probes *p, const struct vigil_config *cfg)
 {
 	int r;
 
 	p->net = vigil_net__open();
 	if (!p->net)
 		return -errno;
+	p->net->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
 	r = share_maps(p->net->obj, p->proc);
 	if (!r)
@@ -361,7 +364,7 @@ int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, s
 	if (!r)
 		r = load_file(p, cfg);
 	if (!r)
-		r = load_net(p);
+		r = load_net(p, cfg);
 	if (!r) {
 		p->rb = ring_buffer__new(bpf_map__fd(p->proc->maps.events), fn, ctx, NULL);
 		if (!p->rb)
@@ -396,9 +399,10 @@ struct probes *probes_free(struct probes *p)
 	return NULL;
 }
 
-int probes_poll(struct probes *p, int timeout_ms)
+/* Consume whatever is in the ring buffer: producers only wake us when it fills up. */
+int probes_drain(struct probes *p)
 {
-	int r = ring_buffer__poll(p->rb, timeout_ms);
+	int r = ring_buffer__consume(p->rb);
 
 	return r == -EINTR ? 0 : r;
 }

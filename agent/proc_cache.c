@@ -12,12 +12,22 @@
 #include "vigil/util.h"
 
 #define NBUCKETS 16384
+#define NCGROUPS 1024 /* cgroup id → container info, direct-mapped */
+
+/* What /proc/PID/cgroup said for a cgroup id: read once per cgroup, not per exec. */
+struct cgroup_entry {
+	uint64_t id;
+	struct container_info container;
+	char *path;
+};
 
 struct proc_cache {
 	char *proc_root;
 	char boot_id[64];
 	uint64_t ns_per_tick;
 	struct proc *buckets[NBUCKETS];
+	struct cgroup_entry cgroups[NCGROUPS];
+	EVP_MD_CTX *md;
 	struct proc_cache_stats st;
 };
 
@@ -34,6 +44,12 @@ int proc_cache_new(const char *proc_root, const char *boot_id, struct proc_cache
 		return -ENOMEM;
 	}
 	snprintf(pc->boot_id, sizeof(pc->boot_id), "%s", boot_id);
+	pc->md = EVP_MD_CTX_new();
+	if (!pc->md) {
+		free(pc->proc_root);
+		free(pc);
+		return -ENOMEM;
+	}
 	pc->ns_per_tick = 1000000000ull / (hz > 0 ? hz : 100);
 	*ret = pc;
 	return 0;
@@ -58,22 +74,45 @@ struct proc_cache *proc_cache_free(struct proc_cache *pc)
 			pc->buckets[i] = p->next;
 			proc_free(p);
 		}
+	for (size_t i = 0; i < NCGROUPS; i++)
+		free(pc->cgroups[i].path);
+	EVP_MD_CTX_free(pc->md);
 	free(pc->proc_root);
 	free(pc);
 	return NULL;
 }
 
+static void entity_id(EVP_MD_CTX *md, const char *boot_id, uint32_t pid, uint64_t start_ticks,
+		      char out[33])
+{
+	unsigned char dg[EVP_MAX_MD_SIZE];
+	unsigned int dglen = 0;
+	char in[128];
+	int n = snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, in, n);
+	EVP_DigestFinal_ex(md, dg, &dglen);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", dg[i]);
+}
+
 void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[33])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char in[128];
-	int n =
-	    snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-	EVP_Digest(in, n, md, &mdlen, EVP_sha256(), NULL);
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	entity_id(md, boot_id, pid, start_ticks, out);
+	EVP_MD_CTX_free(md);
+}
+
+/* Computed when first written out: most forks never are. */
+const char *proc_cache_entity_id(struct proc_cache *pc, const struct proc *cp)
+{
+	struct proc *p = (struct proc *)cp; /* a cache fill, not a change of the process */
+
+	if (!p->entity_id[0])
+		entity_id(pc->md, pc->boot_id, p->pid, p->start_ns / pc->ns_per_tick, p->entity_id);
+	return p->entity_id;
 }
 
 /* Entity ids use clock ticks: the precision /proc gives for processes seeded at start. */
@@ -81,7 +120,7 @@ static void set_identity(struct proc_cache *pc, struct proc *p, uint32_t pid, ui
 {
 	p->pid = pid;
 	p->start_ns = start_ns;
-	proc_entity_id(pc->boot_id, pid, start_ns / pc->ns_per_tick, p->entity_id);
+	p->entity_id[0] = 0;
 }
 
 struct proc *proc_cache_get(struct proc_cache *pc, uint32_t pid)
@@ -163,9 +202,30 @@ void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p)
 	p->cgroup = strdup(v2);
 }
 
+void proc_cache_set_cgroup(struct proc_cache *pc, struct proc *p, uint64_t cgroup_id)
+{
+	struct cgroup_entry *ce = &pc->cgroups[cgroup_id % NCGROUPS];
+
+	p->cgroup_id = cgroup_id;
+	if (!cgroup_id || ce->id != cgroup_id) {
+		proc_cache_read_cgroup(pc, p); /* first process seen in this cgroup */
+		pc->st.cgroup_reads++;
+		if (!cgroup_id || !p->cgroup)
+			return;
+		free(ce->path);
+		ce->id = cgroup_id;
+		ce->container = p->container;
+		ce->path = strdup(p->cgroup);
+		return;
+	}
+	p->container = ce->container;
+	free(p->cgroup);
+	p->cgroup = ce->path ? strdup(ce->path) : NULL;
+}
+
 struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns,
-			     const char *comm, const char *exe, size_t exe_len, const char *args,
-			     size_t args_len, bool args_trunc)
+			     uint64_t cgroup_id, const char *comm, const char *exe, size_t exe_len,
+			     const char *args, size_t args_len, bool args_trunc)
 {
 	struct proc *old = proc_cache_get(pc, pid);
 	uint32_t keep = 0;
@@ -183,7 +243,7 @@ struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 	snprintf(p->name, sizeof(p->name), "%.16s", comm);
 	p->exe = dup_bytes(exe, exe_len);
 	set_args(p, args, args_len, args_trunc);
-	proc_cache_read_cgroup(pc, p);
+	proc_cache_set_cgroup(pc, p, cgroup_id);
 	inherit(pc, p);
 	return p;
 }

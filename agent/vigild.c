@@ -34,6 +34,7 @@
 
 #define BACKLOG_MAX (16u << 20)
 #define TICK_MS	    1000
+#define DRAIN_MS    10 /* the ring buffer wakes us only when it fills up; drain this often */
 
 struct options {
 	const char *config;
@@ -560,19 +561,20 @@ static int run_loop(struct manager *m)
 			return log_error_errno(-errno, "epoll_ctl failed");
 	}
 	while (!m->stop) {
-		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
+		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), DRAIN_MS);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return log_error_errno(-errno, "epoll_wait failed");
+		probes_drain(m->probes);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			uint64_t ticks;
 
 			if (fd == fds[0])
-				probes_poll(m->probes, 0);
-			else if (fd == fds[1])
+				continue; /* drained above */
+			if (fd == fds[1])
 				control_serve(m->control);
 			else if (fd == sfd)
 				on_signal(m, sfd);
@@ -588,7 +590,7 @@ static int run_loop(struct manager *m)
 static void teardown(struct manager *m)
 {
 	if (m->probes && m->ecs) {
-		probes_poll(m->probes, 0); /* what is already in the buffer still counts */
+		probes_drain(m->probes); /* what is already in the buffer still counts */
 		check_drops(m);
 		emit_health(m, "state", "end", "agent-stop", counters_json(m));
 	}

@@ -124,12 +124,23 @@ static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
 	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
 }
 
+/*
+ * Wake the agent only once this much is waiting (set before load; 0 = every
+ * record). Below it the agent drains on its own short timer: a wakeup per
+ * event would cost more than the event.
+ */
+const volatile __u64 wakeup_bytes = 0;
+
 /* Submit the first `size` bytes of a record; counts a full buffer. */
 static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
 {
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
 	size &= VGL_REC_BUF - 1;
 	((struct vgl_hdr *)rec)->size = size;
-	if (bpf_ringbuf_output(&events, rec, size, 0))
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, rec, size, flags))
 		drop_count(VGL_DROP_RB_FULL + type);
 }
 

@@ -16,7 +16,12 @@
 #define CHAIN_HEX_LEN 64
 #define CHAIN_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
-void chain_hash(const char *line, size_t len, char out[CHAIN_HEX_LEN + 1]);
+struct chain_hasher;
+
+/* A reusable SHA-256 context: one per writer, so a line costs no allocation. */
+struct chain_hasher *chain_hasher_new(void);
+struct chain_hasher *chain_hasher_free(struct chain_hasher *h);
+void chain_hash(struct chain_hasher *h, const char *line, size_t len, char out[CHAIN_HEX_LEN + 1]);
 /* Hash of the last complete line of path into out; -ENOENT/-ENODATA if none. */
 int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1]);
 

@@ -33,7 +33,7 @@ int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, s
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
-int probes_poll(struct probes *p, int timeout_ms);
+int probes_drain(struct probes *p);
 int probes_epoll_fd(struct probes *p);
 /* Sum of the per-CPU drop counters, indexed by VGL_DROP_*. */
 void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR]);

@@ -36,7 +36,7 @@ struct proc {
 	uint64_t exit_ns;
 	uint64_t cgroup_id;
 	uint32_t flags;
-	char entity_id[33];
+	char entity_id[33]; /* "" until proc_cache_entity_id() fills it */
 	char name[17];
 	char *exe;
 	char *args; /* NUL-separated */
@@ -47,7 +47,7 @@ struct proc {
 };
 
 struct proc_cache_stats {
-	uint64_t entries, misses, loaded, evicted;
+	uint64_t entries, misses, loaded, evicted, cgroup_reads;
 };
 
 struct proc_cache;
@@ -60,8 +60,11 @@ struct proc *proc_cache_get(struct proc_cache *pc, uint32_t pid);
 /* get, or read /proc/PID on a miss (counted); NULL if the process is gone */
 struct proc *proc_cache_get_or_load(struct proc_cache *pc, uint32_t pid);
 struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns,
-			     const char *comm, const char *exe, size_t exe_len, const char *args,
-			     size_t args_len, bool args_trunc);
+			     uint64_t cgroup_id, const char *comm, const char *exe, size_t exe_len,
+			     const char *args, size_t args_len, bool args_trunc);
+/* Container/cgroup info for cgroup_id: cached per cgroup, /proc read on a new one. */
+void proc_cache_set_cgroup(struct proc_cache *pc, struct proc *p, uint64_t cgroup_id);
+const char *proc_cache_entity_id(struct proc_cache *pc, const struct proc *p);
 struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid, uint64_t start_ns);
 void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns);
 /* drop processes that exited more than grace_ns before now_ns */

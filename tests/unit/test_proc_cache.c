@@ -90,14 +90,14 @@ static void test_proc_cache_entity_id_stable_and_pid_reuse(void **state)
 
 	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
 	p = proc_cache_fork(pc, 300, 200, 123 * 10000000ull);
-	snprintf(id1, sizeof(id1), "%s", p->entity_id);
+	snprintf(id1, sizeof(id1), "%s", proc_cache_entity_id(pc, p));
 	/* the same process seen again (e.g. after an agent restart) keeps its id */
 	p = proc_cache_fork(pc, 300, 200, 123 * 10000000ull);
-	assert_string_equal(p->entity_id, id1);
+	assert_string_equal(proc_cache_entity_id(pc, p), id1);
 	/* PID reuse: another start time, another id */
 	proc_cache_exit(pc, 300, 1);
 	p = proc_cache_fork(pc, 300, 200, 999 * 10000000ull);
-	snprintf(id2, sizeof(id2), "%s", p->entity_id);
+	snprintf(id2, sizeof(id2), "%s", proc_cache_entity_id(pc, p));
 	assert_string_not_equal(id1, id2);
 	assert_false(p->flags & PROC_EXITED);
 	proc_cache_free(pc);
@@ -109,12 +109,12 @@ static void test_proc_cache_fork_exec_exit_expire(void **state)
 	struct proc *parent, *p;
 
 	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
-	parent = proc_cache_exec(pc, 400, 1, 1000, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11,
+	parent = proc_cache_exec(pc, 400, 1, 1000, 0, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11,
 				 false);
 	parent->flags |= PROC_INFERENCE;
 	p = proc_cache_fork(pc, 401, 400, 2000);
 	assert_string_equal(p->exe, "/usr/bin/vllm");
-	p = proc_cache_exec(pc, 401, 400, 2000, "sh", "/bin/sh", 7, "sh\0-c\0id", 9, false);
+	p = proc_cache_exec(pc, 401, 400, 2000, 0, "sh", "/bin/sh", 7, "sh\0-c\0id", 9, false);
 	assert_true(p->flags & PROC_INFERENCE_TREE);
 	assert_string_equal(p->exe, "/bin/sh");
 	assert_int_equal(p->args_len, 8);
