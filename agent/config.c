@@ -74,6 +74,7 @@ static const struct key_def keys[] = {
     {"capture.max_args_bytes", K_SIZE, CFG(args_max), 64, 16383},
     {"capture.ring_buffer_size", K_SIZE, CFG(ring_buffer_size), 1 << 16, 1ull << 30},
     {"capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000},
+    {"capture.fold_window", K_DURATION, CFG(fold_window_ms), 0, 3600000},
     {"watch.model_extensions", K_LIST, CFG(model_extensions)},
     {"watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions)},
     {"watch.model_dirs", K_LIST, CFG(model_dirs)},
@@ -156,6 +157,7 @@ int config_defaults(struct vigil_config **ret)
 	c->args_max = 4096;
 	c->ring_buffer_size = 8ull << 20;
 	c->exit_grace_ms = 5000;
+	c->fold_window_ms = 1000;
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);

@@ -88,6 +88,7 @@ static int decode_open(const char *data, size_t size, struct vigil_event *ev)
 	ev->open.sflags = e->sflags;
 	ev->open.kind = e->kind;
 	ev->open.syscall = e->syscall;
+	ev->open.folded = e->folded;
 	if (take_str(data, size, sizeof(*e), e->path_len, &ev->open.path) < 0 ||
 	    take_str(data, size, sizeof(*e) + e->path_len, e->opened_len, &ev->open.opened) < 0)
 		return -EBADMSG;

@@ -88,7 +88,8 @@ static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64
 		strftime(w->ts_prefix, sizeof(w->ts_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
 		w->ts_sec = sec;
 	}
-	snprintf(buf, sizeof(buf), "%s.%09lluZ", w->ts_prefix, (unsigned long long)(ns % 1000000000ull));
+	snprintf(buf, sizeof(buf), "%s.%09lluZ", w->ts_prefix,
+		 (unsigned long long)(ns % 1000000000ull));
 	jw_str(j, key, buf);
 }
 
@@ -374,6 +375,8 @@ static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
 	if (ev->open.sflags & VGL_SF_PATH_TRUNC)
 		jw_bool(j, "path_truncated", true);
 	jw_obj_close(j);
+	if (ev->open.folded)
+		jw_u64(j, "count", ev->open.folded + 1ull);
 }
 
 static void put_addr(struct jw *j, const char *obj, const uint8_t *addr, uint16_t port, int family)

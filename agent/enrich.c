@@ -67,10 +67,9 @@ bool enrich_is_inference(const struct enricher *en, const struct proc *p)
 
 static struct proc *on_exec(struct enricher *en, struct vigil_event *ev)
 {
-	struct proc *p = proc_cache_exec(en->pc, ev->pid, ev->ppid, ev->exec.start_ns,
-					 ev->cgroup_id, ev->comm, ev->exec.exe.p, ev->exec.exe.n,
-					 ev->exec.args.p, ev->exec.args.n,
-					 ev->exec.sflags & VGL_SF_ARGS_TRUNC);
+	struct proc *p = proc_cache_exec(
+	    en->pc, ev->pid, ev->ppid, ev->exec.start_ns, ev->cgroup_id, ev->comm, ev->exec.exe.p,
+	    ev->exec.exe.n, ev->exec.args.p, ev->exec.args.n, ev->exec.sflags & VGL_SF_ARGS_TRUNC);
 
 	if (!p)
 		return NULL;

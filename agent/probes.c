@@ -308,6 +308,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	if (!p->file)
 		return -errno;
 	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
+	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
 	r = share_maps(p->file->obj, p->proc);
 	if (!r)

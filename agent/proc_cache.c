@@ -88,7 +88,8 @@ static void entity_id(EVP_MD_CTX *md, const char *boot_id, uint32_t pid, uint64_
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int dglen = 0;
 	char in[128];
-	int n = snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
+	int n =
+	    snprintf(in, sizeof(in), "%s:%u:%llu", boot_id, pid, (unsigned long long)start_ticks);
 
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	EVP_DigestUpdate(md, in, n);

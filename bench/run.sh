@@ -9,7 +9,14 @@ REPS=${REPS:-7}
 B=build
 cc -O2 -o $B/loops bench/loops.c -lpthread
 T=$(mktemp -d /tmp/vigil-bench-XXXXXX)
-trap 'kill $(cat $T/vigild.pid 2>/dev/null) 2>/dev/null; auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1; pkill -x auditd 2>/dev/null; rm -rf $T' EXIT
+cleanup() {
+	[ -f $T/vigild.pid ] && kill $(cat $T/vigild.pid) 2>/dev/null
+	auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1
+	[ -n "${STARTED_AUDITD:-}" ] && pkill -x auditd
+	rm -rf $T
+	true
+}
+trap cleanup EXIT
 mkdir -p $T/models
 echo data > $T/plain.txt
 echo data > $T/models/m.safetensors
@@ -39,7 +46,8 @@ none=$(workloads none)
 start_vigild
 vig=$(workloads vigild)
 status=$($B/vigil --socket $T/s.sock --json status)
-rss=$(awk '/VmHWM/ {print $2}' /proc/$(cat $T/vigild.pid)/status)
+rss=$(awk '/VmRSS/ {print $2}' /proc/$(cat $T/vigild.pid)/status)
+hwm=$(awk '/VmHWM/ {print $2}' /proc/$(cat $T/vigild.pid)/status)
 # event rate: the watched-open loop as fast as it goes, then count what arrived
 before=$(echo "$status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"]["by_action"]["open"])')
 t0=$(date +%s.%N); $B/loops open $T/models/m.safetensors 300000 >/dev/null; t1=$(date +%s.%N)
@@ -49,8 +57,7 @@ kill $(cat $T/vigild.pid); wait $(cat $T/vigild.pid) 2>/dev/null || true
 rm -f $T/vigild.pid
 
 # auditd watching the same things: the two files, execve, connect
-auditd -s disable 2>/dev/null || auditd
-sleep 1
+if ! pgrep -x auditd >/dev/null; then auditd; STARTED_AUDITD=1; sleep 1; fi
 auditctl -e 1 >/dev/null
 auditctl -w $T/models/m.safetensors -p rwa -k model >/dev/null
 auditctl -w $T/plain.txt -p rwa -k plain >/dev/null
@@ -59,10 +66,11 @@ auditctl -a always,exit -F arch=b64 -S connect -k net >/dev/null
 aud=$(workloads auditd)
 auditctl -D >/dev/null; auditctl -e 0 >/dev/null
 
-python3 - "$none" "$vig" "$aud" "$before" "$t0" "$t1" "$status2" "$rss" <<'PY'
+python3 - "$none" "$vig" "$aud" "$before" "$t0" "$t1" "$status2" "$rss" "$hwm" "$status" <<'PY'
 import json, sys
 none, vig, aud = (l.split() for l in sys.argv[1:4])
-before, t0, t1, st, rss = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), json.loads(sys.argv[7]), int(sys.argv[8])
+before, t0, t1, st, rss, hwm = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), json.loads(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+st1 = json.loads(sys.argv[10])
 names = ["open/read/close, unwatched file", "open/read/close, watched model file", "fork+exec /bin/true", "TCP connect, loopback"]
 print("| workload | no agent (ns/op) | vigild (ns/op) | vigild ratio | auditd (ns/op) | auditd ratio |")
 print("|---|---|---|---|---|---|")
@@ -74,5 +82,6 @@ lost = sum(v for k, v in st["drops"].items())
 print()
 print(f"watched-open burst: 300000 opens in {t1-t0:.2f} s = {300000/(t1-t0):,.0f} opens/s; "
       f"events written: {opens}; drops (all causes): {lost}")
-print(f"vigild peak RSS (VmHWM) during the run: {rss/1024:.1f} MiB")
+print(f"vigild RSS after the workloads: {rss/1024:.1f} MiB (peak VmHWM {hwm/1024:.1f} MiB, includes libbpf's parse of kernel BTF at load)")
+print(f"events during the timed workloads: {st1['events']['emitted']}, drops: {sum(st1['drops'].values())}")
 PY

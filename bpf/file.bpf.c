@@ -20,6 +20,14 @@ char LICENSE[] SEC("license") = "GPL";
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
 volatile __u8 have_all_dirs = 0;   /* some dir watches every file below it */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
+const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct vgl_fold_key);
+	__type(value, struct vgl_fold_val);
+} folds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -179,15 +187,65 @@ static __always_inline __u32 file_kind(struct file *f, struct inode *inode)
 	return 0;
 }
 
+/* The caller's flags and name, read back from the syscall's registers. */
+static __always_inline __u64 open_flags(struct pt_regs *regs, __u16 sys, const void **uname)
+{
+	__u64 flags = 0;
+
+	switch (sys) {
+	case VGL_SYS_OPEN:
+		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case VGL_SYS_OPENAT:
+		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case VGL_SYS_OPENAT2: {
+		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+
+		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		return flags;
+	}
+	default: /* creat */
+		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
+	}
+}
+
+/*
+ * A re-open of the same file by the same process with the same flags within
+ * fold_ns is counted, not sent; the next event for that key carries the count.
+ */
+static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
+{
+	struct vgl_fold_key k = {};
+	struct vgl_fold_val nv = {}, *v;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = inode_dev(inode);
+	k.pid = bpf_get_current_pid_tgid() >> 32;
+	k.flags = flags & (03 | 0100 | 01000);
+	v = bpf_map_lookup_elem(&folds, &k);
+	if (v && now - v->last_ns < fold_ns) {
+		__sync_fetch_and_add(&v->folded, 1);
+		return 1;
+	}
+	*folded = v ? v->folded : 0;
+	nv.last_ns = now;
+	bpf_map_update_elem(&folds, &k, &nv, BPF_ANY);
+	return 0;
+}
+
 static __always_inline int on_open_exit(long ret, __u16 sys)
 {
 	struct vgl_heap heap_, *hp = &heap_;
 	struct vgl_open *e;
-	struct pt_regs *regs;
 	struct inode *inode;
 	struct file *f;
 	const void *uname = NULL;
-	__u32 kind, off, at;
+	__u32 kind, off, at, folded = 0;
+	__u64 flags;
 
 	if (ret < 0)
 		return 0;
@@ -199,6 +257,9 @@ static __always_inline int on_open_exit(long ret, __u16 sys)
 	if (!kind)
 		return 0;
 
+	flags = open_flags(current_regs(), sys, &uname);
+	if (fold_ns && fold(inode, flags, &folded))
+		return 0;
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_open *)hp->rec;
@@ -212,29 +273,8 @@ static __always_inline int on_open_exit(long ret, __u16 sys)
 	e->imode = BPF_CORE_READ(inode, i_mode);
 	e->fmode = BPF_CORE_READ(f, f_mode);
 
-	regs = current_regs();
-	switch (sys) {
-	case VGL_SYS_OPEN:
-		uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		e->open_flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		break;
-	case VGL_SYS_OPENAT:
-		uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		e->open_flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		break;
-	case VGL_SYS_OPENAT2: {
-		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
-
-		uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		e->open_flags = 0;
-		bpf_probe_read_user(&e->open_flags, sizeof(e->open_flags), &how->flags);
-		break;
-	}
-	default: /* creat */
-		uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		e->open_flags = 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
-		break;
-	}
+	e->open_flags = flags;
+	e->folded = folded;
 
 	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
 	at = sizeof(*e);

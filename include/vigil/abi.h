@@ -133,7 +133,7 @@ struct vgl_open {
 	__u16 syscall;
 	__u16 path_len;	  /* incl NUL */
 	__u16 opened_len; /* incl NUL, 1 = not available */
-	__u32 _pad0;
+	__u32 folded;	  /* identical opens suppressed since the previous event */
 	char data[];
 };
 
@@ -185,6 +185,21 @@ struct vgl_ext_key {
 struct vgl_inode_key {
 	__u64 ino;
 	__u32 dev; /* kernel encoding */
+	__u32 _pad0;
+};
+
+/* Repeated identical opens (process, file, flags) within the fold window. */
+struct vgl_fold_key {
+	__u64 ino;
+	__u32 pid;
+	__u32 dev;
+	__u32 flags; /* access mode | O_CREAT | O_TRUNC */
+	__u32 _pad0;
+};
+
+struct vgl_fold_val {
+	__u64 last_ns;
+	__u32 folded;
 	__u32 _pad0;
 };
 

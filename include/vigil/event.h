@@ -60,6 +60,7 @@ struct vigil_event {
 			struct vstr path, opened;
 			uint64_t open_flags, ino;
 			uint32_t fmode, imode, rdev, dev, sflags, kind;
+			uint32_t folded; /* identical opens folded into this one */
 			uint16_t syscall;
 		} open;
 		struct {

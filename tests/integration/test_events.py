@@ -187,6 +187,20 @@ def open_hf_snapshot_symlink_reports_blob(a):
 
 
 @test
+def repeated_opens_are_folded_and_counted(a):
+    path = os.path.join(a.models, "hot.safetensors")
+    open(path, "w").write("x")
+    code = (f"import time\nfor i in range(100): open({path!r}).close()\n"
+            f"time.sleep(1.3)\nopen({path!r}).close()\n")
+    p = run([sys.executable, "-c", code])
+    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+    evs = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid
+                     and get(e, "file.path") == path)
+    assert len(evs) == 2, [get(e, "vigil.count") for e in evs]
+    assert get(evs[0], "vigil.count") is None and get(evs[1], "vigil.count") == 100
+
+
+@test
 def open_for_write_and_create(a):
     path = os.path.join(a.models, "w.gguf")
     p = run(["/bin/sh", "-c", f"echo data > {path}"])

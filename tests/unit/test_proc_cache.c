@@ -109,8 +109,8 @@ static void test_proc_cache_fork_exec_exit_expire(void **state)
 	struct proc *parent, *p;
 
 	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
-	parent = proc_cache_exec(pc, 400, 1, 1000, 0, "server", "/usr/bin/vllm", 13, "vllm\0serve", 11,
-				 false);
+	parent = proc_cache_exec(pc, 400, 1, 1000, 0, "server", "/usr/bin/vllm", 13, "vllm\0serve",
+				 11, false);
 	parent->flags |= PROC_INFERENCE;
 	p = proc_cache_fork(pc, 401, 400, 2000);
 	assert_string_equal(p->exe, "/usr/bin/vllm");
