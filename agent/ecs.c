@@ -17,8 +17,9 @@
 #define MAX_ANCESTORS 8
 
 struct ecs_writer {
-	time_t ts_sec; /* second whose "YYYY-MM-DDTHH:MM:SS" is in ts_prefix */
+	time_t ts_sec; /* second whose "YYYY-MM-DDTHH:MM:SS." is in ts_prefix */
 	char ts_prefix[32];
+	size_t ts_len;
 	char host_name[256];
 	char run_id[17];
 	uint64_t seq;
@@ -75,22 +76,32 @@ const char *ecs_run_id(const struct ecs_writer *w)
 	return w->run_id;
 }
 
-static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64_t boot_ns)
+static size_t format_time(struct ecs_writer *w, uint64_t boot_ns, char *buf)
 {
 	uint64_t ns = boot_ns + w->boot_to_real_ns;
 	time_t sec = ns / 1000000000ull;
-	char buf[48];
+	uint32_t frac = ns % 1000000000ull;
 
 	if (sec != w->ts_sec) { /* one gmtime per second of events, not per event */
 		struct tm tm;
 
 		gmtime_r(&sec, &tm);
-		strftime(w->ts_prefix, sizeof(w->ts_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		w->ts_len = strftime(w->ts_prefix, sizeof(w->ts_prefix), "%Y-%m-%dT%H:%M:%S.", &tm);
 		w->ts_sec = sec;
 	}
-	snprintf(buf, sizeof(buf), "%s.%09lluZ", w->ts_prefix,
-		 (unsigned long long)(ns % 1000000000ull));
-	jw_str(j, key, buf);
+	memcpy(buf, w->ts_prefix, w->ts_len);
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		buf[w->ts_len + i] = '0' + frac % 10;
+	buf[w->ts_len + 9] = 'Z';
+	buf[w->ts_len + 10] = 0;
+	return w->ts_len + 10;
+}
+
+static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64_t boot_ns)
+{
+	char buf[48];
+
+	jw_strn(j, key, buf, format_time(w, boot_ns, buf));
 }
 
 static void put_list(struct jw *j, const char *key, const char *csv)
@@ -221,17 +232,52 @@ static void put_args(struct jw *j, const char *args, size_t n, const char *args_
 	jw_raw(j, "\"", 1);
 }
 
-static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *p, bool full)
+/*
+ * A process's argv renders the same on every event: keep its JSON (escaped,
+ * redacted) with the process instead of redoing it per event.
+ */
+static void put_cached_args(struct jw *j, struct proc *p)
 {
+	if (!p->args_json) {
+		struct jw tmp;
+
+		if (jw_init(&tmp, p->args_len * 2 + 64) < 0)
+			return;
+		tmp.need_comma[0] = false;
+		put_args(&tmp, p->args, p->args_len, "args", "command_line", true);
+		if (!tmp.oom) {
+			p->args_json = tmp.buf; /* the proc owns it now */
+			p->args_json_len = tmp.len;
+			p->args_json_lossy = tmp.lossy;
+		} else {
+			jw_free(&tmp);
+			return;
+		}
+	}
+	if (j->need_comma[j->depth])
+		jw_raw(j, ",", 1);
+	j->need_comma[j->depth] = true;
+	jw_raw(j, p->args_json, p->args_json_len);
+	if (p->args_json_lossy)
+		j->lossy = true;
+}
+
+static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp, bool full)
+{
+	struct proc *p = (struct proc *)cp; /* cache fills only */
+
 	jw_u64(j, "pid", p->pid);
 	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
 	jw_str(j, "name", p->name);
 	if (p->exe)
 		jw_str(j, "executable", p->exe);
 	if (full && p->args_len)
-		put_args(j, p->args, p->args_len, "args", "command_line", true);
-	if (p->start_ns)
-		put_time(j, "start", w, p->start_ns);
+		put_cached_args(j, p);
+	if (p->start_ns) {
+		if (!p->start_str[0])
+			format_time(w, p->start_ns, p->start_str);
+		jw_str(j, "start", p->start_str);
+	}
 }
 
 static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)

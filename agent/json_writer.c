@@ -224,22 +224,32 @@ void jw_str(struct jw *w, const char *k, const char *s)
 	jw_strn(w, k, s, strlen(s));
 }
 
+/* Digits of v, right-aligned in buf (>= 21 bytes); returns the first. */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void jw_u64(struct jw *w, const char *k, uint64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+	char tmp[24], *p = u64_digits(tmp + sizeof(tmp), v);
 
 	key(w, k);
-	jw_raw(w, tmp, n);
+	jw_raw(w, p, tmp + sizeof(tmp) - p);
 }
 
 void jw_i64(struct jw *w, const char *k, int64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	char tmp[24], *p = u64_digits(tmp + sizeof(tmp), v < 0 ? -(uint64_t)v : (uint64_t)v);
 
+	if (v < 0)
+		*--p = '-';
 	key(w, k);
-	jw_raw(w, tmp, n);
+	jw_raw(w, p, tmp + sizeof(tmp) - p);
 }
 
 void jw_bool(struct jw *w, const char *k, bool v)

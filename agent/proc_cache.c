@@ -59,6 +59,7 @@ static void proc_free(struct proc *p)
 {
 	free(p->exe);
 	free(p->args);
+	free(p->args_json);
 	free(p->cgroup);
 	free(p);
 }
@@ -141,6 +142,7 @@ static struct proc *insert(struct proc_cache *pc, uint32_t pid)
 	if (p) { /* PID reuse or re-exec: start over, keep the slot */
 		free(p->exe);
 		free(p->args);
+		free(p->args_json);
 		free(p->cgroup);
 		struct proc *next = p->next;
 		memset(p, 0, sizeof(*p));
@@ -176,6 +178,8 @@ static void set_args(struct proc *p, const char *args, size_t len, bool trunc)
 		trunc = true;
 	}
 	free(p->args);
+	free(p->args_json);
+	p->args_json = NULL;
 	p->args = dup_bytes(args, len);
 	p->args_len = p->args ? len : 0;
 	if (trunc)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,8 @@ int main(int argc, char **argv)
 			 pi->mechanisms, pi->lsm, pi->fentry, pi->attached, pi->skipped);
 		emit_start(&m);
 		sinks_flush(&m.sinks);
+		/* loading parsed the kernel's BTF several times: hand that heap back */
+		malloc_trim(0);
 		r = run_loop(&m);
 	}
 	teardown(&m);

@@ -44,10 +44,12 @@ int main(int argc, char **argv)
 	double t0, t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: loops open PATH N | exec N | connect N\n");
+		fprintf(stderr, "usage: loops open PATH N [RATE] | exec N | connect N\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "open")) {
+		double rate = argc > 4 ? atof(argv[4]) : 0; /* opens/s, 0 = flat out */
+
 		n = atol(argv[3]);
 		t0 = now();
 		for (long i = 0; i < n; i++) {
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 			if (fd < 0 || read(fd, buf, 1) < 0)
 				return 1;
 			close(fd);
+			while (rate && now() - t0 < i / rate)
+				;
 		}
 	} else if (!strcmp(argv[1], "exec")) {
 		t0 = now();

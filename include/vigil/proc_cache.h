@@ -43,6 +43,11 @@ struct proc {
 	size_t args_len;
 	char *cgroup; /* v2 path */
 	struct container_info container;
+	/* serialisation caches (ecs.c): filled on first use, dropped with args */
+	char *args_json; /* "args":[...],"args_count":N,"command_line":"..." */
+	size_t args_json_len;
+	bool args_json_lossy;
+	char start_str[40];
 	struct proc *next; /* hash chain */
 };
 
