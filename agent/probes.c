@@ -153,7 +153,7 @@ static void watch_file(struct probes *p, const char *path, const struct stat *st
 		return;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(p->file->maps.files), &k, &kind, BPF_ANY) == 0)
-		p->info.watched_files++;
+		p->file->bss->nr_files = ++p->info.watched_files;
 }
 
 /* Watch minors >= min_minor of a char major (the lowest seen wins). */
@@ -202,6 +202,7 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	clear_map(bpf_map__fd(f->maps.majors), sizeof(uint32_t));
 	memset(&p->info.watched_exts, 0, 4 * sizeof(unsigned));
 	f->bss->have_all_dirs = 0;
+	f->bss->nr_files = 0;
 	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
 		const char *x = cfg->model_extensions.v[i];
 

@@ -19,6 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
 volatile __u8 have_all_dirs = 0;   /* some dir watches every file below it */
+volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
 
@@ -139,36 +140,18 @@ static __always_inline int in_site_packages(struct dentry *dentry)
 }
 
 /* VGL_KIND_* if this file is watched, 0 otherwise. The hot path of every open. */
-static __always_inline __u32 file_kind(struct file *f, struct inode *inode)
+static __always_inline __u32 file_kind(struct file *f)
 {
-	__u32 mode = BPF_CORE_READ(inode, i_mode);
+	struct inode *inode;
+	struct dentry *dentry = BPF_CORE_READ(f, f_path.dentry);
+	struct qstr name = BPF_CORE_READ(dentry, d_name);
 	struct vgl_inode_key ik = {};
 	struct vgl_ext_key ek = {};
-	struct dentry *dentry;
-	struct qstr name;
-	__u32 *kind;
+	int has_ext = name_ext(&name, &ek);
+	__u32 mode, *kind;
 
-	if ((mode & S_IFMT) == S_IFCHR) {
-		__u32 rdev = BPF_CORE_READ(inode, i_rdev);
-		__u32 major = rdev >> 20;
-		struct vgl_major_val *mv = bpf_map_lookup_elem(&majors, &major);
-
-		if (mv && (rdev & 0xfffff) >= mv->min_minor)
-			return mv->kind;
-		return 0;
-	}
-	if ((mode & S_IFMT) != S_IFREG)
-		return 0;
-	dentry = BPF_CORE_READ(f, f_path.dentry);
-	name = BPF_CORE_READ(dentry, d_name);
-	/*
-	 * Hugging Face and Ollama keep weights as extension-less content
-	 * addressed blobs (40-71 characters): such names count under model dirs.
-	 */
-	if (!name_ext(&name, &ek)) {
-		if (name.len >= 40 && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
-			return VGL_KIND_MODEL;
-	} else {
+	/* most opens end here: one read of the name, one lookup of its extension */
+	if (has_ext) {
 		kind = bpf_map_lookup_elem(&exts, &ek);
 		if (kind && *kind == VGL_KIND_MODEL)
 			return VGL_KIND_MODEL;
@@ -176,12 +159,34 @@ static __always_inline __u32 file_kind(struct file *f, struct inode *inode)
 			return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
 		if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
 			return VGL_KIND_MODEL;
+	} else {
+		inode = BPF_CORE_READ(f, f_inode);
+		mode = BPF_CORE_READ(inode, i_mode);
+		if ((mode & S_IFMT) == S_IFCHR) { /* device nodes have no dots */
+			__u32 rdev = BPF_CORE_READ(inode, i_rdev);
+			__u32 major = rdev >> 20;
+			struct vgl_major_val *mv = bpf_map_lookup_elem(&majors, &major);
+
+			if (mv && (rdev & 0xfffff) >= mv->min_minor)
+				return mv->kind;
+			return 0;
+		}
+		/*
+		 * Hugging Face and Ollama keep weights as extension-less content
+		 * addressed blobs (40-71 characters): such names count under model dirs.
+		 */
+		if (name.len >= 40 && (mode & S_IFMT) == S_IFREG &&
+		    under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+			return VGL_KIND_MODEL;
 	}
-	ik.ino = BPF_CORE_READ(inode, i_ino);
-	ik.dev = inode_dev(inode);
-	kind = bpf_map_lookup_elem(&files, &ik);
-	if (kind)
-		return *kind;
+	if (nr_files) {
+		inode = BPF_CORE_READ(f, f_inode);
+		ik.ino = BPF_CORE_READ(inode, i_ino);
+		ik.dev = inode_dev(inode);
+		kind = bpf_map_lookup_elem(&files, &ik);
+		if (kind)
+			return *kind;
+	}
 	if (have_all_dirs && under_dir(dentry, VGL_DIR_ALL))
 		return VGL_KIND_CONFIG;
 	return 0;
@@ -252,10 +257,10 @@ static __always_inline int on_open_exit(long ret, __u16 sys)
 	f = fd_file(ret);
 	if (!f)
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-	kind = file_kind(f, inode);
+	kind = file_kind(f);
 	if (!kind)
 		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
 
 	flags = open_flags(current_regs(), sys, &uname);
 	if (fold_ns && fold(inode, flags, &folded))
@@ -474,10 +479,10 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	f = fd_file(fd);
 	if (!f)
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-	kind = file_kind(f, inode);
+	kind = file_kind(f);
 	if (!kind)
 		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_fchange *)hp->rec;
