@@ -26,7 +26,7 @@ endif
 # Debian 12 packages for building and testing (make deps).
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
-	python3 python3-jsonschema auditd iproute2 procps clang-format strace
+	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev
 LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
@@ -55,7 +55,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 UNIT_TESTS := decode ecs proc_cache cgroup config chain redact
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
-.PHONY: all deps check-deps run test unit integration bench deb install format format-check clean help
+.PHONY: all deps check-deps run test unit integration bench fuzz deb install format format-check clean help
 
 all: check-deps $(B)/vigild $(B)/vigil
 
@@ -114,6 +114,26 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := config decode
+FUZZ_SRCS := $(patsubst %,agent/%.c,$(AGENT_CORE))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild \
+		-fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
+
+fuzz: check-deps $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus_$$t; cp -n tests/fuzz/corpus_$$t/* build/fuzz/corpus_$$t/ 2>/dev/null; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
+			build/fuzz/corpus_$$t >build/fuzz/fuzz_$$t.log 2>&1 || \
+			{ tail -40 build/fuzz/fuzz_$$t.log; exit 1; }; \
+		tail -1 build/fuzz/fuzz_$$t.log; \
+	done
 
 run: all
 	@if [ "$$(id -u)" != 0 ]; then echo "make run: vigild loads eBPF programs; run as root (sudo make run)" >&2; exit 1; fi
