@@ -55,9 +55,9 @@ VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 UNIT_TESTS := decode ecs proc_cache cgroup config chain redact
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
-.PHONY: all deps check-deps run test unit integration bench fuzz deb install format format-check clean help
+.PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
 
-all: check-deps $(B)/vigild $(B)/vigil
+all: $(B)/vigild $(B)/vigil
 
 help:
 	@echo "make            build build/vigild and build/vigil"
@@ -71,13 +71,22 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS_PKGS) || \
 	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS_PKGS); }
 
-# Install what is missing so `sudo make run` / `sudo make test` work on a fresh host.
-check-deps:
+# Install what is missing so `sudo make run` / `sudo make test` work on a fresh
+# host: the stamp is an included makefile, so once `make deps` has run, make
+# restarts and re-reads the library flags (MAKE_RESTARTS guards against a loop).
+ifneq ($(MAKE_RESTARTS),)
+$(shell rm -f build/.deps-stamp)
+endif
 ifneq ($(DEPS_OK),yes)
+ifeq ($(MAKE_RESTARTS),)
+ifeq ($(filter deps clean help format format-check,$(MAKECMDGOALS)),)
+build/.deps-stamp:
 	@echo "build dependencies missing: running make deps" >&2
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory $(MAKECMDGOALS)
-	@exit 0
+	@mkdir -p build && touch $@
+-include build/.deps-stamp
+endif
+endif
 endif
 
 build/vmlinux.h:
@@ -125,7 +134,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	$(Q)$(CLANG) -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild \
 		-fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
 
-fuzz: check-deps $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	$(Q)for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/corpus_$$t; cp -n tests/fuzz/corpus_$$t/* build/fuzz/corpus_$$t/ 2>/dev/null; \
 		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
@@ -139,7 +148,7 @@ run: all
 	@if [ "$$(id -u)" != 0 ]; then echo "make run: vigild loads eBPF programs; run as root (sudo make run)" >&2; exit 1; fi
 	./$(B)/vigild --stdout
 
-unit: check-deps $(UNIT_BINS)
+unit: $(UNIT_BINS)
 	$(Q)B=$(B) tests/run-unit.sh $(UNIT_BINS)
 
 test: all $(UNIT_BINS)

@@ -233,36 +233,45 @@ static void put_args(struct jw *j, const char *args, size_t n, const char *args_
 }
 
 /*
- * A process's argv renders the same on every event: keep its JSON (escaped,
- * redacted) with the process instead of redoing it per event.
+ * What a process renders to never changes while it lives (argv, identity,
+ * ancestry): build such JSON members once, keep them with the process, and
+ * copy them into later events.
  */
-static void put_cached_args(struct jw *j, struct proc *p)
+typedef void (*frag_fn)(struct jw *j, struct ecs_writer *w, const struct proc *p);
+
+static void put_cached(struct jw *j, struct ecs_writer *w, const struct proc *cp,
+		       struct json_frag *f, frag_fn build)
 {
-	if (!p->args_json) {
+	if (!f->s) {
 		struct jw tmp;
 
-		if (jw_init(&tmp, p->args_len * 2 + 64) < 0)
+		if (jw_init(&tmp, 512) < 0)
 			return;
-		tmp.need_comma[0] = false;
-		put_args(&tmp, p->args, p->args_len, "args", "command_line", true);
-		if (!tmp.oom) {
-			p->args_json = tmp.buf; /* the proc owns it now */
-			p->args_json_len = tmp.len;
-			p->args_json_lossy = tmp.lossy;
-		} else {
+		build(&tmp, w, cp);
+		if (tmp.oom) {
 			jw_free(&tmp);
 			return;
 		}
+		f->s = tmp.buf; /* the proc owns it now */
+		f->len = tmp.len;
+		f->lossy = tmp.lossy;
 	}
+	if (!f->len)
+		return;
 	if (j->need_comma[j->depth])
 		jw_raw(j, ",", 1);
 	j->need_comma[j->depth] = true;
-	jw_raw(j, p->args_json, p->args_json_len);
-	if (p->args_json_lossy)
+	jw_raw(j, f->s, f->len);
+	if (f->lossy)
 		j->lossy = true;
 }
 
-static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp, bool full)
+static void build_args(struct jw *j, struct ecs_writer *w, const struct proc *p)
+{
+	put_args(j, p->args, p->args_len, "args", "command_line", true);
+}
+
+static void build_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp)
 {
 	struct proc *p = (struct proc *)cp; /* cache fills only */
 
@@ -271,8 +280,29 @@ static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc
 	jw_str(j, "name", p->name);
 	if (p->exe)
 		jw_str(j, "executable", p->exe);
-	if (full && p->args_len)
-		put_cached_args(j, p);
+	if (p->args_len)
+		put_cached(j, w, p, &p->args_json, build_args);
+	if (p->start_ns) {
+		if (!p->start_str[0])
+			format_time(w, p->start_ns, p->start_str);
+		jw_str(j, "start", p->start_str);
+	}
+}
+
+/* full: with argv (every process but the one an exec event describes) */
+static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp, bool full)
+{
+	struct proc *p = (struct proc *)cp;
+
+	if (full) {
+		put_cached(j, w, p, &p->brief_json, build_brief);
+		return;
+	}
+	jw_u64(j, "pid", p->pid);
+	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
+	jw_str(j, "name", p->name);
+	if (p->exe)
+		jw_str(j, "executable", p->exe);
 	if (p->start_ns) {
 		if (!p->start_str[0])
 			format_time(w, p->start_ns, p->start_str);
@@ -475,12 +505,11 @@ static void put_change(struct jw *j, const struct vigil_event *ev)
 	jw_obj_close(j);
 }
 
-static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *p)
+static void build_ancestors(struct jw *j, struct ecs_writer *w, const struct proc *p)
 {
 	const struct proc *anc[MAX_ANCESTORS];
 	unsigned n = proc_cache_ancestors(w->pc, p, anc, MAX_ANCESTORS);
 
-	jw_obj_open(j, "process");
 	jw_arr_open(j, "ancestors");
 	for (unsigned i = 0; i < n; i++) {
 		jw_obj_open(j, NULL);
@@ -492,6 +521,14 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *
 		jw_obj_close(j);
 	}
 	jw_arr_close(j);
+}
+
+static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *cp)
+{
+	struct proc *p = (struct proc *)cp;
+
+	jw_obj_open(j, "process");
+	put_cached(j, w, p, &p->anc_json, build_ancestors);
 	if (p->flags & PROC_ARGS_TRUNC)
 		jw_bool(j, "args_truncated", true);
 	if (p->flags & PROC_EXE_DELETED)

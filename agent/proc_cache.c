@@ -55,11 +55,21 @@ int proc_cache_new(const char *proc_root, const char *boot_id, struct proc_cache
 	return 0;
 }
 
+void proc_drop_json(struct proc *p)
+{
+	free(p->args_json.s);
+	free(p->brief_json.s);
+	free(p->anc_json.s);
+	memset(&p->args_json, 0, sizeof(p->args_json));
+	memset(&p->brief_json, 0, sizeof(p->brief_json));
+	memset(&p->anc_json, 0, sizeof(p->anc_json));
+}
+
 static void proc_free(struct proc *p)
 {
 	free(p->exe);
 	free(p->args);
-	free(p->args_json);
+	proc_drop_json(p);
 	free(p->cgroup);
 	free(p);
 }
@@ -142,7 +152,7 @@ static struct proc *insert(struct proc_cache *pc, uint32_t pid)
 	if (p) { /* PID reuse or re-exec: start over, keep the slot */
 		free(p->exe);
 		free(p->args);
-		free(p->args_json);
+		proc_drop_json(p);
 		free(p->cgroup);
 		struct proc *next = p->next;
 		memset(p, 0, sizeof(*p));
@@ -178,8 +188,7 @@ static void set_args(struct proc *p, const char *args, size_t len, bool trunc)
 		trunc = true;
 	}
 	free(p->args);
-	free(p->args_json);
-	p->args_json = NULL;
+	proc_drop_json(p);
 	p->args = dup_bytes(args, len);
 	p->args_len = p->args ? len : 0;
 	if (trunc)

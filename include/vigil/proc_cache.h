@@ -44,9 +44,13 @@ struct proc {
 	char *cgroup; /* v2 path */
 	struct container_info container;
 	/* serialisation caches (ecs.c): filled on first use, dropped with args */
-	char *args_json; /* "args":[...],"args_count":N,"command_line":"..." */
-	size_t args_json_len;
-	bool args_json_lossy;
+	struct json_frag {
+		char *s;
+		size_t len;
+		bool lossy;
+	} args_json, /* "args":[...],"args_count":N,"command_line":"..." */
+		brief_json, /* pid, entity_id, name, executable, args…, start */
+		anc_json; /* "ancestors":[...] */
 	char start_str[40];
 	struct proc *next; /* hash chain */
 };
@@ -80,6 +84,8 @@ unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const
 /* (Re)read /proc/PID/cgroup into p (container id, v2 path). */
 void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p);
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret);
+/* Forget the cached JSON of p (its argv or identity changed). */
+void proc_drop_json(struct proc *p);
 /* entity id for (pid, start): hex of SHA-256(boot id, pid, start in clock ticks) */
 void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[33]);
 
