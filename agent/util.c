@@ -27,10 +27,16 @@ void fmt_rfc3339_ns(char *buf, size_t len, uint64_t ns)
 	snprintf(buf + n, len - n, ".%09lluZ", (unsigned long long)(ns % 1000000000ull));
 }
 
-static int parse_number_suffix(const char *s, uint64_t *num, const char **suffix)
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/* "<digits>[ ]<unit>" with unit from the table; overflow is -ERANGE. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, uint64_t *ret)
 {
-	char *end;
 	unsigned long long v;
+	char *end;
 
 	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
@@ -40,62 +46,33 @@ static int parse_number_suffix(const char *s, uint64_t *num, const char **suffix
 		return -EINVAL;
 	while (*end == ' ')
 		end++;
-	*num = v;
-	*suffix = end;
-	return 0;
-}
-
-int parse_duration_ms(const char *s, uint64_t *ret_ms)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {{"", 1000},     {"ms", 1},	    {"s", 1000},   {"m", 60000},
-		     {"h", 3600000}, {"sec", 1000}, {"min", 60000}};
-	const char *suf;
-	uint64_t v;
-
-	if (parse_number_suffix(s, &v, &suf) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (!strcmp(suf, units[i].unit)) {
-			if (v > UINT64_MAX / units[i].ms)
-				return -ERANGE;
-			*ret_ms = v * units[i].ms;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-int parse_size(const char *s, uint64_t *ret)
-{
-	static const struct {
-		const char *unit;
-		uint64_t mult;
-	} units[] = {{"", 1},
-		     {"B", 1},
-		     {"K", 1ull << 10},
-		     {"KB", 1ull << 10},
-		     {"KiB", 1ull << 10},
-		     {"M", 1ull << 20},
-		     {"MB", 1ull << 20},
-		     {"MiB", 1ull << 20},
-		     {"G", 1ull << 30},
-		     {"GB", 1ull << 30},
-		     {"GiB", 1ull << 30}};
-	const char *suf;
-	uint64_t v;
-
-	if (parse_number_suffix(s, &v, &suf) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (!strcmp(suf, units[i].unit)) {
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(end, units[i].name)) {
 			if (v > UINT64_MAX / units[i].mult)
 				return -ERANGE;
 			*ret = v * units[i].mult;
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int parse_duration_ms(const char *s, uint64_t *ret_ms)
+{
+	static const struct unit units[] = {{"", 1000},	    {"ms", 1},	  {"s", 1000},
+					    {"sec", 1000},  {"m", 60000}, {"min", 60000},
+					    {"h", 3600000}};
+
+	return parse_with_units(s, units, ARRAY_SIZE(units), ret_ms);
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+	static const struct unit units[] = {
+	    {"", 1},		{"B", 1},	    {"K", 1ull << 10},	{"KB", 1ull << 10},
+	    {"KiB", 1ull << 10}, {"M", 1ull << 20}, {"MB", 1ull << 20}, {"MiB", 1ull << 20},
+	    {"G", 1ull << 30},	{"GB", 1ull << 30}, {"GiB", 1ull << 30}};
+
+	return parse_with_units(s, units, ARRAY_SIZE(units), ret);
 }
 
 void path_join_normalize(char *out, size_t len, const char *dir, size_t dlen, const char *name,

@@ -69,8 +69,15 @@ for r in $(seq $REPS); do
 	audit_on
 	one_round auditd
 	audit_off
+	if command -v perf >/dev/null; then # the floor: a bare sys_exit_openat tracepoint, no program
+		perf stat -e syscalls:sys_exit_openat -a -o /dev/null -- sleep 30 & PERF=$!
+		sleep 0.5
+		$B/loops open $T/plain.txt $N_OPEN >> $T/floor.open
+		kill -INT $PERF; wait $PERF 2>/dev/null || true
+	fi
 done
 none=$(summary none) vig=$(summary vigild) aud=$(summary auditd)
+floor=$( [ -s $T/floor.open ] && median < $T/floor.open || echo 0)
 
 # pipeline capacity: folding off, so every open of the watched file is an event;
 # 300k opens paced at RATE/s, then count what arrived and what was lost
@@ -84,7 +91,7 @@ sleep 3
 status2=$($B/vigil --socket $T/s.sock --json status)
 stop_vigild
 
-python3 - "$none" "$vig" "$aud" "$before" "$t0" "$t1" "$status2" "$rss" "$hwm" "$status" "$REPS" <<'PY'
+python3 - "$none" "$vig" "$aud" "$before" "$t0" "$t1" "$status2" "$rss" "$hwm" "$status" "$REPS" "$floor" <<'PY'
 import json, sys
 none, vig, aud = (l.split() for l in sys.argv[1:4])
 before, t0, t1, st, rss, hwm = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), json.loads(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
@@ -97,6 +104,10 @@ print("|---|---|---|---|---|---|")
 for i, n in enumerate(names):
     b, v, a = int(none[i+1]), int(vig[i+1]), int(aud[i+1])
     print(f"| {n} | {b} | {v} | {v/b:.2f} | {a} | {a/b:.2f} |")
+floor = int(sys.argv[12])
+if floor:
+    b = int(none[1])
+    print(f"| floor: bare sys_exit_openat tracepoint (perf), unwatched open loop | {b} | {floor} | {floor/b:.2f} | | |")
 opens = st["events"]["by_action"]["open"] - before
 lost = sum(v for k, v in st["drops"].items())
 print()
