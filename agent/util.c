@@ -58,8 +58,8 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n, u
 
 int parse_duration_ms(const char *s, uint64_t *ret_ms)
 {
-	static const struct unit units[] = {{"", 1000},	    {"ms", 1},	  {"s", 1000},
-					    {"sec", 1000},  {"m", 60000}, {"min", 60000},
+	static const struct unit units[] = {{"", 1000},	   {"ms", 1},	 {"s", 1000},
+					    {"sec", 1000}, {"m", 60000}, {"min", 60000},
 					    {"h", 3600000}};
 
 	return parse_with_units(s, units, ARRAY_SIZE(units), ret_ms);
@@ -67,10 +67,17 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms)
 
 int parse_size(const char *s, uint64_t *ret)
 {
-	static const struct unit units[] = {
-	    {"", 1},		{"B", 1},	    {"K", 1ull << 10},	{"KB", 1ull << 10},
-	    {"KiB", 1ull << 10}, {"M", 1ull << 20}, {"MB", 1ull << 20}, {"MiB", 1ull << 20},
-	    {"G", 1ull << 30},	{"GB", 1ull << 30}, {"GiB", 1ull << 30}};
+	static const struct unit units[] = {{"", 1},
+					    {"B", 1},
+					    {"K", 1ull << 10},
+					    {"KB", 1ull << 10},
+					    {"KiB", 1ull << 10},
+					    {"M", 1ull << 20},
+					    {"MB", 1ull << 20},
+					    {"MiB", 1ull << 20},
+					    {"G", 1ull << 30},
+					    {"GB", 1ull << 30},
+					    {"GiB", 1ull << 30}};
 
 	return parse_with_units(s, units, ARRAY_SIZE(units), ret);
 }

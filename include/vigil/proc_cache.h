@@ -48,9 +48,9 @@ struct proc {
 		char *s;
 		size_t len;
 		bool lossy;
-	} args_json, /* "args":[...],"args_count":N,"command_line":"..." */
-		brief_json, /* pid, entity_id, name, executable, args…, start */
-		anc_json; /* "ancestors":[...] */
+	} args_json,	/* "args":[...],"args_count":N,"command_line":"..." */
+	    brief_json, /* pid, entity_id, name, executable, args…, start */
+	    anc_json;	/* "ancestors":[...] */
 	char start_str[40];
 	struct proc *next; /* hash chain */
 };

@@ -187,6 +187,21 @@ def open_hf_snapshot_symlink_reports_blob(a):
 
 
 @test
+def near_path_max_path_is_reported_whole(a):
+    # 18 levels of 200-character names: a ~3.7 KiB path, opened relative to its dir
+    d = a.models
+    for i in range(18):
+        d = os.path.join(d, f"{i:02d}" + "d" * 198)
+        os.mkdir(d)
+    name = "w\"eird\nname.safetensors"
+    open(os.path.join(d, name), "w").write("x")
+    p = run(["cat", name], cwd=d, stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == os.path.join(d, name) and len(get(ev, "file.path")) > 3600
+    assert get(ev, "vigil.file.path_truncated") is None
+
+
+@test
 def repeated_opens_are_folded_and_counted(a):
     path = os.path.join(a.models, "hot.safetensors")
     open(path, "w").write("x")
