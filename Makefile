@@ -146,7 +146,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 run: all
 	@if [ "$$(id -u)" != 0 ]; then echo "make run: vigild loads eBPF programs; run as root (sudo make run)" >&2; exit 1; fi
-	./$(B)/vigild --stdout
+	@./$(B)/vigild --stdout
 
 unit: $(UNIT_BINS)
 	$(Q)B=$(B) tests/run-unit.sh $(UNIT_BINS)

@@ -529,6 +529,10 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *
 
 	jw_obj_open(j, "process");
 	put_cached(j, w, p, &p->anc_json, build_ancestors);
+	if (p->cgroup && p->cgroup[0])
+		jw_str(j, "cgroup", p->cgroup);
+	if (p->cgroup_id)
+		jw_u64(j, "cgroup_id", p->cgroup_id);
 	if (p->flags & PROC_ARGS_TRUNC)
 		jw_bool(j, "args_truncated", true);
 	if (p->flags & PROC_EXE_DELETED)

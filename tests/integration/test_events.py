@@ -482,6 +482,25 @@ def verify_chain_and_detect_edit(a):
     assert out.returncode == 1 and out.stdout.startswith(f"{copy}:4:"), out.stdout
 
 
+def sighup_reopens_file_and_reloads_watches(a):
+    """Runs last: logrotate-style move + SIGHUP, and a watch list changed on disk."""
+    moved = a.events + ".1"
+    os.rename(a.events, moved)
+    newcred = os.path.join(a.creds, "late-token")
+    open(newcred, "w").write("x")
+    cfg = open(a.config).read().replace(f"credential_files: [{a.creds}/token]",
+                                        f"credential_files: [{a.creds}/token, {newcred}]")
+    open(a.config, "w").write(cfg)
+    a.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.5)
+    p = run(["cat", newcred], stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "vigil.file.kind") == "credential"
+    a.wait_for(lambda e: e["event"]["action"] == "heartbeat")  # flushed to the new file
+    out = subprocess.run([VIGIL, "verify", moved, a.events], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr  # the chain runs on across the move
+
+
 def main():
     if os.geteuid() != 0:
         print("integration tests need root (they load eBPF programs): run sudo make test", file=sys.stderr)
@@ -492,7 +511,8 @@ def main():
     passed = failed = 0
     try:
         a.start()
-        for t in TESTS:
+        # the SIGHUP test moves the events file: it runs after the stream checks
+        for t in TESTS + [sighup_reopens_file_and_reloads_watches]:
             try:
                 t(a)
                 passed += 1
