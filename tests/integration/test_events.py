@@ -37,7 +37,7 @@ if not os.path.exists(ECS_FIELDS):
 class Agent:
     """A private vigild on a temp config."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, capture=""):
         self.tmp = tmp
         self.events = os.path.join(tmp, "events.jsonl")
         self.sock = os.path.join(tmp, "vigil.sock")
@@ -59,7 +59,7 @@ output:
   heartbeat_interval: 1s
 capture:
   max_args_bytes: 2048
-watch:
+{capture}watch:
   model_dirs: [{self.models}]
   credential_files: [{self.creds}/token]
   gpu_devices: [{tmp}/dev/nvidia0]
@@ -91,7 +91,8 @@ workloads:
                 data = f.read()
         except FileNotFoundError:
             return []
-        return [json.loads(l) for l in data.split(b"\n") if l]
+        # only complete lines: the last one may be mid-write (or waiting for disk space)
+        return [json.loads(l) for l in data.split(b"\n")[:-1] if l]
 
     def wait_for(self, pred, timeout=20, what="event"):
         deadline = time.time() + timeout
@@ -501,6 +502,54 @@ def sighup_reopens_file_and_reloads_watches(a):
     assert out.returncode == 0, out.stdout + out.stderr  # the chain runs on across the move
 
 
+def full_disk_is_counted_reported_and_survived(tmp):
+    """A second vigild writing to a 512 KiB tmpfs: lines that cannot be written
+    are kept (bounded), then dropped and counted, the agent keeps running, and
+    writing resumes once there is space again. No line is ever half written."""
+    disk = os.path.join(tmp, "small")
+    os.makedirs(disk)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", disk], check=True)
+    b = Agent(os.path.join(tmp, "b"), capture="  fold_window: 0\n")
+    try:
+        b.events = os.path.join(disk, "events.jsonl")
+        b.start()
+        hot = os.path.join(b.models, "hot.gguf")
+        open(hot, "w").write("x")
+        # ~1.5 KiB per event: 20k events overflow both the disk and the 16 MiB backlog
+        subprocess.run([sys.executable, "-c", f"for i in range(20000): open({hot!r}).close()"], check=True)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st = json.loads(subprocess.run([VIGIL, "--socket", b.sock, "--json", "status"],
+                                           capture_output=True, text=True, timeout=10).stdout)
+            if st["file_sink"]["write_errors"] and st["file_sink"]["dropped"]:
+                break
+            time.sleep(0.5)
+        assert st["file_sink"]["write_errors"] > 0 and st["file_sink"]["dropped"] > 0, st["file_sink"]
+        assert b.proc.poll() is None
+        subprocess.run(["mount", "-o", "remount,size=256m", disk], check=True)
+        drop = b.wait_for(lambda e: get(e, "event.action") == "drop" and get(e, "vigil.agent.lost.sink_file"),
+                          timeout=30, what="drop event")[0]
+        assert get(drop, "vigil.agent.lost.sink_file") > 0
+        assert b.stop() == 0
+        raw = open(b.events, "rb").read()
+        for line in raw.split(b"\n")[:-1]:
+            json.loads(line)  # every line whole
+        assert raw.endswith(b"\n")
+    finally:
+        b.stop()
+        subprocess.run(["umount", "-l", disk])
+
+
+def run_one(name, fn, *args):
+    try:
+        fn(*args)
+        print(f"  ok    {name}")
+        return True
+    except Exception:
+        print(f"  FAIL  {name}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
+        return False
+
+
 def main():
     if os.geteuid() != 0:
         print("integration tests need root (they load eBPF programs): run sudo make test", file=sys.stderr)
@@ -513,14 +562,12 @@ def main():
         a.start()
         # the SIGHUP test moves the events file: it runs after the stream checks
         for t in TESTS + [sighup_reopens_file_and_reloads_watches]:
-            try:
-                t(a)
-                passed += 1
-                print(f"  ok    {t.__name__}")
-            except Exception:
-                failed += 1
-                print(f"  FAIL  {t.__name__}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
+            ok = run_one(t.__name__, t, a)
+            passed, failed = passed + ok, failed + (not ok)
         rc = a.stop()
+        ok = run_one("full_disk_is_counted_reported_and_survived",
+                     full_disk_is_counted_reported_and_survived, tmp)
+        passed, failed = passed + ok, failed + (not ok)
         if rc == 0 and any(e["event"]["action"] == "agent-stop" for e in a.lines()):
             passed += 1
             print("  ok    sigterm_flushes_and_exits_0")
