@@ -441,6 +441,13 @@ unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const
 	return n;
 }
 
+void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct proc *p = pc->buckets[i]; p; p = p->next)
+			fn(p, ctx);
+}
+
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret)
 {
 	*ret = pc->st;

@@ -440,6 +440,25 @@ static int open_sinks(struct manager *m)
 	return 0;
 }
 
+static void tag_seeded(struct proc *p, void *ctx)
+{
+	struct manager *m = ctx;
+
+	if (enrich_is_inference(m->en, p))
+		p->flags |= PROC_INFERENCE;
+}
+
+static void tag_seeded_tree(struct proc *p, void *ctx)
+{
+	struct manager *m = ctx;
+	const struct proc *anc[16];
+	unsigned n = proc_cache_ancestors(m->pc, p, anc, 16);
+
+	for (unsigned i = 0; i < n; i++)
+		if (anc[i]->flags & PROC_INFERENCE)
+			p->flags |= PROC_INFERENCE_TREE;
+}
+
 static int setup(struct manager *m)
 {
 	char buf[128];
@@ -475,12 +494,8 @@ static int setup(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot read /proc");
 	/* mark the seeded processes that already are inference workloads */
-	for (uint32_t pid = 1; pid < 4194304; pid++) {
-		struct proc *p = proc_cache_get(m->pc, pid);
-
-		if (p && enrich_is_inference(m->en, p))
-			p->flags |= PROC_INFERENCE;
-	}
+	proc_cache_foreach(m->pc, tag_seeded, m);
+	proc_cache_foreach(m->pc, tag_seeded_tree, m);
 	r = mkdir_parents(m->cfg->socket_path, 0755);
 	if (!r)
 		r = control_new(m->cfg->socket_path, on_command, m, &m->control);

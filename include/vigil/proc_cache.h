@@ -84,6 +84,8 @@ unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const
 /* (Re)read /proc/PID/cgroup into p (container id, v2 path). */
 void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p);
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret);
+/* Call fn for every cached process. */
+void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *ctx), void *ctx);
 /* Forget the cached JSON of p (its argv or identity changed). */
 void proc_drop_json(struct proc *p);
 /* entity id for (pid, start): hex of SHA-256(boot id, pid, start in clock ticks) */
