@@ -50,6 +50,17 @@ static void load_head(struct file_sink *fs)
 	snprintf(fs->head, sizeof(fs->head), "%s", CHAIN_GENESIS);
 }
 
+/* A crash may leave a partial last line: end it so the next line starts clean. */
+static void terminate_partial_line(struct file_sink *fs)
+{
+	_cleanup_close_ int rfd = open(fs->path, O_RDONLY | O_CLOEXEC); /* fd is write-only */
+	char c;
+
+	if (rfd >= 0 && fs->size && pread(rfd, &c, 1, fs->size - 1) == 1 && c != '\n' &&
+	    write(fs->fd, "\n", 1) == 1)
+		fs->size++;
+}
+
 int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint64_t backlog_max,
 		   struct file_sink **ret)
 {
@@ -70,20 +81,12 @@ int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint
 		file_sink_close(fs);
 		return -ENOMEM;
 	}
-	/* reopening for O_RDWR reads is not needed: pread works on a separate fd */
 	r = open_fd(fs);
 	if (r < 0) {
 		file_sink_close(fs);
 		return r;
 	}
-	{
-		_cleanup_close_ int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		char c;
-
-		if (rfd >= 0 && fs->size && pread(rfd, &c, 1, fs->size - 1) == 1 && c != '\n' &&
-		    write(fs->fd, "\n", 1) == 1)
-			fs->size++;
-	}
+	terminate_partial_line(fs);
 	load_head(fs);
 	*ret = fs;
 	return 0;
