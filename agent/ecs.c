@@ -71,11 +71,6 @@ uint64_t ecs_next_sequence(const struct ecs_writer *w)
 	return w->seq + 1;
 }
 
-const char *ecs_run_id(const struct ecs_writer *w)
-{
-	return w->run_id;
-}
-
 static size_t format_time(struct ecs_writer *w, uint64_t boot_ns, char *buf)
 {
 	uint64_t ns = boot_ns + w->boot_to_real_ns;

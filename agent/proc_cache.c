@@ -109,14 +109,6 @@ static void entity_id(EVP_MD_CTX *md, const char *boot_id, uint32_t pid, uint64_
 		snprintf(out + 2 * i, 3, "%02x", dg[i]);
 }
 
-void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[33])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-	entity_id(md, boot_id, pid, start_ticks, out);
-	EVP_MD_CTX_free(md);
-}
-
 /* Computed when first written out: most forks never are. */
 const char *proc_cache_entity_id(struct proc_cache *pc, const struct proc *cp)
 {

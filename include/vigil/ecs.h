@@ -27,7 +27,6 @@ struct ecs_writer *ecs_free(struct ecs_writer *w);
 /* Re-read CLOCK_REALTIME - CLOCK_BOOTTIME (after clock steps). */
 void ecs_sync_clock(struct ecs_writer *w);
 uint64_t ecs_next_sequence(const struct ecs_writer *w);
-const char *ecs_run_id(const struct ecs_writer *w);
 
 /* A kernel event. The line (no '\n') is valid until the next call. */
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,

@@ -88,7 +88,5 @@ void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret)
 void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *ctx), void *ctx);
 /* Forget the cached JSON of p (its argv or identity changed). */
 void proc_drop_json(struct proc *p);
-/* entity id for (pid, start): hex of SHA-256(boot id, pid, start in clock ticks) */
-void proc_entity_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[33]);
 
 #endif
