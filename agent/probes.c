@@ -35,6 +35,7 @@ struct probes {
 	struct ring_buffer *rb;
 	int cgroup_fd;
 	int ncpus;
+	bool open_via_lsm;
 	struct probes_info info;
 };
 
@@ -234,6 +235,8 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 		enum bpf_attach_type t = bpf_program__expected_attach_type(prog);
 		struct bpf_link *link;
 
+		if (!bpf_program__autoload(prog))
+			continue; /* the other variant of a probe */
 		if (t == BPF_CGROUP_INET4_CONNECT || t == BPF_CGROUP_INET6_CONNECT ||
 		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG)
 			link = bpf_program__attach_cgroup(prog, p->cgroup_fd);
@@ -301,7 +304,19 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-static int load_file(struct probes *p, const struct vigil_config *cfg)
+static const char *const open_tracepoints[] = {"exit_openat", "exit_open", "exit_openat2",
+					       "exit_creat"};
+
+/* Opens: the BPF-LSM file_open program where LSM programs load, else the exit tracepoints. */
+static void choose_open_probe(struct vigil_file *f, bool lsm)
+{
+	bpf_program__set_autoload(f->progs.lsm_file_open, lsm);
+	for (size_t i = 0; i < ARRAY_SIZE(open_tracepoints); i++)
+		bpf_program__set_autoload(
+		    bpf_object__find_program_by_name(f->obj, open_tracepoints[i]), !lsm);
+}
+
+static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool lsm)
 {
 	int r;
 
@@ -311,11 +326,28 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
+	choose_open_probe(p->file, lsm);
 	r = share_maps(p->file->obj, p->proc);
 	if (!r)
 		r = vigil_file__load(p->file);
+	return r;
+}
+
+static int load_file(struct probes *p, const struct vigil_config *cfg)
+{
+	/* VIGIL_TRY_LSM=1 tries the LSM probe regardless: tests the fallback */
+	bool lsm = !strcmp(p->info.lsm, "available") || getenv("VIGIL_TRY_LSM");
+	int r = open_file_skel(p, cfg, lsm);
+
+	if (r && lsm) {
+		log_warn_errno(r, "the BPF-LSM open probe did not load; using tracepoints");
+		vigil_file__destroy(p->file);
+		lsm = false;
+		r = open_file_skel(p, cfg, lsm);
+	}
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
+	p->open_via_lsm = lsm;
 	probes_load_watches(p, cfg);
 	attach_all(p, p->file->obj);
 	return 0;
@@ -376,10 +408,10 @@ int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, s
 		probes_free(p);
 		return r;
 	}
-	/* LSM/fentry variants of the probes are not built yet: where they load we
-	 * still use the tracepoints, and say so */
+	/* opens use BPF-LSM where it loads; fentry is probed and reported only */
 	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms),
-		 "tracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
+		 "%stracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
+		 p->open_via_lsm ? "lsm(file_open)," : "",
 		 p->cgroup_fd >= 0 ? ",cgroup(connect4/6,sendmsg4/6)" : "");
 	*ret = p;
 	return 0;

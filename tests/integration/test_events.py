@@ -71,11 +71,11 @@ workloads:
         self.proc = None
         self.stderr = os.path.join(tmp, "vigild.stderr")
 
-    def start(self):
+    def start(self, env=None):
         self.proc = subprocess.Popen(
             [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
              "--state-dir", os.path.join(self.tmp, "state")],
-            stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"))
+            stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"), env=env)
         self.wait_for(lambda e: e["event"]["action"] == "agent-start", timeout=90,
                       what="agent-start")
 
@@ -512,7 +512,10 @@ def full_disk_is_counted_reported_and_survived(tmp):
     b = Agent(os.path.join(tmp, "b"), capture="  fold_window: 0\n")
     try:
         b.events = os.path.join(disk, "events.jsonl")
-        b.start()
+        # also: forced to try the BPF-LSM open probe, which this kernel refuses,
+        # it must fall back to the tracepoints and still see every open
+        b.start(env=dict(os.environ, VIGIL_TRY_LSM="1"))
+        assert "did not load; using tracepoints" in open(b.stderr).read()
         hot = os.path.join(b.models, "hot.gguf")
         open(hot, "w").write("x")
         # ~1.5 KiB per event: 20k events overflow both the disk and the 16 MiB backlog
