@@ -12,7 +12,7 @@ const char *vigil_action_name(enum vigil_action a)
 	    [VA_NONE] = "none",	      [VA_EXEC] = "exec",	  [VA_EXIT] = "exit",
 	    [VA_FORK] = "fork",	      [VA_OPEN] = "open",	  [VA_RENAME] = "rename",
 	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate", [VA_CHMOD] = "chmod",
-	    [VA_CONNECT] = "connect", [VA_LISTEN] = "listen",
+	    [VA_CONNECT] = "connect", [VA_LISTEN] = "listen",	  [VA_IOURING] = "io_uring-setup",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -201,6 +201,17 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 			return -EBADMSG;
 		ev->action = VA_FORK;
 		ev->fork.start_ns = e->start_ns;
+		return 0;
+	}
+	case VGL_MSG_IOURING: {
+		const struct vgl_iouring *e = data;
+
+		if (size < sizeof(*e))
+			return -EBADMSG;
+		ev->action = VA_IOURING;
+		ev->iouring.sq_entries = e->sq_entries;
+		ev->iouring.cq_entries = e->cq_entries;
+		ev->iouring.flags = e->flags;
 		return 0;
 	}
 	case VGL_MSG_OPEN:

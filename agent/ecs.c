@@ -565,6 +565,8 @@ static struct action_meta meta_for(const struct vigil_event *ev)
 		return (struct action_meta){"network", "connection,start"};
 	case VA_LISTEN:
 		return (struct action_meta){"network", "start"};
+	case VA_IOURING:
+		return (struct action_meta){"process", "info"};
 	default:
 		return (struct action_meta){"host", "info"};
 	}
@@ -603,6 +605,13 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		       ev->net.via == VGL_VIA_SENDMSG	? "sendmsg"
 		       : ev->net.via == VGL_VIA_CONNECT ? "connect"
 							: "tcp");
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_IOURING) {
+		jw_obj_open(j, "io_uring");
+		jw_u64(j, "sq_entries", ev->iouring.sq_entries);
+		jw_u64(j, "cq_entries", ev->iouring.cq_entries);
+		jw_u64(j, "flags", ev->iouring.flags);
 		jw_obj_close(j);
 	}
 	if (ev->action == VA_EXIT && ev->exit.signal) {

@@ -72,6 +72,21 @@ int handle_exec(void *ctx)
 	return 0;
 }
 
+/* A ring's own opens are not seen by the syscall probes: report the ring. */
+SEC("tracepoint/io_uring/io_uring_create")
+int handle_io_uring_create(struct trace_event_raw_io_uring_create *ctx)
+{
+	struct vgl_iouring e = {};
+
+	hdr_fill(&e.h, VGL_MSG_IOURING);
+	e.sq_entries = ctx->sq_entries;
+	e.cq_entries = ctx->cq_entries;
+	e.flags = ctx->flags;
+	e.fd = ctx->fd;
+	rec_submit(&e, sizeof(e), VGL_MSG_IOURING);
+	return 0;
+}
+
 /* tp_btf gives both task pointers, so threads can be told from processes. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)

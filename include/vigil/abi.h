@@ -25,7 +25,8 @@
 #define VGL_MSG_FCHANGE 5
 #define VGL_MSG_CONNECT 6
 #define VGL_MSG_LISTEN	7
-#define VGL_MSG_MAX	8
+#define VGL_MSG_IOURING 8
+#define VGL_MSG_MAX	9
 
 /* Drop/loss counters (per-CPU array `drops`, one slot per index). */
 #define VGL_DROP_RB_FULL	0 /* + msg type: ring buffer full, per type */
@@ -177,6 +178,18 @@ struct vgl_connect {
 	__u64 cookie;
 };
 
+/*
+ * io_uring_setup: file opens through io_uring bypass the syscall probes, so
+ * a process creating a ring is itself reported (the gap made visible).
+ */
+struct vgl_iouring {
+	struct vgl_hdr h;
+	__u32 sq_entries;
+	__u32 cq_entries;
+	__u32 flags;
+	__s32 fd;
+};
+
 /* Filter maps. */
 struct vgl_ext_key {
 	char ext[VGL_EXT_LEN]; /* lower-case, without the dot, NUL padded */
@@ -217,5 +230,6 @@ _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");
 _Static_assert(sizeof(struct vgl_open) == 64 + 48, "vgl_open layout");
 _Static_assert(sizeof(struct vgl_fchange) == 64 + 40, "vgl_fchange layout");
 _Static_assert(sizeof(struct vgl_connect) == 64 + 56, "vgl_connect layout");
+_Static_assert(sizeof(struct vgl_iouring) == 64 + 16, "vgl_iouring layout");
 
 #endif /* VIGIL_ABI_H */

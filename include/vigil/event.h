@@ -25,6 +25,7 @@ enum vigil_action {
 	VA_CHMOD,
 	VA_CONNECT,
 	VA_LISTEN,
+	VA_IOURING,
 };
 
 struct vstr {
@@ -69,6 +70,9 @@ struct vigil_event {
 			uint32_t dev, mode, sflags, kind;
 			uint16_t syscall;
 		} change;
+		struct {
+			uint32_t sq_entries, cq_entries, flags;
+		} iouring;
 		struct {
 			uint8_t saddr[16], daddr[16];
 			uint16_t sport, dport, family, protocol;

@@ -367,6 +367,19 @@ def listen_event(a):
 
 
 @test
+def io_uring_setup_is_reported(a):
+    # opens through a ring bypass the syscall probes: the ring itself is the event
+    code = ("import ctypes, os\n"
+            "params = ctypes.create_string_buffer(120)\n"
+            "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
+            "assert fd >= 0, os.strerror(ctypes.get_errno())\n")
+    p = run([sys.executable, "-c", code])
+    assert p.returncode == 0
+    ev = a.wait_for(lambda e: e["event"]["action"] == "io_uring-setup" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "vigil.io_uring.sq_entries") == 8 and get(ev, "event.category") == ["process"]
+
+
+@test
 def inference_workload_tag_and_tree(a):
     exe = os.path.join(a.tmp, "fake-vllm")
     shutil.copy("/bin/sh", exe)
