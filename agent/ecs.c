@@ -177,51 +177,47 @@ void ecs_end(struct ecs_writer *w, const char **line, size_t *len)
 	*len = j->oom ? 0 : j->len;
 }
 
-/* argv (NUL-separated) as process.args and process.command_line, secrets redacted. */
-static void put_args(struct jw *j, const char *args, size_t n, const char *args_key,
-		     const char *cmd_key, bool with_count)
+/* One argument as JSON string content, its secret part (if any) replaced. */
+static void put_arg_content(struct jw *j, const char *arg, size_t l, bool *next_secret)
 {
-	size_t off, count = 0;
-	bool next_secret = false;
 	struct redaction r;
 
-	jw_arr_open(j, args_key);
-	for (off = 0; off < n;) {
+	if (!redact_arg(arg, l, next_secret, &r)) {
+		jw_escape(j, arg, l);
+		return;
+	}
+	jw_escape(j, arg, r.keep);
+	jw_raw(j, REDACTED, strlen(REDACTED));
+	jw_escape(j, arg + r.resume, l - r.resume);
+}
+
+/* argv (NUL-separated) as process.args, args_count and command_line, secrets redacted. */
+static void put_args(struct jw *j, const char *args, size_t n)
+{
+	static const char cmd_key[] = ",\"command_line\":\"";
+	bool next_secret = false;
+	size_t off, count = 0;
+
+	jw_arr_open(j, "args");
+	for (off = 0; off < n; count++) {
 		size_t l = strnlen(args + off, n - off);
 
-		if (redact_arg(args + off, l, &next_secret, &r)) {
-			jw_raw(j, count ? ",\"" : "\"", count ? 2 : 1);
-			jw_escape(j, args + off, r.keep);
-			jw_raw(j, REDACTED, strlen(REDACTED));
-			jw_escape(j, args + off + r.resume, l - r.resume);
-			jw_raw(j, "\"", 1);
-			j->need_comma[j->depth] = true;
-		} else {
-			jw_strn(j, NULL, args + off, l);
-		}
-		count++;
+		jw_raw(j, count ? ",\"" : "\"", count ? 2 : 1);
+		put_arg_content(j, args + off, l, &next_secret);
+		jw_raw(j, "\"", 1);
 		off += l + 1;
 	}
 	jw_arr_close(j);
-	if (with_count)
-		jw_u64(j, "args_count", count);
+	jw_u64(j, "args_count", count);
 	/* command_line: the same arguments joined by spaces */
-	jw_raw(j, ",\"", 2);
-	jw_escape(j, cmd_key, strlen(cmd_key));
-	jw_raw(j, "\":\"", 3);
+	jw_raw(j, cmd_key, sizeof(cmd_key) - 1);
 	next_secret = false;
 	for (off = 0; off < n;) {
 		size_t l = strnlen(args + off, n - off);
 
 		if (off)
 			jw_raw(j, " ", 1);
-		if (redact_arg(args + off, l, &next_secret, &r)) {
-			jw_escape(j, args + off, r.keep);
-			jw_raw(j, REDACTED, strlen(REDACTED));
-			jw_escape(j, args + off + r.resume, l - r.resume);
-		} else {
-			jw_escape(j, args + off, l);
-		}
+		put_arg_content(j, args + off, l, &next_secret);
 		off += l + 1;
 	}
 	jw_raw(j, "\"", 1);
@@ -263,19 +259,18 @@ static void put_cached(struct jw *j, struct ecs_writer *w, const struct proc *cp
 
 static void build_args(struct jw *j, struct ecs_writer *w, const struct proc *p)
 {
-	put_args(j, p->args, p->args_len, "args", "command_line", true);
+	put_args(j, p->args, p->args_len);
 }
 
-static void build_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp)
+/* pid, entity_id, name, executable, [args…], start */
+static void put_identity(struct jw *j, struct ecs_writer *w, struct proc *p, bool with_args)
 {
-	struct proc *p = (struct proc *)cp; /* cache fills only */
-
 	jw_u64(j, "pid", p->pid);
 	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
 	jw_str(j, "name", p->name);
 	if (p->exe)
 		jw_str(j, "executable", p->exe);
-	if (p->args_len)
+	if (with_args && p->args_len)
 		put_cached(j, w, p, &p->args_json, build_args);
 	if (p->start_ns) {
 		if (!p->start_str[0])
@@ -284,25 +279,20 @@ static void build_brief(struct jw *j, struct ecs_writer *w, const struct proc *c
 	}
 }
 
+static void build_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp)
+{
+	put_identity(j, w, (struct proc *)cp, true); /* cache fills only */
+}
+
 /* full: with argv (every process but the one an exec event describes) */
 static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp, bool full)
 {
 	struct proc *p = (struct proc *)cp;
 
-	if (full) {
+	if (full)
 		put_cached(j, w, p, &p->brief_json, build_brief);
-		return;
-	}
-	jw_u64(j, "pid", p->pid);
-	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
-	jw_str(j, "name", p->name);
-	if (p->exe)
-		jw_str(j, "executable", p->exe);
-	if (p->start_ns) {
-		if (!p->start_str[0])
-			format_time(w, p->start_ns, p->start_str);
-		jw_str(j, "start", p->start_str);
-	}
+	else
+		put_identity(j, w, p, false);
 }
 
 static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
@@ -319,7 +309,7 @@ static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_e
 		jw_str(j, "name", ev->comm);
 	}
 	if (ev->action == VA_EXEC) {
-		put_args(j, ev->exec.args.p, ev->exec.args.n, "args", "command_line", true);
+		put_args(j, ev->exec.args.p, ev->exec.args.n);
 		jw_strn(j, "working_directory", ev->exec.cwd.p, ev->exec.cwd.n);
 	}
 	if (ev->tid != ev->pid) {
