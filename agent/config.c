@@ -190,6 +190,21 @@ struct vigil_config *config_free(struct vigil_config *c)
 	return NULL;
 }
 
+void config_swap_lists(struct vigil_config *a, struct vigil_config *b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		struct strv *x, *y, t;
+
+		if (keys[i].type != K_LIST)
+			continue;
+		x = (struct strv *)((char *)a + keys[i].off);
+		y = (struct strv *)((char *)b + keys[i].off);
+		t = *x;
+		*x = *y;
+		*y = t;
+	}
+}
+
 /* Parsing context: where we are, for error messages. */
 struct reader {
 	const char *path;

@@ -505,10 +505,28 @@ static int setup(struct manager *m)
 	return 0;
 }
 
+/*
+ * Re-read the config file's watch lists and workload selectors; the rest
+ * (output, socket, sizes) needs a restart, and command-line overrides stay.
+ */
+static void reload_lists(struct manager *m)
+{
+	struct vigil_config *n = NULL;
+	char err[512] = "out of memory";
+
+	if (config_defaults(&n) == 0 &&
+	    config_load_file(n, m->cfg->source, err, sizeof(err)) == 0) {
+		config_swap_lists(m->cfg, n);
+		log_info("reloaded the watch lists and workload selectors of %s", m->cfg->source);
+	} else {
+		log_error("reload failed, keeping the running configuration: %s", err);
+	}
+	config_free(n);
+}
+
 static void on_signal(struct manager *m, int sfd)
 {
 	struct signalfd_siginfo si;
-	char err[512];
 
 	if (read(sfd, &si, sizeof(si)) != sizeof(si))
 		return;
@@ -519,33 +537,8 @@ static void on_signal(struct manager *m, int sfd)
 	/* SIGHUP: reopen files (logrotate) and re-resolve watched paths */
 	if (m->sinks.file)
 		file_sink_reopen(m->sinks.file);
-	if (m->cfg->source) {
-		struct vigil_config *n = NULL;
-
-		if (config_defaults(&n) == 0 &&
-		    config_load_file(n, m->cfg->source, err, sizeof(err)) == 0) {
-			log_info(
-			    "reloaded %s (watch lists; output and socket settings need a restart)",
-			    m->cfg->source);
-			/* keep command-line overrides: only the watch lists move over */
-			struct strv *lists[] = {
-			    &m->cfg->model_extensions, &m->cfg->ambiguous_extensions,
-			    &m->cfg->model_dirs,       &m->cfg->credential_files,
-			    &m->cfg->watch_paths,      &m->cfg->gpu_devices};
-			struct strv *nl[] = {&n->model_extensions, &n->ambiguous_extensions,
-					     &n->model_dirs,	   &n->credential_files,
-					     &n->watch_paths,	   &n->gpu_devices};
-			for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
-				struct strv t = *lists[i];
-
-				*lists[i] = *nl[i];
-				*nl[i] = t;
-			}
-		} else {
-			log_error("reload failed, keeping the running configuration: %s", err);
-		}
-		config_free(n);
-	}
+	if (m->cfg->source)
+		reload_lists(m);
 	probes_load_watches(m->probes, m->cfg);
 }
 

@@ -53,6 +53,8 @@ int config_defaults(struct vigil_config **ret);
 /* Read FILE over the defaults in cfg. On error writes one line to err. */
 int config_load_file(struct vigil_config *cfg, const char *path, char *err, size_t errlen);
 struct vigil_config *config_free(struct vigil_config *cfg);
+/* Exchange every list (watch lists, workload selectors) between a and b. */
+void config_swap_lists(struct vigil_config *a, struct vigil_config *b);
 
 int strv_push(struct strv *s, const char *str);
 void strv_clear(struct strv *s);
