@@ -52,8 +52,6 @@ static int decode_exec(const char *data, size_t size, struct vigil_event *ev)
 	const struct vgl_exec *e = (const void *)data;
 	size_t at = sizeof(*e);
 
-	if (size < sizeof(*e))
-		return -EBADMSG;
 	ev->action = VA_EXEC;
 	ev->exec.start_ns = e->start_ns;
 	ev->exec.sflags = e->sflags;
@@ -76,8 +74,6 @@ static int decode_open(const char *data, size_t size, struct vigil_event *ev)
 {
 	const struct vgl_open *e = (const void *)data;
 
-	if (size < sizeof(*e))
-		return -EBADMSG;
 	ev->action = VA_OPEN;
 	ev->open.ino = e->ino;
 	ev->open.dev = e->dev;
@@ -124,8 +120,6 @@ static int decode_change(struct decoder *d, const char *data, size_t size, struc
 	size_t at = sizeof(*e);
 	struct vstr base, path, path2 = {"", 0}, base2 = {"", 0};
 
-	if (size < sizeof(*e))
-		return -EBADMSG;
 	ev->action = change_action(e->syscall);
 	if (ev->action == VA_NONE)
 		return -EBADMSG;
@@ -157,8 +151,6 @@ static int decode_connect(const char *data, size_t size, struct vigil_event *ev,
 {
 	const struct vgl_connect *e = (const void *)data;
 
-	if (size < sizeof(*e))
-		return -EBADMSG;
 	ev->action = listen ? VA_LISTEN : VA_CONNECT;
 	memcpy(ev->net.saddr, e->saddr, 16);
 	memcpy(ev->net.daddr, e->daddr, 16);
@@ -171,11 +163,20 @@ static int decode_connect(const char *data, size_t size, struct vigil_event *ev,
 	return 0;
 }
 
+/* Smallest valid record of each type: checked once, before any field is read. */
+static const size_t min_size[VGL_MSG_MAX] = {
+    [VGL_MSG_EXEC] = sizeof(struct vgl_exec),	    [VGL_MSG_EXIT] = sizeof(struct vgl_exit),
+    [VGL_MSG_FORK] = sizeof(struct vgl_fork),	    [VGL_MSG_OPEN] = sizeof(struct vgl_open),
+    [VGL_MSG_FCHANGE] = sizeof(struct vgl_fchange), [VGL_MSG_CONNECT] = sizeof(struct vgl_connect),
+    [VGL_MSG_LISTEN] = sizeof(struct vgl_connect),  [VGL_MSG_IOURING] = sizeof(struct vgl_iouring),
+};
+
 int decode_record(struct decoder *d, const void *data, size_t size, struct vigil_event *ev)
 {
 	const struct vgl_hdr *h = data;
 
-	if (size < sizeof(*h) || h->version != VGL_ABI_VERSION || h->size > size)
+	if (size < sizeof(*h) || h->version != VGL_ABI_VERSION || h->size > size ||
+	    h->type >= VGL_MSG_MAX || !min_size[h->type] || h->size < min_size[h->type])
 		return -EBADMSG;
 	size = h->size;
 	decode_hdr(h, ev);
@@ -185,8 +186,6 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 	case VGL_MSG_EXIT: {
 		const struct vgl_exit *e = data;
 
-		if (size < sizeof(*e))
-			return -EBADMSG;
 		ev->action = VA_EXIT;
 		ev->exit.start_ns = e->start_ns;
 		ev->exit.signal = e->exit_code & 0x7f;
@@ -197,8 +196,6 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 	case VGL_MSG_FORK: {
 		const struct vgl_fork *e = data;
 
-		if (size < sizeof(*e))
-			return -EBADMSG;
 		ev->action = VA_FORK;
 		ev->fork.start_ns = e->start_ns;
 		return 0;
@@ -206,8 +203,6 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 	case VGL_MSG_IOURING: {
 		const struct vgl_iouring *e = data;
 
-		if (size < sizeof(*e))
-			return -EBADMSG;
 		ev->action = VA_IOURING;
 		ev->iouring.sq_entries = e->sq_entries;
 		ev->iouring.cq_entries = e->cq_entries;
