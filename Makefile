@@ -47,7 +47,7 @@ BPF_OBJS := process file net probe
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
 AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
-	chain control util
+	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o

@@ -84,6 +84,12 @@ static const struct key_def keys[] = {
     {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
     {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
     {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},
+    {"rules.paths", K_LIST, CFG(rules_paths)},
+    {"rules.enable", K_LIST, CFG(rules_enable)},
+    {"rules.disable", K_LIST, CFG(rules_disable)},
+    {"rules.severity", K_LIST, CFG(rules_severity)},
+    {"rules.max_sequences", K_U32, CFG(rules_max_sequences), 16, 10000000},
+    {"output.falco_file", K_STR, CFG(falco_file)},
 };
 
 static const char *const default_model_exts[] = {
@@ -158,6 +164,8 @@ int config_defaults(struct vigil_config **ret)
 	c->ring_buffer_size = 8ull << 20;
 	c->exit_grace_ms = 5000;
 	c->fold_window_ms = 1000;
+	c->rules_max_sequences = 10000;
+	c->falco_file = strdup("");
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -165,7 +173,8 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->gpu_devices, default_gpu_devices);
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
-	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file) {
+	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
+	    !c->falco_file) {
 		config_free(c);
 		return -ENOMEM;
 	}

@@ -71,6 +71,28 @@ uint64_t ecs_next_sequence(const struct ecs_writer *w)
 	return w->seq + 1;
 }
 
+size_t ecs_last_event_id(const struct ecs_writer *w, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s-%llu", w->run_id, (unsigned long long)w->seq);
+}
+
+uint64_t ecs_claim_id(struct ecs_writer *w, char *id, size_t len)
+{
+	w->seq++;
+	ecs_last_event_id(w, id, len);
+	return w->seq;
+}
+
+const char *ecs_host_name(const struct ecs_writer *w)
+{
+	return w->host_name;
+}
+
+uint64_t ecs_realtime_ns(const struct ecs_writer *w, uint64_t boot_ns)
+{
+	return boot_ns + w->boot_to_real_ns;
+}
+
 static size_t format_time(struct ecs_writer *w, uint64_t boot_ns, char *buf)
 {
 	uint64_t ns = boot_ns + w->boot_to_real_ns;
@@ -359,7 +381,7 @@ static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_e
 	}
 }
 
-static const char *kind_name(uint32_t kind)
+const char *ecs_file_kind_name(uint32_t kind)
 {
 	switch (kind) {
 	case VGL_KIND_MODEL:
@@ -374,25 +396,37 @@ static const char *kind_name(uint32_t kind)
 	}
 }
 
-static void put_file_names(struct jw *j, struct vstr path)
+void ecs_path_parts(struct vstr path, struct vstr *name, struct vstr *dir, struct vstr *ext)
 {
 	const char *slash = memrchr(path.p, '/', path.n);
-	const char *name = slash ? slash + 1 : path.p;
-	size_t nlen = path.n - (name - path.p);
-	const char *dot = memrchr(name, '.', nlen);
+	const char *dot;
 
+	name->p = slash ? slash + 1 : path.p;
+	name->n = path.n - (name->p - path.p);
+	dir->p = slash ? path.p : NULL;
+	dir->n = !slash ? 0 : slash == path.p ? 1 : (size_t)(slash - path.p);
+	dot = memrchr(name->p, '.', name->n);
+	ext->p = dot && dot != name->p ? dot + 1 : NULL;
+	ext->n = ext->p ? name->n - (ext->p - name->p) : 0;
+}
+
+static void put_file_names(struct jw *j, struct vstr path)
+{
+	struct vstr name, dir, ext;
+
+	ecs_path_parts(path, &name, &dir, &ext);
 	jw_strn(j, "path", path.p, path.n);
-	jw_strn(j, "name", name, nlen);
-	if (slash)
-		jw_strn(j, "directory", path.p, slash == path.p ? 1 : (size_t)(slash - path.p));
-	if (dot && dot != name)
-		jw_strn(j, "extension", dot + 1, nlen - (dot + 1 - name));
+	jw_strn(j, "name", name.p, name.n);
+	if (dir.p)
+		jw_strn(j, "directory", dir.p, dir.n);
+	if (ext.p)
+		jw_strn(j, "extension", ext.p, ext.n);
 }
 
 #define O_ACCMODE_     03
 #define FMODE_CREATED_ 0x100000
 
-static const char *open_types(const struct vigil_event *ev)
+const char *ecs_open_type(const struct vigil_event *ev)
 {
 	if (ev->open.fmode & FMODE_CREATED_)
 		return "creation";
@@ -419,7 +453,7 @@ static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
 	uint64_t fl = ev->open.open_flags;
 
 	jw_obj_open(j, "file");
-	jw_str(j, "kind", kind_name(ev->open.kind));
+	jw_str(j, "kind", ecs_file_kind_name(ev->open.kind));
 	if (ev->open.opened.n && (ev->open.opened.n != ev->open.path.n ||
 				  memcmp(ev->open.opened.p, ev->open.path.p, ev->open.path.n)))
 		jw_strn(j, "opened_path", ev->open.opened.p, ev->open.opened.n);
@@ -454,7 +488,7 @@ static void put_addr(struct jw *j, const char *obj, const uint8_t *addr, uint16_
 	jw_obj_close(j);
 }
 
-static const char *net_outcome(const struct vigil_event *ev)
+const char *ecs_net_outcome(const struct vigil_event *ev)
 {
 	if (ev->net.error == 0)
 		return "success";
@@ -532,11 +566,7 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *
 	}
 }
 
-struct action_meta {
-	const char *category, *type;
-};
-
-static struct action_meta meta_for(const struct vigil_event *ev)
+struct action_meta ecs_action_meta(const struct vigil_event *ev)
 {
 	switch (ev->action) {
 	case VA_EXEC:
@@ -544,7 +574,7 @@ static struct action_meta meta_for(const struct vigil_event *ev)
 	case VA_EXIT:
 		return (struct action_meta){"process", "end"};
 	case VA_OPEN:
-		return (struct action_meta){"file", open_types(ev)};
+		return (struct action_meta){"file", ecs_open_type(ev)};
 	case VA_UNLINK:
 		return (struct action_meta){"file", "deletion"};
 	case VA_RENAME:
@@ -565,10 +595,10 @@ static struct action_meta meta_for(const struct vigil_event *ev)
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
 		      size_t *len)
 {
-	struct action_meta m = meta_for(ev);
+	struct action_meta m = ecs_action_meta(ev);
 	struct jw *j =
 	    begin(w, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
-		  ev->action == VA_CONNECT ? net_outcome(ev) : NULL);
+		  ev->action == VA_CONNECT ? ecs_net_outcome(ev) : NULL);
 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)

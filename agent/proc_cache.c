@@ -60,6 +60,8 @@ void proc_drop_json(struct proc *p)
 	free(p->args_json.s);
 	free(p->brief_json.s);
 	free(p->anc_json.s);
+	free(p->rule_args.s);
+	memset(&p->rule_args, 0, sizeof(p->rule_args));
 	memset(&p->args_json, 0, sizeof(p->args_json));
 	memset(&p->brief_json, 0, sizeof(p->brief_json));
 	memset(&p->anc_json, 0, sizeof(p->anc_json));

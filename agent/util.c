@@ -27,6 +27,60 @@ void fmt_rfc3339_ns(char *buf, size_t len, uint64_t ns)
 	snprintf(buf + n, len - n, ".%09lluZ", (unsigned long long)(ns % 1000000000ull));
 }
 
+static bool digits(const char *s, size_t n, int *ret)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+int parse_rfc3339_ns(const char *s, size_t n, uint64_t *ret)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec, off = 0;
+	uint64_t frac = 0, scale = 1000000000ull;
+	size_t i = 19;
+	time_t t;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+	    !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (s[i] - '0') * scale;
+			}
+	if (i < n && (s[i] == '+' || s[i] == '-') && n - i == 6 && s[i + 3] == ':') {
+		int oh, om;
+
+		if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om))
+			return -EINVAL;
+		off = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+	} else if (!(i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))) {
+		return -EINVAL;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - off;
+	if (t < 0)
+		return -ERANGE;
+	*ret = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}
+
 struct unit {
 	const char *name;
 	uint64_t mult;
@@ -149,4 +203,32 @@ bool str_has_suffix(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+unsigned str_edit_distance(const char *a, size_t na, const char *b)
+{
+	size_t nb = strlen(b);
+	unsigned row[128];
+
+	if (na >= ARRAY_SIZE(row) || nb >= ARRAY_SIZE(row))
+		return ~0u;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		unsigned diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
 }

@@ -24,6 +24,7 @@
 #include "vigil/config.h"
 #include "vigil/control.h"
 #include "vigil/decode.h"
+#include "vigil/detect.h"
 #include "vigil/ecs.h"
 #include "vigil/enrich.h"
 #include "vigil/file_sink.h"
@@ -43,6 +44,7 @@ struct options {
 	const char *state_dir;
 	const char *events;
 	bool stdout_stream, check;
+	struct strv rules; /* --rules, repeatable */
 };
 
 struct manager {
@@ -55,6 +57,7 @@ struct manager {
 	struct sinks sinks;
 	struct probes *probes;
 	struct control *control;
+	struct detector *detect;
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns;
@@ -81,6 +84,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	ecs_format_event(m->ecs, &ev, &line, &len);
 	sinks_emit(&m->sinks, line, len);
+	detect_event(m->detect, &ev, line, len);
 	m->by_action[ev.action]++;
 	m->emitted++;
 	return 0;
@@ -266,11 +270,15 @@ static void on_tick(struct manager *m)
 	sinks_flush(&m->sinks);
 }
 
+static json_t *reload_rules(struct manager *m, const struct control_peer *peer);
+
 static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
 {
 	struct manager *m = ctx;
 	json_t *r;
 
+	if (!strcmp(cmd, "rules-reload"))
+		return reload_rules(m, peer);
 	if (strcmp(cmd, "status"))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
 	r = counters_json(m);
@@ -283,6 +291,7 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "features", features_json(m));
 	json_object_set_new(r, "events_file", json_string(m->cfg->events_file));
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
+	json_object_set_new(r, "rules", detect_stats(m->detect));
 	return r;
 }
 
@@ -290,13 +299,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
-		"              [--events FILE] [--check] [--debug]\n"
+		"              [--events FILE] [--rules PATH]... [--check] [--debug]\n"
 		"  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
 		"  --stdout       also write the event stream to stdout\n"
 		"  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
 		"  --state-dir D  state directory (default /var/lib/vigil)\n"
 		"  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
-		"  --check        validate the configuration and exit\n");
+		"  --rules PATH   rule file or directory (repeatable; replaces the defaults)\n"
+		"  --check        validate the configuration and rules, and exit\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -338,8 +348,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			log_set_level(LOG_LVL_DEBUG);
 			break;
 		case 'r':
+			if (strv_push(&o->rules, optarg) < 0)
+				return -ENOMEM;
+			break;
 		case 'p':
-			break; /* rules and playbooks arrive with the rules engine */
+			break; /* playbooks arrive with the response stage */
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -486,6 +499,9 @@ static int setup(struct manager *m)
 	r = ecs_new(m->host_name, m->boot_id, m->pc, &m->ecs);
 	if (r < 0)
 		return r;
+	r = detect_new(m->cfg, &m->opt.rules, m->ecs, m->pc, &m->sinks, &m->detect);
+	if (r < 0)
+		return log_error_errno(r, "cannot load the rules");
 	/* probes first, then the /proc seed: a process started in between is
 	 * seen by both, never by neither */
 	r = probes_new(m->cfg, on_sample, m, &m->probes);
@@ -540,6 +556,34 @@ static void on_signal(struct manager *m, int sfd)
 	if (m->cfg->source)
 		reload_lists(m);
 	probes_load_watches(m->probes, m->cfg);
+	reload_rules(m, NULL);
+}
+
+/* SIGHUP (peer NULL) or `vigil rules reload`: recorded in the stream either way. */
+static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
+{
+	char err[512] = "";
+	int r = detect_reload(m->detect, m->cfg, err, sizeof(err));
+	json_t *st = detect_stats(m->detect);
+	json_t *who = json_pack("{s:s}", "via", peer ? "cli" : "sighup");
+	json_t *a = json_pack("{s:O, s:o}", "rules", st, "by", who);
+
+	if (peer) {
+		json_object_set_new(who, "uid", json_integer(peer->uid));
+		json_object_set_new(who, "pid", json_integer(peer->pid));
+	}
+	if (r < 0) {
+		log_error("rules reload failed, keeping the running rules: %s", err);
+		json_object_set_new(a, "error", json_string(err));
+	}
+	emit_health(m, "state", "change", r < 0 ? "rules-reload-failed" : "rules-reload", a);
+	if (r < 0) {
+		json_decref(st);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	}
+	a = json_pack("{s:b, s:O}", "ok", 1, "rules", json_object_get(st, "rules"));
+	json_decref(st);
+	return a;
 }
 
 static int run_loop(struct manager *m)
@@ -607,11 +651,13 @@ static void teardown(struct manager *m)
 	sinks_flush(&m->sinks);
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
+	m->detect = detect_free(m->detect);
 	m->ecs = ecs_free(m->ecs);
 	m->en = enrich_free(m->en);
 	m->pc = proc_cache_free(m->pc);
 	m->sinks.file = file_sink_close(m->sinks.file);
 	m->cfg = config_free(m->cfg);
+	strv_clear(&m->opt.rules);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 }
@@ -629,9 +675,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (m.opt.check) {
-		printf("configuration OK (%s)\n", m.cfg->source ? m.cfg->source : "defaults");
+		r = detect_check(m.cfg, &m.opt.rules);
+		if (r == 0)
+			printf("configuration OK (%s)\n",
+			       m.cfg->source ? m.cfg->source : "defaults");
 		config_free(m.cfg);
-		return 0;
+		strv_clear(&m.opt.rules);
+		return r < 0 ? 1 : 0;
 	}
 	if (geteuid() != 0) {
 		log_error("must run as root: vigild loads eBPF programs (try: sudo vigild)");

@@ -47,6 +47,11 @@ struct vigil_config {
 	struct strv inference_executables;
 	struct strv inference_command_lines;
 	struct strv inference_cgroups;
+	/* rules */
+	struct strv rules_paths; /* empty: the defaults (see detect.h) */
+	struct strv rules_enable, rules_disable, rules_severity;
+	uint32_t rules_max_sequences;
+	char *falco_file; /* "" = no Falco-format alert file */
 };
 
 int config_defaults(struct vigil_config **ret);

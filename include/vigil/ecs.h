@@ -28,6 +28,24 @@ struct ecs_writer *ecs_free(struct ecs_writer *w);
 void ecs_sync_clock(struct ecs_writer *w);
 uint64_t ecs_next_sequence(const struct ecs_writer *w);
 
+/* event.id of the line just written ("RUNID-SEQ"). */
+size_t ecs_last_event_id(const struct ecs_writer *w, char *buf, size_t len);
+/* Take the next event.sequence for a line built elsewhere (alerts); writes its event.id. */
+uint64_t ecs_claim_id(struct ecs_writer *w, char *id, size_t len);
+const char *ecs_host_name(const struct ecs_writer *w);
+uint64_t ecs_realtime_ns(const struct ecs_writer *w, uint64_t boot_ns);
+
+/* What the stream says about an event, for other consumers (rules). */
+struct action_meta {
+	const char *category, *type; /* comma-separated lists */
+};
+struct action_meta ecs_action_meta(const struct vigil_event *ev);
+const char *ecs_open_type(const struct vigil_event *ev);
+const char *ecs_net_outcome(const struct vigil_event *ev);
+const char *ecs_file_kind_name(uint32_t kind);
+/* name, directory and extension of a path, as file.* shows them (NULL p: none) */
+void ecs_path_parts(struct vstr path, struct vstr *name, struct vstr *dir, struct vstr *ext);
+
 /* A kernel event. The line (no '\n') is valid until the next call. */
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
 		      size_t *len);

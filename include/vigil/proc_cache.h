@@ -50,7 +50,9 @@ struct proc {
 		bool lossy;
 	} args_json,	/* "args":[...],"args_count":N,"command_line":"..." */
 	    brief_json, /* pid, entity_id, name, executable, args…, start */
-	    anc_json;	/* "ancestors":[...] */
+	    anc_json,	/* "ancestors":[...] */
+	    rule_args;	/* for rules (event_view.c): redacted argv, NUL-separated, then
+			   the command line; len = bytes of the argv part */
 	char start_str[40];
 	struct proc *next; /* hash chain */
 };

@@ -36,6 +36,8 @@ static inline void fclosep(FILE **f)
 uint64_t clock_ns(int clockid);
 /* "2026-11-28T05:01:03.123456789Z"; buf >= 32 bytes */
 void fmt_rfc3339_ns(char *buf, size_t len, uint64_t realtime_ns);
+/* RFC 3339 ("…T…Z" or "+hh:mm") to ns since the epoch; -EINVAL if malformed. */
+int parse_rfc3339_ns(const char *s, size_t n, uint64_t *ret);
 /* "10s", "500ms", "5m", "1h", bare number = seconds. 0 or -EINVAL. */
 int parse_duration_ms(const char *s, uint64_t *ret_ms);
 /* "4096", "64KiB", "100MiB", "1GiB" (K/M/G and KB/MB/GB accepted as binary). */
@@ -46,5 +48,7 @@ void path_join_normalize(char *out, size_t len, const char *dir, size_t dlen, co
 /* Read a whole small file (e.g. under /proc) into buf, NUL-terminated; returns bytes or -errno. */
 ssize_t read_file(const char *path, char *buf, size_t len);
 bool str_has_suffix(const char *s, const char *suffix);
+/* Levenshtein distance of a (na bytes) and b, for "did you mean"; ~0u if either is long. */
+unsigned str_edit_distance(const char *a, size_t na, const char *b);
 
 #endif

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vigil/alert.h"
+#include "vigil/detect.h"
+#include "vigil/event_view.h"
+#include "vigil/log.h"
+#include "vigil/rules.h"
+#include "vigil/util.h"
+
+#define SYSTEM_RULES "/usr/share/vigil/rules"
+#define LOCAL_RULES  "/etc/vigil/rules.d"
+
+struct detector {
+	struct rule_engine *eng;
+	struct strv paths;
+	bool paths_from_cli; /* --rules: kept across reloads */
+	struct ecs_writer *w;
+	struct proc_cache *pc;
+	struct sinks *sinks;
+	struct rule_view view;
+	int falco_fd;
+	/* the event being matched, for on_alert */
+	const char *line;
+	size_t len;
+	uint64_t alerts, alert_errors, reloads, reload_failures;
+	char first_error[512];
+};
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* rules/ beside build/ when running from a source tree, else the system dirs. */
+static int default_paths(struct strv *out)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(dir, sizeof(dir), "%s/../rules", exe);
+			if (!strstr(exe, "/usr/") && is_dir(dir))
+				return strv_push(out, dir);
+			snprintf(dir, sizeof(dir), "%s/../../rules", exe); /* build/san/ */
+			if (!strstr(exe, "/usr/") && is_dir(dir))
+				return strv_push(out, dir);
+		}
+	}
+	if (is_dir(SYSTEM_RULES) && strv_push(out, SYSTEM_RULES) < 0)
+		return -ENOMEM;
+	if (is_dir(LOCAL_RULES) && strv_push(out, LOCAL_RULES) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int pick_paths(const struct vigil_config *cfg, const struct strv *cli, struct strv *out)
+{
+	const struct strv *src = cli && cli->n	      ? cli
+				 : cfg->rules_paths.n ? &cfg->rules_paths
+						      : NULL;
+
+	strv_clear(out);
+	if (!src)
+		return default_paths(out);
+	for (unsigned i = 0; i < src->n; i++)
+		if (strv_push(out, src->v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+struct diag_ctx {
+	char *first;
+	size_t len;
+};
+
+static void print_diag(void *ctx, bool error, const char *line)
+{
+	struct diag_ctx *c = ctx;
+
+	if (error && c && c->first && !c->first[0])
+		snprintf(c->first, c->len, "%s", line);
+	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_WARN, 0, "%s", line);
+}
+
+static int load(const struct vigil_config *cfg, const struct strv *paths, char *err, size_t errlen,
+		struct ruleset **ret)
+{
+	struct diag_ctx dc = {.first = err, .len = errlen};
+	struct rules_diag diag = {.fn = print_diag, .ctx = &dc};
+	struct rules_select sel = {.enable = &cfg->rules_enable,
+				   .disable = &cfg->rules_disable,
+				   .severity = &cfg->rules_severity};
+	int r;
+
+	if (err)
+		err[0] = 0;
+	r = ruleset_load((const char *const *)paths->v, paths->n, &sel, &diag, ret);
+	if (r < 0 && err && !err[0])
+		snprintf(err, errlen, "cannot load rules: %s", strerror(-r));
+	return r;
+}
+
+static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
+		     const struct seq_match *seq)
+{
+	struct detector *d = ctx;
+	char *line = alert_ecs(d->w, d->line, d->len, r, v, seq);
+
+	if (!line) {
+		d->alert_errors++;
+		return;
+	}
+	sinks_emit(d->sinks, line, strlen(line));
+	free(line);
+	d->alerts++;
+	if (d->falco_fd >= 0 && (line = alert_falco(ecs_host_name(d->w), r, v))) {
+		size_t n = strlen(line);
+
+		line[n] = '\n'; /* replaces the NUL: written with its length */
+		if (write(d->falco_fd, line, n + 1) != (ssize_t)n + 1)
+			d->alert_errors++;
+		free(line);
+	}
+}
+
+int detect_new(const struct vigil_config *cfg, const struct strv *cli_paths, struct ecs_writer *w,
+	       struct proc_cache *pc, struct sinks *sinks, struct detector **ret)
+{
+	struct detector *d = calloc(1, sizeof(*d));
+	struct ruleset *rs = NULL;
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->falco_fd = -1;
+	d->w = w;
+	d->pc = pc;
+	d->sinks = sinks;
+	d->paths_from_cli = cli_paths && cli_paths->n;
+	r = view_init(&d->view, 64 * 1024);
+	if (r == 0)
+		r = pick_paths(cfg, cli_paths, &d->paths);
+	if (r == 0)
+		r = load(cfg, &d->paths, NULL, 0, &rs);
+	if (r == 0)
+		r = rule_engine_new(rs, cfg->rules_max_sequences, on_alert, d, &d->eng);
+	if (r == 0 && cfg->falco_file[0]) {
+		d->falco_fd =
+		    open(cfg->falco_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (d->falco_fd < 0)
+			r = log_error_errno(-errno, "cannot open %s", cfg->falco_file);
+	}
+	if (r < 0) {
+		if (!d->eng)
+			ruleset_free(rs);
+		detect_free(d);
+		return r;
+	}
+	log_info("rules: %u loaded from %u files", ruleset_count(rs), ruleset_files(rs));
+	*ret = d;
+	return 0;
+}
+
+struct detector *detect_free(struct detector *d)
+{
+	if (!d)
+		return NULL;
+	rule_engine_free(d->eng);
+	view_fini(&d->view);
+	strv_clear(&d->paths);
+	if (d->falco_fd >= 0)
+		close(d->falco_fd);
+	free(d);
+	return NULL;
+}
+
+int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err, size_t errlen)
+{
+	struct ruleset *rs = NULL;
+	struct strv paths = {0};
+	int r;
+
+	d->reloads++;
+	/* --rules from the command line stay; otherwise config or defaults again */
+	r = d->paths_from_cli ? 0 : pick_paths(cfg, NULL, &paths);
+	if (r == 0)
+		r = load(cfg, d->paths_from_cli ? &d->paths : &paths, err, errlen, &rs);
+	if (r < 0) {
+		d->reload_failures++;
+		strv_clear(&paths);
+		return r;
+	}
+	ruleset_free(rule_engine_swap(d->eng, rs));
+	if (!d->paths_from_cli) {
+		strv_clear(&d->paths);
+		d->paths = paths;
+	}
+	log_info("rules reloaded: %u rules from %u files", ruleset_count(rs), ruleset_files(rs));
+	return 0;
+}
+
+void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len)
+{
+	const char *name = vigil_action_name(ev->action);
+
+	if (!rule_engine_wants(d->eng, action_bit_of(name, strlen(name))))
+		return;
+	event_view_fill(&d->view, ev, d->pc, d->w);
+	d->line = line;
+	d->len = len;
+	rule_engine_eval(d->eng, &d->view);
+}
+
+json_t *detect_stats(const struct detector *d)
+{
+	struct rule_engine_stats st;
+	const struct ruleset *rs = rule_engine_ruleset(d->eng);
+
+	rule_engine_stats(d->eng, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rules",
+			 (json_int_t)ruleset_count(rs), "rule_files", (json_int_t)ruleset_files(rs),
+			 "evaluated", (json_int_t)st.events, "alerts", (json_int_t)d->alerts,
+			 "alert_errors", (json_int_t)d->alert_errors, "sequences_live",
+			 (json_int_t)st.seq_live, "sequences_started", (json_int_t)st.seq_started,
+			 "sequences_expired", (json_int_t)st.seq_expired, "sequences_evicted",
+			 (json_int_t)st.seq_evicted, "reloads", (json_int_t)d->reloads,
+			 "reload_failures", (json_int_t)d->reload_failures);
+}
+
+int detect_check(const struct vigil_config *cfg, const struct strv *cli_paths)
+{
+	struct strv paths = {0};
+	struct ruleset *rs = NULL;
+	int r = pick_paths(cfg, cli_paths, &paths);
+
+	if (r == 0)
+		r = load(cfg, &paths, NULL, 0, &rs);
+	if (r == 0)
+		log_info("rules: %u rules from %u files are valid", ruleset_count(rs),
+			 ruleset_files(rs));
+	ruleset_free(rs);
+	strv_clear(&paths);
+	return r;
+}

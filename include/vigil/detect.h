@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * detect.h — the daemon's detection stage: events in, alerts out.
+ *
+ * Owns: which rule files the daemon loads (config rules.paths, --rules, or
+ * the defaults: rules/ beside build/ in a source tree, otherwise
+ * /usr/share/vigil/rules overridden by same-named files in
+ * /etc/vigil/rules.d), the running rule engine, reload (compiled to the
+ * side and swapped; a failed reload keeps the running rules), the live
+ * event → view step, writing alerts to the stream (and Falco JSON to
+ * output.falco_file), and the counters. Rule semantics are rules.h's.
+ */
+#ifndef VIGIL_DETECT_H
+#define VIGIL_DETECT_H
+
+#include <jansson.h>
+
+#include "vigil/config.h"
+#include "vigil/ecs.h"
+#include "vigil/event.h"
+#include "vigil/proc_cache.h"
+#include "vigil/sink.h"
+
+struct detector;
+
+/* cli_paths: --rules given on the command line (override config and defaults). */
+int detect_new(const struct vigil_config *cfg, const struct strv *cli_paths, struct ecs_writer *w,
+	       struct proc_cache *pc, struct sinks *sinks, struct detector **ret);
+struct detector *detect_free(struct detector *d);
+/* Recompile the rules (cfg may carry new selection lists); err gets the first error. */
+int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err, size_t errlen);
+/* Match a live event; line/len is the event's stream line (the alert's base). */
+void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len);
+/* Counters and what is loaded, for status and heartbeats. */
+json_t *detect_stats(const struct detector *d);
+/* Load the rules the daemon would use and report problems (vigild --check). */
+int detect_check(const struct vigil_config *cfg, const struct strv *cli_paths);
+
+#endif

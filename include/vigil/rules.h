@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rules.h — detection rules: load, compile, evaluate, correlate.
+ *
+ * Owns: reading rule files (ytree.h) into lists, macros and rules; the
+ * compiler (macros inlined, lists expanded into hash sets / sorted prefix
+ * tables, fields resolved to ids, types checked, CIDRs parsed, every error
+ * as file:line:col); selection (enable/disable by id, name or tag, severity
+ * overrides); the evaluator over a struct rule_view with rules indexed by
+ * event.action; and sequence ("A then B within T by KEY") state, bounded,
+ * with evictions counted. Formatting alerts is alert.c's business; where
+ * events come from is the caller's.
+ */
+#ifndef VIGIL_RULES_H
+#define VIGIL_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/config.h"
+#include "vigil/fields.h"
+
+enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
+
+const char *severity_name(enum severity s);
+int severity_score(enum severity s); /* ECS event.severity: 1 21 47 73 99 */
+/* "high" → SEV_HIGH; Falco priorities (WARNING, ERROR…) accepted too. */
+int severity_parse(const char *s, enum severity *ret);
+
+/* Where load errors and warnings go: one line each, "file:line:col: …". */
+struct rules_diag {
+	void (*fn)(void *ctx, bool error, const char *line);
+	void *ctx;
+	unsigned errors, warnings;
+};
+
+struct rules_select {
+	const struct strv *enable;   /* ids, names or tags */
+	const struct strv *disable;  /* ids, names or tags; enable wins */
+	const struct strv *severity; /* "ID=level" */
+};
+
+struct rule;
+struct ruleset;
+
+/*
+ * Load and compile rule files. paths: files or directories (*.yaml, *.yml,
+ * lexical order); a file with the same name as an earlier one replaces it.
+ * Fails (-EINVAL) if any error was reported; warnings do not fail.
+ */
+int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_select *sel,
+		 struct rules_diag *diag, struct ruleset **ret);
+struct ruleset *ruleset_free(struct ruleset *rs);
+unsigned ruleset_count(const struct ruleset *rs); /* enabled rules */
+unsigned ruleset_files(const struct ruleset *rs);
+
+/* What an alert needs to know about its rule. */
+struct rule_meta {
+	const char *id, *name, *desc, *ruleset;
+	enum severity severity;
+	const char *const *tags;
+	unsigned ntags;
+};
+const struct rule_meta *rule_meta(const struct rule *r);
+/* Render the output template against v into buf (always NUL-terminated). */
+size_t rule_render(const struct rule *r, const struct rule_view *v, char *buf, size_t len);
+/* Call fn for each field the output template names (Falco output_fields). */
+void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_id f), void *ctx);
+
+/* A sequence's earlier steps, for the alert. */
+struct seq_match {
+	const char *by;	 /* key kind: tree, process, session, container or a field */
+	const char *key; /* the key value the steps shared */
+	unsigned steps;
+	uint64_t first_ts_ns;
+	const char *first_event_id;
+};
+
+typedef void (*alert_fn)(void *ctx, const struct rule *r, const struct rule_view *v,
+			 const struct seq_match *seq);
+
+struct rule_engine_stats {
+	uint64_t events, matches, seq_started, seq_expired, seq_evicted, seq_live;
+};
+
+struct rule_engine;
+
+/* state_max: cap on live sequence states (oldest evicted, counted). */
+int rule_engine_new(struct ruleset *rs, unsigned state_max, alert_fn fn, void *ctx,
+		    struct rule_engine **ret);
+/* Frees the engine and its ruleset. */
+struct rule_engine *rule_engine_free(struct rule_engine *e);
+/* Use a new ruleset (sequence state is dropped); returns the old one to free. */
+struct ruleset *rule_engine_swap(struct rule_engine *e, struct ruleset *rs);
+const struct ruleset *rule_engine_ruleset(const struct rule_engine *e);
+/* Does any rule look at events with this event.action? (skip building a view if not) */
+bool rule_engine_wants(const struct rule_engine *e, enum action_bit a);
+/* Evaluate one event: fn is called for each rule that fires. */
+void rule_engine_eval(struct rule_engine *e, const struct rule_view *v);
+void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *ret);
+
+#endif
