@@ -57,6 +57,7 @@ static int decode_exec(const char *data, size_t size, struct vigil_event *ev)
 	ev->exec.sflags = e->sflags;
 	ev->exec.args_full_len = e->args_full_len;
 	ev->exec.loginuid = e->loginuid;
+	ev->exec.sid = e->sid;
 	if (take_str(data, size, at, e->exe_len, &ev->exec.exe) < 0)
 		return -EBADMSG;
 	at += e->exe_len;

@@ -334,6 +334,11 @@ static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_e
 		put_args(j, ev->exec.args.p, ev->exec.args.n);
 		jw_strn(j, "working_directory", ev->exec.cwd.p, ev->exec.cwd.n);
 	}
+	if (p && p->sid) {
+		jw_obj_open(j, "session_leader");
+		jw_u64(j, "pid", p->sid);
+		jw_obj_close(j);
+	}
 	if (ev->tid != ev->pid) {
 		jw_obj_open(j, "thread");
 		jw_u64(j, "id", ev->tid);
@@ -542,11 +547,15 @@ static void build_ancestors(struct jw *j, struct ecs_writer *w, const struct pro
 	jw_arr_close(j);
 }
 
-static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct proc *cp)
+static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
 {
-	struct proc *p = (struct proc *)cp;
+	struct proc *p = (struct proc *)ev->proc;
 
 	jw_obj_open(j, "process");
+	if (ev->action == VA_EXEC && (ev->exec.sflags & VGL_SF_STDIN_SOCK))
+		jw_bool(j, "stdin_socket", true);
+	if (ev->action == VA_EXEC && (ev->exec.sflags & VGL_SF_STDOUT_SOCK))
+		jw_bool(j, "stdout_socket", true);
 	put_cached(j, w, p, &p->anc_json, build_ancestors);
 	if (p->cgroup && p->cgroup[0])
 		jw_str(j, "cgroup", p->cgroup);
@@ -609,12 +618,14 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		put_net(j, ev);
 	j = ecs_vigil(w);
 	if (ev->proc)
-		put_ancestry(j, w, ev->proc);
+		put_ancestry(j, w, ev);
 	if (ev->action == VA_OPEN)
 		put_open_vigil(j, ev);
-	if (ev->action == VA_RENAME && ev->change.target.n) {
+	if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
 		jw_obj_open(j, "file");
-		jw_strn(j, "new_path", ev->change.target.p, ev->change.target.n);
+		jw_str(j, "kind", ecs_file_kind_name(ev->change.kind));
+		if (ev->action == VA_RENAME && ev->change.target.n)
+			jw_strn(j, "new_path", ev->change.target.p, ev->change.target.n);
 		jw_obj_close(j);
 	}
 	if (ev->action == VA_CONNECT) {

@@ -75,6 +75,7 @@ static struct proc *on_exec(struct enricher *en, struct vigil_event *ev)
 		return NULL;
 	p->uid = ev->uid;
 	p->gid = ev->gid;
+	p->sid = ev->exec.sid;
 	if (ev->exec.sflags & VGL_SF_EXE_DELETED)
 		p->flags |= PROC_EXE_DELETED;
 	if (enrich_is_inference(en, p))

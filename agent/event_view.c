@@ -117,10 +117,17 @@ static void add_process(struct rule_view *v, const struct vigil_event *ev, struc
 		add_cstr(v, F_PROC_NAME, ev->comm);
 	}
 	view_add_num(v, F_PROC_PID, ev->pid);
+	if (p && p->sid)
+		view_add_num(v, F_PROC_SID, p->sid);
 	if (ev->tid != ev->pid)
 		view_add_num(v, F_PROC_TID, ev->tid);
-	if (ev->action == VA_EXEC)
+	if (ev->action == VA_EXEC) {
 		add_vstr(v, F_PROC_CWD, ev->exec.cwd);
+		if (ev->exec.sflags & VGL_SF_STDIN_SOCK)
+			view_add_bool(v, F_V_STDIN_SOCK, true);
+		if (ev->exec.sflags & VGL_SF_STDOUT_SOCK)
+			view_add_bool(v, F_V_STDOUT_SOCK, true);
+	}
 	if (ev->action == VA_EXIT)
 		view_add_num(v, F_PROC_EXIT_CODE,
 			     ev->exit.signal ? 128 + ev->exit.signal : ev->exit.code);
@@ -258,6 +265,7 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		add_open(v, ev);
 	} else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
 		add_path(v, ev->change.path, 0);
+		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->change.kind));
 		add_vstr(v, F_V_FILE_NEW_PATH, ev->change.target);
 	} else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN) {
 		add_net(v, ev);

@@ -267,6 +267,7 @@ struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 	p->ppid = ppid;
 	if (parent) { /* a fork runs the parent's image until it execs */
 		memcpy(p->name, parent->name, sizeof(p->name));
+		p->sid = parent->sid;
 		p->uid = parent->uid;
 		p->gid = parent->gid;
 		p->cgroup_id = parent->cgroup_id;
@@ -313,7 +314,7 @@ void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns
 }
 
 /* /proc/PID/stat: comm may hold spaces and ')', so parse from the last ')'. */
-static int parse_stat(const char *text, char *comm, size_t clen, uint32_t *ppid,
+static int parse_stat(const char *text, char *comm, size_t clen, uint32_t *ppid, uint32_t *sid,
 		      uint64_t *start_ticks)
 {
 	const char *l = strchr(text, '('), *r = strrchr(text, ')');
@@ -331,6 +332,7 @@ static int parse_stat(const char *text, char *comm, size_t clen, uint32_t *ppid,
 		   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16], &v[17]) != 19)
 		return -EINVAL;
 	*ppid = ppid_i;
+	*sid = v[1]; /* pgrp(5) session(6) */
 	*start_ticks = v[17];
 	return 0;
 }
@@ -349,19 +351,20 @@ static struct proc *load(struct proc_cache *pc, uint32_t pid)
 {
 	char path[PATH_MAX], text[8192], comm[64], exe[PATH_MAX];
 	uint64_t ticks;
-	uint32_t ppid;
+	uint32_t ppid, sid;
 	ssize_t n;
 	struct proc *p;
 
 	snprintf(path, sizeof(path), "%s/%u/stat", pc->proc_root, pid);
 	if (read_file(path, text, sizeof(text)) < 0 ||
-	    parse_stat(text, comm, sizeof(comm), &ppid, &ticks) < 0)
+	    parse_stat(text, comm, sizeof(comm), &ppid, &sid, &ticks) < 0)
 		return NULL;
 	p = insert(pc, pid);
 	if (!p)
 		return NULL;
 	set_identity(pc, p, pid, ticks * pc->ns_per_tick);
 	p->ppid = ppid;
+	p->sid = sid;
 	p->flags = PROC_FROM_PROCFS;
 	snprintf(p->name, sizeof(p->name), "%.16s", comm);
 	snprintf(path, sizeof(path), "%s/%u/exe", pc->proc_root, pid);

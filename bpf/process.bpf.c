@@ -34,6 +34,18 @@ static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task
 	return n;
 }
 
+/* Is fd a socket? (a shell whose stdin/stdout is a socket is a reverse shell) */
+static __always_inline bool fd_is_socket(int fd)
+{
+	struct file *f = fd_file(fd);
+	umode_t mode;
+
+	if (!f)
+		return false;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	return (mode & S_IFMT) == S_IFSOCK;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(void *ctx)
 {
@@ -51,6 +63,11 @@ int handle_exec(void *ctx)
 	e->start_ns = task_start_ns(task);
 	e->sflags = 0;
 	e->loginuid = BPF_CORE_READ(task, loginuid.val);
+	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	if (fd_is_socket(0))
+		e->sflags |= VGL_SF_STDIN_SOCK;
+	if (fd_is_socket(1))
+		e->sflags |= VGL_SF_STDOUT_SOCK;
 	at = sizeof(*e);
 
 	exe = BPF_CORE_READ(task, mm, exe_file);

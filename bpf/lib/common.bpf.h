@@ -26,6 +26,9 @@
 #define S_IFCHR 0020000
 #define S_IFDIR 0040000
 #endif
+#ifndef S_IFSOCK
+#define S_IFSOCK 0140000
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -69,6 +69,8 @@ struct vgl_hdr {
 #define VGL_SF_PATH_DELETED 0x20
 #define VGL_SF_OPENED_TRUNC 0x40
 #define VGL_SF_PATH2_TRUNC  0x80
+#define VGL_SF_STDIN_SOCK   0x100 /* exec: fd 0 is a socket (reverse shells) */
+#define VGL_SF_STDOUT_SOCK  0x200 /* exec: fd 1 is a socket */
 
 /* exec: data = exe NUL cwd NUL args (NUL-separated, args_len bytes) */
 struct vgl_exec {
@@ -80,7 +82,7 @@ struct vgl_exec {
 	__u32 args_len;	     /* bytes of args in data */
 	__u32 args_full_len; /* mm arg_end - arg_start */
 	__u32 loginuid;
-	__u32 _pad0;
+	__u32 sid; /* session leader's pid (global namespace) */
 	char data[];
 };
 

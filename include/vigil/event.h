@@ -47,6 +47,7 @@ struct vigil_event {
 			uint32_t args_full_len;
 			uint32_t sflags;
 			uint32_t loginuid;
+			uint32_t sid;
 		} exec;
 		struct {
 			uint64_t start_ns;

@@ -72,6 +72,8 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_CGROUP, "vigil.process.cgroup", FT_STR, 0)                   \
 	X(V_EXE_DELETED, "vigil.process.exe_deleted", FT_BOOL, 0)        \
 	X(V_ARGS_TRUNC, "vigil.process.args_truncated", FT_BOOL, 0)      \
+	X(V_STDIN_SOCK, "vigil.process.stdin_socket", FT_BOOL, 0)        \
+	X(V_STDOUT_SOCK, "vigil.process.stdout_socket", FT_BOOL, 0)      \
 	X(V_INFERENCE, "vigil.workload.inference", FT_BOOL, 0)           \
 	X(V_INFERENCE_TREE, "vigil.workload.inference_tree", FT_BOOL, 0) \
 	X(V_GPU, "vigil.workload.gpu", FT_BOOL, 0)                       \

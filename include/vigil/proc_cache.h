@@ -31,6 +31,7 @@ enum proc_flags {
 
 struct proc {
 	uint32_t pid, ppid;
+	uint32_t sid; /* session leader (0: unknown) */
 	uint32_t uid, gid;
 	uint64_t start_ns; /* CLOCK_BOOTTIME */
 	uint64_t exit_ns;
