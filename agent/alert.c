@@ -9,8 +9,6 @@
 #include "vigil/json_writer.h"
 #include "vigil/util.h"
 
-#define MESSAGE_MAX 4096
-
 /* A JSON string from bytes that may not be UTF-8: bad bytes become U+FFFD. */
 static json_t *json_string_lossy(const char *p, size_t n)
 {
@@ -103,11 +101,11 @@ static void set_event(json_t *ev, const char *id, uint64_t seq, const struct rul
 }
 
 char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const struct rule *r,
-		const struct rule_view *v, const struct seq_match *seq)
+		const struct rule_hit *hit)
 {
 	const struct rule_meta *m = rule_meta(r);
 	json_t *o = json_loadb(trigger, tlen, 0, NULL), *ev, *vig, *al, *threat;
-	char id[48], msg[MESSAGE_MAX];
+	char id[48];
 	uint64_t sequence;
 	char *out;
 
@@ -117,8 +115,7 @@ char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const st
 	}
 	sequence = ecs_claim_id(w, id, sizeof(id));
 	set_event(ev, id, sequence, m);
-	rule_render(r, v, msg, sizeof(msg));
-	json_object_set_new(o, "message", json_string_lossy(msg, strlen(msg)));
+	json_object_set_new(o, "message", json_string_lossy(hit->message, strlen(hit->message)));
 	json_object_set_new(o, "rule", rule_json(m));
 	if ((threat = threat_json(m)))
 		json_object_set_new(o, "threat", threat);
@@ -135,8 +132,10 @@ char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const st
 	al = json_object();
 	json_object_set(al, "trigger", json_object_get(ev, "__trigger"));
 	json_object_del(ev, "__trigger");
-	if (seq)
-		json_object_set_new(al, "sequence", seq_json(seq));
+	if (hit->seq)
+		json_object_set_new(al, "sequence", seq_json(hit->seq));
+	if (hit->suppressed)
+		json_object_set_new(al, "suppressed", json_integer(hit->suppressed));
 	json_object_set_new(vig, "alert", al);
 	json_object_set_new(o, "vigil", vig);
 	out = json_dumps(o, JSON_COMPACT);
@@ -194,21 +193,21 @@ static void add_output_field(void *ctx, enum field_id f)
 	json_object_set_new(c->obj, field_defs[f].name, val);
 }
 
-char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v)
+char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v,
+		  const struct rule_hit *hit)
 {
 	const struct rule_meta *m = rule_meta(r);
 	json_t *o = json_object(), *fields = json_object();
 	struct fields_ctx fc = {.obj = fields, .v = v};
-	char ts[48], msg[MESSAGE_MAX];
+	char ts[48];
 	char *out;
 
 	fmt_rfc3339_ns(ts, sizeof(ts), v->ts_ns);
-	rule_render(r, v, msg, sizeof(msg));
 	rule_output_fields(r, add_output_field, &fc);
 	json_object_set_new(o, "time", json_string(ts));
 	json_object_set_new(o, "rule", json_string(m->name));
 	json_object_set_new(o, "priority", json_string(falco_priority(m->severity)));
-	json_object_set_new(o, "output", json_string_lossy(msg, strlen(msg)));
+	json_object_set_new(o, "output", json_string_lossy(hit->message, strlen(hit->message)));
 	json_object_set_new(o, "output_fields", fields);
 	json_object_set_new(o, "tags", str_list(m->tags, m->ntags, NULL));
 	json_object_set_new(o, "hostname", json_string(host_name));

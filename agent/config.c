@@ -89,6 +89,7 @@ static const struct key_def keys[] = {
     {"rules.disable", K_LIST, CFG(rules_disable)},
     {"rules.severity", K_LIST, CFG(rules_severity)},
     {"rules.max_sequences", K_U32, CFG(rules_max_sequences), 16, 10000000},
+    {"rules.dedup_window", K_DURATION, CFG(alert_dedup_ms), 0, 86400000},
     {"output.falco_file", K_STR, CFG(falco_file)},
 };
 
@@ -124,6 +125,24 @@ static const char *const default_credential_files[] = {
     "/root/.git-credentials",
     "/home/*/.git-credentials",
     NULL};
+/* Persistence places and vigil's own config: rules VGL-0021 and VGL-0025 watch them. */
+static const char *const default_watch_paths[] = {"/etc/crontab",
+						  "/etc/cron.d",
+						  "/etc/cron.hourly",
+						  "/etc/cron.daily",
+						  "/var/spool/cron",
+						  "/etc/systemd/system",
+						  "/etc/ld.so.preload",
+						  "/etc/profile.d",
+						  "/etc/rc.local",
+						  "/root/.ssh",
+						  "/home/*/.ssh",
+						  "/root/.bashrc",
+						  "/root/.profile",
+						  "/home/*/.bashrc",
+						  "/home/*/.profile",
+						  "/etc/vigil",
+						  NULL};
 static const char *const default_gpu_devices[] = {
     "/dev/nvidia*", "/dev/nvidia-uvm*", "/dev/nvidiactl", "/dev/kfd", "/dev/dri/renderD*", NULL};
 static const char *const default_inference_exes[] = {"vllm",
@@ -165,12 +184,14 @@ int config_defaults(struct vigil_config **ret)
 	c->exit_grace_ms = 5000;
 	c->fold_window_ms = 1000;
 	c->rules_max_sequences = 10000;
+	c->alert_dedup_ms = 10000;
 	c->falco_file = strdup("");
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
 	r |= strv_set(&c->credential_files, default_credential_files);
 	r |= strv_set(&c->gpu_devices, default_gpu_devices);
+	r |= strv_set(&c->watch_paths, default_watch_paths);
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||

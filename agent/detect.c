@@ -116,10 +116,10 @@ static int load(const struct vigil_config *cfg, const struct strv *paths, char *
 }
 
 static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
-		     const struct seq_match *seq)
+		     const struct rule_hit *hit)
 {
 	struct detector *d = ctx;
-	char *line = alert_ecs(d->w, d->line, d->len, r, v, seq);
+	char *line = alert_ecs(d->w, d->line, d->len, r, hit);
 
 	if (!line) {
 		d->alert_errors++;
@@ -128,7 +128,7 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 	sinks_emit(d->sinks, line, strlen(line));
 	free(line);
 	d->alerts++;
-	if (d->falco_fd >= 0 && (line = alert_falco(ecs_host_name(d->w), r, v))) {
+	if (d->falco_fd >= 0 && (line = alert_falco(ecs_host_name(d->w), r, v, hit))) {
 		size_t n = strlen(line);
 
 		line[n] = '\n'; /* replaces the NUL: written with its length */
@@ -159,6 +159,8 @@ int detect_new(const struct vigil_config *cfg, const struct strv *cli_paths, str
 		r = load(cfg, &d->paths, NULL, 0, &rs);
 	if (r == 0)
 		r = rule_engine_new(rs, cfg->rules_max_sequences, on_alert, d, &d->eng);
+	if (r == 0)
+		rule_engine_set_dedup(d->eng, cfg->alert_dedup_ms * 1000000ull);
 	if (r == 0 && cfg->falco_file[0]) {
 		d->falco_fd =
 		    open(cfg->falco_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -232,7 +234,8 @@ json_t *detect_stats(const struct detector *d)
 	const struct ruleset *rs = rule_engine_ruleset(d->eng);
 
 	rule_engine_stats(d->eng, &st);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rules",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "alerts_suppressed", (json_int_t)st.suppressed, "rules",
 			 (json_int_t)ruleset_count(rs), "rule_files", (json_int_t)ruleset_files(rs),
 			 "evaluated", (json_int_t)st.events, "alerts", (json_int_t)d->alerts,
 			 "alert_errors", (json_int_t)d->alert_errors, "sequences_live",

@@ -213,9 +213,13 @@ static bool scan_string(struct scan *sc, const char **p, size_t *n, bool *esc)
 		if ((unsigned char)*sc->s < 0x20)
 			return fail(sc, "control character in a string");
 		if (*sc->s == '\\') {
+			unsigned cp;
+
 			*esc = true;
 			if (++sc->s >= sc->end || !strchr("\"\\/bfnrtu", *sc->s))
 				return fail(sc, "bad escape");
+			if (*sc->s == 'u' && (sc->end - sc->s < 5 || !hex4(sc->s + 1, &cp)))
+				return fail(sc, "bad \\u escape");
 		}
 		sc->s++;
 	}

@@ -19,7 +19,7 @@ struct replay {
 };
 
 static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
-		     const struct seq_match *seq)
+		     const struct rule_hit *hit)
 {
 	struct replay *rp = ctx;
 	const struct rval *host = view_first(v, F_HOST_NAME);
@@ -29,9 +29,9 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 	if (rp->o->falco) {
 		snprintf(hbuf, sizeof(hbuf), "%.*s", host ? (int)host->s.n : 0,
 			 host ? host->s.p : "");
-		line = alert_falco(host ? hbuf : rp->o->host_name, r, v);
+		line = alert_falco(host ? hbuf : rp->o->host_name, r, v, hit);
 	} else {
-		line = alert_ecs(rp->w, rp->line, rp->len, r, v, seq);
+		line = alert_ecs(rp->w, rp->line, rp->len, r, hit);
 	}
 	if (!line) {
 		rp->st->alert_errors++;
@@ -70,8 +70,10 @@ int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const 
 		r = ecs_new(o->host_name, "replay", NULL, &rp.w);
 	if (r == 0)
 		r = rule_engine_new(rs, o->max_sequences, on_alert, &rp, &eng);
-	else
-		ruleset_free(rs);
+	if (!eng)
+		ruleset_free(rs); /* the engine owns it once it exists */
+	if (r == 0)
+		rule_engine_set_dedup(eng, o->dedup_ms * 1000000ull);
 	while (r == 0 && (n = getline(&line, &cap, in)) >= 0) {
 		st->lines++;
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))

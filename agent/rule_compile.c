@@ -171,7 +171,11 @@ static int add_dir(struct strv *files, const char *dir)
 		char path[4096];
 
 		if (r == 0 && is_rule_file(ents[i]->d_name)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			size_t dl = strlen(dir);
+
+			while (dl > 1 && dir[dl - 1] == '/')
+				dl--;
+			snprintf(path, sizeof(path), "%.*s/%s", (int)dl, dir, ents[i]->d_name);
 			r = add_file(files, path);
 		}
 		free(ents[i]);

@@ -18,6 +18,8 @@
 #include "vigil/util.h"
 
 #define EVENT_ID_MAX 48
+#define DEDUP_SLOTS  4096
+#define MESSAGE_MAX  4096
 
 struct seq_state {
 	uint64_t hash;
@@ -40,6 +42,11 @@ struct rule_engine {
 	uint32_t bmask;
 	int32_t free_head, lru_head, lru_tail; /* head = most recently touched */
 	struct rule_engine_stats st;
+	uint64_t dedup_ns;
+	struct dedup_slot {
+		uint64_t hash, last_ns, held;
+	} * dedup; /* by hash: a collision only ever lets an alert through */
+	char msg[MESSAGE_MAX];
 };
 
 /* ---- conditions ---- */
@@ -280,6 +287,32 @@ void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_i
 			fn(ctx, r->out[i].field);
 }
 
+/* ---- alerts ---- */
+
+static void fire(struct rule_engine *e, const struct rule *r, const struct rule_view *v,
+		 const struct seq_match *seq)
+{
+	struct rule_hit hit = {.message = e->msg, .seq = seq};
+	const struct rval *ent = view_first(v, F_PROC_ENTITY);
+	size_t n = rule_render(r, v, e->msg, sizeof(e->msg));
+
+	e->st.matches++;
+	if (e->dedup_ns) {
+		uint64_t h = str_hash(e->msg, n) ^ str_hash(r->id, strlen(r->id)) ^
+			     (ent ? str_hash(ent->s.p, ent->s.n) : 0);
+		struct dedup_slot *d = &e->dedup[h % DEDUP_SLOTS];
+
+		if (d->hash == h && v->ts_ns >= d->last_ns && v->ts_ns - d->last_ns < e->dedup_ns) {
+			d->held++;
+			e->st.suppressed++;
+			return;
+		}
+		hit.suppressed = d->hash == h ? d->held : 0;
+		*d = (struct dedup_slot){.hash = h, .last_ns = v->ts_ns};
+	}
+	e->fn(e->ctx, r, v, &hit);
+}
+
 /* ---- sequence state ---- */
 
 static void lru_unlink(struct rule_engine *e, int32_t i)
@@ -425,8 +458,7 @@ static void state_advance(struct rule_engine *e, const struct rule *r, int32_t i
 			      .first_ts_ns = s->ts_first,
 			      .first_event_id = s->first_id};
 
-	e->st.matches++;
-	e->fn(e->ctx, r, v, &m);
+	fire(e, r, v, &m);
 	state_drop(e, i);
 }
 
@@ -507,9 +539,17 @@ int rule_engine_new(struct ruleset *rs, unsigned state_max, alert_fn fn, void *c
 	return 0;
 }
 
+void rule_engine_set_dedup(struct rule_engine *e, uint64_t window_ns)
+{
+	if (!e->dedup && window_ns)
+		e->dedup = calloc(DEDUP_SLOTS, sizeof(*e->dedup));
+	e->dedup_ns = e->dedup ? window_ns : 0;
+}
+
 struct rule_engine *rule_engine_free(struct rule_engine *e)
 {
 	if (e) {
+		free(e->dedup);
 		ruleset_free(e->rs);
 		free(e->pool);
 		free(e->buckets);
@@ -551,8 +591,7 @@ void rule_engine_eval(struct rule_engine *e, const struct rule_view *v)
 			seq_step(e, ent[i].r, ent[i].step, v);
 			continue;
 		}
-		e->st.matches++;
-		e->fn(e->ctx, ent[i].r, v, NULL);
+		fire(e, ent[i].r, v, NULL);
 	}
 }
 

@@ -14,6 +14,7 @@
 #include "vigil/control.h"
 #include "vigil/replay.h"
 #include "vigil/rules.h"
+#include "vigil/util.h"
 
 #define DEFAULT_SOCKET "/run/vigil/vigil.sock"
 
@@ -186,8 +187,9 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 					     {"playbooks", required_argument, NULL, 'p'},
 					     {"falco", no_argument, NULL, 'f'},
 					     {"max-sequences", required_argument, NULL, 'm'},
+					     {"dedup-window", required_argument, NULL, 'd'},
 					     {}};
-	struct replay_opts ro = {.max_sequences = 100000, .host_name = "replay"};
+	struct replay_opts ro = {.max_sequences = 100000, .host_name = "replay", .dedup_ms = 10000};
 	struct rules_diag diag = {.fn = print_diag};
 	struct replay_stats st;
 	struct ruleset *rs = NULL;
@@ -204,6 +206,8 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 			ro.falco = true;
 		else if (o == 'm')
 			ro.max_sequences = strtoul(optarg, NULL, 10);
+		else if (o == 'd' && parse_duration_ms(optarg, &ro.dedup_ms) < 0)
+			return fprintf(stderr, "vigil: replay: bad --dedup-window %s\n", optarg), 2;
 		else if (o != 'p') /* playbooks: dry-run only, nothing to do yet */
 			return 2;
 	}

@@ -22,9 +22,10 @@
  * malloc'd line without '\n', or NULL (out of memory / unparsable trigger).
  */
 char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const struct rule *r,
-		const struct rule_view *v, const struct seq_match *seq);
+		const struct rule_hit *hit);
 /* Falco-compatible alert JSON (malloc'd, no '\n'). */
-char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v);
+char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v,
+		  const struct rule_hit *hit);
 const char *falco_priority(enum severity s);
 
 #endif

@@ -51,6 +51,7 @@ struct vigil_config {
 	struct strv rules_paths; /* empty: the defaults (see detect.h) */
 	struct strv rules_enable, rules_disable, rules_severity;
 	uint32_t rules_max_sequences;
+	uint64_t alert_dedup_ms;
 	char *falco_file; /* "" = no Falco-format alert file */
 };
 

@@ -23,6 +23,7 @@ struct replay_stats {
 struct replay_opts {
 	bool falco; /* Falco-compatible alert JSON instead of ECS */
 	unsigned max_sequences;
+	uint64_t dedup_ms;     /* identical alerts within this are held back (0: off) */
 	const char *host_name; /* for Falco's hostname when events lack host.name */
 };
 

@@ -77,11 +77,18 @@ struct seq_match {
 	const char *first_event_id;
 };
 
+/* One rule firing: its rendered output, and what led to it. */
+struct rule_hit {
+	const char *message;	     /* the output template, rendered */
+	const struct seq_match *seq; /* NULL unless a sequence completed */
+	uint64_t suppressed;	     /* identical alerts held back since the last one */
+};
+
 typedef void (*alert_fn)(void *ctx, const struct rule *r, const struct rule_view *v,
-			 const struct seq_match *seq);
+			 const struct rule_hit *hit);
 
 struct rule_engine_stats {
-	uint64_t events, matches, seq_started, seq_expired, seq_evicted, seq_live;
+	uint64_t events, matches, suppressed, seq_started, seq_expired, seq_evicted, seq_live;
 };
 
 struct rule_engine;
@@ -89,6 +96,12 @@ struct rule_engine;
 /* state_max: cap on live sequence states (oldest evicted, counted). */
 int rule_engine_new(struct ruleset *rs, unsigned state_max, alert_fn fn, void *ctx,
 		    struct rule_engine **ret);
+/*
+ * Hold back an alert identical to one (same rule, process, rendered output)
+ * raised less than window_ns ago; the next one that goes out carries the
+ * count. 0 = every match is an alert.
+ */
+void rule_engine_set_dedup(struct rule_engine *e, uint64_t window_ns);
 /* Frees the engine and its ruleset. */
 struct rule_engine *rule_engine_free(struct rule_engine *e);
 /* Use a new ruleset (sequence state is dropped); returns the old one to free. */

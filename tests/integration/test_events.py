@@ -71,10 +71,10 @@ workloads:
         self.proc = None
         self.stderr = os.path.join(tmp, "vigild.stderr")
 
-    def start(self, env=None):
+    def start(self, env=None, args=()):
         self.proc = subprocess.Popen(
             [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
-             "--state-dir", os.path.join(self.tmp, "state")],
+             "--state-dir", os.path.join(self.tmp, "state"), *args],
             stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"), env=env)
         self.wait_for(lambda e: e["event"]["action"] == "agent-start", timeout=90,
                       what="agent-start")
@@ -85,21 +85,23 @@ workloads:
             return self.proc.wait(timeout=30)
         return self.proc.returncode if self.proc else None
 
-    def lines(self):
+    def lines(self, alerts=False):
+        """Events in the stream (alerts=False), alerts only (True) or both (None)."""
         try:
             with open(self.events, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return []
         # only complete lines: the last one may be mid-write (or waiting for disk space)
-        return [json.loads(l) for l in data.split(b"\n")[:-1] if l]
+        evs = [json.loads(l) for l in data.split(b"\n")[:-1] if l]
+        return [e for e in evs if alerts is None or (e["event"]["kind"] == "alert") == alerts]
 
-    def wait_for(self, pred, timeout=20, what="event"):
+    def wait_for(self, pred, timeout=20, what="event", alerts=False):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"vigild exited ({self.proc.returncode}): {open(self.stderr).read()[-2000:]}")
-            found = [e for e in self.lines() if pred(e)]
+            found = [e for e in self.lines(alerts) if pred(e)]
             if found:
                 return found
             time.sleep(0.2)
@@ -473,7 +475,7 @@ def stream_is_valid_schema_ecs_and_gapless(a):
     schema = json.load(open(SCHEMA))
     fields = json.load(open(ECS_FIELDS))["fields"]
     validator = jsonschema.Draft202012Validator(schema)
-    lines = a.lines()
+    lines = a.lines(alerts=None)
     assert len(lines) > 50
     errs = []
     for e in lines:

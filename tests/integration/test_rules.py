@@ -1,0 +1,450 @@
+#!/usr/bin/python3
+"""Integration tests for the default rules: real attacks reproduced on this
+host against the real build/vigild with rules/ loaded, each with a positive
+and a negative case, and a benign inference run that must stay at or below
+severity low. Replay of the recorded stream must raise the same alerts.
+
+Hermetic: a temp dir, loopback, and a network namespace this test creates
+whose loopback holds 10.200.0.1-2 and 169.254.169.254 (they exist only
+inside it). Prints "rules-integration: N passed, N failed".
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_events import Agent, ROOT, VIGIL, get  # noqa: E402
+
+PY = "/usr/bin/python3"
+NETNS = f"vigil-it-{os.getpid()}"
+HUB, ELSEWHERE, METADATA = "10.200.0.1", "10.200.0.2", "169.254.169.254"
+SEVERITY = {"info": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
+
+FAKE_SERVER = """import sys
+# stands in for an inference server: its command line matches the workload
+# selector "fake_inference_server"; it runs the code it is given
+if __name__ == "__main__":  # not again in multiprocessing's spawned workers
+    exec(sys.argv[1])
+"""
+
+
+class Env:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.persist = os.path.join(tmp, "persist")
+        self.vigilcfg = os.path.join(tmp, "etc-vigil")
+        os.makedirs(self.persist)
+        os.makedirs(self.vigilcfg)
+        self.a = Agent(tmp, capture="")
+        # the Agent's config plus what these rules need watched
+        with open(self.a.config, "a") as f:
+            f.write(f"""  # (workloads.inference continues)
+    command_lines: [fake_inference_server]
+""")
+        cfg = open(self.a.config).read().replace(
+            "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}]\n  gpu_devices:")
+        open(self.a.config, "w").write(cfg)
+        self.local = os.path.join(tmp, "local-rules")
+        os.makedirs(self.local)
+        with open(os.path.join(self.local, "zz-local.yaml"), "w") as f:
+            f.write(f"""# what a site adds in /etc/vigil/rules.d/
+- list: egress_allowed
+  append: true
+  items: [{HUB}]
+- list: model_dirs
+  append: true
+  items: [{self.a.models}/]
+- list: persistence_prefixes
+  append: true
+  items: [{self.persist}/]
+- macro: vigil_config_path
+  condition: file.path startswith {self.vigilcfg}/
+""")
+        self.server = os.path.join(tmp, "fake_inference_server.py")
+        open(self.server, "w").write(FAKE_SERVER)
+        self.model = os.path.join(self.a.models, "m.safetensors")
+        self.gguf = os.path.join(self.a.models, "m.gguf")
+        self.pkl = os.path.join(self.a.models, "m.pkl")
+        for p in (self.model, self.gguf, self.pkl):
+            open(p, "w").write("weights")
+
+    def start(self):
+        self.a.start(args=["--rules", os.path.join(ROOT, "rules"), "--rules", self.local])
+
+
+
+def setup_netns():
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    # the namespace's own loopback holds the "remote" addresses: nothing leaves it
+    for c in (["ip", "link", "set", "lo", "up"],
+              ["ip", "addr", "add", f"{HUB}/32", "dev", "lo"],
+              ["ip", "addr", "add", f"{ELSEWHERE}/32", "dev", "lo"],
+              ["ip", "addr", "add", f"{METADATA}/32", "dev", "lo"]):
+        subprocess.run(["ip", "netns", "exec", NETNS] + c, check=True)
+
+
+def connect_code(ip, port):
+    return (f"import socket\ns = socket.socket()\ns.settimeout(2)\n"
+            f"try: s.connect(({ip!r}, {port}))\nexcept OSError: pass\n")
+
+
+# ---- helpers ----
+
+def pids_of(e):
+    return {get(e, "process.pid"), get(e, "process.parent.pid")} | {
+        x.get("pid") for x in get(e, "vigil.process.ancestors", [])}
+
+
+def alerts_for(env, rule_id, pid):
+    return [e for e in env.a.lines(alerts=True)
+            if get(e, "rule.id") == rule_id and pid in pids_of(e)]
+
+
+def expect_alert(env, rule_id, pid, timeout=15):
+    found = env.a.wait_for(lambda e: get(e, "rule.id") == rule_id and pid in pids_of(e),
+                           timeout=timeout, what=f"alert {rule_id}", alerts=True)
+    return found[0]
+
+
+def settle(env, pid):
+    """Wait until pid's exit is in the stream: alerts on its events come before it."""
+    env.a.wait_for(lambda e: get(e, "event.action") == "exit" and get(e, "process.pid") == pid,
+                   what=f"exit of {pid}")
+    time.sleep(0.3)
+
+
+def expect_none(env, rule_id, pid):
+    settle(env, pid)
+    got = alerts_for(env, rule_id, pid)
+    assert not got, f"{rule_id} fired: {[get(e, 'message') for e in got]}"
+
+
+def spawn(cmd, **kw):
+    """Start cmd, wait for it, return its pid."""
+    p = subprocess.Popen(cmd, **kw)
+    p.wait(timeout=60)
+    return p.pid
+
+
+def server(env, code):
+    return spawn([PY, env.server, code])
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# ---- the default rules, one attack and one look-alike each ----
+
+@test
+def shell_from_model_loader_VGL_0001(env):
+    pid = server(env, "import subprocess; subprocess.run(['/bin/sh', '-c', 'true'])")
+    e = expect_alert(env, "VGL-0001", pid)
+    assert get(e, "event.severity") == 99 and get(e, "vigil.severity") == "critical"
+    assert get(e, "process.name") == "sh" and get(e, "process.parent.pid") == pid
+    assert "T1059.004" in get(e, "threat.technique.id") and get(e, "rule.ruleset") == "10-process"
+    pid = spawn([PY, "-c", "import subprocess; subprocess.run(['/bin/sh', '-c', 'true'])"])
+    expect_none(env, "VGL-0001", pid)
+
+
+@test
+def benign_inference_run_stays_at_or_below_low(env):
+    code = f"""
+import multiprocessing, socket, subprocess, shutil
+open({env.model!r}, 'rb').read(); open({env.gguf!r}, 'rb').read()
+subprocess.run(['ldconfig', '-p'], stdout=subprocess.DEVNULL)
+subprocess.run(['gcc', '--version'], stdout=subprocess.DEVNULL)
+if shutil.which('nvidia-smi'):
+    subprocess.run(['nvidia-smi'], stdout=subprocess.DEVNULL)
+ctx = multiprocessing.get_context('spawn')
+w = ctx.Process(target=abs, args=(1,)); w.start(); w.join()
+s = socket.socket(); s.settimeout(2)
+try: s.connect(({HUB!r}, 443))
+except OSError: pass
+"""
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, code])
+    p.wait(timeout=60)
+    spid = p.pid  # ip netns exec execs the command in place
+    settle(env, spid)
+    time.sleep(1)
+    loud = [e for e in env.a.lines(alerts=True) if spid in pids_of(e)
+            and get(e, "event.severity") > SEVERITY["low"]]
+    assert not loud, [(get(e, "rule.id"), get(e, "message")) for e in loud]
+
+
+@test
+def reverse_shell_VGL_0002(env):
+    code = ("import socket, subprocess\na, b = socket.socketpair()\n"
+            "subprocess.run(['/bin/sh', '-c', 'true'], stdin=b, stdout=b)\n")
+    pid = spawn([PY, "-c", code])
+    e = expect_alert(env, "VGL-0002", pid)
+    assert get(e, "vigil.process.stdin_socket") is True
+    pid = spawn([PY, "-c", "import subprocess; subprocess.run(['/bin/sh', '-c', 'true'], "
+                 "stdin=subprocess.PIPE, stdout=subprocess.PIPE)"])
+    expect_none(env, "VGL-0002", pid)
+
+
+@test
+def shell_after_pickle_load_VGL_0101(env):
+    code = f"open({env.pkl!r}, 'rb').read()\nimport subprocess; subprocess.run(['/bin/sh', '-c', 'true'])"
+    pid = spawn([PY, "-c", code])
+    e = expect_alert(env, "VGL-0101", pid)
+    assert get(e, "vigil.alert.sequence.by") == "tree" and get(e, "vigil.alert.sequence.steps") == 2
+    code = f"open({env.model!r}, 'rb').read()\nimport subprocess; subprocess.run(['/bin/sh', '-c', 'true'])"
+    pid = spawn([PY, "-c", code])
+    expect_none(env, "VGL-0101", pid)
+
+
+@test
+def egress_after_unpickling_VGL_0003(env):
+    code = f"open({env.pkl!r}, 'rb').read()\n" + connect_code(ELSEWHERE, 80)
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, "-c", code])
+    p.wait(timeout=60)
+    e = expect_alert(env, "VGL-0003", p.pid)
+    assert get(e, "destination.ip") == ELSEWHERE
+    code = f"open({env.pkl!r}, 'rb').read()\n" + connect_code(HUB, 80)
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, "-c", code])
+    p.wait(timeout=60)
+    expect_none(env, "VGL-0003", p.pid)
+
+
+@test
+def pickle_loaded_by_inference_VGL_0004(env):
+    pid = server(env, f"open({env.pkl!r}, 'rb').read()")
+    assert get(expect_alert(env, "VGL-0004", pid), "vigil.severity") == "low"
+    pid = server(env, f"open({env.model!r}, 'rb').read()")
+    expect_none(env, "VGL-0004", pid)
+
+
+@test
+def model_tampered_VGL_0006_and_served_model_swapped_VGL_0007(env):
+    victim = os.path.join(env.a.models, "served.safetensors")
+    open(victim, "w").write("w")
+    server(env, f"open({victim!r}, 'rb').read()")
+    pid = spawn(["/bin/sh", "-c", f"echo x >> {victim}"])
+    expect_alert(env, "VGL-0006", pid)
+    pid = spawn(["mv", victim, victim + ".bak"])
+    e = expect_alert(env, "VGL-0007", pid)
+    assert get(e, "vigil.alert.sequence.by") == "file.path"
+    pid = server(env, f"open({env.gguf!r}, 'ab').write(b'x')")  # the workload itself
+    expect_none(env, "VGL-0006", pid)
+
+
+@test
+def exec_from_model_dir_VGL_0008_and_ephemeral_VGL_0019(env):
+    planted = os.path.join(env.a.models, "run")
+    shutil.copy("/bin/true", planted)
+    pid = spawn([planted])
+    expect_alert(env, "VGL-0008", pid)
+    expect_alert(env, "VGL-0019", pid)  # the models dir is under /tmp here
+    pid = spawn(["/bin/true"])
+    expect_none(env, "VGL-0008", pid)
+    expect_none(env, "VGL-0019", pid)
+
+
+@test
+def weight_readers_VGL_0009_VGL_0010(env):
+    pid = spawn([PY, "-c", f"open({env.model!r}, 'rb').read()"])
+    assert get(expect_alert(env, "VGL-0009", pid), "vigil.severity") == "medium"
+    pid = spawn(["cp", env.model, os.path.join(env.tmp, "copy.bin")])
+    expect_alert(env, "VGL-0010", pid)
+    pid = spawn(["sha256sum", env.model], stdout=subprocess.DEVNULL)  # a model tool
+    expect_none(env, "VGL-0009", pid)
+    expect_none(env, "VGL-0010", pid)
+
+
+@test
+def weights_read_then_egress_by_session_VGL_0011(env):
+    # cat reads the weights, then a sibling in the same session connects out
+    for name, ip in (("out.py", ELSEWHERE), ("hub.py", HUB)):
+        open(os.path.join(env.tmp, name), "w").write(connect_code(ip, 443))
+    script = f"cat {env.model} >/dev/null; {PY} {env.tmp}/out.py"
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, "setsid", "/bin/sh", "-c", script])
+    p.wait(timeout=60)
+    e = expect_alert(env, "VGL-0011", p.pid)
+    assert get(e, "vigil.alert.sequence.by") == "session" and get(e, "destination.ip") == ELSEWHERE
+    script = f"cat {env.model} >/dev/null; {PY} {env.tmp}/hub.py"
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, "setsid", "/bin/sh", "-c", script])
+    p.wait(timeout=60)
+    expect_none(env, "VGL-0011", p.pid)
+
+
+@test
+def token_theft_VGL_0013(env):
+    token = os.path.join(env.a.creds, "token")
+    pid = spawn(["cat", token], stdout=subprocess.DEVNULL)
+    expect_alert(env, "VGL-0013", pid)
+    pid = server(env, f"open({token!r}).read()")  # the server reading its own hub token
+    expect_none(env, "VGL-0013", pid)
+
+
+@test
+def metadata_VGL_0014_and_inference_egress_VGL_0015(env):
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, "-c", connect_code(METADATA, 80)])
+    p.wait(timeout=60)
+    expect_alert(env, "VGL-0014", p.pid)
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(ELSEWHERE, 443)])
+    p.wait(timeout=60)
+    e = expect_alert(env, "VGL-0015", p.pid)
+    assert get(e, "vigil.severity") == "medium"
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(HUB, 443)])
+    p.wait(timeout=60)
+    expect_none(env, "VGL-0015", p.pid)
+    expect_none(env, "VGL-0014", p.pid)
+
+
+@test
+def mining_port_VGL_0016_and_miner_VGL_0017(env):
+    pid = spawn([PY, "-c", connect_code("127.0.0.1", 3333)])
+    expect_alert(env, "VGL-0016", pid)
+    pid = spawn(["/bin/true", "-o", "stratum+tcp://pool.invalid:3333", "--donate-level=1"])
+    expect_alert(env, "VGL-0017", pid)
+    pid = spawn([PY, "-c", connect_code("127.0.0.1", 8080)])
+    expect_none(env, "VGL-0016", pid)
+    pid = spawn(["/bin/true", "-o", "https://example.invalid/"])
+    expect_none(env, "VGL-0017", pid)
+
+
+@test
+def unknown_gpu_user_VGL_0018(env):
+    rogue = os.path.join(env.tmp, "rogue")
+    shutil.copy("/usr/bin/head", rogue)
+    pid = spawn([rogue, "-c", "1", env.a.gpu], stdout=subprocess.DEVNULL)
+    expect_alert(env, "VGL-0018", pid)
+    expect_alert(env, "VGL-0118", pid)
+    pid = spawn(["/usr/bin/head", "-c", "1", env.a.gpu], stdout=subprocess.DEVNULL)
+    expect_none(env, "VGL-0018", pid)
+
+
+@test
+def download_and_execute_VGL_0020(env):
+    payload = os.path.join(env.tmp, "payload")
+    shutil.copy("/bin/true", payload)
+    code = ("import subprocess\n"
+            "subprocess.run(['curl', '-s', '-m', '1', 'http://127.0.0.1:1/payload'])\n"
+            f"subprocess.run([{payload!r}])\n")
+    pid = server(env, code)
+    expect_alert(env, "VGL-0020", pid)
+    pid = server(env, "import subprocess\nsubprocess.run(['curl', '-s', '-m', '1', "
+                      "'http://127.0.0.1:1/x'])\nsubprocess.run(['/bin/true'])\n")
+    expect_none(env, "VGL-0020", pid)
+
+
+@test
+def persistence_from_workload_VGL_0021(env):
+    target = os.path.join(env.persist, "evil.timer")
+    pid = server(env, f"open({target!r}, 'w').write('x')")
+    expect_alert(env, "VGL-0021", pid)
+    open(target, "w").write("y")  # root editing it by hand: not a workload
+    pid = spawn(["/bin/sh", "-c", f"echo z >> {target}"])
+    expect_none(env, "VGL-0021", pid)
+
+
+@test
+def agent_tool_recon_VGL_0022(env):
+    pid = server(env, "import subprocess; subprocess.run(['id'], stdout=subprocess.DEVNULL)")
+    expect_alert(env, "VGL-0022", pid)
+    pid = spawn(["id"], stdout=subprocess.DEVNULL)
+    expect_none(env, "VGL-0022", pid)
+
+
+@test
+def listener_in_workload_VGL_0024(env):
+    listen = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()"
+    pid = server(env, f"import subprocess; subprocess.run([{PY!r}, '-c', {listen!r}])")
+    expect_alert(env, "VGL-0024", pid)
+    pid = server(env, listen)  # the server itself listening
+    expect_none(env, "VGL-0024", pid)
+
+
+@test
+def sensor_tampering_VGL_0025(env):
+    cfg = os.path.join(env.vigilcfg, "vigil.yaml")
+    pid = spawn(["/bin/sh", "-c", f"echo tampered >> {cfg}"])
+    expect_alert(env, "VGL-0025", pid)
+    pid = spawn(["cat", cfg], stdout=subprocess.DEVNULL)
+    expect_none(env, "VGL-0025", pid)
+
+
+@test
+def replay_of_the_recorded_stream_raises_the_same_alerts(env):
+    live = {(get(e, "rule.id"), get(e, "vigil.alert.trigger.id")) for e in env.a.lines(alerts=True)}
+    out = subprocess.run([VIGIL, "replay", "--rules", os.path.join(ROOT, "rules"), "--rules",
+                          env.local, env.a.events], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    replayed = {(get(json.loads(l), "rule.id"), get(json.loads(l), "vigil.alert.trigger.id"))
+                for l in out.stdout.splitlines()}
+    missing = live - replayed
+    assert not missing, f"live alerts replay did not raise: {sorted(missing)[:10]}"
+    assert "0 malformed" in out.stderr, out.stderr
+    falco = subprocess.run([VIGIL, "replay", "--falco", "--rules", os.path.join(ROOT, "rules"),
+                            "--rules", env.local, env.a.events], capture_output=True, text=True,
+                           timeout=120)
+    f = json.loads(falco.stdout.splitlines()[0])
+    assert set(f) >= {"time", "rule", "priority", "output", "output_fields", "tags", "hostname", "source"}
+
+
+@test
+def rules_reload_keeps_running_rules_on_error(env):
+    bad = os.path.join(env.local, "zz-typo.yaml")
+    open(bad, "w").write("- rule: typo\n  id: X-1\n  severity: low\n  condition: proc.name = x\n")
+    out = subprocess.run([VIGIL, "--socket", env.a.sock, "rules", "reload"], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 1 and "zz-typo.yaml:4:14: unknown field 'proc.name'" in out.stderr, out.stderr
+    pid = server(env, "import subprocess; subprocess.run(['/bin/sh', '-c', 'true'])")
+    expect_alert(env, "VGL-0001", pid)  # the old rules still run
+    os.unlink(bad)
+    out = subprocess.run([VIGIL, "--socket", env.a.sock, "rules", "reload"], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    env.a.wait_for(lambda e: get(e, "event.action") == "rules-reload", what="rules-reload event")
+
+
+def run_one(name, fn, *args):
+    try:
+        fn(*args)
+        print(f"  ok    {name}")
+        return True
+    except Exception:
+        print(f"  FAIL  {name}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
+        return False
+
+
+def main():
+    if os.geteuid() != 0:
+        print("rules-integration: 0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="vigil-rt-")
+    env = Env(tmp)
+    passed = failed = 0
+    try:
+        setup_netns()
+        env.start()
+        for t in TESTS:
+            ok = run_one(t.__name__, t, env)
+            passed, failed = passed + ok, failed + (not ok)
+    except Exception:
+        failed += 1
+        traceback.print_exc()
+    finally:
+        env.a.stop()
+        if failed and os.path.exists(env.a.stderr):
+            print(open(env.a.stderr).read()[-3000:], file=sys.stderr)
+        subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"rules-integration: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
