@@ -126,7 +126,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode
+FUZZ_TARGETS := config decode rules json_view
 FUZZ_SRCS := $(patsubst %,agent/%.c,$(AGENT_CORE))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	@mkdir -p $(@D)
