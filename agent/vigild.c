@@ -556,7 +556,7 @@ static void on_signal(struct manager *m, int sfd)
 	if (m->cfg->source)
 		reload_lists(m);
 	probes_load_watches(m->probes, m->cfg);
-	reload_rules(m, NULL);
+	json_decref(reload_rules(m, NULL)); /* the reply is for the CLI only */
 }
 
 /* SIGHUP (peer NULL) or `vigil rules reload`: recorded in the stream either way. */
