@@ -18,6 +18,12 @@ struct json_view {
 		uint16_t len;
 		int16_t field; /* -1: empty */
 	} tab[NBUCKETS];
+	/* hashes of every proper prefix of a field name ("vigil", "vigil.process"):
+	 * below any other object nothing can match, so nothing is looked up */
+	struct {
+		uint64_t hash;
+		uint16_t len; /* 0: empty */
+	} prefixes[NBUCKETS];
 };
 
 struct scan {
@@ -25,11 +31,72 @@ struct scan {
 	const char *start;
 	struct rule_view *v;
 	const struct json_view *jv;
-	char path[PATH_MAX_];
-	size_t plen;
+	size_t plen;	/* length of the dotted path to here */
+	uint64_t phash; /* name_hash() of that path, built key by key */
+	bool live;	/* path is a field or a prefix of one */
 	unsigned depth;
 	const char *err;
 };
+
+#define PATH_SEED 0x243f6a8885a308d3ull
+#define MIX	  0xff51afd7ed558ccdull
+
+/* Hash of a path one key deeper: word at a time (keys are short; this is per key). */
+static inline __attribute__((always_inline)) uint64_t key_hash(uint64_t h, const char *p, size_t n)
+{
+	uint64_t w;
+
+	h ^= n * 0x9e3779b97f4a7c15ull;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * MIX;
+		h ^= h >> 32;
+	}
+	if (n) { /* byte by byte: a short memcpy into w stalls on store forwarding */
+		w = 0;
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+		h = (h ^ w) * MIX;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+/* The hash a dotted name (its first n bytes) gets, key by key, as the reader builds it. */
+static uint64_t name_hash(const char *name, size_t n)
+{
+	uint64_t h = PATH_SEED;
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++)
+		if (i == n || name[i] == '.') {
+			h = key_hash(h, name + start, i - start);
+			start = i + 1;
+		}
+	return h;
+}
+
+static void add_prefixes(struct json_view *jv, const char *name)
+{
+	for (const char *dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+		uint64_t h = name_hash(name, dot - name);
+		uint32_t b = h & (NBUCKETS - 1);
+
+		while (jv->prefixes[b].len &&
+		       !(jv->prefixes[b].hash == h && jv->prefixes[b].len == dot - name))
+			b = (b + 1) & (NBUCKETS - 1);
+		jv->prefixes[b].hash = h;
+		jv->prefixes[b].len = dot - name;
+	}
+}
+
+static bool is_prefix(const struct json_view *jv, uint64_t h, size_t n)
+{
+	for (uint32_t b = h & (NBUCKETS - 1); jv->prefixes[b].len; b = (b + 1) & (NBUCKETS - 1))
+		if (jv->prefixes[b].hash == h && jv->prefixes[b].len == n)
+			return true;
+	return false;
+}
 
 int json_view_new(struct json_view **ret)
 {
@@ -41,7 +108,7 @@ int json_view_new(struct json_view **ret)
 		jv->tab[i].field = -1;
 	for (int f = 0; f < F__COUNT; f++) {
 		size_t n = strlen(field_defs[f].name);
-		uint64_t h = str_hash(field_defs[f].name, n);
+		uint64_t h = name_hash(field_defs[f].name, n);
 		uint32_t b = h & (NBUCKETS - 1);
 
 		while (jv->tab[b].field >= 0)
@@ -49,6 +116,7 @@ int json_view_new(struct json_view **ret)
 		jv->tab[b].hash = h;
 		jv->tab[b].len = n;
 		jv->tab[b].field = f;
+		add_prefixes(jv, field_defs[f].name);
 	}
 	*ret = jv;
 	return 0;
@@ -60,13 +128,17 @@ struct json_view *json_view_free(struct json_view *jv)
 	return NULL;
 }
 
-static int lookup(const struct json_view *jv, const char *p, size_t n)
+/* Field id of the current path, or -1. */
+static int lookup(const struct scan *sc)
 {
-	uint64_t h = str_hash(p, n);
+	const struct json_view *jv = sc->jv;
+	size_t n = sc->plen;
+	uint64_t h = sc->phash;
 
+	if (!sc->live)
+		return -1;
 	for (uint32_t b = h & (NBUCKETS - 1); jv->tab[b].field >= 0; b = (b + 1) & (NBUCKETS - 1))
-		if (jv->tab[b].hash == h && jv->tab[b].len == n &&
-		    !memcmp(field_defs[jv->tab[b].field].name, p, n))
+		if (jv->tab[b].hash == h && jv->tab[b].len == n)
 			return jv->tab[b].field;
 	return -1;
 }
@@ -204,18 +276,15 @@ static bool unescape(struct scan *sc, const char *s, size_t n, const char **ret)
 }
 
 /* A string token; on return p and n are its raw content, esc says if it has escapes. */
-static bool scan_string(struct scan *sc, const char **p, size_t *n, bool *esc)
+/* A string with escapes, from s (after the opening quote). */
+static bool scan_escaped(struct scan *sc, const char *s, const char **p, size_t *n)
 {
-	const char *s = ++sc->s;
-
-	*esc = false;
 	while (sc->s < sc->end && *sc->s != '"') {
 		if ((unsigned char)*sc->s < 0x20)
 			return fail(sc, "control character in a string");
 		if (*sc->s == '\\') {
 			unsigned cp;
 
-			*esc = true;
 			if (++sc->s >= sc->end || !strchr("\"\\/bfnrtu", *sc->s))
 				return fail(sc, "bad escape");
 			if (*sc->s == 'u' && (sc->end - sc->s < 5 || !hex4(sc->s + 1, &cp)))
@@ -228,6 +297,59 @@ static bool scan_string(struct scan *sc, const char **p, size_t *n, bool *esc)
 	*p = s;
 	*n = sc->s - s;
 	sc->s++;
+	return true;
+}
+
+/* Byte classes: what ends a run of plain string bytes, what a bare literal is made of. */
+enum { C_PLAIN = 0, C_CTRL = 1, C_QUOTE = 2, C_BSLASH = 3 };
+static const uint8_t str_class[256] = {
+    [0x00 ... 0x1f] = C_CTRL, ['"'] = C_QUOTE, ['\\'] = C_BSLASH};
+static const bool literal_char[256] = {['0' ... '9'] = true, ['a' ... 'z'] = true, ['+'] = true,
+				       ['-'] = true,	     ['.'] = true,	   ['E'] = true};
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* First byte of s..end that is '"', '\\' or a control character (8 at a time). */
+static const char *string_end(const char *c, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; end - c >= 8; c += 8) {
+		uint64_t w, q, b, m;
+
+		memcpy(&w, c, 8);
+		q = w ^ (ONES * '"');
+		b = w ^ (ONES * '\\');
+		/* a byte is flagged when it is zero after the xor, or below 0x20 */
+		m = ((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w);
+		m &= HIGHS;
+		if (m) /* the lowest flag is exact (borrows only run upwards) */
+			return c + __builtin_ctzll(m) / 8;
+	}
+#endif
+	while (c < end && str_class[(uint8_t)*c] == C_PLAIN)
+		c++;
+	return c;
+}
+
+static inline __attribute__((always_inline)) bool scan_string(struct scan *sc, const char **p,
+							      size_t *n, bool *esc)
+{
+	const char *s = ++sc->s, *c = string_end(s, sc->end);
+
+	*esc = false;
+	if (c >= sc->end)
+		return fail(sc, "unterminated string");
+	if (str_class[(uint8_t)*c] == C_CTRL)
+		return fail(sc, "control character in a string");
+	if (*c == '\\') { /* escapes: the slow way, a quote may be escaped */
+		*esc = true;
+		sc->s = c;
+		return scan_escaped(sc, s, p, n);
+	}
+	*p = s;
+	*n = c - s;
+	sc->s = c + 1;
 	return true;
 }
 
@@ -277,7 +399,7 @@ static bool leaf_string(struct scan *sc)
 
 	if (!scan_string(sc, &p, &n, &esc))
 		return false;
-	f = lookup(sc->jv, sc->path, sc->plen);
+	f = lookup(sc);
 	if (f < 0)
 		return true;
 	if (esc && !unescape(sc, p, n, &p))
@@ -289,13 +411,23 @@ static bool leaf_string(struct scan *sc)
 	return true;
 }
 
+/* The integer part of a JSON number in [s, end) (fractions and exponents dropped). */
+static int64_t parse_int(const char *s, const char *end)
+{
+	bool neg = s < end && *s == '-';
+	uint64_t v = 0;
+
+	for (s += neg; s < end && *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	return neg ? -(int64_t)v : (int64_t)v;
+}
+
 static bool leaf_literal(struct scan *sc)
 {
 	const char *s = sc->s;
 	int f;
 
-	while (sc->s < sc->end && (strchr("+-.eE", *sc->s) || (*sc->s >= '0' && *sc->s <= '9') ||
-				   (*sc->s >= 'a' && *sc->s <= 'z')))
+	while (sc->s < sc->end && literal_char[(uint8_t)*sc->s])
 		sc->s++;
 	if (sc->s == s)
 		return fail(sc, "expected a value");
@@ -306,11 +438,11 @@ static bool leaf_literal(struct scan *sc)
 		if (*s != '-' && (*s < '0' || *s > '9'))
 			return fail(sc, "expected a value");
 	}
-	f = lookup(sc->jv, sc->path, sc->plen);
+	f = lookup(sc);
 	if (f < 0)
 		return true;
 	if (field_defs[f].type == FT_NUM) {
-		view_add_num(sc->v, f, strtoll(s, NULL, 10));
+		view_add_num(sc->v, f, parse_int(s, sc->s));
 		return true;
 	}
 	store_str(sc, f, s, sc->s - s);
@@ -320,6 +452,8 @@ static bool leaf_literal(struct scan *sc)
 static bool scan_object(struct scan *sc)
 {
 	size_t saved = sc->plen;
+	uint64_t saved_hash = sc->phash;
+	bool saved_live = sc->live;
 
 	sc->s++;
 	skip_ws(sc);
@@ -336,11 +470,13 @@ static bool scan_object(struct scan *sc)
 		if (sc->s >= sc->end || *sc->s != '"' || !scan_string(sc, &k, &kn, &esc))
 			return fail(sc, "expected a key");
 		sc->plen = saved;
-		if (saved + 1 + kn < sizeof(sc->path)) { /* deeper paths match no field */
-			if (saved)
-				sc->path[sc->plen++] = '.';
-			memcpy(sc->path + sc->plen, k, kn);
-			sc->plen += kn;
+		sc->phash = saved_hash;
+		sc->live = saved_live && saved + 1 + kn < PATH_MAX_;
+		if (sc->live) {
+			sc->plen += (saved != 0) + kn;
+			sc->phash = key_hash(sc->phash, k, kn);
+			/* a leaf is looked up; an object is only entered "live" if fields lie below */
+			sc->live = true;
 		}
 		skip_ws(sc);
 		if (sc->s >= sc->end || *sc->s++ != ':')
@@ -353,6 +489,8 @@ static bool scan_object(struct scan *sc)
 			continue;
 		}
 		sc->plen = saved;
+		sc->phash = saved_hash;
+		sc->live = saved_live;
 		if (sc->s < sc->end && *sc->s == '}') {
 			sc->s++;
 			return true;
@@ -398,6 +536,8 @@ static bool scan_value(struct scan *sc)
 		return leaf_literal(sc);
 	if (++sc->depth > MAX_DEPTH)
 		return fail(sc, "nested too deeply");
+	if (*sc->s == '{' && sc->plen && sc->live)
+		sc->live = is_prefix(sc->jv, sc->phash, sc->plen);
 	ok = *sc->s == '{' ? scan_object(sc) : scan_array(sc);
 	sc->depth--;
 	return ok;
@@ -406,7 +546,13 @@ static bool scan_value(struct scan *sc)
 int json_view_fill(struct json_view *jv, struct rule_view *v, const char *line, size_t len,
 		   char *err, size_t errlen)
 {
-	struct scan sc = {.s = line, .end = line + len, .start = line, .v = v, .jv = jv};
+	struct scan sc = {.s = line,
+			  .end = line + len,
+			  .start = line,
+			  .v = v,
+			  .jv = jv,
+			  .phash = PATH_SEED,
+			  .live = true};
 
 	view_reset(v);
 	skip_ws(&sc);

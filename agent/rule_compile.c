@@ -370,6 +370,9 @@ static void pnode_free(struct pnode *n)
 		return;
 	pnode_free(n->a);
 	pnode_free(n->b);
+	for (unsigned i = 0; i < n->nkids; i++)
+		pnode_free(n->kids[i]);
+	free(n->kids);
 	for (unsigned i = 0; i < n->n; i++)
 		free(n->strs ? n->strs[i].p : NULL);
 	free(n->strs);
@@ -379,12 +382,23 @@ static void pnode_free(struct pnode *n)
 	free(n);
 }
 
+/* Word at a time (multiply-mix): it hashes every set lookup and alert message. */
 uint64_t str_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = 0x243f6a8885a308d3ull ^ (n * 0x9e3779b97f4a7c15ull), w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (n) { /* byte by byte: a short memcpy into w stalls on store forwarding */
+		w = 0;
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
 	return h;
 }
 
@@ -754,9 +768,16 @@ static uint32_t actions_of(const struct pnode *n)
 
 	switch (n->kind) {
 	case P_AND:
-		return actions_of(n->a) & actions_of(n->b);
+		m = ACTIONS_ALL;
+		for (unsigned i = 0; i < n->nkids; i++)
+			m &= actions_of(n->kids[i]);
+		return n->kids ? m : actions_of(n->a) & actions_of(n->b);
 	case P_OR:
-		return actions_of(n->a) | actions_of(n->b);
+		for (unsigned i = 0; i < n->nkids; i++)
+			m |= actions_of(n->kids[i]);
+		return n->kids ? m : actions_of(n->a) | actions_of(n->b);
+	case P_ACTION:
+		return n->mask;
 	case P_TEST:
 		if (n->field != F_EVENT_ACTION || n->op != OP_EQ)
 			return ACTIONS_ALL;
@@ -768,6 +789,91 @@ static uint32_t actions_of(const struct pnode *n)
 	default:
 		return ACTIONS_ALL; /* not, exists: no narrowing */
 	}
+}
+
+/* ---- optimizer: flat and/or chains, event.action as a bit mask ---- */
+
+static int gather(struct pnode *n, enum pkind k, struct pnode ***kids, unsigned *nk)
+{
+	struct pnode **nv;
+
+	if (n->kind == k && !n->kids) { /* a binary node of the chain: its children move up */
+		struct pnode *a = n->a, *b = n->b;
+
+		n->a = n->b = NULL;
+		free(n);
+		return gather(a, k, kids, nk) ?: gather(b, k, kids, nk);
+	}
+	nv = realloc(*kids, (*nk + 1) * sizeof(*nv));
+	if (!nv) {
+		pnode_free(n);
+		return -ENOMEM;
+	}
+	*kids = nv;
+	nv[(*nk)++] = n;
+	return 0;
+}
+
+static bool action_mask(const struct pnode *n, uint32_t *ret)
+{
+	uint32_t m = 0;
+
+	if (n->kind != P_TEST || n->field != F_EVENT_ACTION || n->op != OP_EQ || n->negate)
+		return false;
+	for (unsigned i = 0; i < n->n; i++) {
+		enum action_bit b = action_bit_of(n->strs[i].p, n->strs[i].n);
+
+		if (b == AB_OTHER) /* one bit for many names: keep comparing strings */
+			return false;
+		m |= 1u << b;
+	}
+	*ret = m;
+	return true;
+}
+
+static struct pnode *optimize(struct pnode *n)
+{
+	struct pnode *chain, **kids = NULL;
+	unsigned nk = 0, front = 0;
+	uint32_t mask;
+
+	if (!n)
+		return NULL;
+	if (n->kind == P_NOT) {
+		n->a = optimize(n->a);
+		return n->a ? n : (free(n), NULL);
+	}
+	if (action_mask(n, &mask)) {
+		n->kind = P_ACTION;
+		n->mask = mask;
+		return n;
+	}
+	if (n->kind != P_AND && n->kind != P_OR)
+		return n;
+	chain = calloc(1, sizeof(*chain));
+	if (!chain)
+		return n;
+	chain->kind = n->kind;
+	if (gather(n, chain->kind, &kids, &nk) < 0) {
+		free(chain);
+		free(kids);
+		return NULL;
+	}
+	for (unsigned i = 0; i < nk; i++) {
+		kids[i] = optimize(kids[i]);
+		if (kids[i] && kids[i]->kind == P_ACTION) { /* bit tests first */
+			struct pnode *t = kids[front];
+
+			kids[front++] = kids[i];
+			kids[i] = t;
+		}
+	}
+	chain->kids = kids;
+	chain->nkids = nk;
+	for (unsigned i = 0; i < nk; i++)
+		if (!kids[i])
+			return pnode_free(chain), NULL;
+	return chain;
 }
 
 /* ---- rules ---- */
@@ -1141,6 +1247,11 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 		return rule_free(r);
 	if (c->diag->errors != errors)
 		return rule_free(r);
+	if (r->cond && !(r->cond = optimize(r->cond)))
+		return rule_free(r);
+	for (unsigned i = 0; r->seq && i < r->seq->nsteps; i++)
+		if (!(r->seq->steps[i] = optimize(r->seq->steps[i])))
+			return rule_free(r);
 	r->meta = (struct rule_meta){.id = r->id,
 				     .name = r->name,
 				     .desc = r->desc,

@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,41 +216,76 @@ static bool test_eval(const struct pnode *t, const struct rule_view *v)
 	return t->negate;
 }
 
+/* Most frequent kinds first: a chain of ifs predicts better than a jump table here. */
 bool pnode_eval(const struct pnode *n, const struct rule_view *v)
 {
-	switch (n->kind) {
-	case P_AND:
-		return pnode_eval(n->a, v) && pnode_eval(n->b, v);
-	case P_OR:
-		return pnode_eval(n->a, v) || pnode_eval(n->b, v);
-	case P_NOT:
-		return !pnode_eval(n->a, v);
-	case P_EXISTS:
-		return v->head[n->field] != 0;
-	case P_CONST:
-		return n->bval;
-	default:
+	if (n->kind == P_TEST)
 		return test_eval(n, v);
+	if (n->kind == P_ACTION)
+		return (n->mask >> v->action) & 1;
+	if (n->kind == P_AND) {
+		for (unsigned i = 0; i < n->nkids; i++)
+			if (!pnode_eval(n->kids[i], v))
+				return false;
+		return true;
 	}
+	if (n->kind == P_OR) {
+		for (unsigned i = 0; i < n->nkids; i++)
+			if (pnode_eval(n->kids[i], v))
+				return true;
+		return false;
+	}
+	if (n->kind == P_NOT)
+		return !pnode_eval(n->a, v);
+	if (n->kind == P_EXISTS)
+		return v->head[n->field] != 0;
+	return n->bval;
 }
 
 /* ---- output ---- */
 
-static size_t render_value(const struct rval *r, enum field_type t, char *buf, size_t len)
+/* Append p[0..n) to buf (len bytes, kept NUL-terminated), cutting at the end. */
+static void put(char *buf, size_t len, size_t *o, const char *p, size_t n)
 {
+	if (*o + 1 >= len)
+		return;
+	if (n > len - 1 - *o)
+		n = len - 1 - *o;
+	memcpy(buf + *o, p, n);
+	*o += n;
+	buf[*o] = 0;
+}
+
+static void put_int(char *buf, size_t len, size_t *o, int64_t x)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *c = e;
+	uint64_t u = x < 0 ? -(uint64_t)x : (uint64_t)x;
+
+	do
+		*--c = '0' + u % 10;
+	while (u /= 10);
+	if (x < 0)
+		*--c = '-';
+	put(buf, len, o, c, e - c);
+}
+
+static void put_value(char *buf, size_t len, size_t *o, const struct rval *r, enum field_type t)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
 	switch (t) {
 	case FT_NUM:
-		return snprintf(buf, len, "%" PRId64, r->i);
+		put_int(buf, len, o, r->i);
+		break;
 	case FT_BOOL:
-		return snprintf(buf, len, "%s", r->b ? "true" : "false");
-	case FT_IP: {
-		char ip[INET6_ADDRSTRLEN] = "?";
-
+		put(buf, len, o, r->b ? "true" : "false", r->b ? 4 : 5);
+		break;
+	case FT_IP:
 		inet_ntop(r->ip.v6 ? AF_INET6 : AF_INET, r->ip.a, ip, sizeof(ip));
-		return snprintf(buf, len, "%s", ip);
-	}
+		put(buf, len, o, ip, strlen(ip));
+		break;
 	default:
-		return snprintf(buf, len, "%.*s", (int)r->s.n, r->s.p);
+		put(buf, len, o, r->s.p, r->s.n);
 	}
 }
 
@@ -260,24 +294,24 @@ size_t rule_render(const struct rule *rl, const struct rule_view *v, char *buf, 
 	size_t o = 0;
 
 	buf[0] = 0;
-	for (unsigned i = 0; i < rl->nout && o + 1 < len; i++) {
+	for (unsigned i = 0; i < rl->nout; i++) {
 		const struct tmpl_part *p = &rl->out[i];
 		const struct rval *r;
 
 		if (p->field < 0) {
-			o += snprintf(buf + o, len - o, "%s", p->lit.p);
+			put(buf, len, &o, p->lit.p, p->lit.n);
 			continue;
 		}
 		r = view_first(v, p->field);
 		if (!r)
-			o += snprintf(buf + o, len - o, "<NA>");
-		for (; r && o + 1 < len; r = view_next(v, r)) {
-			o += render_value(r, field_defs[p->field].type, buf + o, len - o);
-			if (r->next && o + 1 < len)
-				o += snprintf(buf + o, len - o, " ");
+			put(buf, len, &o, "<NA>", 4);
+		for (; r; r = view_next(v, r)) {
+			put_value(buf, len, &o, r, field_defs[p->field].type);
+			if (r->next)
+				put(buf, len, &o, " ", 1);
 		}
 	}
-	return o < len ? o : len - 1;
+	return o;
 }
 
 void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_id f), void *ctx)
@@ -285,6 +319,15 @@ void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_i
 	for (unsigned i = 0; i < r->nout; i++)
 		if (r->out[i].field >= 0)
 			fn(ctx, r->out[i].field);
+}
+
+/* NUL-terminated copy of p[0..n), cut to len - 1 bytes. */
+static void copy_str(char *dst, size_t len, const char *p, size_t n)
+{
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, p, n);
+	dst[n] = 0;
 }
 
 /* ---- alerts ---- */
@@ -414,7 +457,7 @@ static void state_start(struct rule_engine *e, const struct rule *r, const char 
 		s = &e->pool[i];
 		s->hash = state_hash(r->index, key);
 		s->rule = r->index;
-		snprintf(s->key, sizeof(s->key), "%s", key);
+		copy_str(s->key, sizeof(s->key), key, strlen(key));
 		s->hnext = e->buckets[s->hash & e->bmask];
 		e->buckets[s->hash & e->bmask] = i;
 		s->live = true;
@@ -436,9 +479,11 @@ static void event_key(const struct seq_def *sq, const struct rule_view *v, char 
 	enum field_id f = sq->by == BY_FIELD ? sq->key_field : F_PROC_ENTITY;
 	const struct rval *r = view_first(v, f);
 
+	size_t o = 0;
+
 	key[0] = 0;
 	if (r)
-		render_value(r, field_defs[f].type, key, len);
+		put_value(key, len, &o, r, field_defs[f].type);
 }
 
 static void state_advance(struct rule_engine *e, const struct rule *r, int32_t i, unsigned step,
@@ -493,7 +538,7 @@ static void seq_step(struct rule_engine *e, const struct rule *r, unsigned step,
 	if (try_advance(e, r, step, key, v) || r->seq->by != BY_TREE)
 		return;
 	for (const struct rval *a = view_first(v, F_ANC_ENTITY); a; a = view_next(v, a)) {
-		snprintf(key, sizeof(key), "%.*s", (int)a->s.n, a->s.p);
+		copy_str(key, sizeof(key), a->s.p, a->s.n);
 		if (try_advance(e, r, step, key, v))
 			return;
 	}

@@ -49,8 +49,11 @@ for i in $(seq 50); do cat $T/models/a.safetensors >/dev/null; ls $T >/dev/null;
 sleep 2
 kill $(cat $T/pid); wait $(cat $T/pid) 2>/dev/null || true
 n=$(wc -l < $T/ev.jsonl)
-reps=$(( (LINES + n - 1) / n ))
-for i in $(seq $reps); do cat $T/ev.jsonl; done | head -n $LINES > $T/big.jsonl
+/usr/bin/python3 -c '
+import itertools, sys
+lines = open(sys.argv[1]).readlines()
+with open(sys.argv[2], "w") as out:
+    out.writelines(itertools.islice(itertools.cycle(lines), int(sys.argv[3])))' $T/ev.jsonl $T/big.jsonl $LINES
 echo "sample: $n lines recorded ($(grep -c '"kind":"alert"' $T/ev.jsonl) alerts live), repeated to $LINES lines"
 echo "by action: $(grep -o '"action":"[a-z_-]*"' $T/ev.jsonl | sort | uniq -c | sort -rn | head -6 | awk '{printf "%s %s; ", $2, $1}')"
 echo

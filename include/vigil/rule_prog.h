@@ -30,15 +30,19 @@ struct strset {
 	uint32_t mask;
 };
 
-enum pkind { P_AND, P_OR, P_NOT, P_TEST, P_EXISTS, P_CONST };
+/* P_ACTION: an event.action test turned into a bit mask (cheapest test first). */
+enum pkind { P_AND, P_OR, P_NOT, P_TEST, P_EXISTS, P_CONST, P_ACTION };
 
 struct pnode {
 	enum pkind kind;
 	enum cond_op op;
 	enum field_id field;
-	bool negate; /* "!=": true when no value equals */
-	bool bval;   /* P_CONST, or the value of a boolean test */
-	struct pnode *a, *b;
+	bool negate;	     /* "!=": true when no value equals */
+	bool bval;	     /* P_CONST, or the value of a boolean test */
+	struct pnode *a, *b; /* as compiled: binary and/or, not */
+	struct pnode **kids; /* after optimize: and/or chains flattened */
+	unsigned nkids;
+	uint32_t mask; /* P_ACTION: 1 << enum action_bit */
 	unsigned n;
 	struct pstr *strs;  /* string values (lower-cased for icontains) */
 	struct strset set;  /* = / in with many strings */
