@@ -96,7 +96,6 @@ static void set_event(json_t *ev, const char *id, uint64_t seq, const struct rul
 	json_object_set_new(ev, "sequence", json_integer(seq));
 	json_object_set_new(ev, "severity", json_integer(severity_score(m->severity)));
 	json_object_set_new(ev, "module", json_string("vigil"));
-	json_object_del(ev, "outcome");
 	json_object_set_new(ev, "__trigger", trig); /* moved to vigil.alert by the caller */
 }
 

@@ -13,6 +13,7 @@ const char *vigil_action_name(enum vigil_action a)
 	    [VA_FORK] = "fork",	      [VA_OPEN] = "open",	  [VA_RENAME] = "rename",
 	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate", [VA_CHMOD] = "chmod",
 	    [VA_CONNECT] = "connect", [VA_LISTEN] = "listen",	  [VA_IOURING] = "io_uring-setup",
+	    [VA_PTRACE] = "ptrace",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -170,6 +171,7 @@ static const size_t min_size[VGL_MSG_MAX] = {
     [VGL_MSG_FORK] = sizeof(struct vgl_fork),	    [VGL_MSG_OPEN] = sizeof(struct vgl_open),
     [VGL_MSG_FCHANGE] = sizeof(struct vgl_fchange), [VGL_MSG_CONNECT] = sizeof(struct vgl_connect),
     [VGL_MSG_LISTEN] = sizeof(struct vgl_connect),  [VGL_MSG_IOURING] = sizeof(struct vgl_iouring),
+    [VGL_MSG_PTRACE] = sizeof(struct vgl_ptrace),
 };
 
 int decode_record(struct decoder *d, const void *data, size_t size, struct vigil_event *ev)
@@ -208,6 +210,16 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 		ev->iouring.sq_entries = e->sq_entries;
 		ev->iouring.cq_entries = e->cq_entries;
 		ev->iouring.flags = e->flags;
+		return 0;
+	}
+	case VGL_MSG_PTRACE: {
+		const struct vgl_ptrace *e = data;
+
+		ev->action = VA_PTRACE;
+		ev->ptrace.target = e->target;
+		ev->ptrace.request = e->request;
+		ev->ptrace.ret = e->ret;
+		ev->ptrace.target_proc = NULL;
 		return 0;
 	}
 	case VGL_MSG_OPEN:

@@ -596,9 +596,48 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 		return (struct action_meta){"network", "start"};
 	case VA_IOURING:
 		return (struct action_meta){"process", "info"};
+	case VA_PTRACE:
+		return (struct action_meta){"process", "access"};
 	default:
 		return (struct action_meta){"host", "info"};
 	}
+}
+
+const char *ecs_ptrace_request_name(uint32_t request)
+{
+	switch (request) {
+	case 16:
+		return "attach";
+	case 0x4206:
+		return "seize";
+	case VGL_PTRACE_VM_READV:
+		return "process_vm_readv";
+	case VGL_PTRACE_VM_WRITEV:
+		return "process_vm_writev";
+	default:
+		return "other";
+	}
+}
+
+/* vigil.target: the process whose memory was asked for; vigil.ptrace: how. */
+static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	const struct proc *t = ev->ptrace.target_proc;
+
+	jw_obj_open(j, "target");
+	jw_u64(j, "pid", ev->ptrace.target);
+	if (t) {
+		jw_str(j, "entity_id", proc_cache_entity_id(w->pc, t));
+		jw_str(j, "name", t->name);
+		if (t->exe)
+			jw_str(j, "executable", t->exe);
+		jw_bool(j, "inference", t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+	}
+	jw_obj_close(j);
+	jw_obj_open(j, "ptrace");
+	jw_str(j, "request", ecs_ptrace_request_name(ev->ptrace.request));
+	jw_i64(j, "result", ev->ptrace.ret);
+	jw_obj_close(j);
 }
 
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
@@ -607,7 +646,9 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	struct action_meta m = ecs_action_meta(ev);
 	struct jw *j =
 	    begin(w, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
-		  ev->action == VA_CONNECT ? ecs_net_outcome(ev) : NULL);
+		  ev->action == VA_CONNECT  ? ecs_net_outcome(ev)
+		  : ev->action == VA_PTRACE ? (ev->ptrace.ret < 0 ? "failure" : "success")
+					    : NULL);
 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)
@@ -645,6 +686,8 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		jw_u64(j, "flags", ev->iouring.flags);
 		jw_obj_close(j);
 	}
+	if (ev->action == VA_PTRACE)
+		put_ptrace(j, w, ev);
 	if (ev->action == VA_EXIT && ev->exit.signal) {
 		jw_obj_open(j, "exit");
 		jw_u64(j, "signal", ev->exit.signal);

@@ -110,6 +110,8 @@ bool enrich_event(struct enricher *en, struct vigil_event *ev)
 		ev->ppid = p->ppid;
 	if (p && ev->cgroup_id && ev->cgroup_id != p->cgroup_id)
 		proc_cache_set_cgroup(en->pc, p, ev->cgroup_id); /* moved to another cgroup */
+	if (ev->action == VA_PTRACE)
+		ev->ptrace.target_proc = proc_cache_get_or_load(en->pc, ev->ptrace.target);
 	ev->proc = p;
 	return true;
 }

@@ -239,6 +239,21 @@ static void add_net(struct rule_view *v, const struct vigil_event *ev)
 	add_cstr(v, F_NET_TYPE, d.v6 ? "ipv6" : "ipv4");
 }
 
+static void add_target(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc)
+{
+	const struct proc *t = ev->ptrace.target_proc;
+
+	view_add_num(v, F_V_TARGET_PID, ev->ptrace.target);
+	add_cstr(v, F_V_PTRACE_REQUEST, ecs_ptrace_request_name(ev->ptrace.request));
+	add_cstr(v, F_EVENT_OUTCOME, ev->ptrace.ret < 0 ? "failure" : "success");
+	if (!t)
+		return;
+	add_cstr(v, F_V_TARGET_ENTITY, proc_cache_entity_id(pc, t));
+	add_cstr(v, F_V_TARGET_NAME, t->name);
+	add_cstr(v, F_V_TARGET_EXE, t->exe);
+	view_add_bool(v, F_V_TARGET_INFERENCE, t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+}
+
 void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc,
 		     const struct ecs_writer *w)
 {
@@ -271,5 +286,7 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		add_net(v, ev);
 	} else if (ev->action == VA_EXIT && ev->exit.signal) {
 		view_add_num(v, F_V_EXIT_SIGNAL, ev->exit.signal);
+	} else if (ev->action == VA_PTRACE) {
+		add_target(v, ev, pc);
 	}
 }

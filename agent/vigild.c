@@ -61,7 +61,7 @@ struct manager {
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns;
-	uint64_t by_action[VA_IOURING + 1];
+	uint64_t by_action[VA_PTRACE + 1];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
@@ -108,6 +108,7 @@ static const char *const drop_names[VGL_DROP_NR] = {
     [VGL_DROP_RB_FULL + VGL_MSG_CONNECT] = "ringbuf_full_connect",
     [VGL_DROP_RB_FULL + VGL_MSG_LISTEN] = "ringbuf_full_listen",
     [VGL_DROP_RB_FULL + VGL_MSG_IOURING] = "ringbuf_full_io_uring",
+    [VGL_DROP_RB_FULL + VGL_MSG_PTRACE] = "ringbuf_full_ptrace",
     [VGL_DROP_TRUNC_ARGS] = "truncated_args",
     [VGL_DROP_TRUNC_PATH] = "truncated_path",
     [VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
@@ -130,7 +131,7 @@ static json_t *counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_IOURING; i++)
+	for (int i = VA_EXEC; i <= VA_PTRACE; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(

@@ -2,8 +2,11 @@
 /*
  * process.bpf.c — exec, fork and exit of processes (not threads).
  *
- * sched_* tracepoints only: they are not syscall tracepoints, so they put
- * nothing on the syscall slow path.
+ * sched_* tracepoints: they are not syscall tracepoints, so they put
+ * nothing on the syscall slow path. Also ptrace attach/seize and
+ * process_vm_readv/writev (exit-only syscall tracepoints: the open probes
+ * already put syscalls on the slow path, these add a dispatch for three
+ * rare syscalls).
  */
 #include "lib/common.bpf.h"
 
@@ -102,6 +105,65 @@ int handle_io_uring_create(struct trace_event_raw_io_uring_create *ctx)
 	e.fd = ctx->fd;
 	rec_submit(&e, sizeof(e), VGL_MSG_IOURING);
 	return 0;
+}
+
+#define PTRACE_ATTACH_ 16
+#define PTRACE_SEIZE_  0x4206
+
+struct ptrace_key {
+	__u32 pid, target, request;
+};
+
+/* (caller, target, request) → last report: a profiler reading memory 100 times a second is one event a second */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ptrace_key);
+	__type(value, __u64);
+} ptrace_seen SEC(".maps");
+
+static __always_inline int report_ptrace(__u32 target, __u32 request, long ret)
+{
+	struct ptrace_key k = {
+	    .pid = bpf_get_current_pid_tgid() >> 32, .target = target, .request = request};
+	__u64 now = bpf_ktime_get_boot_ns(), *last = bpf_map_lookup_elem(&ptrace_seen, &k);
+	struct vgl_ptrace e = {};
+
+	if (last && now - *last < 1000000000ull)
+		return 0;
+	bpf_map_update_elem(&ptrace_seen, &k, &now, BPF_ANY);
+	hdr_fill(&e.h, VGL_MSG_PTRACE);
+	e.target = target;
+	e.request = request;
+	e.ret = ret;
+	rec_submit(&e, sizeof(e), VGL_MSG_PTRACE);
+	return 0;
+}
+
+/* Exit-only, arguments read back from the saved registers (as file.bpf.c does). */
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int handle_ptrace_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = current_regs();
+	long req = PT_REGS_PARM1_CORE_SYSCALL(regs);
+
+	if (req != PTRACE_ATTACH_ && req != PTRACE_SEIZE_)
+		return 0;
+	return report_ptrace(PT_REGS_PARM2_CORE_SYSCALL(regs), req, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
+int handle_vm_readv_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return report_ptrace(PT_REGS_PARM1_CORE_SYSCALL(current_regs()), VGL_PTRACE_VM_READV,
+			     ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_process_vm_writev")
+int handle_vm_writev_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return report_ptrace(PT_REGS_PARM1_CORE_SYSCALL(current_regs()), VGL_PTRACE_VM_WRITEV,
+			     ctx->ret);
 }
 
 /* tp_btf gives both task pointers, so threads can be told from processes. */

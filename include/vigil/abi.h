@@ -26,7 +26,8 @@
 #define VGL_MSG_CONNECT 6
 #define VGL_MSG_LISTEN	7
 #define VGL_MSG_IOURING 8
-#define VGL_MSG_MAX	9
+#define VGL_MSG_PTRACE	9
+#define VGL_MSG_MAX	10
 
 /* Drop/loss counters (per-CPU array `drops`, one slot per index). */
 #define VGL_DROP_RB_FULL	0 /* + msg type: ring buffer full, per type */
@@ -227,7 +228,22 @@ struct vgl_major_val {
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
 #define VGL_DIR_ALL	  2 /* every file below counts */
 
+/*
+ * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:
+ * how memory of a running model server is read. Once a second per
+ * (caller, target, request) at most.
+ */
+#define VGL_PTRACE_VM_READV  0x10000 /* request values beyond ptrace's own */
+#define VGL_PTRACE_VM_WRITEV 0x10001
+struct vgl_ptrace {
+	struct vgl_hdr h;
+	__u32 target;  /* pid as the caller named it */
+	__u32 request; /* PTRACE_ATTACH, PTRACE_SEIZE or VGL_PTRACE_VM_* */
+	__s64 ret;     /* the syscall's return value */
+};
+
 _Static_assert(sizeof(struct vgl_hdr) == 64, "vgl_hdr layout");
+_Static_assert(sizeof(struct vgl_ptrace) == 80, "vgl_ptrace layout");
 _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");
 _Static_assert(sizeof(struct vgl_open) == 64 + 48, "vgl_open layout");
 _Static_assert(sizeof(struct vgl_fchange) == 64 + 40, "vgl_fchange layout");

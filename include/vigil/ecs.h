@@ -43,6 +43,8 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev);
 const char *ecs_open_type(const struct vigil_event *ev);
 const char *ecs_net_outcome(const struct vigil_event *ev);
 const char *ecs_file_kind_name(uint32_t kind);
+/* attach, seize, process_vm_readv, process_vm_writev */
+const char *ecs_ptrace_request_name(uint32_t request);
 /* name, directory and extension of a path, as file.* shows them (NULL p: none) */
 void ecs_path_parts(struct vstr path, struct vstr *name, struct vstr *dir, struct vstr *ext);
 

@@ -26,6 +26,7 @@ enum vigil_action {
 	VA_CONNECT,
 	VA_LISTEN,
 	VA_IOURING,
+	VA_PTRACE,
 };
 
 struct vstr {
@@ -74,6 +75,11 @@ struct vigil_event {
 		struct {
 			uint32_t sq_entries, cq_entries, flags;
 		} iouring;
+		struct {
+			uint32_t target, request;
+			int64_t ret;
+			const struct proc *target_proc; /* enrich.c */
+		} ptrace;
 		struct {
 			uint8_t saddr[16], daddr[16];
 			uint16_t sport, dport, family, protocol;

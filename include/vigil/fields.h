@@ -84,7 +84,13 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_COUNT, "vigil.count", FT_NUM, 0)                             \
 	X(V_NET_ERRNO, "vigil.network.errno", FT_NUM, 0)                 \
 	X(V_NET_VIA, "vigil.network.via", FT_STR, 0)                     \
-	X(V_EXIT_SIGNAL, "vigil.exit.signal", FT_NUM, 0)
+	X(V_EXIT_SIGNAL, "vigil.exit.signal", FT_NUM, 0)                 \
+	X(V_TARGET_PID, "vigil.target.pid", FT_NUM, 0)                   \
+	X(V_TARGET_ENTITY, "vigil.target.entity_id", FT_STR, 0)          \
+	X(V_TARGET_NAME, "vigil.target.name", FT_STR, 0)                 \
+	X(V_TARGET_EXE, "vigil.target.executable", FT_STR, 0)            \
+	X(V_TARGET_INFERENCE, "vigil.target.inference", FT_BOOL, 0)      \
+	X(V_PTRACE_REQUEST, "vigil.ptrace.request", FT_STR, 0)
 
 enum field_id {
 #define FIELD_ENUM(id, name, type, multi) F_##id,
@@ -110,7 +116,7 @@ const char *field_type_name(enum field_type t);
 /* The event actions rules can be indexed by (event.action values). */
 #define VIGIL_ACTIONS(X) \
 	X(exec)          \
-	X(exit) X(open) X(rename) X(unlink) X(truncate) X(chmod) X(connect) X(listen) X(io_uring)
+	X(exit) X(open) X(rename) X(unlink) X(truncate) X(chmod) X(connect) X(listen) X(ptrace)
 enum action_bit {
 #define ACTION_ENUM(a) AB_##a,
 	VIGIL_ACTIONS(ACTION_ENUM)

@@ -382,6 +382,31 @@ def io_uring_setup_is_reported(a):
 
 
 @test
+def ptrace_and_process_vm_readv_are_reported(a):
+    target = subprocess.Popen(["sleep", "30"])
+    code = ("import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "class iov(ctypes.Structure):\n    _fields_ = [('b', ctypes.c_void_p), ('n', ctypes.c_size_t)]\n"
+            "buf = ctypes.create_string_buffer(8)\nl, r = iov(ctypes.cast(buf, ctypes.c_void_p), 8), iov(8, 8)\n"
+            "pid = int(sys.argv[1])\n"
+            "for i in range(100): libc.process_vm_readv(pid, ctypes.byref(l), 1, ctypes.byref(r), 1, 0)\n"
+            "libc.ptrace(16, pid, None, None); os.waitpid(pid, 0); libc.ptrace(17, pid, None, None)\n")
+    try:
+        p = run([sys.executable, "-c", code, str(target.pid)])
+        evs = a.wait_for(lambda e: e["event"]["action"] == "ptrace" and get(e, "process.pid") == p.pid
+                         and get(e, "vigil.ptrace.request") == "attach")
+        ev = evs[0]
+        assert get(ev, "vigil.target.pid") == target.pid and get(ev, "vigil.target.name") == "sleep"
+        assert get(ev, "event.outcome") == "success" and get(ev, "event.type") == ["access"]
+        reads = [e for e in a.lines() if e["event"]["action"] == "ptrace" and get(e, "process.pid") == p.pid
+                 and get(e, "vigil.ptrace.request") == "process_vm_readv"]
+        assert len(reads) == 1, len(reads)  # 100 reads in a second: one event
+        assert get(reads[0], "event.outcome") == "failure"  # address 8 is not mapped
+    finally:
+        target.kill()
+        target.wait()
+
+
+@test
 def inference_workload_tag_and_tree(a):
     exe = os.path.join(a.tmp, "fake-vllm")
     shutil.copy("/bin/sh", exe)

@@ -304,6 +304,31 @@ def metadata_VGL_0014_and_inference_egress_VGL_0015(env):
 
 
 @test
+def inference_memory_scraping_VGL_0012(env):
+    srv = subprocess.Popen([PY, env.server, "import time; time.sleep(30)"])
+    try:
+        env.a.wait_for(lambda e: get(e, "event.action") == "exec" and get(e, "process.pid") == srv.pid,
+                       what="server exec")
+        code = ("import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                "pid = int(sys.argv[1])\nassert libc.ptrace(16, pid, None, None) == 0\n"
+                "os.waitpid(pid, 0)\nlibc.ptrace(17, pid, None, None)\n")
+        pid = spawn([PY, "-c", code, str(srv.pid)])
+        e = expect_alert(env, "VGL-0012", pid)
+        assert get(e, "vigil.target.pid") == srv.pid and get(e, "vigil.ptrace.request") == "attach"
+        assert get(e, "vigil.target.inference") is True and get(e, "event.outcome") == "success"
+        # a debugger attaching is not scraping
+        st = subprocess.Popen(["strace", "-p", str(srv.pid), "-o", "/dev/null"])
+        env.a.wait_for(lambda e: get(e, "event.action") == "ptrace" and get(e, "process.pid") == st.pid,
+                       what="strace's ptrace event")
+        st.terminate()
+        st.wait(timeout=30)
+        expect_none(env, "VGL-0012", st.pid)
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+@test
 def mining_port_VGL_0016_and_miner_VGL_0017(env):
     pid = spawn([PY, "-c", connect_code("127.0.0.1", 3333)])
     expect_alert(env, "VGL-0016", pid)
