@@ -9,11 +9,13 @@
 const char *vigil_action_name(enum vigil_action a)
 {
 	static const char *const names[] = {
-	    [VA_NONE] = "none",	      [VA_EXEC] = "exec",	  [VA_EXIT] = "exit",
-	    [VA_FORK] = "fork",	      [VA_OPEN] = "open",	  [VA_RENAME] = "rename",
-	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate", [VA_CHMOD] = "chmod",
-	    [VA_CONNECT] = "connect", [VA_LISTEN] = "listen",	  [VA_IOURING] = "io_uring-setup",
-	    [VA_PTRACE] = "ptrace",
+	    [VA_NONE] = "none",	    [VA_EXEC] = "exec",
+	    [VA_EXIT] = "exit",	    [VA_FORK] = "fork",
+	    [VA_OPEN] = "open",	    [VA_RENAME] = "rename",
+	    [VA_UNLINK] = "unlink", [VA_TRUNCATE] = "truncate",
+	    [VA_CHMOD] = "chmod",   [VA_CONNECT] = "connect",
+	    [VA_LISTEN] = "listen", [VA_IOURING] = "io_uring-setup",
+	    [VA_PTRACE] = "ptrace", [VA_MODEL_FORMAT] = "model-format",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }

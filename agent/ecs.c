@@ -522,10 +522,10 @@ static void put_net(struct jw *j, const struct vigil_event *ev)
 	jw_obj_close(j);
 }
 
-static void put_change(struct jw *j, const struct vigil_event *ev)
+static void put_file(struct jw *j, struct vstr path)
 {
 	jw_obj_open(j, "file");
-	put_file_names(j, ev->change.path);
+	put_file_names(j, path);
 	jw_obj_close(j);
 }
 
@@ -598,6 +598,8 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 		return (struct action_meta){"process", "info"};
 	case VA_PTRACE:
 		return (struct action_meta){"process", "access"};
+	case VA_MODEL_FORMAT:
+		return (struct action_meta){"file", "info"};
 	default:
 		return (struct action_meta){"host", "info"};
 	}
@@ -654,9 +656,11 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	if (ev->action == VA_OPEN)
 		put_open(j, ev);
 	else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD)
-		put_change(j, ev);
+		put_file(j, ev->change.path);
 	else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN)
 		put_net(j, ev);
+	else if (ev->action == VA_MODEL_FORMAT)
+		put_file(j, ev->sniff.path);
 	j = ecs_vigil(w);
 	if (ev->proc)
 		put_ancestry(j, w, ev);
@@ -688,6 +692,16 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	}
 	if (ev->action == VA_PTRACE)
 		put_ptrace(j, w, ev);
+	if (ev->action == VA_MODEL_FORMAT) {
+		jw_obj_open(j, "file");
+		jw_str(j, "kind", ecs_file_kind_name(ev->sniff.kind));
+		jw_str(j, "format", ev->sniff.format);
+		if (ev->sniff.expected[0])
+			jw_str(j, "expected_format", ev->sniff.expected);
+		jw_bool(j, "format_mismatch", ev->sniff.mismatch);
+		jw_bool(j, "pickle", ev->sniff.pickle);
+		jw_obj_close(j);
+	}
 	if (ev->action == VA_EXIT && ev->exit.signal) {
 		jw_obj_open(j, "exit");
 		jw_u64(j, "signal", ev->exit.signal);

@@ -288,5 +288,13 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		view_add_num(v, F_V_EXIT_SIGNAL, ev->exit.signal);
 	} else if (ev->action == VA_PTRACE) {
 		add_target(v, ev, pc);
+	} else if (ev->action == VA_MODEL_FORMAT) {
+		add_path(v, ev->sniff.path, 0);
+		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->sniff.kind));
+		add_cstr(v, F_V_FILE_FORMAT, ev->sniff.format);
+		if (ev->sniff.expected[0])
+			add_cstr(v, F_V_FILE_EXPECTED, ev->sniff.expected);
+		view_add_bool(v, F_V_FILE_MISMATCH, ev->sniff.mismatch);
+		view_add_bool(v, F_V_FILE_PICKLE, ev->sniff.pickle);
 	}
 }

@@ -82,8 +82,8 @@ const char *field_type_name(enum field_type t)
 
 enum action_bit action_bit_of(const char *s, size_t n)
 {
-#define ACTION_CMP(a)                                              \
-	if (n == sizeof(#a) - 1 && !memcmp(s, #a, sizeof(#a) - 1)) \
+#define ACTION_CMP(a, name)                                              \
+	if (n == sizeof(name) - 1 && !memcmp(s, name, sizeof(name) - 1)) \
 		return AB_##a;
 	VIGIL_ACTIONS(ACTION_CMP)
 #undef ACTION_CMP

@@ -32,6 +32,7 @@
 #include "vigil/probes.h"
 #include "vigil/proc_cache.h"
 #include "vigil/sink.h"
+#include "vigil/sniff.h"
 #include "vigil/util.h"
 
 #define BACKLOG_MAX (16u << 20)
@@ -58,10 +59,11 @@ struct manager {
 	struct probes *probes;
 	struct control *control;
 	struct detector *detect;
+	struct sniffer *sniff;
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns;
-	uint64_t by_action[VA_PTRACE + 1];
+	uint64_t by_action[VA_MODEL_FORMAT + 1];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
@@ -69,12 +71,47 @@ struct manager {
 	bool stop;
 };
 
+/* An enriched event: into the stream, then through the rules. */
+static void emit_event(struct manager *m, const struct vigil_event *ev)
+{
+	const char *line;
+	size_t len;
+
+	ecs_format_event(m->ecs, ev, &line, &len);
+	sinks_emit(&m->sinks, line, len);
+	detect_event(m->detect, ev, line, len);
+	m->by_action[ev->action]++;
+	m->emitted++;
+}
+
+/* Model opens: ask the sniffer what the file really is (answered later, off this loop). */
+static void maybe_sniff(struct manager *m, const struct vigil_event *ev)
+{
+	struct sniff_job j;
+
+	if (ev->action != VA_OPEN || (ev->open.open_flags & O_ACCMODE) != O_RDONLY ||
+	    (ev->open.kind != VGL_KIND_MODEL && ev->open.kind != VGL_KIND_MODEL_AMBIGUOUS &&
+	     ev->open.kind != VGL_KIND_MODEL_PTH) ||
+	    ev->open.path.n >= sizeof(j.path) || (ev->open.sflags & VGL_SF_PATH_TRUNC))
+		return;
+	j.pid = ev->pid;
+	j.tid = ev->tid;
+	j.uid = ev->uid;
+	j.gid = ev->gid;
+	j.cgroup_id = ev->cgroup_id;
+	j.ts_boot_ns = ev->ts_boot_ns;
+	j.ino = ev->open.ino;
+	j.kind = ev->open.kind;
+	j.host_root = ev->proc && !ev->proc->container.id[0];
+	memcpy(j.path, ev->open.path.p, ev->open.path.n);
+	j.path[ev->open.path.n] = 0;
+	sniff_request(m->sniff, &j);
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct manager *m = ctx;
 	struct vigil_event ev;
-	const char *line;
-	size_t len;
 
 	if (decode_record(&m->dec, data, size, &ev) < 0) {
 		m->decode_errors++;
@@ -82,12 +119,38 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (!enrich_event(m->en, &ev))
 		return 0;
-	ecs_format_event(m->ecs, &ev, &line, &len);
-	sinks_emit(&m->sinks, line, len);
-	detect_event(m->detect, &ev, line, len);
-	m->by_action[ev.action]++;
-	m->emitted++;
+	emit_event(m, &ev);
+	maybe_sniff(m, &ev);
 	return 0;
+}
+
+/* What the sniffer found: a model-format event for the process that opened the file. */
+static void on_sniffed(struct manager *m)
+{
+	struct sniff_job j;
+
+	while (sniff_result(m->sniff, &j)) {
+		struct vigil_event ev = {.action = VA_MODEL_FORMAT,
+					 .ts_boot_ns = clock_ns(CLOCK_BOOTTIME),
+					 .pid = j.pid,
+					 .tid = j.tid,
+					 .uid = j.uid,
+					 .gid = j.gid,
+					 .cgroup_id = j.cgroup_id};
+
+		ev.sniff.path = (struct vstr){j.path, strlen(j.path)};
+		ev.sniff.kind = j.kind;
+		ev.sniff.format = j.format;
+		ev.sniff.expected = j.expected;
+		ev.sniff.mismatch = j.mismatch;
+		ev.sniff.pickle = j.pickle;
+		ev.proc = proc_cache_get(m->pc, j.pid);
+		if (ev.proc) {
+			ev.ppid = ev.proc->ppid;
+			memcpy(ev.comm, ev.proc->name, sizeof(ev.comm));
+		}
+		emit_event(m, &ev);
+	}
 }
 
 static void emit_line(struct manager *m)
@@ -131,7 +194,7 @@ static json_t *counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_PTRACE; i++)
+	for (int i = VA_EXEC; i <= VA_MODEL_FORMAT; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(
@@ -151,6 +214,17 @@ static json_t *counters_json(struct manager *m)
 	if (m->sinks.file)
 		json_object_set_new(o, "chain_head",
 				    json_string(file_sink_chain_head(m->sinks.file)));
+	if (m->sniff) {
+		struct sniff_stats ss;
+
+		sniff_stats(m->sniff, &ss);
+		json_object_set_new(
+		    o, "model_sniff",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "requests", (json_int_t)ss.requests,
+			      "read", (json_int_t)ss.read, "cached", (json_int_t)ss.cached,
+			      "skipped_network_fs", (json_int_t)ss.skipped_fs, "failed",
+			      (json_int_t)ss.failed, "queue_full", (json_int_t)ss.queue_full));
+	}
 	return o;
 }
 
@@ -503,6 +577,9 @@ static int setup(struct manager *m)
 	r = detect_new(m->cfg, &m->opt.rules, m->ecs, m->pc, &m->sinks, &m->detect);
 	if (r < 0)
 		return log_error_errno(r, "cannot load the rules");
+	r = sniff_new(&m->sniff);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the model reader");
 	/* probes first, then the /proc seed: a process started in between is
 	 * seen by both, never by neither */
 	r = probes_new(m->cfg, on_sample, m, &m->probes);
@@ -590,12 +667,12 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
 static int run_loop(struct manager *m)
 {
 	struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
-	struct epoll_event evs[4];
+	struct epoll_event evs[5];
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	_cleanup_close_ int sfd = -1;
 	sigset_t mask;
-	int fds[4];
+	int fds[5];
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -609,7 +686,8 @@ static int run_loop(struct manager *m)
 	fds[1] = control_fd(m->control);
 	fds[2] = sfd;
 	fds[3] = tfd;
-	for (int i = 0; i < 4; i++) {
+	fds[4] = sniff_fd(m->sniff);
+	for (int i = 0; i < 5; i++) {
 		struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0)
@@ -633,6 +711,8 @@ static int run_loop(struct manager *m)
 				control_serve(m->control);
 			else if (fd == sfd)
 				on_signal(m, sfd);
+			else if (fd == fds[4])
+				on_sniffed(m);
 			else if (read(tfd, &ticks, sizeof(ticks)) > 0)
 				on_tick(m);
 		}
@@ -653,6 +733,7 @@ static void teardown(struct manager *m)
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
 	m->detect = detect_free(m->detect);
+	m->sniff = sniff_free(m->sniff);
 	m->ecs = ecs_free(m->ecs);
 	m->en = enrich_free(m->en);
 	m->pc = proc_cache_free(m->pc);

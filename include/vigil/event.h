@@ -27,6 +27,7 @@ enum vigil_action {
 	VA_LISTEN,
 	VA_IOURING,
 	VA_PTRACE,
+	VA_MODEL_FORMAT, /* from sniff.c, not the kernel */
 };
 
 struct vstr {
@@ -80,6 +81,12 @@ struct vigil_event {
 			int64_t ret;
 			const struct proc *target_proc; /* enrich.c */
 		} ptrace;
+		struct {
+			struct vstr path;
+			uint32_t kind;
+			const char *format, *expected;
+			bool mismatch, pickle;
+		} sniff;
 		struct {
 			uint8_t saddr[16], daddr[16];
 			uint16_t sport, dport, family, protocol;

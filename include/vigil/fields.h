@@ -81,6 +81,10 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_FILE_OPENED, "vigil.file.opened_path", FT_STR, 0)            \
 	X(V_FILE_ACCESS, "vigil.file.access", FT_STR, 1)                 \
 	X(V_FILE_NEW_PATH, "vigil.file.new_path", FT_STR, 0)             \
+	X(V_FILE_FORMAT, "vigil.file.format", FT_STR, 0)                 \
+	X(V_FILE_EXPECTED, "vigil.file.expected_format", FT_STR, 0)      \
+	X(V_FILE_MISMATCH, "vigil.file.format_mismatch", FT_BOOL, 0)     \
+	X(V_FILE_PICKLE, "vigil.file.pickle", FT_BOOL, 0)                \
 	X(V_COUNT, "vigil.count", FT_NUM, 0)                             \
 	X(V_NET_ERRNO, "vigil.network.errno", FT_NUM, 0)                 \
 	X(V_NET_VIA, "vigil.network.via", FT_STR, 0)                     \
@@ -114,11 +118,14 @@ const char *field_suggest(const char *name, size_t len);
 const char *field_type_name(enum field_type t);
 
 /* The event actions rules can be indexed by (event.action values). */
-#define VIGIL_ACTIONS(X) \
-	X(exec)          \
-	X(exit) X(open) X(rename) X(unlink) X(truncate) X(chmod) X(connect) X(listen) X(ptrace)
+/* X(id, "event.action value") */
+#define VIGIL_ACTIONS(X)                                                                        \
+	X(exec, "exec")                                                                         \
+	X(exit, "exit") X(open, "open") X(rename, "rename") X(unlink, "unlink")                 \
+	    X(truncate, "truncate") X(chmod, "chmod") X(connect, "connect") X(listen, "listen") \
+		X(ptrace, "ptrace") X(model_format, "model-format")
 enum action_bit {
-#define ACTION_ENUM(a) AB_##a,
+#define ACTION_ENUM(a, name) AB_##a,
 	VIGIL_ACTIONS(ACTION_ENUM)
 #undef ACTION_ENUM
 	    AB_OTHER, /* any other event.action (agent health, alerts…) */

@@ -10,6 +10,8 @@ inside it). Prints "rules-integration: N passed, N failed".
 """
 import json
 import os
+import pickle
+import struct
 import shutil
 import socket
 import subprocess
@@ -24,6 +26,7 @@ from test_events import Agent, ROOT, VIGIL, get  # noqa: E402
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
 HUB, ELSEWHERE, METADATA = "10.200.0.1", "10.200.0.2", "169.254.169.254"
+SAFETENSORS = struct.pack("<Q", 2) + b"{}"
 SEVERITY = {"info": 1, "low": 21, "medium": 47, "high": 73, "critical": 99}
 
 FAKE_SERVER = """import sys
@@ -71,8 +74,10 @@ class Env:
         self.model = os.path.join(self.a.models, "m.safetensors")
         self.gguf = os.path.join(self.a.models, "m.gguf")
         self.pkl = os.path.join(self.a.models, "m.pkl")
-        for p in (self.model, self.gguf, self.pkl):
-            open(p, "w").write("weights")
+        # real first bytes: the model-format reader judges them
+        open(self.model, "wb").write(SAFETENSORS)
+        open(self.gguf, "wb").write(b"GGUF\x03\x00\x00\x00" + bytes(24))
+        open(self.pkl, "wb").write(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
 
     def start(self):
         self.a.start(args=["--rules", os.path.join(ROOT, "rules"), "--rules", self.local])
@@ -221,15 +226,35 @@ def egress_after_unpickling_VGL_0003(env):
 @test
 def pickle_loaded_by_inference_VGL_0004(env):
     pid = server(env, f"open({env.pkl!r}, 'rb').read()")
-    assert get(expect_alert(env, "VGL-0004", pid), "vigil.severity") == "low"
-    pid = server(env, f"open({env.model!r}, 'rb').read()")
+    e = expect_alert(env, "VGL-0004", pid)
+    assert get(e, "vigil.severity") == "low" and get(e, "vigil.file.format") == "pickle"
+    # the bytes decide, not the name: a .pt that is really safetensors is fine
+    safe_pt = os.path.join(env.a.models, "really-safe.pt")
+    open(safe_pt, "wb").write(SAFETENSORS)
+    pid = server(env, f"open({env.model!r}, 'rb').read(); open({safe_pt!r}, 'rb').read()")
     expect_none(env, "VGL-0004", pid)
+
+
+@test
+def model_container_mismatch_VGL_0005(env):
+    import gzip
+    packed = os.path.join(env.a.models, "weights.bin")
+    open(packed, "wb").write(gzip.compress(b"not a model"))
+    pid = spawn(["cat", packed], stdout=subprocess.DEVNULL)
+    e = expect_alert(env, "VGL-0005", pid)
+    assert get(e, "vigil.file.format") == "gzip" and get(e, "vigil.file.expected_format") == "pytorch-zip"
+    disguised = os.path.join(env.a.models, "disguised.safetensors")
+    open(disguised, "wb").write(pickle.dumps([1], protocol=2))
+    pid = spawn(["cat", disguised], stdout=subprocess.DEVNULL)
+    assert get(expect_alert(env, "VGL-0005", pid), "vigil.file.pickle") is True
+    pid = spawn(["cat", env.model, env.gguf], stdout=subprocess.DEVNULL)
+    expect_none(env, "VGL-0005", pid)
 
 
 @test
 def model_tampered_VGL_0006_and_served_model_swapped_VGL_0007(env):
     victim = os.path.join(env.a.models, "served.safetensors")
-    open(victim, "w").write("w")
+    open(victim, "wb").write(SAFETENSORS)
     server(env, f"open({victim!r}, 'rb').read()")
     pid = spawn(["/bin/sh", "-c", f"echo x >> {victim}"])
     expect_alert(env, "VGL-0006", pid)
