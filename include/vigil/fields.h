@@ -119,11 +119,20 @@ const char *field_type_name(enum field_type t);
 
 /* The event actions rules can be indexed by (event.action values). */
 /* X(id, "event.action value") */
-#define VIGIL_ACTIONS(X)                                                                        \
-	X(exec, "exec")                                                                         \
-	X(exit, "exit") X(open, "open") X(rename, "rename") X(unlink, "unlink")                 \
-	    X(truncate, "truncate") X(chmod, "chmod") X(connect, "connect") X(listen, "listen") \
-		X(ptrace, "ptrace") X(model_format, "model-format")
+// clang-format off
+#define VIGIL_ACTIONS(X)                        \
+	X(exec, "exec")                         \
+	X(exit, "exit")                         \
+	X(open, "open")                         \
+	X(rename, "rename")                     \
+	X(unlink, "unlink")                     \
+	X(truncate, "truncate")                 \
+	X(chmod, "chmod")                       \
+	X(connect, "connect")                   \
+	X(listen, "listen")                     \
+	X(ptrace, "ptrace")                     \
+	X(model_format, "model-format")
+// clang-format on
 enum action_bit {
 #define ACTION_ENUM(a, name) AB_##a,
 	VIGIL_ACTIONS(ACTION_ENUM)
