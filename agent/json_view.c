@@ -228,6 +228,9 @@ static bool unescape_u(struct scan *sc, const char **pp, char *o, size_t *on)
 	return true;
 }
 
+static const char unescaped[256] = {['n'] = '\n', ['t'] = '\t', ['r'] = '\r',  ['b'] = '\b',
+				    ['f'] = '\f', ['"'] = '"',	['\\'] = '\\', ['/'] = '/'};
+
 /* Resolve escapes of s[0..n) into the view's scratch. */
 static bool unescape(struct scan *sc, const char *s, size_t n, const char **ret)
 {
@@ -246,29 +249,13 @@ static bool unescape(struct scan *sc, const char *s, size_t n, const char **ret)
 			continue;
 		}
 		p++;
-		switch (*p++) {
-		case 'n':
-			o[on++] = '\n';
-			break;
-		case 't':
-			o[on++] = '\t';
-			break;
-		case 'r':
-			o[on++] = '\r';
-			break;
-		case 'b':
-			o[on++] = '\b';
-			break;
-		case 'f':
-			o[on++] = '\f';
-			break;
-		case 'u':
+		if (*p == 'u') {
+			p++;
 			if (!unescape_u(sc, &p, o, &on))
 				return false;
-			break;
-		default:
-			o[on++] = p[-1]; /* \" \\ \/ */
+			continue;
 		}
+		o[on++] = unescaped[(uint8_t)*p++]; /* scan_escaped() let only valid ones through */
 	}
 	sc->v->scratch_len += on;
 	*ret = o;

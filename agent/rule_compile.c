@@ -230,8 +230,8 @@ static int put_named(struct named **tab, unsigned *n, const struct named *it)
 }
 
 static const char *const rule_keys[] = {
-    "rule",	"id",	"desc",	      "condition", "sequence", "output", "severity",
-    "priority", "tags", "exceptions", "enabled",   "source",   NULL};
+    "rule",	"id",	    "desc", "condition",  "sequence", "threshold", "output",
+    "severity", "priority", "tags", "exceptions", "enabled",  "source",	   NULL};
 static const char *const list_keys[] = {"list", "items", "append", NULL};
 static const char *const macro_keys[] = {"macro", "condition", NULL};
 
@@ -1036,36 +1036,50 @@ static bool read_by(struct compiler *c, const struct ydoc *d, const struct ynode
 	return true;
 }
 
-static bool compile_sequence(struct compiler *c, const struct ydoc *d, const struct ynode *sq,
-			     struct rule *r)
+/* Keys of a sequence/threshold mapping, its 'by' and its 'within'. */
+static bool read_window(struct compiler *c, const struct ydoc *d, const struct ynode *m,
+			const char *what, const char *const *keys, struct rule *r)
 {
-	const struct ynode *steps = ymap_get(sq, "steps"), *within = ymap_get(sq, "within");
+	const struct ynode *within = ymap_get(m, "within");
 	uint64_t ms;
 
-	if (sq->kind != Y_MAP) {
-		node_error(c, d, sq, "'sequence' is a mapping with by, within and steps");
+	if (m->kind != Y_MAP) {
+		node_error(c, d, m, "'%s' is a mapping (%s)", what, keys[0]);
 		return false;
 	}
-	for (unsigned i = 0; i < sq->nkids; i += 2)
-		if (strcmp(sq->kids[i]->value, "by") && strcmp(sq->kids[i]->value, "within") &&
-		    strcmp(sq->kids[i]->value, "steps")) {
-			node_error(c, d, sq->kids[i],
-				   "unknown key '%s' in sequence (by, within, "
-				   "steps)",
-				   sq->kids[i]->value);
+	for (unsigned i = 0; i < m->nkids; i += 2) {
+		const char *const *k;
+
+		for (k = keys + 1; *k && strcmp(*k, m->kids[i]->value); k++)
+			;
+		if (!*k) {
+			node_error(c, d, m->kids[i], "unknown key '%s' in %s (%s)",
+				   m->kids[i]->value, what, keys[0]);
 			return false;
 		}
+	}
 	r->seq = calloc(1, sizeof(*r->seq));
-	if (!r->seq || !read_by(c, d, ymap_get(sq, "by"), r->seq))
+	if (!r->seq || !read_by(c, d, ymap_get(m, "by"), r->seq))
 		return false;
+	r->seq->distinct = -1;
 	if (!within || within->kind != Y_SCALAR || parse_duration_ms(within->value, &ms) < 0 ||
 	    !ms) {
-		node_error(c, d, within ? within : sq,
-			   "sequence needs 'within' as a duration "
-			   "(e.g. 30s, 2m)");
+		node_error(c, d, within ? within : m,
+			   "%s needs 'within' as a duration (e.g. 30s, 2m)", what);
 		return false;
 	}
 	r->seq->within_ns = ms * 1000000ull;
+	return true;
+}
+
+static bool compile_sequence(struct compiler *c, const struct ydoc *d, const struct ynode *sq,
+			     struct rule *r)
+{
+	static const char *const keys[] = {"by, within, steps", "by", "within", "steps", NULL};
+	const struct ynode *steps = ymap_get(sq, "steps");
+
+	if (!read_window(c, d, sq, "sequence", keys, r))
+		return false;
 	if (!steps || steps->kind != Y_SEQ || steps->nkids < 2 || steps->nkids > SEQ_MAX_STEPS) {
 		node_error(c, d, steps ? steps : sq, "sequence needs 'steps': 2 to %d conditions",
 			   SEQ_MAX_STEPS);
@@ -1081,6 +1095,39 @@ static bool compile_sequence(struct compiler *c, const struct ydoc *d, const str
 			return false;
 		r->seq->nsteps++;
 	}
+	return true;
+}
+
+/* threshold: {by, within, count, distinct}: the rule's condition, count times in a window. */
+static bool compile_threshold(struct compiler *c, const struct ydoc *d, const struct ynode *th,
+			      struct rule *r)
+{
+	static const char *const keys[] = {
+	    "by, within, count, distinct", "by", "within", "count", "distinct", NULL};
+	const struct ynode *count = ymap_get(th, "count"), *distinct = ymap_get(th, "distinct");
+	int64_t n;
+
+	if (!read_window(c, d, th, "threshold", keys, r))
+		return false;
+	if (distinct) {
+		r->seq->distinct = distinct->kind == Y_SCALAR
+				       ? field_lookup(distinct->value, strlen(distinct->value))
+				       : -1;
+		if (r->seq->distinct < 0) {
+			node_error(c, d, distinct, "'distinct' names a field");
+			return false;
+		}
+	}
+	if (!count || count->kind != Y_SCALAR || !parse_num(count->value, &n) || n < 2 ||
+	    n > (distinct ? SEQ_DISTINCT_MAX : 1000000)) {
+		node_error(c, d, count ? count : th, "threshold needs 'count': 2 to %d",
+			   distinct ? SEQ_DISTINCT_MAX : 1000000);
+		return false;
+	}
+	r->seq->count = n;
+	r->seq->nsteps = 1;
+	r->seq->steps[0] = r->cond; /* matched like a first step, counted per key */
+	r->cond = NULL;
 	return true;
 }
 
@@ -1216,7 +1263,8 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 {
 	const struct ydoc *d = it->doc;
 	const struct ynode *m = it->item, *cond = ymap_get(m, "condition"),
-			   *seq = ymap_get(m, "sequence"), *out = scalar(c, d, m, "output", false),
+			   *seq = ymap_get(m, "sequence"), *th = ymap_get(m, "threshold"),
+			   *out = scalar(c, d, m, "output", false),
 			   *desc = scalar(c, d, m, "desc", false), *ex = ymap_get(m, "exceptions");
 	struct rule *r = calloc(1, sizeof(*r));
 	unsigned errors = c->diag->errors;
@@ -1230,8 +1278,11 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 	if (!r->id || !r->name || !r->desc || !r->ruleset || !read_tags(c, d, m, r) ||
 	    !read_severity(c, d, m, r))
 		return rule_free(r);
-	if (!cond == !seq) {
-		node_error(c, d, m, "rule '%s' needs either 'condition' or 'sequence'", r->name);
+	if (!cond == !seq || (th && !cond)) {
+		node_error(c, d, m,
+			   "rule '%s' needs either 'condition' (optionally with 'threshold') "
+			   "or 'sequence'",
+			   r->name);
 		return rule_free(r);
 	}
 	if (cond && cond->kind != Y_SCALAR) {
@@ -1239,6 +1290,8 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 		return rule_free(r);
 	}
 	if (cond ? !(r->cond = compile_cond(c, d, cond)) : !compile_sequence(c, d, seq, r))
+		return rule_free(r);
+	if (th && !compile_threshold(c, d, th, r))
 		return rule_free(r);
 	if (ex &&
 	    !compile_exceptions(c, d, ex, r->seq ? &r->seq->steps[r->seq->nsteps - 1] : &r->cond))

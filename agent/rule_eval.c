@@ -24,7 +24,8 @@ struct seq_state {
 	uint64_t hash;
 	uint64_t ts_first;
 	uint32_t rule;
-	uint32_t step; /* last step reached */
+	uint32_t step;			 /* last step reached; threshold rules: matches counted */
+	uint64_t seen[SEQ_DISTINCT_MAX]; /* threshold with distinct: value hashes counted */
 	int32_t hnext, prev, next;
 	char key[SEQ_KEY_MAX];
 	char first_id[EVENT_ID_MAX];
@@ -468,8 +469,7 @@ static void state_start(struct rule_engine *e, const struct rule *r, const char 
 	s = &e->pool[i];
 	s->step = 0;
 	s->ts_first = v->ts_ns;
-	snprintf(s->first_id, sizeof(s->first_id), "%.*s", id ? (int)id->s.n : 0,
-		 id ? id->s.p : "");
+	copy_str(s->first_id, sizeof(s->first_id), id ? id->s.p : "", id ? id->s.n : 0);
 	lru_push(e, i);
 }
 
@@ -524,12 +524,57 @@ static bool try_advance(struct rule_engine *e, const struct rule *r, unsigned st
 	return true;
 }
 
+/* A threshold rule matched: count it (distinct values only, if asked) for its key. */
+static void threshold_step(struct rule_engine *e, const struct rule *r, const char *key,
+			   const struct rule_view *v)
+{
+	const struct seq_def *sq = r->seq;
+	struct seq_state *s;
+	int32_t i = state_find(e, r->index, key);
+
+	if (i < 0 || expired(e, &e->pool[i], v->ts_ns)) {
+		state_start(e, r, key, v); /* count 0, fresh window */
+		i = state_find(e, r->index, key);
+	}
+	s = &e->pool[i];
+	if (sq->distinct >= 0) {
+		const struct rval *d = view_first(v, sq->distinct);
+		char buf[SEQ_KEY_MAX];
+		size_t n = 0;
+		uint64_t h;
+
+		if (!d)
+			return;
+		put_value(buf, sizeof(buf), &n, d, field_defs[sq->distinct].type);
+		h = str_hash(buf, n) | 1; /* 0 marks a free slot */
+		for (unsigned k = 0; k < s->step; k++)
+			if (s->seen[k] == h)
+				return;
+		s->seen[s->step] = h;
+	}
+	if (++s->step < sq->count)
+		return;
+	struct seq_match m = {.by = sq->by_name,
+			      .key = s->key,
+			      .steps = s->step,
+			      .first_ts_ns = s->ts_first,
+			      .first_event_id = s->first_id};
+
+	fire(e, r, v, &m);
+	state_drop(e, i);
+}
+
 static void seq_step(struct rule_engine *e, const struct rule *r, unsigned step,
 		     const struct rule_view *v)
 {
 	char key[SEQ_KEY_MAX];
 
 	event_key(r->seq, v, key, sizeof(key));
+	if (r->seq->count) {
+		if (key[0])
+			threshold_step(e, r, key, v);
+		return;
+	}
 	if (step == 0) {
 		if (key[0])
 			state_start(e, r, key, v);

@@ -56,6 +56,28 @@ static bool zip_has_pickle(const unsigned char *b, size_t n)
 	return memmem(b, n, "data.pkl", 8) != NULL; /* PyTorch's archive/data.pkl comes first */
 }
 
+static const struct {
+	const char *format, *bytes;
+	size_t off, len;
+} magics[] = {
+    {"gguf", "GGUF", 0, 4},
+    {"hdf5", "\x89HDF\r\n\x1a\n", 0, 8},
+    {"numpy", "\x93NUMPY", 0, 6},
+    {"tflite", "TFL3", 4, 4},
+    {"elf",
+     "\x7f"
+     "ELF",
+     0, 4},
+    {"gzip", "\x1f\x8b", 0, 2},
+    {"7z", "7z\xbc\xaf\x27\x1c", 0, 6},
+    {"xz",
+     "\xfd"
+     "7zXZ\x00",
+     0, 6},
+    {"zstd", "\x28\xb5\x2f\xfd", 0, 4},
+    {"bzip2", "BZh", 0, 3},
+};
+
 const char *sniff_format(const unsigned char *b, size_t n)
 {
 	uint64_t hlen = 0;
@@ -67,36 +89,13 @@ const char *sniff_format(const unsigned char *b, size_t n)
 		if (hlen >= 2 && hlen < (100u << 20) && b[8] == '{')
 			return "safetensors";
 	}
-	if (has(b, n, 0, "GGUF", 4))
-		return "gguf";
 	if (n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
-		return "pickle";
+		return "pickle"; /* PROTO opcode, protocols 2-5 */
 	if (has(b, n, 0, "PK\x03\x04", 4))
 		return zip_has_pickle(b, n) ? "pytorch-zip" : "zip";
-	if (has(b, n, 0, "\x89HDF\r\n\x1a\n", 8))
-		return "hdf5";
-	if (has(b, n, 0, "\x93NUMPY", 6))
-		return "numpy";
-	if (has(b, n, 4, "TFL3", 4))
-		return "tflite";
-	if (has(b, n, 0,
-		"\x7f"
-		"ELF",
-		4))
-		return "elf";
-	if (has(b, n, 0, "\x1f\x8b", 2))
-		return "gzip";
-	if (has(b, n, 0, "7z\xbc\xaf\x27\x1c", 6))
-		return "7z";
-	if (has(b, n, 0,
-		"\xfd"
-		"7zXZ\x00",
-		6))
-		return "xz";
-	if (has(b, n, 0, "\x28\xb5\x2f\xfd", 4))
-		return "zstd";
-	if (has(b, n, 0, "BZh", 3))
-		return "bzip2";
+	for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
+		if (has(b, n, magics[i].off, magics[i].bytes, magics[i].len))
+			return magics[i].format;
 	return "unknown";
 }
 

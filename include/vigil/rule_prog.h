@@ -11,9 +11,10 @@
 #include "vigil/cond.h"
 #include "vigil/rules.h"
 
-#define SEQ_MAX_STEPS 8
-#define SET_MIN_ITEMS 8 /* from this many values, = / in use a hash set */
-#define SEQ_KEY_MAX   80
+#define SEQ_MAX_STEPS	 8
+#define SET_MIN_ITEMS	 8 /* from this many values, = / in use a hash set */
+#define SEQ_KEY_MAX	 80
+#define SEQ_DISTINCT_MAX 8 /* threshold with distinct: count at most this */
 
 struct pstr {
 	char *p; /* owned, NUL-terminated */
@@ -64,6 +65,9 @@ struct seq_def {
 	uint64_t within_ns;
 	unsigned nsteps;
 	struct pnode *steps[SEQ_MAX_STEPS];
+	/* threshold rules: one step, fires on the count-th match (of distinct values) */
+	unsigned count;
+	int distinct; /* enum field_id, -1: every match counts */
 };
 
 struct rule {

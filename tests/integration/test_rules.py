@@ -21,7 +21,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, ROOT, VIGIL, get  # noqa: E402
+from test_events import Agent, ROOT, VIGIL, get, run_one  # noqa: E402
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -305,6 +305,23 @@ def weights_read_then_egress_by_session_VGL_0011(env):
 
 
 @test
+def model_discovery_sweep_VGL_0023(env):
+    dirs = [os.path.join(env.a.models, f"org{i}") for i in range(5)]
+    for d in dirs:
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, "w.safetensors"), "wb").write(SAFETENSORS)
+    files = [os.path.join(d, "w.safetensors") for d in dirs]
+    pid = spawn([PY, "-c", f"for f in {files!r}: open(f, 'rb').read()"])
+    e = expect_alert(env, "VGL-0023", pid)
+    assert get(e, "vigil.alert.sequence.steps") == 5
+    same = [os.path.join(dirs[0], f"s{i}.safetensors") for i in range(6)]
+    for f in same:
+        open(f, "wb").write(SAFETENSORS)
+    pid = spawn([PY, "-c", f"for f in {same!r}: open(f, 'rb').read()"])
+    expect_none(env, "VGL-0023", pid)
+
+
+@test
 def token_theft_VGL_0013(env):
     token = os.path.join(env.a.creds, "token")
     pid = spawn(["cat", token], stdout=subprocess.DEVNULL)
@@ -458,16 +475,6 @@ def rules_reload_keeps_running_rules_on_error(env):
                          text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     env.a.wait_for(lambda e: get(e, "event.action") == "rules-reload", what="rules-reload event")
-
-
-def run_one(name, fn, *args):
-    try:
-        fn(*args)
-        print(f"  ok    {name}")
-        return True
-    except Exception:
-        print(f"  FAIL  {name}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
-        return False
 
 
 def main():

@@ -459,6 +459,37 @@ static void test_sequence_state_is_bounded_and_evictions_counted(void **state)
 	harness_fini(&h);
 }
 
+static void test_threshold_counts_distinct_values_per_key(void **state)
+{
+	struct harness h;
+	char ev[512];
+
+	harness_init(&h,
+		     "- rule: sweep\n  id: S-3\n  severity: low\n  condition: event.action = open\n"
+		     "  threshold:\n    by: process\n    within: 60s\n    count: 3\n"
+		     "    distinct: file.directory\n",
+		     64);
+	for (int i = 0; i < 4; i++) { /* the same directory again and again: one value */
+		snprintf(
+		    ev, sizeof(ev),
+		    "{\"@timestamp\":\"2026-11-28T10:00:0%dZ\",\"event\":{\"action\":\"open\"},"
+		    "\"process\":{\"entity_id\":\"P\"},\"file\":{\"directory\":\"/m/a\"}}",
+		    i);
+		assert_int_equal(feed(&h, ev), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(
+		    ev, sizeof(ev),
+		    "{\"@timestamp\":\"2026-11-28T10:00:1%dZ\",\"event\":{\"action\":\"open\"},"
+		    "\"process\":{\"entity_id\":\"P\"},\"file\":{\"directory\":\"/m/%c\"}}",
+		    i, 'b' + i);
+		assert_int_equal(feed(&h, ev), i == 1); /* the third distinct directory fires */
+	}
+	assert_int_equal(h.f.steps, 3);
+	assert_string_equal(h.f.key, "P");
+	harness_fini(&h);
+}
+
 static void test_engine_swap_keeps_running_until_replaced(void **state)
 {
 	struct harness h;
@@ -538,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(test_sequence_tree_within_window),
 	    cmocka_unit_test(test_sequence_by_field_and_same_process),
 	    cmocka_unit_test(test_sequence_state_is_bounded_and_evictions_counted),
+	    cmocka_unit_test(test_threshold_counts_distinct_values_per_key),
 	    cmocka_unit_test(test_engine_swap_keeps_running_until_replaced),
 	    cmocka_unit_test(test_identical_alerts_are_held_back_and_counted),
 	    cmocka_unit_test(test_rules_override_by_id_and_file_name),
