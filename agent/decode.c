@@ -16,6 +16,7 @@ const char *vigil_action_name(enum vigil_action a)
 	    [VA_CHMOD] = "chmod",   [VA_CONNECT] = "connect",
 	    [VA_LISTEN] = "listen", [VA_IOURING] = "io_uring-setup",
 	    [VA_PTRACE] = "ptrace", [VA_MODEL_FORMAT] = "model-format",
+	    [VA_SIGNAL] = "signal",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -173,7 +174,7 @@ static const size_t min_size[VGL_MSG_MAX] = {
     [VGL_MSG_FORK] = sizeof(struct vgl_fork),	    [VGL_MSG_OPEN] = sizeof(struct vgl_open),
     [VGL_MSG_FCHANGE] = sizeof(struct vgl_fchange), [VGL_MSG_CONNECT] = sizeof(struct vgl_connect),
     [VGL_MSG_LISTEN] = sizeof(struct vgl_connect),  [VGL_MSG_IOURING] = sizeof(struct vgl_iouring),
-    [VGL_MSG_PTRACE] = sizeof(struct vgl_ptrace),
+    [VGL_MSG_PTRACE] = sizeof(struct vgl_ptrace),   [VGL_MSG_SIGNAL] = sizeof(struct vgl_signal),
 };
 
 int decode_record(struct decoder *d, const void *data, size_t size, struct vigil_event *ev)
@@ -222,6 +223,15 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 		ev->ptrace.request = e->request;
 		ev->ptrace.ret = e->ret;
 		ev->ptrace.target_proc = NULL;
+		return 0;
+	}
+	case VGL_MSG_SIGNAL: {
+		const struct vgl_signal *e = data;
+
+		ev->action = VA_SIGNAL;
+		ev->signal.target = e->target;
+		ev->signal.sig = e->sig;
+		ev->signal.code = e->code;
 		return 0;
 	}
 	case VGL_MSG_OPEN:

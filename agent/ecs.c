@@ -600,6 +600,8 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 		return (struct action_meta){"process", "access"};
 	case VA_MODEL_FORMAT:
 		return (struct action_meta){"file", "info"};
+	case VA_SIGNAL:
+		return (struct action_meta){"process", "info"};
 	default:
 		return (struct action_meta){"host", "info"};
 	}
@@ -692,6 +694,21 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	}
 	if (ev->action == VA_PTRACE)
 		put_ptrace(j, w, ev);
+	if (ev->action == VA_SIGNAL) {
+		const char *abbrev = sigabbrev_np(ev->signal.sig);
+		char name[24];
+
+		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		jw_obj_open(j, "target");
+		jw_u64(j, "pid", ev->signal.target);
+		jw_str(j, "name", "vigild");
+		jw_obj_close(j);
+		jw_obj_open(j, "signal");
+		jw_i64(j, "number", ev->signal.sig);
+		jw_str(j, "name", name);
+		jw_i64(j, "code", ev->signal.code);
+		jw_obj_close(j);
+	}
 	if (ev->action == VA_MODEL_FORMAT) {
 		jw_obj_open(j, "file");
 		jw_str(j, "kind", ecs_file_kind_name(ev->sniff.kind));

@@ -288,6 +288,17 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		view_add_num(v, F_V_EXIT_SIGNAL, ev->exit.signal);
 	} else if (ev->action == VA_PTRACE) {
 		add_target(v, ev, pc);
+	} else if (ev->action == VA_SIGNAL) {
+		const char *abbrev = sigabbrev_np(ev->signal.sig);
+		char name[24];
+		int n = snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		char *s = view_stash(v, name, n);
+
+		view_add_num(v, F_V_TARGET_PID, ev->signal.target);
+		add_cstr(v, F_V_TARGET_NAME, "vigild");
+		view_add_num(v, F_V_SIGNAL, ev->signal.sig);
+		if (s)
+			view_add_str(v, F_V_SIGNAL_NAME, s, n);
 	} else if (ev->action == VA_MODEL_FORMAT) {
 		add_path(v, ev->sniff.path, 0);
 		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->sniff.kind));

@@ -294,6 +294,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	if (!p->proc)
 		return -errno;
 	p->proc->rodata->args_max = cfg->args_max;
+	p->proc->rodata->agent_pid = getpid();
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
 	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);

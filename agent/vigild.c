@@ -63,7 +63,7 @@ struct manager {
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns;
-	uint64_t by_action[VA_MODEL_FORMAT + 1];
+	uint64_t by_action[VA_SIGNAL + 1];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
@@ -172,6 +172,7 @@ static const char *const drop_names[VGL_DROP_NR] = {
     [VGL_DROP_RB_FULL + VGL_MSG_LISTEN] = "ringbuf_full_listen",
     [VGL_DROP_RB_FULL + VGL_MSG_IOURING] = "ringbuf_full_io_uring",
     [VGL_DROP_RB_FULL + VGL_MSG_PTRACE] = "ringbuf_full_ptrace",
+    [VGL_DROP_RB_FULL + VGL_MSG_SIGNAL] = "ringbuf_full_signal",
     [VGL_DROP_TRUNC_ARGS] = "truncated_args",
     [VGL_DROP_TRUNC_PATH] = "truncated_path",
     [VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
@@ -194,7 +195,7 @@ static json_t *counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_MODEL_FORMAT; i++)
+	for (int i = VA_EXEC; i <= VA_SIGNAL; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(

@@ -14,6 +14,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 const volatile __u32 args_max = 4096;
+const volatile __u32 agent_pid = 0; /* vigild: signals to it are reported */
 
 /* argv as the kernel laid it out (NUL-separated), at most args_max bytes. */
 static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task_struct *task)
@@ -164,6 +165,23 @@ int handle_vm_writev_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return report_ptrace(PT_REGS_PARM1_CORE_SYSCALL(current_regs()), VGL_PTRACE_VM_WRITEV,
 			     ctx->ret);
+}
+
+/* Someone signals the agent (stopping or killing the sensor is an attack step). */
+SEC("tracepoint/signal/signal_generate")
+int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
+{
+	struct vgl_signal e = {};
+
+	if (!agent_pid || (__u32)ctx->pid != agent_pid)
+		return 0;
+	hdr_fill(&e.h, VGL_MSG_SIGNAL);
+	e.target = ctx->pid;
+	e.sig = ctx->sig;
+	e.code = ctx->code;
+	e.result = ctx->result;
+	rec_submit(&e, sizeof(e), VGL_MSG_SIGNAL);
+	return 0;
 }
 
 /* tp_btf gives both task pointers, so threads can be told from processes. */

@@ -27,7 +27,8 @@
 #define VGL_MSG_LISTEN	7
 #define VGL_MSG_IOURING 8
 #define VGL_MSG_PTRACE	9
-#define VGL_MSG_MAX	10
+#define VGL_MSG_SIGNAL	10
+#define VGL_MSG_MAX	11
 
 /* Drop/loss counters (per-CPU array `drops`, one slot per index). */
 #define VGL_DROP_RB_FULL	0 /* + msg type: ring buffer full, per type */
@@ -242,6 +243,16 @@ struct vgl_ptrace {
 	__s64 ret;     /* the syscall's return value */
 };
 
+/* A signal sent to vigild itself (header: the sender). */
+struct vgl_signal {
+	struct vgl_hdr h;
+	__u32 target;
+	__s32 sig;
+	__s32 code;   /* si_code: SI_USER, SI_KERNEL… */
+	__s32 result; /* TRACE_SIGNAL_* */
+};
+
+_Static_assert(sizeof(struct vgl_signal) == 80, "vgl_signal layout");
 _Static_assert(sizeof(struct vgl_hdr) == 64, "vgl_hdr layout");
 _Static_assert(sizeof(struct vgl_ptrace) == 80, "vgl_ptrace layout");
 _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");

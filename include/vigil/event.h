@@ -28,6 +28,7 @@ enum vigil_action {
 	VA_IOURING,
 	VA_PTRACE,
 	VA_MODEL_FORMAT, /* from sniff.c, not the kernel */
+	VA_SIGNAL,	 /* a signal to vigild */
 };
 
 struct vstr {
@@ -81,6 +82,10 @@ struct vigil_event {
 			int64_t ret;
 			const struct proc *target_proc; /* enrich.c */
 		} ptrace;
+		struct {
+			uint32_t target;
+			int sig, code;
+		} signal;
 		struct {
 			struct vstr path;
 			uint32_t kind;

@@ -444,6 +444,18 @@ def sensor_tampering_VGL_0025(env):
 
 
 @test
+def signal_to_the_sensor_VGL_0125(env):
+    agent = env.a.proc.pid
+    pid = spawn(["/bin/sh", "-c", f"kill -STOP {agent}; sleep 0.5; kill -CONT {agent}"])
+    e = expect_alert(env, "VGL-0125", pid)
+    assert get(e, "vigil.signal.name") == "SIGSTOP" and get(e, "vigil.target.pid") == agent
+    pid = spawn(["/bin/sh", "-c", f"kill -HUP {agent}"])  # reopen + reload: what SIGHUP is for
+    env.a.wait_for(lambda e: get(e, "event.action") == "signal" and get(e, "process.pid") == pid,
+                   what="the SIGHUP signal event")
+    expect_none(env, "VGL-0125", pid)
+
+
+@test
 def replay_of_the_recorded_stream_raises_the_same_alerts(env):
     live = {(get(e, "rule.id"), get(e, "vigil.alert.trigger.id")) for e in env.a.lines(alerts=True)}
     out = subprocess.run([VIGIL, "replay", "--rules", os.path.join(ROOT, "rules"), "--rules",
