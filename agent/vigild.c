@@ -215,6 +215,8 @@ static json_t *counters_json(struct manager *m)
 	if (m->sinks.file)
 		json_object_set_new(o, "chain_head",
 				    json_string(file_sink_chain_head(m->sinks.file)));
+	if (m->detect) /* heartbeats carry them too: evictions and reload failures are losses */
+		json_object_set_new(o, "rules", detect_stats(m->detect));
 	if (m->sniff) {
 		struct sniff_stats ss;
 
@@ -367,7 +369,6 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "features", features_json(m));
 	json_object_set_new(r, "events_file", json_string(m->cfg->events_file));
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
-	json_object_set_new(r, "rules", detect_stats(m->detect));
 	return r;
 }
 
