@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +53,102 @@ static bool is_alert(const struct rule_view *v)
 	return k && k->s.n == 5 && !memcmp(k->s.p, "alert", 5);
 }
 
+/* Lines of the input: mapped when it is a regular file (no copies), else getline. */
+struct lines {
+	FILE *in;
+	char *buf;
+	size_t cap;
+	const char *map;
+	size_t map_len, pos, dropped; /* map: bytes already handed back */
+};
+
+#define DROP_CHUNK (8u << 20)
+
+static void lines_open(struct lines *l, FILE *in)
+{
+	struct stat st;
+	void *m;
+
+	memset(l, 0, sizeof(*l));
+	l->in = in;
+	if (fstat(fileno(in), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return;
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fileno(in), 0);
+	if (m == MAP_FAILED)
+		return;
+	madvise(m, st.st_size, MADV_SEQUENTIAL);
+	l->map = m;
+	l->map_len = st.st_size;
+}
+
+static bool lines_next(struct lines *l, const char **p, size_t *n)
+{
+	ssize_t got;
+
+	if (l->map) {
+		const char *s = l->map + l->pos, *nl;
+
+		if (l->pos >= l->map_len)
+			return false;
+		if (l->pos - l->dropped >= 2 * DROP_CHUNK) { /* lines behind us: keep RSS flat */
+			madvise((void *)(l->map + l->dropped), DROP_CHUNK, MADV_DONTNEED);
+			l->dropped += DROP_CHUNK;
+		}
+		nl = memchr(s, '\n', l->map_len - l->pos);
+		*p = s;
+		*n = nl ? (size_t)(nl - s) : l->map_len - l->pos;
+		l->pos += *n + (nl != NULL);
+		return true;
+	}
+	got = getline(&l->buf, &l->cap, l->in);
+	if (got < 0)
+		return false;
+	*p = l->buf;
+	*n = got;
+	return true;
+}
+
+static void lines_close(struct lines *l)
+{
+	if (l->map)
+		munmap((void *)l->map, l->map_len);
+	free(l->buf);
+}
+
+/* One input line through the rules; malformed and alert lines are counted and skipped. */
+static void replay_line(struct replay *rp, struct json_view *jv, struct rule_view *v,
+			struct rule_engine *eng, const char *line, size_t n, const char *name,
+			FILE *err)
+{
+	struct replay_stats *st = rp->st;
+	char msg[256];
+
+	st->lines++;
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (!n)
+		return;
+	if (n > MAX_LINE) {
+		fprintf(err, "%s:%llu: line longer than 16 MiB, skipped\n", name,
+			(unsigned long long)st->lines);
+		st->malformed++;
+		return;
+	}
+	if (json_view_fill(jv, v, line, n, msg, sizeof(msg)) < 0) {
+		fprintf(err, "%s:%llu: %s, skipped\n", name, (unsigned long long)st->lines, msg);
+		st->malformed++;
+		return;
+	}
+	if (is_alert(v)) {
+		st->skipped_alerts++;
+		return;
+	}
+	st->events++;
+	rp->line = line;
+	rp->len = n;
+	rule_engine_eval(eng, v);
+}
+
 int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,
 	       FILE *out, FILE *err, struct replay_stats *st)
 {
@@ -57,13 +156,14 @@ int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const 
 	struct rule_engine *eng = NULL;
 	struct json_view *jv = NULL;
 	struct rule_view v;
-	char *line = NULL, msg[256];
-	size_t cap = 0;
-	ssize_t n;
+	struct lines ls;
+	const char *line;
+	size_t n;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	setvbuf(in, NULL, _IOFBF, 1 << 20); /* fewer, larger reads */
+	setvbuf(in, NULL, _IOFBF, 1 << 20); /* fewer, larger reads when not mapped */
+	lines_open(&ls, in);
 	r = view_init(&v, 1 << 20);
 	if (r == 0)
 		r = json_view_new(&jv);
@@ -75,36 +175,11 @@ int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const 
 		ruleset_free(rs); /* the engine owns it once it exists */
 	if (r == 0)
 		rule_engine_set_dedup(eng, o->dedup_ms * 1000000ull);
-	while (r == 0 && (n = getline(&line, &cap, in)) >= 0) {
-		st->lines++;
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		if (!n)
-			continue;
-		if ((size_t)n > MAX_LINE) {
-			fprintf(err, "%s:%llu: line longer than 16 MiB, skipped\n", name,
-				(unsigned long long)st->lines);
-			st->malformed++;
-			continue;
-		}
-		if (json_view_fill(jv, &v, line, n, msg, sizeof(msg)) < 0) {
-			fprintf(err, "%s:%llu: %s, skipped\n", name, (unsigned long long)st->lines,
-				msg);
-			st->malformed++;
-			continue;
-		}
-		if (is_alert(&v)) {
-			st->skipped_alerts++;
-			continue;
-		}
-		st->events++;
-		rp.line = line;
-		rp.len = n;
-		rule_engine_eval(eng, &v);
-	}
-	if (r == 0 && ferror(in))
+	while (r == 0 && lines_next(&ls, &line, &n))
+		replay_line(&rp, jv, &v, eng, line, n, name, err);
+	if (r == 0 && !ls.map && ferror(in))
 		r = -errno ?: -EIO;
-	free(line);
+	lines_close(&ls);
 	rule_engine_free(eng);
 	ecs_free(rp.w);
 	json_view_free(jv);
