@@ -607,6 +607,13 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 	}
 }
 
+size_t ecs_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	return snprintf(buf, len, "SIG%s", abbrev ? abbrev : "?");
+}
+
 const char *ecs_ptrace_request_name(uint32_t request)
 {
 	switch (request) {
@@ -695,10 +702,9 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	if (ev->action == VA_PTRACE)
 		put_ptrace(j, w, ev);
 	if (ev->action == VA_SIGNAL) {
-		const char *abbrev = sigabbrev_np(ev->signal.sig);
 		char name[24];
 
-		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		ecs_signal_name(ev->signal.sig, name, sizeof(name));
 		jw_obj_open(j, "target");
 		jw_u64(j, "pid", ev->signal.target);
 		jw_str(j, "name", "vigild");

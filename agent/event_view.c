@@ -289,9 +289,8 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 	} else if (ev->action == VA_PTRACE) {
 		add_target(v, ev, pc);
 	} else if (ev->action == VA_SIGNAL) {
-		const char *abbrev = sigabbrev_np(ev->signal.sig);
 		char name[24];
-		int n = snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		size_t n = ecs_signal_name(ev->signal.sig, name, sizeof(name));
 		char *s = view_stash(v, name, n);
 
 		view_add_num(v, F_V_TARGET_PID, ev->signal.target);

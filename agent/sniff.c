@@ -64,16 +64,10 @@ static const struct {
     {"hdf5", "\x89HDF\r\n\x1a\n", 0, 8},
     {"numpy", "\x93NUMPY", 0, 6},
     {"tflite", "TFL3", 4, 4},
-    {"elf",
-     "\x7f"
-     "ELF",
-     0, 4},
+    {"elf", "\177ELF", 0, 4},
     {"gzip", "\x1f\x8b", 0, 2},
     {"7z", "7z\xbc\xaf\x27\x1c", 0, 6},
-    {"xz",
-     "\xfd"
-     "7zXZ\x00",
-     0, 6},
+    {"xz", "\3757zXZ\000", 0, 6},
     {"zstd", "\x28\xb5\x2f\xfd", 0, 4},
     {"bzip2", "BZh", 0, 3},
 };

@@ -43,6 +43,8 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev);
 const char *ecs_open_type(const struct vigil_event *ev);
 const char *ecs_net_outcome(const struct vigil_event *ev);
 const char *ecs_file_kind_name(uint32_t kind);
+/* "SIGTERM"; returns the length */
+size_t ecs_signal_name(int sig, char *buf, size_t len);
 /* attach, seize, process_vm_readv, process_vm_writev */
 const char *ecs_ptrace_request_name(uint32_t request);
 /* name, directory and extension of a path, as file.* shows them (NULL p: none) */
