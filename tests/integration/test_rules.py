@@ -50,8 +50,10 @@ class Env:
             f.write(f"""  # (workloads.inference continues)
     command_lines: [fake_inference_server]
 """)
+        self.falco = os.path.join(tmp, "falco.jsonl")
         cfg = open(self.a.config).read().replace(
-            "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}]\n  gpu_devices:")
+            "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}]\n  gpu_devices:").replace(
+            "output:\n", f"output:\n  falco_file: {self.falco}\n")
         open(self.a.config, "w").write(cfg)
         self.local = os.path.join(tmp, "local-rules")
         os.makedirs(self.local)
@@ -471,6 +473,42 @@ def replay_of_the_recorded_stream_raises_the_same_alerts(env):
                            timeout=120)
     f = json.loads(falco.stdout.splitlines()[0])
     assert set(f) >= {"time", "rule", "priority", "output", "output_fields", "tags", "hostname", "source"}
+
+
+@test
+def falco_file_gets_the_live_alerts(env):
+    lines = [json.loads(l) for l in open(env.falco)]
+    assert lines, "no Falco-format alerts written"
+    crit = [l for l in lines if l["rule"] == "Shell spawned by model loader"]
+    assert crit and crit[0]["priority"] == "Critical" and crit[0]["source"] == "vigil"
+    assert "process.command_line" in crit[0]["output_fields"] and crit[0]["tags"]
+
+
+@test
+def rules_check_and_vigild_check_name_the_typo(env):
+    bad = os.path.join(env.tmp, "typo.yaml")
+    open(bad, "w").write("- rule: typo\n  id: X-2\n  severity: high\n  condition: >\n"
+                         "    event.action = exec and\n    process.nmae = sh\n")
+    out = subprocess.run([VIGIL, "rules", "check", bad], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out
+    assert f"{bad}:6:5: unknown field 'process.nmae' (did you mean 'process.name'?)" in out.stderr, out.stderr
+    out = subprocess.run([os.path.join(os.path.dirname(VIGIL), "vigild"), "--config", env.a.config,
+                          "--rules", bad, "--check"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and f"{bad}:6:5:" in out.stderr, out.stderr
+    out = subprocess.run([VIGIL, "rules", "check", os.path.join(ROOT, "rules")], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.startswith("OK: "), out
+
+
+@test
+def replay_reports_malformed_lines_by_number(env):
+    good = [l for l in open(env.a.events) if '"kind":"event"' in l][:3]
+    data = good[0] + "{not json\n" + good[1] + '{"event": {"action": "exec"}, "x": [1,}\n' + good[2]
+    out = subprocess.run([VIGIL, "replay", "--rules", os.path.join(ROOT, "rules"), "-"], input=data,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "-:2: malformed JSON at byte 2" in out.stderr and "-:4: malformed JSON" in out.stderr, out.stderr
+    assert "3 events" in out.stderr and "2 malformed lines skipped" in out.stderr, out.stderr
 
 
 @test
