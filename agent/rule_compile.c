@@ -195,6 +195,14 @@ static int collect_files(const char *const *paths, unsigned npaths, struct strv 
 			report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(errno));
 			continue;
 		}
+		if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH)) {
+			/* anyone could drop a rule file in (or replace one) */
+			report(diag, true, NULL, 0, 0,
+			       "%s: refusing a world-writable directory "
+			       "(chmod o-w)",
+			       paths[i]);
+			continue;
+		}
 		r = S_ISDIR(st.st_mode) ? add_dir(files, paths[i]) : add_file(files, paths[i]);
 		if (r < 0)
 			report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(-r));

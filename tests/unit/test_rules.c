@@ -346,6 +346,13 @@ static void test_compile_refuses_world_writable_files(void **state)
 	chmod(p, 0666);
 	assert_int_not_equal(ruleset_load(&p, 1, NULL, &diag, &rs), 0);
 	assert_non_null(strstr(d.text, "world-writable"));
+	unlink(p);
+	d.text[0] = 0;
+	p = dir;
+	chmod(dir, 0777); /* a directory anyone can add rules to */
+	assert_int_not_equal(ruleset_load(&p, 1, NULL, &diag, &rs), 0);
+	assert_non_null(strstr(d.text, "world-writable directory"));
+	chmod(dir, 0700);
 }
 
 static void test_select_enable_disable_severity(void **state)
