@@ -142,6 +142,9 @@ static const char *const default_watch_paths[] = {"/etc/crontab",
 						  "/home/*/.bashrc",
 						  "/home/*/.profile",
 						  "/etc/vigil",
+						  "/etc/vigil/rules.d",
+						  "/etc/vigil/playbooks.d",
+						  "/var/spool/cron/crontabs",
 						  NULL};
 static const char *const default_gpu_devices[] = {
     "/dev/nvidia*", "/dev/nvidia-uvm*", "/dev/nvidiactl", "/dev/kfd", "/dev/dri/renderD*", NULL};

@@ -18,7 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
-volatile __u8 have_all_dirs = 0;   /* some dir watches every file below it */
+volatile __u8 have_all_dirs = 0;   /* some dir watches the files directly in it */
 volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
@@ -118,6 +118,22 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 	return 0;
 }
 
+/*
+ * Is the file's own directory watched with `want`? One lookup: this runs for
+ * every open that matched nothing else, so it must not walk the path.
+ */
+static __always_inline int in_dir(struct dentry *dentry, __u32 want)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_parent, d_inode);
+	struct vgl_inode_key k = {};
+	__u32 *v;
+
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = inode_dev(inode);
+	v = bpf_map_lookup_elem(&dirs, &k);
+	return v && (*v & want);
+}
+
 /* Python's site-packages .pth files are path files every interpreter start opens. */
 static __always_inline int in_site_packages(struct dentry *dentry)
 {
@@ -187,7 +203,7 @@ static __always_inline __u32 file_kind(struct file *f)
 		if (kind)
 			return *kind;
 	}
-	if (have_all_dirs && under_dir(dentry, VGL_DIR_ALL))
+	if (have_all_dirs && in_dir(dentry, VGL_DIR_ALL))
 		return VGL_KIND_CONFIG;
 	return 0;
 }

@@ -227,7 +227,7 @@ struct vgl_major_val {
 
 /* Value of `dirs` entries: how a watched directory widens the filter. */
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
-#define VGL_DIR_ALL	  2 /* every file below counts */
+#define VGL_DIR_ALL	  2 /* every file directly in it counts */
 
 /*
  * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:
