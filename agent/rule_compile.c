@@ -207,7 +207,8 @@ static int collect_files(const char *const *paths, unsigned npaths, struct strv 
 		if (r < 0)
 			report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(-r));
 	}
-	qsort(files->v, files->n, sizeof(char *), cmp_base);
+	if (files->n) /* qsort wants a valid pointer even for nothing */
+		qsort(files->v, files->n, sizeof(char *), cmp_base);
 	return diag->errors ? -EINVAL : 0;
 }
 
@@ -443,6 +444,8 @@ static void reduce_prefixes(struct pnode *n)
 {
 	unsigned out = 0;
 
+	if (!n->n)
+		return;
 	qsort(n->strs, n->n, sizeof(*n->strs), cmp_pstr);
 	for (unsigned i = 0; i < n->n; i++) {
 		if (out && n->strs[i].n >= n->strs[out - 1].n &&
