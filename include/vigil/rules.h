@@ -7,8 +7,9 @@
  * tables, fields resolved to ids, types checked, CIDRs parsed, every error
  * as file:line:col); selection (enable/disable by id, name or tag, severity
  * overrides); the evaluator over a struct rule_view with rules indexed by
- * event.action; and sequence ("A then B within T by KEY") state, bounded,
- * with evictions counted. Formatting alerts is alert.c's business; where
+ * event.action; sequence ("A then B within T by KEY") and threshold ("N
+ * times, or N distinct values, within T by KEY") state, bounded, with
+ * evictions counted; alert de-duplication. Formatting alerts is alert.c's business; where
  * events come from is the caller's.
  */
 #ifndef VIGIL_RULES_H
