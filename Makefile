@@ -165,7 +165,9 @@ install: all
 	install -D -m 0755 $(B)/vigil $(DESTDIR)$(PREFIX)/bin/vigil
 	install -D -m 0644 packaging/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 	install -D -m 0644 packaging/vigild.service $(DESTDIR)/lib/systemd/system/vigild.service
-	mkdir -p $(DESTDIR)$(PREFIX)/share/vigil/rules $(DESTDIR)$(PREFIX)/share/vigil/playbooks
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/vigil/playbooks $(DESTDIR)/etc/vigil/rules.d \
+		$(DESTDIR)/etc/vigil/playbooks.d
 
 format:
 	clang-format -i agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
