@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * spool.h — a durable outbox for webhook deliveries.
+ *
+ * Owns: one file per pending message in a root-only directory (0700),
+ * written under a temporary name, fsync'd, renamed and the directory
+ * fsync'd, so a crash leaves whole messages or none; a byte budget (a full
+ * spool refuses and counts); oldest-first order that survives restarts;
+ * removal once delivered. Message ids become file names, so only
+ * [A-Za-z0-9_-] is accepted. Sending and retry timing are not here.
+ */
+#ifndef VIGIL_SPOOL_H
+#define VIGIL_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_ID_MAX 64
+
+struct spool_msg {
+	char id[SPOOL_ID_MAX];
+	uint64_t seq;
+	char *body; /* malloc'd, the caller frees */
+	size_t len;
+};
+
+struct spool_stats {
+	uint64_t pending, bytes, refused;
+};
+
+struct spool;
+
+/* Open (creating) dir, picking up what an earlier run left there. */
+int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret);
+struct spool *spool_close(struct spool *s);
+/* Store a message durably; -ENOSPC over budget (counted), -EINVAL for a bad id. */
+int spool_put(struct spool *s, const char *id, const void *body, size_t len);
+/* The oldest pending message; -ENOENT when there is none. */
+int spool_peek(struct spool *s, struct spool_msg *ret);
+/* Delivered: forget it. */
+int spool_done(struct spool *s, const char *id);
+void spool_stats(const struct spool *s, struct spool_stats *ret);
+
+#endif

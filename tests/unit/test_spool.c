@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The webhook outbox: durable, ordered across restarts, bounded, hostile ids refused. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vigil/spool.h"
+
+static char dir[] = "/tmp/vigil-spool-XXXXXX";
+static char sub[64];
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/vigil-spool-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/spool", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void expect_head(struct spool *s, const char *id, const char *body)
+{
+	struct spool_msg m;
+
+	assert_int_equal(spool_peek(s, &m), 0);
+	assert_string_equal(m.id, id);
+	assert_string_equal(m.body, body);
+	free(m.body);
+}
+
+static void test_spool_keeps_order_across_a_restart(void **state)
+{
+	struct spool *s;
+	struct spool_stats st;
+	struct stat sb;
+
+	assert_int_equal(spool_open(sub, 1 << 20, &s), 0);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(spool_put(s, "msg_a", "{\"n\":1}", 7), 0);
+	assert_int_equal(spool_put(s, "msg_b", "{\"n\":2}", 7), 0);
+	assert_int_equal(spool_put(s, "msg_c", "{\"n\":3}", 7), 0);
+	spool_close(s);
+	/* a crashed write left a temporary file behind: it is not a message */
+	{
+		char tmp[128];
+		int fd;
+
+		snprintf(tmp, sizeof(tmp), "%s/00000000000000000009-msg_x.msg.tmp", sub);
+		fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(spool_open(sub, 1 << 20, &s), 0); /* "restart" */
+	spool_stats(s, &st);
+	assert_int_equal(st.pending, 3);
+	assert_int_equal(st.bytes, 21);
+	expect_head(s, "msg_a", "{\"n\":1}");
+	assert_int_equal(spool_done(s, "msg_a"), 0);
+	expect_head(s, "msg_b", "{\"n\":2}");
+	assert_int_equal(spool_put(s, "msg_d", "{\"n\":4}", 7), 0); /* after the survivors */
+	assert_int_equal(spool_done(s, "msg_b"), 0);
+	assert_int_equal(spool_done(s, "msg_c"), 0);
+	expect_head(s, "msg_d", "{\"n\":4}");
+	assert_int_equal(spool_done(s, "msg_d"), 0);
+	assert_int_equal(spool_done(s, "msg_d"), -2);
+	{
+		struct spool_msg m;
+
+		assert_int_equal(spool_peek(s, &m), -2);
+	}
+	spool_close(s);
+}
+
+static void test_spool_budget_and_hostile_ids(void **state)
+{
+	struct spool *s;
+	struct spool_stats st;
+
+	assert_int_equal(spool_open(sub, 10, &s), 0);
+	assert_int_equal(spool_put(s, "m1", "123456", 6), 0);
+	assert_int_equal(spool_put(s, "m2", "123456", 6), -28); /* ENOSPC: full */
+	assert_int_equal(spool_put(s, "../../etc/passwd", "x", 1), -22);
+	assert_int_equal(spool_put(s, "a b", "x", 1), -22);
+	assert_int_equal(spool_put(s, "", "x", 1), -22);
+	spool_stats(s, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.pending, 1);
+	assert_int_equal(spool_done(s, "m1"), 0);
+	assert_int_equal(spool_put(s, "m2", "123456", 6), 0); /* room again */
+	spool_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_spool_keeps_order_across_a_restart),
+	    cmocka_unit_test(test_spool_budget_and_hostile_ids),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
