@@ -218,9 +218,7 @@ int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err,
 
 void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len)
 {
-	const char *name = vigil_action_name(ev->action);
-
-	if (!rule_engine_wants(d->eng, action_bit_of(name, strlen(name))))
+	if (!rule_engine_wants(d->eng, event_view_action(ev->action)))
 		return;
 	event_view_fill(&d->view, ev, d->pc, d->w);
 	d->line = line;

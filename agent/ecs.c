@@ -73,7 +73,16 @@ uint64_t ecs_next_sequence(const struct ecs_writer *w)
 
 size_t ecs_last_event_id(const struct ecs_writer *w, char *buf, size_t len)
 {
-	return snprintf(buf, len, "%s-%llu", w->run_id, (unsigned long long)w->seq);
+	char digits[24], *d = u64_digits(digits + sizeof(digits), w->seq);
+	size_t nd = digits + sizeof(digits) - d, nr = strlen(w->run_id);
+
+	if (nr + 1 + nd >= len)
+		return 0;
+	memcpy(buf, w->run_id, nr);
+	buf[nr] = '-';
+	memcpy(buf + nr + 1, d, nd);
+	buf[nr + 1 + nd] = 0;
+	return nr + 1 + nd;
 }
 
 uint64_t ecs_claim_id(struct ecs_writer *w, char *id, size_t len)

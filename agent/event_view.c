@@ -7,6 +7,7 @@
 #include "vigil/abi.h"
 #include "vigil/event_view.h"
 #include "vigil/redact.h"
+#include "vigil/util.h"
 
 #define MAX_ANCESTORS 8
 
@@ -34,9 +35,9 @@ static void add_vstr(struct rule_view *v, enum field_id f, struct vstr s)
 
 static void add_fmt_u(struct rule_view *v, enum field_id f, unsigned long long x)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%llu", x);
-	char *s = view_stash(v, buf, n);
+	char buf[24], *d = u64_digits(buf + sizeof(buf), x);
+	size_t n = buf + sizeof(buf) - d;
+	char *s = view_stash(v, d, n);
 
 	if (s)
 		view_add_str(v, f, s, n);
@@ -254,6 +255,38 @@ static void add_target(struct rule_view *v, const struct vigil_event *ev, struct
 	view_add_bool(v, F_V_TARGET_INFERENCE, t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
 }
 
+enum action_bit event_view_action(enum vigil_action a)
+{
+	switch (a) {
+	case VA_EXEC:
+		return AB_exec;
+	case VA_EXIT:
+		return AB_exit;
+	case VA_OPEN:
+		return AB_open;
+	case VA_RENAME:
+		return AB_rename;
+	case VA_UNLINK:
+		return AB_unlink;
+	case VA_TRUNCATE:
+		return AB_truncate;
+	case VA_CHMOD:
+		return AB_chmod;
+	case VA_CONNECT:
+		return AB_connect;
+	case VA_LISTEN:
+		return AB_listen;
+	case VA_PTRACE:
+		return AB_ptrace;
+	case VA_MODEL_FORMAT:
+		return AB_model_format;
+	case VA_SIGNAL:
+		return AB_signal;
+	default:
+		return AB_OTHER; /* io_uring-setup: matched by name */
+	}
+}
+
 void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc,
 		     const struct ecs_writer *w)
 {
@@ -265,7 +298,7 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 
 	view_reset(v);
 	v->ts_ns = ecs_realtime_ns(w, ev->ts_boot_ns);
-	v->action = action_bit_of(action, strlen(action));
+	v->action = event_view_action(ev->action);
 	add_cstr(v, F_EVENT_ACTION, action);
 	add_cstr(v, F_EVENT_KIND, "event");
 	add_csv(v, F_EVENT_CATEGORY, m.category);

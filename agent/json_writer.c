@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vigil/json_writer.h"
+#include "vigil/util.h"
 
 int jw_init(struct jw *w, size_t cap)
 {
@@ -222,16 +223,6 @@ void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
 void jw_str(struct jw *w, const char *k, const char *s)
 {
 	jw_strn(w, k, s, strlen(s));
-}
-
-/* Digits of v, right-aligned in buf (>= 21 bytes); returns the first. */
-static char *u64_digits(char *end, uint64_t v)
-{
-	do {
-		*--end = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	return end;
 }
 
 void jw_u64(struct jw *w, const char *k, uint64_t v)

@@ -257,14 +257,20 @@ static void put(char *buf, size_t len, size_t *o, const char *p, size_t n)
 	buf[*o] = 0;
 }
 
+/* buf = p[0..n), cut to len - 1 bytes. */
+static void copy_str(char *buf, size_t len, const char *p, size_t n)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	put(buf, len, &o, p, n);
+}
+
 static void put_int(char *buf, size_t len, size_t *o, int64_t x)
 {
-	char tmp[24], *e = tmp + sizeof(tmp), *c = e;
-	uint64_t u = x < 0 ? -(uint64_t)x : (uint64_t)x;
+	char tmp[24], *e = tmp + sizeof(tmp);
+	char *c = u64_digits(e, x < 0 ? -(uint64_t)x : (uint64_t)x);
 
-	do
-		*--c = '0' + u % 10;
-	while (u /= 10);
 	if (x < 0)
 		*--c = '-';
 	put(buf, len, o, c, e - c);
@@ -320,15 +326,6 @@ void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_i
 	for (unsigned i = 0; i < r->nout; i++)
 		if (r->out[i].field >= 0)
 			fn(ctx, r->out[i].field);
-}
-
-/* NUL-terminated copy of p[0..n), cut to len - 1 bytes. */
-static void copy_str(char *dst, size_t len, const char *p, size_t n)
-{
-	if (n >= len)
-		n = len - 1;
-	memcpy(dst, p, n);
-	dst[n] = 0;
 }
 
 /* ---- alerts ---- */

@@ -324,14 +324,19 @@ int sniff_fd(const struct sniffer *s)
 	return s->efd;
 }
 
+bool sniff_first(struct sniffer *s, uint64_t ino, uint32_t pid)
+{
+	struct asked *a = &s->asked[(ino ^ pid * 0x9e3779b1u) % CACHE_SLOTS];
+
+	if (a->ino == ino && a->pid == pid)
+		return false; /* this process already got its answer for this file */
+	a->ino = ino;
+	a->pid = pid;
+	return true;
+}
+
 void sniff_request(struct sniffer *s, const struct sniff_job *req)
 {
-	struct asked *a = &s->asked[(req->ino ^ req->pid * 0x9e3779b1u) % CACHE_SLOTS];
-
-	if (a->ino == req->ino && a->pid == req->pid)
-		return; /* this process already got its answer for this file */
-	a->ino = req->ino;
-	a->pid = req->pid;
 	pthread_mutex_lock(&s->lock);
 	s->st.requests++;
 	if (ring_push(&s->todo, req))

@@ -81,6 +81,15 @@ int parse_rfc3339_ns(const char *s, size_t n, uint64_t *ret)
 	return 0;
 }
 
+char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 struct unit {
 	const char *name;
 	uint64_t mult;

@@ -92,7 +92,8 @@ static void maybe_sniff(struct manager *m, const struct vigil_event *ev)
 	if (ev->action != VA_OPEN || (ev->open.open_flags & O_ACCMODE) != O_RDONLY ||
 	    (ev->open.kind != VGL_KIND_MODEL && ev->open.kind != VGL_KIND_MODEL_AMBIGUOUS &&
 	     ev->open.kind != VGL_KIND_MODEL_PTH) ||
-	    ev->open.path.n >= sizeof(j.path) || (ev->open.sflags & VGL_SF_PATH_TRUNC))
+	    ev->open.path.n >= sizeof(j.path) || (ev->open.sflags & VGL_SF_PATH_TRUNC) ||
+	    !sniff_first(m->sniff, ev->open.ino, ev->pid))
 		return;
 	j.pid = ev->pid;
 	j.tid = ev->tid;

@@ -16,6 +16,8 @@
 #include "vigil/fields.h"
 #include "vigil/proc_cache.h"
 
+/* The rule index bucket of an action (no string compares: once per event). */
+enum action_bit event_view_action(enum vigil_action a);
 /* Fill v from ev; call after ecs_format_event(w, ev) so event.id matches the line. */
 void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc,
 		     const struct ecs_writer *w);

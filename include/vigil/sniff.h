@@ -43,6 +43,8 @@ struct sniffer;
 int sniff_new(struct sniffer **ret);
 struct sniffer *sniff_free(struct sniffer *s);
 int sniff_fd(const struct sniffer *s);
+/* First time this process opened this file? (marks it; call before building a job) */
+bool sniff_first(struct sniffer *s, uint64_t ino, uint32_t pid);
 /* Queue a file to look at (non-blocking; counted and dropped when full). */
 void sniff_request(struct sniffer *s, const struct sniff_job *req);
 /* Take one finished job (false when none); call after sniff_fd is readable. */

@@ -36,6 +36,8 @@ static inline void fclosep(FILE **f)
 uint64_t clock_ns(int clockid);
 /* "2026-11-28T05:01:03.123456789Z"; buf >= 32 bytes */
 void fmt_rfc3339_ns(char *buf, size_t len, uint64_t realtime_ns);
+/* Decimal digits of v written backwards from end (>= 20 bytes room); returns the first. */
+char *u64_digits(char *end, uint64_t v);
 /* RFC 3339 ("…T…Z" or "+hh:mm") to ns since the epoch; -EINVAL if malformed. */
 int parse_rfc3339_ns(const char *s, size_t n, uint64_t *ret);
 /* "10s", "500ms", "5m", "1h", bare number = seconds. 0 or -EINVAL. */

@@ -122,12 +122,17 @@ def get(e, dotted, default=None):
     return e
 
 
-TESTS = []
+def registry():
+    """A list of tests and the decorator that fills it (one per test file)."""
+    tests = []
+
+    def register(fn):
+        tests.append(fn)
+        return fn
+    return tests, register
 
 
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = registry()
 
 
 @test

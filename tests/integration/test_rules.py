@@ -21,7 +21,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, ROOT, VIGIL, get, run_one  # noqa: E402
+from test_events import Agent, ROOT, VIGIL, get, registry, run_one  # noqa: E402
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -143,12 +143,7 @@ def server(env, code):
     return spawn([PY, env.server, code])
 
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = registry()
 
 
 # ---- the default rules, one attack and one look-alike each ----

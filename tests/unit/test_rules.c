@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "vigil/event_view.h"
 #include "vigil/json_view.h"
 #include "vigil/rules.h"
 
@@ -497,6 +498,16 @@ static void test_threshold_counts_distinct_values_per_key(void **state)
 	harness_fini(&h);
 }
 
+/* The live path maps actions by enum, replay by name: both must land in the same bucket. */
+static void test_action_bits_agree_with_action_names(void **state)
+{
+	for (enum vigil_action a = VA_EXEC; a <= VA_SIGNAL; a++) {
+		const char *name = vigil_action_name(a);
+
+		assert_int_equal(event_view_action(a), action_bit_of(name, strlen(name)));
+	}
+}
+
 static void test_engine_swap_keeps_running_until_replaced(void **state)
 {
 	struct harness h;
@@ -577,6 +588,7 @@ int main(void)
 	    cmocka_unit_test(test_sequence_by_field_and_same_process),
 	    cmocka_unit_test(test_sequence_state_is_bounded_and_evictions_counted),
 	    cmocka_unit_test(test_threshold_counts_distinct_values_per_key),
+	    cmocka_unit_test(test_action_bits_agree_with_action_names),
 	    cmocka_unit_test(test_engine_swap_keeps_running_until_replaced),
 	    cmocka_unit_test(test_identical_alerts_are_held_back_and_counted),
 	    cmocka_unit_test(test_rules_override_by_id_and_file_name),
