@@ -392,15 +392,19 @@ def unknown_gpu_user_VGL_0018(env):
 
 @test
 def download_and_execute_VGL_0020(env):
+    # The downloader is Python's urllib, not curl: CI hosts need not have curl.
+    fetch = ("import urllib.request\ntry: urllib.request.urlopen('http://127.0.0.1:1/payload', "
+             "timeout=1)\nexcept OSError: pass\n")
     payload = os.path.join(env.tmp, "payload")
     shutil.copy("/bin/true", payload)
     code = ("import subprocess\n"
-            "subprocess.run(['curl', '-s', '-m', '1', 'http://127.0.0.1:1/payload'])\n"
+            f"subprocess.run([{PY!r}, '-c', {fetch!r}])\n"
             f"subprocess.run([{payload!r}])\n")
     pid = server(env, code)
     expect_alert(env, "VGL-0020", pid)
-    pid = server(env, "import subprocess\nsubprocess.run(['curl', '-s', '-m', '1', "
-                      "'http://127.0.0.1:1/x'])\nsubprocess.run(['/bin/true'])\n")
+    pid = server(env, "import subprocess\n"
+                      f"subprocess.run([{PY!r}, '-c', {fetch!r}])\n"
+                      "subprocess.run(['/bin/true'])\n")
     expect_none(env, "VGL-0020", pid)
 
 
