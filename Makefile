@@ -26,7 +26,8 @@ endif
 # Debian 12 packages for building and testing (make deps).
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
-	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev
+	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev \
+	openssl
 LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
@@ -43,17 +44,17 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -Ibuild
-BPF_OBJS := process file net probe
+BPF_OBJS := process file net probe contain
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
 AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
 	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
-	sniff webhook_sign spool
+	sniff webhook_sign spool playbook act contain incident webhook respond
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
-UNIT_TESTS := decode ecs proc_cache cgroup config chain redact cond rules json_view sniff \
+UNIT_TESTS := decode ecs proc_cache cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
@@ -98,7 +99,7 @@ build/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@
 
-build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h include/vigil/abi.h
+build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h include/vigil/abi.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -106,7 +107,7 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/probes.o: $(SKELS)
+$(B)/agent/probes.o $(B)/agent/contain.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
@@ -128,9 +129,9 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view
+FUZZ_TARGETS := config decode rules json_view playbook
 FUZZ_SRCS := $(patsubst %,agent/%.c,$(AGENT_CORE))
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild \
@@ -166,7 +167,8 @@ install: all
 	install -D -m 0644 packaging/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 	install -D -m 0644 packaging/vigild.service $(DESTDIR)/lib/systemd/system/vigild.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
-	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/vigil/playbooks $(DESTDIR)/etc/vigil/rules.d \
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
+	install -d -m 0755 $(DESTDIR)/etc/vigil/rules.d \
 		$(DESTDIR)/etc/vigil/playbooks.d
 
 format:

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "vigil/cgroup.h"
 #include "vigil/util.h"
@@ -146,4 +149,19 @@ int cgroup_parse_proc(const char *text, struct container_info *out, char *v2_pat
 		line = *nl ? nl + 1 : NULL;
 	}
 	return found;
+}
+
+#define CGROUP2_SUPER_MAGIC 0x63677270
+
+int cgroup2_root(char *out, size_t len)
+{
+	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sfs;
+
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+		if (statfs(candidates[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+			snprintf(out, len, "%s", candidates[i]);
+			return 0;
+		}
+	return -ENOENT;
 }

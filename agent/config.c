@@ -91,6 +91,13 @@ static const struct key_def keys[] = {
     {"rules.max_sequences", K_U32, CFG(rules_max_sequences), 16, 10000000},
     {"rules.dedup_window", K_DURATION, CFG(alert_dedup_ms), 0, 86400000},
     {"output.falco_file", K_STR, CFG(falco_file)},
+    {"response.playbooks", K_LIST, CFG(playbook_paths)},
+    {"response.pin_dir", K_STR, CFG(pin_dir)},
+    {"response.cgroup_parent", K_STR, CFG(cgroup_parent)},
+    {"response.isolate_loopback", K_BOOL, CFG(isolate_loopback)},
+    {"response.protected", K_LIST, CFG(protected)},
+    {"response.spool_max", K_SIZE, CFG(spool_max), 1 << 16, 1ull << 40},
+    {"response.webhook_max_backoff", K_DURATION, CFG(webhook_max_backoff_ms), 100, 86400000},
 };
 
 static const char *const default_model_exts[] = {
@@ -189,6 +196,10 @@ int config_defaults(struct vigil_config **ret)
 	c->rules_max_sequences = 10000;
 	c->alert_dedup_ms = 10000;
 	c->falco_file = strdup("");
+	c->pin_dir = strdup("/sys/fs/bpf/vigil");
+	c->cgroup_parent = strdup("vigil.quarantine");
+	c->spool_max = 64ull << 20;
+	c->webhook_max_backoff_ms = 300000;
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -198,7 +209,7 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
-	    !c->falco_file) {
+	    !c->falco_file || !c->pin_dir || !c->cgroup_parent) {
 		config_free(c);
 		return -ENOMEM;
 	}

@@ -31,6 +31,8 @@ struct detector {
 	const char *line;
 	size_t len;
 	uint64_t alerts, alert_errors, reloads, reload_failures;
+	detect_alert_hook hook;
+	void *hook_ctx;
 	char first_error[512];
 };
 
@@ -126,6 +128,8 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 		return;
 	}
 	sinks_emit(d->sinks, line, strlen(line));
+	if (d->hook)
+		d->hook(d->hook_ctx, rule_meta(r), line, strlen(line));
 	free(line);
 	d->alerts++;
 	if (d->falco_fd >= 0 && (line = alert_falco(ecs_host_name(d->w), r, v, hit))) {
@@ -214,6 +218,12 @@ int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err,
 	}
 	log_info("rules reloaded: %u rules from %u files", ruleset_count(rs), ruleset_files(rs));
 	return 0;
+}
+
+void detect_on_alert(struct detector *d, detect_alert_hook fn, void *ctx)
+{
+	d->hook = fn;
+	d->hook_ctx = ctx;
 }
 
 void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len)

@@ -190,6 +190,12 @@ struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind
 	return begin(w, ts_boot_ns, kind, category, type, action, NULL);
 }
 
+struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char *category,
+			     const char *type, const char *action, const char *outcome)
+{
+	return begin(w, 0, kind, category, type, action, outcome);
+}
+
 struct jw *ecs_vigil(struct ecs_writer *w)
 {
 	jw_obj_open(&w->w, "vigil");
@@ -483,6 +489,8 @@ static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
 	jw_arr_close(j);
 	if (ev->open.sflags & VGL_SF_PATH_TRUNC)
 		jw_bool(j, "path_truncated", true);
+	if (ev->open.sflags & VGL_SF_DENIED)
+		jw_bool(j, "denied", true);
 	jw_obj_close(j);
 	if (ev->open.folded)
 		jw_u64(j, "count", ev->open.folded + 1ull);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "vigil/json_writer.h"
 #include "vigil/util.h"
 
@@ -250,4 +252,39 @@ void jw_bool(struct jw *w, const char *k, bool v)
 		jw_raw(w, "true", 4);
 	else
 		jw_raw(w, "false", 5);
+}
+
+/* Write a jansson object's members into the stream writer (non-hot path). */
+void jw_json(struct jw *j, const char *key, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jw_obj_open(j, key);
+		json_object_foreach (v, k, x)
+			jw_json(j, k, x);
+		jw_obj_close(j);
+		break;
+	case JSON_ARRAY:
+		jw_arr_open(j, key);
+		json_array_foreach (v, i, x)
+			jw_json(j, NULL, x);
+		jw_arr_close(j);
+		break;
+	case JSON_STRING:
+		jw_strn(j, key, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jw_i64(j, key, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		jw_bool(j, key, json_is_true(v));
+		break;
+	default:
+		break;
+	}
 }

@@ -18,11 +18,10 @@
 #include "net.skel.h"
 #include "probe.skel.h"
 #include "process.skel.h"
+#include "vigil/cgroup.h"
 #include "vigil/log.h"
 #include "vigil/probes.h"
 #include "vigil/util.h"
-
-#define CGROUP2_SUPER_MAGIC 0x63677270
 
 #define MAX_LINKS 64
 
@@ -34,6 +33,7 @@ struct probes {
 	struct vigil_net *net;
 	struct ring_buffer *rb;
 	int cgroup_fd;
+	int contain_fds[3]; /* vgl_cells, vgl_deny, vgl_cstate; -1: none */
 	int ncpus;
 	bool open_via_lsm;
 	struct probes_info info;
@@ -254,19 +254,6 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 	}
 }
 
-static int find_cgroup2_root(char *out, size_t len)
-{
-	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-	struct statfs sfs;
-
-	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
-		if (statfs(candidates[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
-			snprintf(out, len, "%s", candidates[i]);
-			return 0;
-		}
-	return -ENOENT;
-}
-
 /* One ring buffer and one set of counters/scratch for every object. */
 static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
 {
@@ -329,6 +316,13 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
 	choose_open_probe(p->file, lsm);
 	r = share_maps(p->file->obj, p->proc);
+	/* deny-path state: the containment object's (pinned) maps */
+	if (!r && p->contain_fds[0] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_cells, p->contain_fds[0]);
+	if (!r && p->contain_fds[1] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_deny, p->contain_fds[1]);
+	if (!r && p->contain_fds[2] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_cstate, p->contain_fds[2]);
 	if (!r)
 		r = vigil_file__load(p->file);
 	return r;
@@ -348,7 +342,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	}
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
-	p->open_via_lsm = lsm;
+	p->open_via_lsm = p->info.open_via_lsm = lsm;
 	probes_load_watches(p, cfg);
 	attach_all(p, p->file->obj);
 	return 0;
@@ -368,7 +362,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 		r = vigil_net__load(p->net);
 	if (r)
 		return log_error_errno(r, "loading the network probes failed");
-	if (find_cgroup2_root(p->info.cgroup_root, sizeof(p->info.cgroup_root)) < 0)
+	if (cgroup2_root(p->info.cgroup_root, sizeof(p->info.cgroup_root)) < 0)
 		log_warn("no cgroup v2 mount: UDP destinations will not be seen");
 	else
 		p->cgroup_fd = open(p->info.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -376,7 +370,8 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, struct probes **ret)
+int probes_new(const struct vigil_config *cfg, const int contain_fds[3], probes_sample_fn fn,
+	       void *ctx, struct probes **ret)
 {
 	struct probes *p = calloc(1, sizeof(*p));
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
@@ -385,6 +380,8 @@ int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, s
 	if (!p)
 		return -ENOMEM;
 	p->cgroup_fd = -1;
+	for (int i = 0; i < 3; i++)
+		p->contain_fds[i] = contain_fds ? contain_fds[i] : -1;
 	libbpf_set_print(libbpf_print);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* kernels before 5.11 charge BPF maps here */
 	p->ncpus = libbpf_num_possible_cpus();

@@ -83,9 +83,8 @@ int severity_parse(const char *s, enum severity *ret)
 	return -EINVAL;
 }
 
-__attribute__((format(printf, 6, 7))) static void report(struct rules_diag *d, bool error,
-							 const struct ydoc *doc, unsigned line,
-							 unsigned col, const char *fmt, ...)
+void diag_report(struct rules_diag *d, bool error, const struct ydoc *doc, unsigned line,
+		 unsigned col, const char *fmt, ...)
 {
 	char msg[512], out[1024];
 	va_list ap;
@@ -93,8 +92,11 @@ __attribute__((format(printf, 6, 7))) static void report(struct rules_diag *d, b
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(out, sizeof(out), "%s:%u:%u: %s%s", doc ? doc->path : "rules", line, col,
-		 error ? "" : "warning: ", msg);
+	if (doc)
+		snprintf(out, sizeof(out), "%s:%u:%u: %s%s", doc->path, line, col,
+			 error ? "" : "warning: ", msg);
+	else /* whole-file problems: msg starts with the path */
+		snprintf(out, sizeof(out), "%s%s", error ? "" : "warning: ", msg);
 	if (error)
 		d->errors++;
 	else
@@ -103,8 +105,10 @@ __attribute__((format(printf, 6, 7))) static void report(struct rules_diag *d, b
 		d->fn(d->ctx, error, out);
 }
 
-#define node_error(c, doc, n, ...) report((c)->diag, true, doc, (n)->line, (n)->col, __VA_ARGS__)
-#define node_warn(c, doc, n, ...)  report((c)->diag, false, doc, (n)->line, (n)->col, __VA_ARGS__)
+#define node_error(c, doc, n, ...) \
+	diag_report((c)->diag, true, doc, (n)->line, (n)->col, __VA_ARGS__)
+#define node_warn(c, doc, n, ...) \
+	diag_report((c)->diag, false, doc, (n)->line, (n)->col, __VA_ARGS__)
 
 /* An error at byte off of the condition being compiled. */
 __attribute__((format(printf, 3, 4))) static void cond_error(struct compiler *c, uint32_t off,
@@ -118,7 +122,7 @@ __attribute__((format(printf, 3, 4))) static void cond_error(struct compiler *c,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ynode_pos_at(c->doc, c->node, off, &line, &col);
-	report(c->diag, true, c->doc, line, col, "%s", msg);
+	diag_report(c->diag, true, c->doc, line, col, "%s", msg);
 }
 
 /* ---- files ---- */
@@ -184,28 +188,28 @@ static int add_dir(struct strv *files, const char *dir)
 	return r;
 }
 
-static int collect_files(const char *const *paths, unsigned npaths, struct strv *files,
-			 struct rules_diag *diag)
+int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *files,
+		       struct rules_diag *diag)
 {
 	for (unsigned i = 0; i < npaths; i++) {
 		struct stat st;
 		int r;
 
 		if (stat(paths[i], &st) < 0) {
-			report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(errno));
+			diag_report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(errno));
 			continue;
 		}
 		if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH)) {
 			/* anyone could drop a rule file in (or replace one) */
-			report(diag, true, NULL, 0, 0,
-			       "%s: refusing a world-writable directory "
-			       "(chmod o-w)",
-			       paths[i]);
+			diag_report(diag, true, NULL, 0, 0,
+				    "%s: refusing a world-writable directory "
+				    "(chmod o-w)",
+				    paths[i]);
 			continue;
 		}
 		r = S_ISDIR(st.st_mode) ? add_dir(files, paths[i]) : add_file(files, paths[i]);
 		if (r < 0)
-			report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(-r));
+			diag_report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(-r));
 	}
 	if (files->n) /* qsort wants a valid pointer even for nothing */
 		qsort(files->v, files->n, sizeof(char *), cmp_base);
@@ -1352,8 +1356,8 @@ static void apply_severity(struct compiler *c, struct rule *r, const struct strv
 		if (eq && (size_t)(eq - ov->v[i]) == strlen(r->id) &&
 		    !strncmp(ov->v[i], r->id, eq - ov->v[i]) &&
 		    severity_parse(eq + 1, &r->meta.severity) < 0)
-			report(c->diag, true, NULL, 0, 0,
-			       "rules.severity: unknown severity in '%s'", ov->v[i]);
+			diag_report(c->diag, true, NULL, 0, 0,
+				    "rules.severity: unknown severity in '%s'", ov->v[i]);
 	}
 }
 
@@ -1448,7 +1452,7 @@ int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_s
 	struct compiler c = {.diag = diag};
 	struct strv files = {0};
 	struct ruleset *rs = calloc(1, sizeof(*rs));
-	int r = rs ? collect_files(paths, npaths, &files, diag) : -ENOMEM;
+	int r = rs ? yaml_collect_files(paths, npaths, &files, diag) : -ENOMEM;
 
 	c.docs = calloc(files.n + 1, sizeof(*c.docs));
 	for (unsigned i = 0; r == 0 && c.docs && i < files.n; i++) {

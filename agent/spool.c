@@ -217,16 +217,22 @@ int spool_peek(struct spool *s, struct spool_msg *ret)
 	return 0;
 }
 
-int spool_done(struct spool *s, const char *id)
+/* Take id out of the queue: deleted (done) or kept under failed/ (rejected). */
+static int retire(struct spool *s, const char *id, bool keep)
 {
-	char name[128];
+	char name[128], kept[160];
 
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->e[i].id, id))
 			continue;
 		name_of(&s->e[i], name, sizeof(name));
-		if (unlinkat(s->dfd, name, 0) < 0 && errno != ENOENT)
+		snprintf(kept, sizeof(kept), "failed/%s", name);
+		if (keep && (mkdirat(s->dfd, "failed", 0700) < 0 && errno != EEXIST))
 			return -errno;
+		if ((keep ? renameat(s->dfd, name, s->dfd, kept) : unlinkat(s->dfd, name, 0)) < 0 &&
+		    errno != ENOENT)
+			return -errno;
+		s->st.rejected += keep;
 		s->st.bytes -= s->e[i].size;
 		memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(*s->e));
 		s->n--;
@@ -234,6 +240,16 @@ int spool_done(struct spool *s, const char *id)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int spool_done(struct spool *s, const char *id)
+{
+	return retire(s, id, false);
+}
+
+int spool_reject(struct spool *s, const char *id)
+{
+	return retire(s, id, true);
 }
 
 void spool_stats(const struct spool *s, struct spool_stats *ret)

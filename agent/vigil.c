@@ -31,7 +31,14 @@ static void usage(FILE *f)
 		"  status            what vigild is doing: probes in use, counters, drops\n"
 		"  rules check PATH...\n"
 		"                    compile rule files or directories, report file:line:col\n"
-		"  rules reload      make vigild recompile its rules (kept if they fail)\n"
+		"  rules reload      make vigild recompile its rules and playbooks (kept if they "
+		"fail)\n"
+		"  events [--follow] the event stream as vigild writes it\n"
+		"  contain (--pid N | --cgroup PATH) [--kill] [--freeze] [--isolate]\n"
+		"                    contain a process tree or cgroup (no flag: freeze + isolate)\n"
+		"  release (--pid N | --cgroup PATH)\n"
+		"                    undo every containment of that target\n"
+		"  incidents [ID]    list incidents and live containments, or show one\n"
 		"  replay --rules PATH [--rules PATH]... [--playbooks PATH] [--falco] FILE|-\n"
 		"                    run recorded NDJSON events through rules, alerts to stdout\n"
 		"  verify FILE...    check the hash chain of events files, oldest first\n");
@@ -58,10 +65,9 @@ static void print_obj(json_t *o, int indent)
 	}
 }
 
-/* One request to vigild; NULL (and a message) on failure. */
-static json_t *call(struct cli *c, const char *cmd)
+/* One request to vigild (req is consumed); NULL (and a message) on failure. */
+static json_t *call_req(struct cli *c, const char *cmd, json_t *req)
 {
-	json_t *req = json_pack("{s:s}", "cmd", cmd);
 	char err[512];
 	json_t *resp = control_call(c->socket, req, err, sizeof(err));
 
@@ -78,6 +84,168 @@ static json_t *call(struct cli *c, const char *cmd)
 	}
 	json_object_del(resp, "ok");
 	return resp;
+}
+
+static json_t *call(struct cli *c, const char *cmd)
+{
+	return call_req(c, cmd, json_pack("{s:s}", "cmd", cmd));
+}
+
+static int print_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+	return 0;
+}
+
+/* --pid N | --cgroup PATH plus action flags, into a request. */
+static int target_args(const char *cmd, int argc, char **argv, json_t *req, bool actions)
+{
+	static const struct option opts[] = {
+	    {"pid", required_argument, NULL, 'p'}, {"cgroup", required_argument, NULL, 'c'},
+	    {"kill", no_argument, NULL, 'k'},	   {"freeze", no_argument, NULL, 'f'},
+	    {"isolate", no_argument, NULL, 'i'},   {}};
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		char *end;
+		long pid;
+
+		switch (o) {
+		case 'p':
+			pid = strtol(optarg, &end, 10);
+			if (*end || pid <= 0) {
+				fprintf(stderr, "vigil: %s: --pid: not a process id: %s\n", cmd,
+					optarg);
+				return -1;
+			}
+			json_object_set_new(req, "pid", json_integer(pid));
+			break;
+		case 'c':
+			json_object_set_new(req, "cgroup", json_string(optarg));
+			break;
+		case 'k':
+		case 'f':
+		case 'i':
+			if (actions) {
+				json_object_set_new(req,
+						    o == 'k'   ? "kill"
+						    : o == 'f' ? "freeze"
+							       : "isolate",
+						    json_true());
+				break;
+			}
+			/* fall through */
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || !json_object_get(req, "pid") == !json_object_get(req, "cgroup")) {
+		fprintf(stderr, "vigil: %s: usage: %s (--pid N | --cgroup PATH)%s\n", cmd, cmd,
+			actions ? " [--kill] [--freeze] [--isolate]" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_contain(struct cli *c, const char *cmd, int argc, char **argv)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd), *resp, *st;
+	size_t i;
+
+	if (target_args(cmd, argc, argv, req, !strcmp(cmd, "contain")) < 0) {
+		json_decref(req);
+		return 2;
+	}
+	resp = call_req(c, cmd, req);
+	if (!resp)
+		return 1;
+	if (c->json)
+		return print_json(resp);
+	printf("incident %s\n", json_string_value(json_object_get(resp, "incident")));
+	json_array_foreach (json_object_get(resp, "steps"), i, st)
+		printf("  %s %s: %s\n", json_string_value(json_object_get(st, "name")),
+		       json_string_value(json_object_get(st, "target_description")),
+		       json_string_value(json_object_get(st, "outcome")));
+	if (!strcmp(cmd, "release"))
+		printf("released\n");
+	json_decref(resp);
+	return 0;
+}
+
+static int cmd_incidents(struct cli *c, int argc, char **argv)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "incidents"), *resp, *x;
+	size_t i;
+
+	if (argc > 1) {
+		fprintf(stderr, "vigil: incidents: usage: incidents [ID]\n");
+		json_decref(req);
+		return 2;
+	}
+	if (argc == 1)
+		json_object_set_new(req, "id", json_string(argv[0]));
+	resp = call_req(c, "incidents", req);
+	if (!resp)
+		return 1;
+	if (c->json || argc == 1) {
+		if (argc == 1 && !c->json) {
+			json_dumpf(json_object_get(resp, "incident"), stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(resp);
+			return 0;
+		}
+		return print_json(resp);
+	}
+	json_array_foreach (json_object_get(resp, "incidents"), i, x)
+		printf("%s  %-9s %-8s %s\n", json_string_value(json_object_get(x, "id")),
+		       json_string_value(json_object_get(x, "status")),
+		       json_string_value(json_object_get(x, "source")),
+		       json_string_value(json_object_get(x, "title")));
+	json_array_foreach (json_object_get(resp, "containments"), i, x)
+		printf("contained: %s (%s)%s%s  incident %s\n",
+		       json_string_value(json_object_get(x, "cgroup")),
+		       json_string_value(json_object_get(x, "id")),
+		       json_is_true(json_object_get(x, "frozen")) ? " frozen" : "",
+		       json_is_true(json_object_get(x, "isolated")) ? " isolated" : "",
+		       json_string_value(json_object_get(x, "incident")));
+	json_decref(resp);
+	return 0;
+}
+
+/* The stream as vigild writes it; --follow keeps asking for what came after. */
+static int cmd_events(struct cli *c, int argc, char **argv)
+{
+	bool follow = argc == 1 && (!strcmp(argv[0], "--follow") || !strcmp(argv[0], "-f"));
+	json_int_t next = -1;
+
+	if (argc > 1 || (argc == 1 && !follow)) {
+		fprintf(stderr, "vigil: events: usage: events [--follow]\n");
+		return 2;
+	}
+	do {
+		json_t *req = json_pack("{s:s, s:i}", "cmd", "events", "max", 1000), *resp, *l;
+		size_t i;
+
+		if (next >= 0)
+			json_object_set_new(req, "after", json_integer(next));
+		resp = call_req(c, "events", req);
+		if (!resp)
+			return 1;
+		if (json_integer_value(json_object_get(resp, "missed")) && next >= 0)
+			fprintf(stderr, "vigil: events: %lld lines went by too fast to show\n",
+				(long long)json_integer_value(json_object_get(resp, "missed")));
+		json_array_foreach (json_object_get(resp, "lines"), i, l)
+			puts(json_string_value(l));
+		fflush(stdout);
+		next = json_integer_value(json_object_get(resp, "next"));
+		json_decref(resp);
+		if (follow)
+			usleep(200000);
+	} while (follow);
+	return 0;
 }
 
 static int cmd_status(struct cli *c)
@@ -271,6 +439,12 @@ int main(int argc, char **argv)
 		return cmd_rules(&c, argc - optind - 1, argv + optind + 1);
 	if (!strcmp(argv[optind], "replay"))
 		return cmd_replay(&c, argc - optind, argv + optind);
+	if (!strcmp(argv[optind], "contain") || !strcmp(argv[optind], "release"))
+		return cmd_contain(&c, argv[optind], argc - optind, argv + optind);
+	if (!strcmp(argv[optind], "incidents"))
+		return cmd_incidents(&c, argc - optind - 1, argv + optind + 1);
+	if (!strcmp(argv[optind], "events"))
+		return cmd_events(&c, argc - optind - 1, argv + optind + 1);
 	if (!strcmp(argv[optind], "verify"))
 		return cmd_verify(&c, argc - optind - 1, argv + optind + 1);
 	fprintf(stderr, "vigil: unknown command \"%s\" (see vigil --help)\n", argv[optind]);

@@ -21,6 +21,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "vigil/cgroup.h"
 #include "vigil/config.h"
 #include "vigil/control.h"
 #include "vigil/decode.h"
@@ -31,6 +32,7 @@
 #include "vigil/log.h"
 #include "vigil/probes.h"
 #include "vigil/proc_cache.h"
+#include "vigil/respond.h"
 #include "vigil/sink.h"
 #include "vigil/sniff.h"
 #include "vigil/util.h"
@@ -45,7 +47,8 @@ struct options {
 	const char *state_dir;
 	const char *events;
 	bool stdout_stream, check;
-	struct strv rules; /* --rules, repeatable */
+	struct strv rules;     /* --rules, repeatable */
+	struct strv playbooks; /* --playbooks, repeatable */
 };
 
 struct manager {
@@ -59,6 +62,7 @@ struct manager {
 	struct probes *probes;
 	struct control *control;
 	struct detector *detect;
+	struct responder *respond;
 	struct sniffer *sniff;
 	char boot_id[64];
 	char host_name[256];
@@ -218,6 +222,8 @@ static json_t *counters_json(struct manager *m)
 				    json_string(file_sink_chain_head(m->sinks.file)));
 	if (m->detect) /* heartbeats carry them too: evictions and reload failures are losses */
 		json_object_set_new(o, "rules", detect_stats(m->detect));
+	if (m->respond)
+		json_object_set_new(o, "response", respond_stats(m->respond));
 	if (m->sniff) {
 		struct sniff_stats ss;
 
@@ -232,48 +238,13 @@ static json_t *counters_json(struct manager *m)
 	return o;
 }
 
-/* Write a jansson object's members into the stream writer (non-hot path). */
-static void put_json(struct jw *j, const char *key, json_t *v)
-{
-	const char *k;
-	json_t *x;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		jw_obj_open(j, key);
-		json_object_foreach (v, k, x)
-			put_json(j, k, x);
-		jw_obj_close(j);
-		break;
-	case JSON_ARRAY:
-		jw_arr_open(j, key);
-		json_array_foreach (v, i, x)
-			put_json(j, NULL, x);
-		jw_arr_close(j);
-		break;
-	case JSON_STRING:
-		jw_strn(j, key, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		jw_i64(j, key, json_integer_value(v));
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		jw_bool(j, key, json_is_true(v));
-		break;
-	default:
-		break;
-	}
-}
-
 static void emit_health(struct manager *m, const char *kind, const char *type, const char *action,
 			json_t *vigil_agent)
 {
 	struct jw *j = ecs_begin(m->ecs, 0, kind, "host", type, action);
 
 	j = ecs_vigil(m->ecs);
-	put_json(j, "agent", vigil_agent);
+	jw_json(j, "agent", vigil_agent);
 	json_decref(vigil_agent);
 	emit_line(m);
 }
@@ -281,12 +252,20 @@ static void emit_health(struct manager *m, const char *kind, const char *type, c
 static json_t *features_json(struct manager *m)
 {
 	const struct probes_info *pi = probes_info(m->probes);
+	const char *contain = respond_containment(m->respond);
+	json_t *o;
 
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:s}", "mechanisms",
-			 pi->mechanisms, "lsm", pi->lsm, "fentry", pi->fentry, "probes_attached",
-			 pi->attached, "probes_skipped", pi->skipped, "watch", "extensions",
-			 pi->watched_exts, "dirs", pi->watched_dirs, "files", pi->watched_files,
-			 "gpu_majors", pi->gpu_majors, "cgroup_root", pi->cgroup_root);
+	o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:s}", "mechanisms",
+		      pi->mechanisms, "lsm", pi->lsm, "fentry", pi->fentry, "probes_attached",
+		      pi->attached, "probes_skipped", pi->skipped, "watch", "extensions",
+		      pi->watched_exts, "dirs", pi->watched_dirs, "files", pi->watched_files,
+		      "gpu_majors", pi->gpu_majors, "cgroup_root", pi->cgroup_root);
+	json_object_set_new(o, "containment", json_string(contain));
+	json_object_set_new(o, "deny_path",
+			    json_string(strcmp(contain, "active") ? "unavailable"
+					: pi->open_via_lsm	  ? "lsm (open refused with EPERM)"
+							   : "kill-on-open (syscall tracepoint)"));
+	return o;
 }
 
 static void emit_start(struct manager *m)
@@ -346,10 +325,35 @@ static void on_tick(struct manager *m)
 		ecs_sync_clock(m->ecs);
 	}
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
+	respond_tick(m->respond);
 	sinks_flush(&m->sinks);
 }
 
 static json_t *reload_rules(struct manager *m, const struct control_peer *peer);
+
+static void add_line(void *ctx, const char *line, size_t len)
+{
+	json_array_append_new(ctx, json_stringn(line, len));
+}
+
+/* `vigil events`: lines after cursor `after` (0: the last `max`), and the next cursor. */
+static json_t *recent_events(struct manager *m, json_t *req)
+{
+	json_int_t after = json_integer_value(json_object_get(req, "after"));
+	json_int_t max = json_integer_value(json_object_get(req, "max"));
+	json_t *lines = json_array();
+	uint64_t missed, next;
+
+	if (max <= 0 || max > 1000)
+		max = 1000;
+	if (!json_object_get(req, "after"))
+		after = m->sinks.lines > (uint64_t)max ? (json_int_t)(m->sinks.lines - max) : 0;
+	if (after < 0)
+		after = 0;
+	next = sinks_recent(&m->sinks, after, max, add_line, lines, &missed);
+	return json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "lines", lines, "next", (json_int_t)next,
+			 "missed", (json_int_t)missed);
+}
 
 static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
 {
@@ -358,6 +362,10 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 
 	if (!strcmp(cmd, "rules-reload"))
 		return reload_rules(m, peer);
+	if (!strcmp(cmd, "events"))
+		return recent_events(m, req);
+	if ((r = respond_command(m->respond, cmd, req, peer)))
+		return r;
 	if (strcmp(cmd, "status"))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
 	r = counters_json(m);
@@ -377,14 +385,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
-		"              [--events FILE] [--rules PATH]... [--check] [--debug]\n"
+		"              [--events FILE] [--rules PATH]... [--playbooks PATH]...\n"
+		"              [--check] [--debug]\n"
 		"  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
 		"  --stdout       also write the event stream to stdout\n"
 		"  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
 		"  --state-dir D  state directory (default /var/lib/vigil)\n"
 		"  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
 		"  --rules PATH   rule file or directory (repeatable; replaces the defaults)\n"
-		"  --check        validate the configuration and rules, and exit\n");
+		"  --playbooks P  playbook file or directory (repeatable; replaces the defaults)\n"
+		"  --check        validate the configuration, rules and playbooks, and exit\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -430,7 +440,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -ENOMEM;
 			break;
 		case 'p':
-			break; /* playbooks arrive with the response stage */
+			if (strv_push(&o->playbooks, optarg) < 0)
+				return -ENOMEM;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -520,6 +532,8 @@ static int open_sinks(struct manager *m)
 	int r;
 
 	m->sinks.to_stdout = m->cfg->stdout_stream;
+	if (sinks_keep_recent(&m->sinks) < 0)
+		return log_error_errno(-ENOMEM, "cannot keep recent events");
 	if (!path[0])
 		return 0;
 	r = mkdir_parents(path, 0755);
@@ -551,9 +565,17 @@ static void tag_seeded_tree(struct proc *p, void *ctx)
 			p->flags |= PROC_INFERENCE_TREE;
 }
 
+static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, size_t len)
+{
+	struct manager *m = ctx;
+
+	respond_alert(m->respond, meta, line, len);
+}
+
 static int setup(struct manager *m)
 {
-	char buf[128];
+	char buf[128], cgroot[256];
+	int contain_fds[3];
 	int r;
 
 	if (read_file("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) > 0)
@@ -583,9 +605,16 @@ static int setup(struct manager *m)
 	r = sniff_new(&m->sniff);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the model reader");
+	if (cgroup2_root(cgroot, sizeof(cgroot)) < 0)
+		cgroot[0] = 0;
+	r = respond_new(m->cfg, &m->opt.playbooks, m->ecs, &m->sinks, cgroot, &m->respond);
+	if (r < 0)
+		return log_error_errno(r, "cannot load the playbooks");
+	detect_on_alert(m->detect, on_alert, m);
+	respond_contain_fds(m->respond, contain_fds);
 	/* probes first, then the /proc seed: a process started in between is
 	 * seen by both, never by neither */
-	r = probes_new(m->cfg, on_sample, m, &m->probes);
+	r = probes_new(m->cfg, contain_fds, on_sample, m, &m->probes);
 	if (r < 0)
 		return log_error_errno(r, "cannot load the eBPF probes");
 	r = proc_cache_seed(m->pc);
@@ -645,6 +674,9 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
 {
 	char err[512] = "";
 	int r = detect_reload(m->detect, m->cfg, err, sizeof(err));
+
+	if (r == 0)
+		r = respond_reload(m->respond, m->cfg, err, sizeof(err));
 	json_t *st = detect_stats(m->detect);
 	json_t *who = json_pack("{s:s}", "via", peer ? "cli" : "sighup");
 	json_t *a = json_pack("{s:O, s:o}", "rules", st, "by", who);
@@ -736,6 +768,8 @@ static void teardown(struct manager *m)
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
 	m->detect = detect_free(m->detect);
+	m->respond = respond_free(m->respond);
+	sinks_free_recent(&m->sinks);
 	m->sniff = sniff_free(m->sniff);
 	m->ecs = ecs_free(m->ecs);
 	m->en = enrich_free(m->en);
@@ -743,6 +777,7 @@ static void teardown(struct manager *m)
 	m->sinks.file = file_sink_close(m->sinks.file);
 	m->cfg = config_free(m->cfg);
 	strv_clear(&m->opt.rules);
+	strv_clear(&m->opt.playbooks);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 }
@@ -762,10 +797,13 @@ int main(int argc, char **argv)
 	if (m.opt.check) {
 		r = detect_check(m.cfg, &m.opt.rules);
 		if (r == 0)
+			r = respond_check(m.cfg, &m.opt.playbooks);
+		if (r == 0)
 			printf("configuration OK (%s)\n",
 			       m.cfg->source ? m.cfg->source : "defaults");
 		config_free(m.cfg);
 		strv_clear(&m.opt.rules);
+		strv_clear(&m.opt.playbooks);
 		return r < 0 ? 1 : 0;
 	}
 	if (geteuid() != 0) {

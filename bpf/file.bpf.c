@@ -13,6 +13,7 @@
  * file name's extension, or on the device major for character devices.
  */
 #include "lib/common.bpf.h"
+#include "lib/contain.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -259,7 +260,7 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 }
 
 /* Report an open of f (made by syscall sys) if the file is watched. */
-static __always_inline int emit_open(struct file *f, __u16 sys)
+static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 {
 	struct vgl_heap heap_, *hp = &heap_;
 	struct vgl_open *e;
@@ -269,12 +270,12 @@ static __always_inline int emit_open(struct file *f, __u16 sys)
 	__u64 flags;
 
 	kind = file_kind(f);
-	if (!kind)
+	if (!kind && !denied)
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
 
 	flags = open_flags(current_regs(), sys, &uname);
-	if (fold_ns && fold(inode, flags, &folded))
+	if (fold_ns && !denied && fold(inode, flags, &folded))
 		return 0;
 	if (!heap_get(hp))
 		return 0;
@@ -282,7 +283,7 @@ static __always_inline int emit_open(struct file *f, __u16 sys)
 	hdr_fill(&e->h, VGL_MSG_OPEN);
 	e->kind = kind;
 	e->syscall = sys;
-	e->sflags = 0;
+	e->sflags = denied;
 	e->ino = BPF_CORE_READ(inode, i_ino);
 	e->dev = inode_dev(inode);
 	e->rdev = BPF_CORE_READ(inode, i_rdev);
@@ -303,14 +304,38 @@ static __always_inline int emit_open(struct file *f, __u16 sys)
 	return 0;
 }
 
+/* Is f denied to the caller's cell (vigil deny-path)? VGL_SF_DENIED if so. */
+static __always_inline __u32 denied_open(struct file *f)
+{
+	struct vgl_deny_key k = {};
+	struct inode *inode;
+
+	if (!cstate_get(1) || !current_cell(&k.cell))
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = inode_dev(inode);
+	return bpf_map_lookup_elem(&vgl_deny, &k) ? VGL_SF_DENIED : 0;
+}
+
+/*
+ * Without BPF-LSM the open has happened by the time we see it: the caller is
+ * killed before it returns to user space, so it never uses the descriptor.
+ */
 static __always_inline int on_open_exit(long ret, __u16 sys)
 {
 	struct file *f;
+	__u32 denied;
 
 	if (ret < 0)
 		return 0;
 	f = fd_file(ret);
-	return f ? emit_open(f, sys) : 0;
+	if (!f)
+		return 0;
+	denied = denied_open(f);
+	if (denied)
+		bpf_send_signal(9);
+	return emit_open(f, sys, denied);
 }
 
 /*
@@ -342,14 +367,16 @@ static __always_inline __u16 current_open_syscall(void)
 SEC("lsm/file_open")
 int BPF_PROG(lsm_file_open, struct file *file, int prev)
 {
+	__u32 denied;
 	__u16 sys;
 
 	if (prev)
 		return prev; /* another LSM already refused */
+	denied = denied_open(file);
 	sys = current_open_syscall();
-	if (sys)
-		emit_open(file, sys);
-	return 0;
+	if (sys || denied)
+		emit_open(file, sys ? sys : VGL_SYS_OPENAT, denied);
+	return denied ? -1 /* EPERM */ : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")

@@ -73,6 +73,7 @@ struct vgl_hdr {
 #define VGL_SF_PATH2_TRUNC  0x80
 #define VGL_SF_STDIN_SOCK   0x100 /* exec: fd 0 is a socket (reverse shells) */
 #define VGL_SF_STDOUT_SOCK  0x200 /* exec: fd 1 is a socket */
+#define VGL_SF_DENIED	    0x400 /* open: the path is denied to the caller's cell */
 
 /* exec: data = exe NUL cwd NUL args (NUL-separated, args_len bytes) */
 struct vgl_exec {
@@ -260,5 +261,42 @@ _Static_assert(sizeof(struct vgl_open) == 64 + 48, "vgl_open layout");
 _Static_assert(sizeof(struct vgl_fchange) == 64 + 40, "vgl_fchange layout");
 _Static_assert(sizeof(struct vgl_connect) == 64 + 56, "vgl_connect layout");
 _Static_assert(sizeof(struct vgl_iouring) == 64 + 16, "vgl_iouring layout");
+
+/*
+ * Containment (contain.bpf.h): cells are cgroup v2 ids. Isolated cells may
+ * not connect or send; allowlisted cells only to their policy's CIDR+port
+ * entries (an LPM trie keyed by policy, then the v4-mapped/v6 address).
+ */
+#define VGL_CELLS_MAX	   1024
+#define VGL_DENY_MAX	   4096
+#define VGL_ALLOW_MAX	   16384
+#define VGL_CELL_DEPTH	   16 /* cgroup levels searched for a contained ancestor */
+#define VGL_CELL_ISOLATE   0x1u
+#define VGL_CELL_ALLOWLIST 0x2u
+#define VGL_CELL_ALLOW_LO  0x4u /* isolation lets loopback through */
+#define VGL_ALLOW_PORTS	   8
+
+struct vgl_cell {
+	__u32 flags;
+	__u32 policy;
+};
+
+struct vgl_deny_key {
+	__u64 cell;
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+struct vgl_allow_key {
+	__u32 prefixlen; /* 32 (policy) + address bits */
+	__u32 policy;
+	__u8 addr[16];
+};
+
+struct vgl_allow_val {
+	__u16 ports[VGL_ALLOW_PORTS];
+	__u32 nports; /* 0: any port */
+};
 
 #endif /* VIGIL_ABI_H */

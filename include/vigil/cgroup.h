@@ -26,6 +26,8 @@ int cgroup_parse_path(const char *path, struct container_info *out);
  * wins (hybrid hosts keep Docker's cgroups in v1 hierarchies); the v2 path
  * ("0::/…") is copied to v2_path. 1 = container found.
  */
+/* Where cgroup v2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts. */
+int cgroup2_root(char *out, size_t len);
 int cgroup_parse_proc(const char *text, struct container_info *out, char *v2_path, size_t len);
 
 #endif

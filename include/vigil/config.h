@@ -53,6 +53,14 @@ struct vigil_config {
 	uint32_t rules_max_sequences;
 	uint64_t alert_dedup_ms;
 	char *falco_file; /* "" = no Falco-format alert file */
+	/* response */
+	struct strv playbook_paths; /* empty: the defaults (see respond.h) */
+	char *pin_dir;		    /* bpffs directory for containment state */
+	char *cgroup_parent;	    /* quarantine cells live below this cgroup */
+	bool isolate_loopback;	    /* isolated cells may still reach loopback */
+	struct strv protected;	    /* names/executables never acted on */
+	uint64_t spool_max;	    /* webhook outbox budget, bytes */
+	uint64_t webhook_max_backoff_ms;
 };
 
 int config_defaults(struct vigil_config **ret);

@@ -19,6 +19,7 @@
 #include "vigil/ecs.h"
 #include "vigil/event.h"
 #include "vigil/proc_cache.h"
+#include "vigil/rules.h"
 #include "vigil/sink.h"
 
 struct detector;
@@ -31,6 +32,10 @@ struct detector *detect_free(struct detector *d);
 int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err, size_t errlen);
 /* Match a live event; line/len is the event's stream line (the alert's base). */
 void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len);
+/* Called with each alert after it is written (the response stage). */
+typedef void (*detect_alert_hook)(void *ctx, const struct rule_meta *m, const char *line,
+				  size_t len);
+void detect_on_alert(struct detector *d, detect_alert_hook fn, void *ctx);
 /* Counters and what is loaded, for status and heartbeats. */
 json_t *detect_stats(const struct detector *d);
 /* Load the rules the daemon would use and report problems (vigild --check). */

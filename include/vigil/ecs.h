@@ -61,6 +61,9 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
  */
 struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
 		     const char *category, const char *type, const char *action);
+/* The same, now, with event.outcome (success, failure, unknown). */
+struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char *category,
+			     const char *type, const char *action, const char *outcome);
 struct jw *ecs_vigil(struct ecs_writer *w);
 void ecs_end(struct ecs_writer *w, const char **line, size_t *len);
 

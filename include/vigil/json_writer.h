@@ -38,6 +38,9 @@ void jw_strn(struct jw *w, const char *key, const char *s, size_t n);
 void jw_u64(struct jw *w, const char *key, uint64_t v);
 void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_bool(struct jw *w, const char *key, bool v);
+/* A jansson value (non-hot paths: health and action events). */
+struct json_t;
+void jw_json(struct jw *w, const char *key, struct json_t *v);
 /* Append bytes as they are (already valid JSON, or a line terminator). */
 void jw_raw(struct jw *w, const char *s, size_t n);
 /* Escape s (n bytes) as JSON string content, without quotes. */

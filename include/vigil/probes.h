@@ -27,9 +27,12 @@ struct probes_info {
 	unsigned attached, skipped; /* programs */
 	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
 	char cgroup_root[256];
+	bool open_via_lsm; /* deny-path answers EPERM; otherwise kill-on-open */
 };
 
-int probes_new(const struct vigil_config *cfg, probes_sample_fn fn, void *ctx, struct probes **ret);
+/* contain_fds: the containment maps (vgl_cells, vgl_deny, vgl_cstate) or NULL. */
+int probes_new(const struct vigil_config *cfg, const int contain_fds[3], probes_sample_fn fn,
+	       void *ctx, struct probes **ret);
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);

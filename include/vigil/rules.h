@@ -36,6 +36,19 @@ struct rules_diag {
 	unsigned errors, warnings;
 };
 
+struct ydoc;
+/* "file:line:col: [warning: ]message" to d (rules and playbooks alike). */
+__attribute__((format(printf, 6, 7))) void diag_report(struct rules_diag *d, bool error,
+						       const struct ydoc *doc, unsigned line,
+						       unsigned col, const char *fmt, ...);
+/*
+ * Files and directories → *.yaml / *.yml files in lexical order of their
+ * names, a later same-named file replacing an earlier one; world-writable
+ * directories refused.
+ */
+int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *files,
+		       struct rules_diag *diag);
+
 struct rules_select {
 	const struct strv *enable;   /* ids, names or tags */
 	const struct strv *disable;  /* ids, names or tags; enable wins */

@@ -25,7 +25,7 @@ struct spool_msg {
 };
 
 struct spool_stats {
-	uint64_t pending, bytes, refused;
+	uint64_t pending, bytes, refused, rejected;
 };
 
 struct spool;
@@ -39,6 +39,8 @@ int spool_put(struct spool *s, const char *id, const void *body, size_t len);
 int spool_peek(struct spool *s, struct spool_msg *ret);
 /* Delivered: forget it. */
 int spool_done(struct spool *s, const char *id);
+/* Undeliverable (the receiver refused it for good): moved to DIR/failed/, counted. */
+int spool_reject(struct spool *s, const char *id);
 void spool_stats(const struct spool *s, struct spool_stats *ret);
 
 #endif

@@ -8,6 +8,8 @@ repo's JSON Schema and against ECS 9.4's field types. Hermetic: a temp dir,
 loopback only, a private socket/state dir/events file. Prints
 "integration: N passed, N failed".
 """
+import glob
+import hashlib
 import ipaddress
 import json
 import os
@@ -34,11 +36,22 @@ if not os.path.exists(ECS_FIELDS):
     ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
 
 
+CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
+
+
 class Agent:
     """A private vigild on a temp config."""
 
-    def __init__(self, tmp, capture=""):
+    def __init__(self, tmp, capture="", playbooks=None, response=""):
         self.tmp = tmp
+        # containment state of its own: pinned programs/maps and quarantine cgroups
+        tag = hashlib.sha256(os.path.abspath(tmp).encode()).hexdigest()[:10]
+        self.pin_dir = f"/sys/fs/bpf/vigil-test-{tag}"
+        self.cg_parent = f"vigil-test-{tag}"
+        self.state = os.path.join(tmp, "state")
+        if playbooks is None:  # none: the event and rule tests must not act
+            playbooks = [os.path.join(tmp, "no-playbooks")]
+            os.makedirs(playbooks[0], exist_ok=True)
         self.events = os.path.join(tmp, "events.jsonl")
         self.sock = os.path.join(tmp, "vigil.sock")
         self.models = os.path.join(tmp, "models")
@@ -59,7 +72,11 @@ output:
   heartbeat_interval: 1s
 capture:
   max_args_bytes: 2048
-{capture}watch:
+{capture}response:
+  pin_dir: {self.pin_dir}
+  cgroup_parent: {self.cg_parent}
+  playbooks: [{", ".join(playbooks)}]
+{response}watch:
   model_dirs: [{self.models}]
   credential_files: [{self.creds}/token]
   gpu_devices: [{tmp}/dev/nvidia0]
@@ -74,10 +91,35 @@ workloads:
     def start(self, env=None, args=()):
         self.proc = subprocess.Popen(
             [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
-             "--state-dir", os.path.join(self.tmp, "state"), *args],
+             "--state-dir", self.state, *args],
             stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"), env=env)
-        self.wait_for(lambda e: e["event"]["action"] == "agent-start", timeout=90,
+        self.wait_for(lambda e: e["event"]["action"] == "agent-start"
+                      and get(e, "vigil.agent.pid") == self.proc.pid, timeout=90,
                       what="agent-start")
+
+    def cleanup(self):
+        """Undo what containment left in the kernel: pinned links (detached
+        with their pins), maps, and quarantine cgroups (emptied first)."""
+        shutil.rmtree(self.pin_dir, ignore_errors=True)
+        parent = os.path.join(CGROUP2, self.cg_parent)
+        for cell in (glob.glob(os.path.join(parent, "*", "")) if os.path.isdir(parent) else []):
+            try:
+                with open(os.path.join(cell, "cgroup.freeze"), "w") as f:
+                    f.write("0")
+                with open(os.path.join(cell, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            for _ in range(50):
+                try:
+                    os.rmdir(cell)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -585,6 +627,7 @@ def full_disk_is_counted_reported_and_survived(tmp):
         assert raw.endswith(b"\n")
     finally:
         b.stop()
+        b.cleanup()
         subprocess.run(["umount", "-l", disk])
 
 
@@ -627,6 +670,7 @@ def main():
         traceback.print_exc()
     finally:
         a.stop()
+        a.cleanup()
         if failed:
             print(open(a.stderr).read()[-3000:], file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)

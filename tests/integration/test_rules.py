@@ -544,6 +544,7 @@ def main():
         traceback.print_exc()
     finally:
         env.a.stop()
+        env.a.cleanup()
         if failed and os.path.exists(env.a.stderr):
             print(open(env.a.stderr).read()[-3000:], file=sys.stderr)
         subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)

@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "contain.skel.h"
+#include "vigil/abi.h"
+#include "vigil/contain.h"
+#include "vigil/log.h"
+#include "vigil/util.h"
+
+#define FREEZE_WAIT_MS 1000
+#define TCP_LISTEN     10
+#define TCP_EST	       1
+
+struct egress_cg {
+	uint64_t cgid;
+	uint32_t policy;
+};
+
+struct contain {
+	struct vigil_contain *skel;
+	struct bpf_link *links[4];
+	char root[256];
+	char pin_dir[PATH_MAX];
+	char parent[256];
+	char state_path[PATH_MAX];
+	char status[256];
+	bool allow_lo;
+	struct cell **cells;
+	unsigned ncells;
+	struct egress_cg *egress;
+	unsigned negress;
+	unsigned seq;
+};
+
+static uint32_t kdev(dev_t d)
+{
+	return (major(d) << 20) | minor(d);
+}
+
+static bool active(const struct contain *c)
+{
+	return c->skel != NULL;
+}
+
+const char *contain_status(const struct contain *c)
+{
+	return c->status;
+}
+
+void contain_map_fds(const struct contain *c, int fds[3])
+{
+	fds[0] = active(c) ? bpf_map__fd(c->skel->maps.vgl_cells) : -1;
+	fds[1] = active(c) ? bpf_map__fd(c->skel->maps.vgl_deny) : -1;
+	fds[2] = active(c) ? bpf_map__fd(c->skel->maps.vgl_cstate) : -1;
+}
+
+/* ---- cgroup files ---- */
+
+static void cg_file(const struct contain *c, const char *cg, const char *name, char *out,
+		    size_t len)
+{
+	snprintf(out, len, "%s%s%s%s", c->root, cg, cg[strlen(cg) - 1] == '/' ? "" : "/", name);
+}
+
+static int cg_write(const struct contain *c, const char *cg, const char *name, const char *v)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+
+	cg_file(c, cg, name, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return write(fd, v, strlen(v)) < 0 ? -errno : 0;
+}
+
+static uint64_t cg_id(const struct contain *c, const char *cg)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", c->root, cg);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? st.st_ino : 0;
+}
+
+/* pid's cgroup v2 path ("0::/x/y" in /proc/PID/cgroup). */
+static int pid_cgroup(pid_t pid, char *out, size_t len)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	p = strstr(buf, "0::");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return -ENOENT;
+	p += 3;
+	p[strcspn(p, "\n")] = 0;
+	snprintf(out, len, "%s", p);
+	return 0;
+}
+
+/* The pids in cgroup cg (not its children). */
+static int cg_procs(const struct contain *c, const char *cg, struct proc_tree *out)
+{
+	char path[PATH_MAX], line[32];
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	cg_file(c, cg, "cgroup.procs", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (out->n == cap) {
+			pid_t *n = realloc(out->pids, (cap = cap ? cap * 2 : 64) * sizeof(pid_t));
+
+			if (!n)
+				return -ENOMEM;
+			out->pids = n;
+		}
+		out->pids[out->n++] = atoi(line);
+	}
+	return 0;
+}
+
+/* ---- the kernel's view of cells ---- */
+
+static void sync_counts(struct contain *c)
+{
+	if (!active(c))
+		return;
+	uint32_t k0 = 0, k1 = 1, ncells = c->negress, ndeny = 0;
+
+	for (unsigned i = 0; i < c->ncells; i++) {
+		ncells++;
+		ndeny += c->cells[i]->denied.n;
+	}
+	bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_cstate), &k0, &ncells, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_cstate), &k1, &ndeny, BPF_ANY);
+}
+
+/* The map entry for cgid: what its cell and any allowlist ask for. */
+static int sync_entry(struct contain *c, uint64_t cgid)
+{
+	struct vgl_cell v = {0};
+	bool any = false;
+	int fd;
+
+	if (!active(c))
+		return -ENOTSUP;
+	fd = bpf_map__fd(c->skel->maps.vgl_cells);
+	for (unsigned i = 0; i < c->ncells; i++)
+		if (c->cells[i]->cgid == cgid) {
+			any = true;
+			if (c->cells[i]->isolated)
+				v.flags |= VGL_CELL_ISOLATE | (c->allow_lo ? VGL_CELL_ALLOW_LO : 0);
+		}
+	for (unsigned i = 0; i < c->negress; i++)
+		if (c->egress[i].cgid == cgid) {
+			any = true;
+			v.flags |= VGL_CELL_ALLOWLIST;
+			v.policy = c->egress[i].policy;
+		}
+	sync_counts(c);
+	if (!any)
+		return bpf_map_delete_elem(fd, &cgid) < 0 && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &cgid, &v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* ---- state file ---- */
+
+json_t *contain_cell_json(const struct cell *cell)
+{
+	json_t *denied = json_array();
+
+	for (unsigned i = 0; i < cell->denied.n; i++)
+		json_array_append_new(denied, json_string(cell->denied.v[i]));
+	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:b, s:b, s:b, s:o, s:s}", "id", cell->id,
+			 "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
+			 (json_int_t)cell->cgid, "target_pid", cell->target, "moved", cell->moved,
+			 "frozen", cell->frozen, "isolated", cell->isolated, "denied_paths", denied,
+			 "incident", cell->incident);
+}
+
+json_t *contain_list_json(const struct contain *c)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < c->ncells; i++)
+		json_array_append_new(a, contain_cell_json(c->cells[i]));
+	return a;
+}
+
+void contain_save(struct contain *c)
+{
+	char tmp[PATH_MAX + 8];
+	json_t *a = contain_list_json(c);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
+	if (json_dump_file(a, tmp, JSON_INDENT(1)) == 0) {
+		chmod(tmp, 0600);
+		if (rename(tmp, c->state_path) < 0)
+			log_warn_errno(-errno, "cannot save %s", c->state_path);
+	}
+	json_decref(a);
+}
+
+static void copy_field(json_t *o, const char *key, char *out, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	snprintf(out, len, "%s", s ? s : "");
+}
+
+static struct cell *add_cell(struct contain *c)
+{
+	struct cell **n = realloc(c->cells, (c->ncells + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	c->cells = n;
+	n[c->ncells] = calloc(1, sizeof(struct cell));
+	return n[c->ncells] ? n[c->ncells++] : NULL;
+}
+
+/* Cells a previous vigild left: kept if their cgroup still is the same one. */
+static void load_state(struct contain *c)
+{
+	json_t *a = json_load_file(c->state_path, 0, NULL), *o;
+	size_t i;
+
+	json_array_foreach (a, i, o) {
+		struct cell *cell;
+		json_t *d, *p;
+		size_t j;
+
+		if (!json_is_object(o) || !(cell = add_cell(c)))
+			continue;
+		copy_field(o, "id", cell->id, sizeof(cell->id));
+		copy_field(o, "cgroup", cell->path, sizeof(cell->path));
+		copy_field(o, "origin", cell->origin, sizeof(cell->origin));
+		copy_field(o, "incident", cell->incident, sizeof(cell->incident));
+		cell->cgid = json_integer_value(json_object_get(o, "cgroup_id"));
+		cell->target = json_integer_value(json_object_get(o, "target_pid"));
+		cell->moved = json_is_true(json_object_get(o, "moved"));
+		cell->frozen = json_is_true(json_object_get(o, "frozen"));
+		cell->isolated = json_is_true(json_object_get(o, "isolated"));
+		d = json_object_get(o, "denied_paths");
+		json_array_foreach (d, j, p)
+			if (json_is_string(p))
+				strv_push(&cell->denied, json_string_value(p));
+		if (!cell->path[0] || cg_id(c, cell->path) != cell->cgid) {
+			log_info("containment %s: cgroup %s is gone; forgetting it", cell->id,
+				 cell->path);
+			strv_clear(&cell->denied);
+			free(c->cells[--c->ncells]);
+			continue;
+		}
+		log_info("containment %s (%s) still in force", cell->id, cell->path);
+	}
+	json_decref(a);
+}
+
+/* ---- loading the enforcement programs ---- */
+
+static int open_skel(struct contain *c)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = c->pin_dir);
+	int r;
+
+	c->skel = vigil_contain__open_opts(&o);
+	if (!c->skel)
+		return -errno;
+	r = vigil_contain__load(c->skel);
+	if (r) {
+		vigil_contain__destroy(c->skel);
+		c->skel = NULL;
+	}
+	return r;
+}
+
+/* Pinned links stay attached while vigild is away; a new vigild swaps in its programs. */
+static int attach_pinned(struct contain *c, int cgfd)
+{
+	struct bpf_program *progs[4] = {
+	    c->skel->progs.contain_connect4, c->skel->progs.contain_connect6,
+	    c->skel->progs.contain_sendmsg4, c->skel->progs.contain_sendmsg6};
+
+	for (int i = 0; i < 4; i++) {
+		char path[PATH_MAX + 64];
+		struct bpf_link *l;
+
+		snprintf(path, sizeof(path), "%s/link_%s", c->pin_dir, bpf_program__name(progs[i]));
+		l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
+		if (l && bpf_link__update_program(l, progs[i]) < 0) {
+			bpf_link__destroy(l);
+			unlink(path);
+			l = NULL;
+		}
+		if (!l) {
+			l = bpf_program__attach_cgroup(progs[i], cgfd);
+			if (!l)
+				return -errno;
+			if (bpf_link__pin(l, path) < 0) {
+				int r = -errno;
+
+				bpf_link__destroy(l);
+				return r;
+			}
+		}
+		c->links[i] = l;
+	}
+	return 0;
+}
+
+static void unpin_maps(const struct contain *c)
+{
+	static const char *const maps[] = {"vgl_cells", "vgl_deny", "vgl_cstate", "vgl_allow"};
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, maps[i]);
+		unlink(path);
+	}
+}
+
+static int load_bpf(struct contain *c)
+{
+	_cleanup_close_ int cgfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (cgfd < 0)
+		return -errno;
+	if (mkdir(c->pin_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	r = open_skel(c);
+	if (r) {
+		/* maps of an incompatible older layout: start them afresh */
+		log_warn_errno(r, "containment maps in %s did not load; recreating them",
+			       c->pin_dir);
+		unpin_maps(c);
+		r = open_skel(c);
+	}
+	if (r == 0)
+		r = attach_pinned(c, cgfd);
+	return r;
+}
+
+int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct contain **ret)
+{
+	struct contain *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->root, sizeof(c->root), "%s", cgroup_root);
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", cfg->pin_dir);
+	snprintf(c->parent, sizeof(c->parent), "/%s",
+		 cfg->cgroup_parent + (cfg->cgroup_parent[0] == '/'));
+	snprintf(c->state_path, sizeof(c->state_path), "%s/containments.json", cfg->state_dir);
+	c->allow_lo = cfg->isolate_loopback;
+	r = cgroup_root[0] ? load_bpf(c) : -ENOENT;
+	if (r < 0) {
+		snprintf(c->status, sizeof(c->status), "unavailable: %s (%s)",
+			 cgroup_root[0] ? "cannot load the containment programs" : "no cgroup v2",
+			 strerror(-r));
+		log_warn("containment in the kernel %s", c->status);
+		if (c->skel)
+			vigil_contain__destroy(c->skel);
+		c->skel = NULL;
+	} else {
+		snprintf(c->status, sizeof(c->status), "active");
+	}
+	if (cgroup_root[0])
+		load_state(c);
+	for (unsigned i = 0; i < c->ncells; i++)
+		sync_entry(c, c->cells[i]->cgid);
+	*ret = c;
+	return 0;
+}
+
+static void cell_free(struct cell *cell)
+{
+	strv_clear(&cell->denied);
+	free(cell);
+}
+
+struct contain *contain_free(struct contain *c)
+{
+	if (!c)
+		return NULL;
+	for (int i = 0; i < 4; i++)
+		bpf_link__destroy(c->links[i]); /* closes our fd; the pin keeps it attached */
+	vigil_contain__destroy(c->skel);
+	for (unsigned i = 0; i < c->ncells; i++)
+		cell_free(c->cells[i]);
+	free(c->cells);
+	free(c->egress);
+	free(c);
+	return NULL;
+}
+
+/* ---- cells ---- */
+
+struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
+{
+	char cg[512] = "";
+
+	if (pid > 0)
+		pid_cgroup(pid, cg, sizeof(cg));
+	for (unsigned i = 0; i < c->ncells; i++) {
+		struct cell *cell = c->cells[i];
+
+		if ((pid > 0 && (cell->target == pid || (cg[0] && !strcmp(cg, cell->path)))) ||
+		    (cgroup && !strcmp(cgroup, cell->path)))
+			return cell;
+	}
+	return NULL;
+}
+
+/* Does cg hold anything besides the tree t? */
+static bool cg_shared(const struct contain *c, const char *cg, const struct proc_tree *t)
+{
+	struct proc_tree in;
+	bool shared = false;
+
+	if (!strcmp(cg, "/") || cg_procs(c, cg, &in) < 0)
+		return true;
+	for (unsigned i = 0; i < in.n && !shared; i++)
+		shared = !proc_tree_has(t, in.pids[i]);
+	proc_tree_free(&in);
+	return shared;
+}
+
+static int move_into(const struct contain *c, const char *cg, const struct proc_tree *t)
+{
+	char pid[16];
+	int r = 0;
+
+	for (unsigned i = 0; i < t->n; i++) {
+		snprintf(pid, sizeof(pid), "%d", t->pids[i]);
+		int w = cg_write(c, cg, "cgroup.procs", pid);
+
+		if (w < 0 && w != -ESRCH && !r)
+			r = w;
+	}
+	return r;
+}
+
+static int make_quarantine(struct contain *c, pid_t pid, char *path, size_t len)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s%s", c->root, c->parent);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, len, "%s/cell-%d-%u", c->parent, pid, ++c->seq);
+	snprintf(dir, sizeof(dir), "%s%s", c->root, path);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static struct cell *new_cell(struct contain *c, const char *id, const char *path,
+			     const char *origin, pid_t target)
+{
+	struct cell *cell = add_cell(c);
+
+	if (!cell)
+		return NULL;
+	snprintf(cell->id, sizeof(cell->id), "%s", id);
+	snprintf(cell->path, sizeof(cell->path), "%s", path);
+	snprintf(cell->origin, sizeof(cell->origin), "%s", origin ? origin : "");
+	cell->moved = origin != NULL;
+	cell->target = target;
+	cell->cgid = cg_id(c, path);
+	return cell;
+}
+
+struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
+				  char *err, size_t errlen)
+{
+	struct cell *cell = contain_find(c, pid, NULL);
+	char cg[512], qpath[512], id[48];
+	struct proc_tree t;
+	int r;
+
+	if (cell)
+		return cell;
+	if (!c->root[0]) {
+		snprintf(err, errlen, "no cgroup v2 mount: cannot contain process %d", pid);
+		return NULL;
+	}
+	if (guard_check(g, pid, err, errlen) < 0)
+		return NULL;
+	if (pid_cgroup(pid, cg, sizeof(cg)) < 0 || proc_tree_stop(g, pid, tree, &t) < 0) {
+		snprintf(err, errlen, "process %d: no such process", pid);
+		return NULL;
+	}
+	snprintf(id, sizeof(id), "pid-%d", pid);
+	if (!cg_shared(c, cg, &t)) {
+		cell = new_cell(c, id, cg, NULL, pid); /* its own cgroup already */
+	} else if ((r = make_quarantine(c, pid, qpath, sizeof(qpath))) < 0 ||
+		   (r = move_into(c, qpath, &t)) < 0) {
+		snprintf(err, errlen, "cannot move process %d into a quarantine cgroup: %s", pid,
+			 strerror(-r));
+	} else {
+		cell = new_cell(c, id, qpath, cg, pid);
+	}
+	proc_tree_cont(&t);
+	proc_tree_free(&t);
+	if (cell)
+		contain_save(c);
+	else if (!err[0])
+		snprintf(err, errlen, "out of memory");
+	return cell;
+}
+
+struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen)
+{
+	char rel[512], mine[512] = "";
+	size_t rl = strlen(c->root);
+	struct cell *cell;
+
+	if (!c->root[0]) {
+		snprintf(err, errlen, "no cgroup v2 mount: cannot contain cgroup %s", path);
+		return NULL;
+	}
+	/* absolute under the mount, or relative to it */
+	if (!strncmp(path, c->root, rl) && (path[rl] == '/' || !path[rl]))
+		path += rl;
+	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
+	while (strlen(rel) > 1 && rel[strlen(rel) - 1] == '/')
+		rel[strlen(rel) - 1] = 0;
+	if ((cell = contain_find(c, 0, rel)))
+		return cell;
+	pid_cgroup(getpid(), mine, sizeof(mine));
+	if (!strcmp(rel, "/") || strstr(rel, "/../") || str_has_suffix(rel, "/..") ||
+	    (mine[0] && !strncmp(mine, rel, strlen(rel)) &&
+	     (mine[strlen(rel)] == '/' || !mine[strlen(rel)]))) {
+		snprintf(err, errlen,
+			 "refusing to contain cgroup %s: it is the root or holds vigild", rel);
+		return NULL;
+	}
+	if (!cg_id(c, rel)) {
+		snprintf(err, errlen, "no cgroup %s under %s", rel, c->root);
+		return NULL;
+	}
+	cell = new_cell(c, rel, rel, NULL, 0);
+	if (cell)
+		contain_save(c);
+	return cell;
+}
+
+static bool wait_frozen(const struct contain *c, const struct cell *cell, bool want)
+{
+	char path[PATH_MAX], buf[256];
+
+	cg_file(c, cell->path, "cgroup.events", path, sizeof(path));
+	for (int waited = 0; waited < FREEZE_WAIT_MS; waited += 5) {
+		char *f;
+
+		if (read_file(path, buf, sizeof(buf)) > 0 && (f = strstr(buf, "frozen ")) &&
+		    (f[7] == '1') == want)
+			return true;
+		nanosleep(&(struct timespec){0, 5000000}, NULL);
+	}
+	return false;
+}
+
+int contain_freeze(struct contain *c, struct cell *cell, bool on, char *err, size_t errlen)
+{
+	int r = cg_write(c, cell->path, "cgroup.freeze", on ? "1" : "0");
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot %s: %s", cell->path, on ? "freeze" : "thaw",
+			 strerror(-r));
+		return r;
+	}
+	cell->frozen = on;
+	contain_save(c);
+	if (!wait_frozen(c, cell, on)) {
+		snprintf(err, errlen, "%s: not %s after %d ms", cell->path,
+			 on ? "frozen" : "thawed", FREEZE_WAIT_MS);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen)
+{
+	int r = cg_write(c, cell->path, "cgroup.kill", "1");
+
+	if (r < 0)
+		snprintf(err, errlen, "%s: cgroup.kill: %s", cell->path, strerror(-r));
+	return r;
+}
+
+/* ---- cutting open sockets (sock_diag) ---- */
+
+struct inode_set {
+	uint64_t *v;
+	unsigned n, cap;
+};
+
+static bool inode_set_has(const struct inode_set *s, uint64_t ino)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->v[i] == ino)
+			return true;
+	return false;
+}
+
+static void socket_inodes(pid_t pid, struct inode_set *s)
+{
+	char dir[64], link[384], target[64];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		ssize_t n;
+		unsigned long long ino;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (sscanf(target, "socket:[%llu]", &ino) != 1 || inode_set_has(s, ino))
+			continue;
+		if (s->n == s->cap) {
+			uint64_t *nv = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 32) * 8);
+
+			if (!nv)
+				break;
+			s->v = nv;
+		}
+		s->v[s->n++] = ino;
+	}
+	closedir(d);
+}
+
+struct diag_req {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 r;
+};
+
+static int diag_send(int fd, uint16_t type, uint16_t flags, uint8_t family, uint8_t proto,
+		     uint32_t states, const struct inet_diag_sockid *id)
+{
+	struct diag_req req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = type,
+		    .nlmsg_flags = NLM_F_REQUEST | flags},
+	    .r = {.sdiag_family = family, .sdiag_protocol = proto, .idiag_states = states}};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+
+	if (id)
+		req.r.id = *id;
+	return sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno
+											: 0;
+}
+
+struct victim {
+	struct inet_diag_sockid id;
+	uint8_t family, proto, state;
+};
+
+/* Dump family/proto and collect the sockets whose inode is in s. */
+static int diag_collect(int fd, uint8_t family, uint8_t proto, const struct inode_set *s,
+			struct victim **v, unsigned *n)
+{
+	static char buf[32768];
+	int r = diag_send(fd, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, proto, ~0u, NULL);
+
+	while (r == 0) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (len < 0)
+			return errno == EINTR ? 0 : -errno;
+		for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			struct inet_diag_msg *m = NLMSG_DATA(h);
+			struct victim *nv;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return 0;
+			if (!inode_set_has(s, m->idiag_inode) ||
+			    (proto == IPPROTO_TCP && m->idiag_state == TCP_LISTEN) ||
+			    (proto == IPPROTO_UDP && m->idiag_state != TCP_EST))
+				continue;
+			nv = realloc(*v, (*n + 1) * sizeof(**v));
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			nv[*n] = (struct victim){m->id, family, proto, m->idiag_state};
+			(*n)++;
+		}
+	}
+	return r;
+}
+
+static unsigned destroy_sockets_here(const struct inode_set *s)
+{
+	static const uint8_t fams[] = {AF_INET, AF_INET6}, protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct victim *v = NULL;
+	unsigned n = 0, cut = 0;
+
+	if (fd < 0)
+		return 0;
+	for (int f = 0; f < 2; f++)
+		for (int p = 0; p < 2; p++)
+			diag_collect(fd, fams[f], protos[p], s, &v, &n);
+	for (unsigned i = 0; i < n; i++) {
+		char buf[512];
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (diag_send(fd, SOCK_DESTROY, NLM_F_ACK, v[i].family, v[i].proto,
+			      1u << v[i].state, &v[i].id) < 0)
+			continue;
+		if (recv(fd, buf, sizeof(buf), 0) > 0 && h->nlmsg_type == NLMSG_ERROR &&
+		    ((struct nlmsgerr *)NLMSG_DATA(h))->error == 0)
+			cut++;
+	}
+	free(v);
+	return cut;
+}
+
+/* Sockets live in the target's network namespace: do it from there (a child that setns()). */
+static unsigned destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
+{
+	char mine[64] = "", theirs[64] = "", path[64];
+	unsigned cut = 0;
+	int pfd[2];
+	pid_t child;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", in_ns_of);
+	if (readlink("/proc/self/ns/net", mine, sizeof(mine) - 1) < 0 ||
+	    readlink(path, theirs, sizeof(theirs) - 1) < 0 || !strcmp(mine, theirs))
+		return destroy_sockets_here(s);
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return 0;
+	child = fork();
+	if (child == 0) {
+		int ns = open(path, O_RDONLY | O_CLOEXEC);
+
+		cut = ns >= 0 && setns(ns, CLONE_NEWNET) == 0 ? destroy_sockets_here(s) : 0;
+		_exit(write(pfd[1], &cut, sizeof(cut)) == sizeof(cut) ? 0 : 1);
+	}
+	close(pfd[1]);
+	if (child > 0 && read(pfd[0], &cut, sizeof(cut)) != sizeof(cut))
+		cut = 0;
+	close(pfd[0]);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	return cut;
+}
+
+static unsigned cut_open_sockets(struct contain *c, const struct cell *cell)
+{
+	struct inode_set s = {0};
+	struct proc_tree t;
+	unsigned cut = 0;
+
+	if (cg_procs(c, cell->path, &t) < 0)
+		return 0;
+	for (unsigned i = 0; i < t.n; i++) {
+		s.n = 0;
+		socket_inodes(t.pids[i], &s);
+		if (s.n)
+			cut += destroy_sockets(t.pids[i], &s);
+	}
+	free(s.v);
+	proc_tree_free(&t);
+	return cut;
+}
+
+int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	*cut = 0;
+	if (!active(c)) {
+		snprintf(err, errlen, "isolate: containment in the kernel %s", c->status);
+		return -ENOTSUP;
+	}
+	cell->isolated = on;
+	r = sync_entry(c, cell->cgid);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot update the isolation map: %s", cell->path,
+			 strerror(-r));
+		cell->isolated = !on;
+		return r;
+	}
+	contain_save(c);
+	if (on)
+		*cut = cut_open_sockets(c, cell);
+	return 0;
+}
+
+int contain_deny_path(struct contain *c, struct cell *cell, const char *path, char *err,
+		      size_t errlen)
+{
+	struct vgl_deny_key k = {.cell = cell->cgid};
+	struct stat st;
+	uint8_t one = 1;
+
+	if (!active(c)) {
+		snprintf(err, errlen, "deny-path: containment in the kernel %s", c->status);
+		return -ENOTSUP;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "deny-path %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	k.ino = st.st_ino;
+	k.dev = kdev(st.st_dev);
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0) {
+		snprintf(err, errlen, "deny-path %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!strv_contains(&cell->denied, path))
+		strv_push(&cell->denied, path);
+	sync_entry(c, cell->cgid);
+	contain_save(c);
+	return 0;
+}
+
+static void undeny(struct contain *c, struct cell *cell)
+{
+	for (unsigned i = 0; active(c) && i < cell->denied.n; i++) {
+		struct vgl_deny_key k = {.cell = cell->cgid};
+		struct stat st;
+
+		if (stat(cell->denied.v[i], &st) < 0)
+			continue;
+		k.ino = st.st_ino;
+		k.dev = kdev(st.st_dev);
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k);
+	}
+	strv_clear(&cell->denied);
+}
+
+/* Back where they came from (or the parent of that, if it is gone). */
+static int move_back(struct contain *c, struct cell *cell)
+{
+	char dest[512], dir[PATH_MAX];
+	struct proc_tree t;
+	int r;
+
+	snprintf(dest, sizeof(dest), "%s", cell->origin);
+	while (!cg_id(c, dest) && strrchr(dest, '/') && strcmp(dest, "/"))
+		*strrchr(dest, '/') = 0;
+	if (!dest[0])
+		strcpy(dest, "/");
+	r = cg_procs(c, cell->path, &t);
+	if (r == 0) {
+		r = move_into(c, dest, &t);
+		proc_tree_free(&t);
+	}
+	snprintf(dir, sizeof(dir), "%s%s", c->root, cell->path);
+	if (r == 0 && rmdir(dir) < 0 && errno != ENOENT)
+		r = -errno;
+	snprintf(dir, sizeof(dir), "%s%s", c->root, c->parent);
+	rmdir(dir); /* the last cell out: fails (harmlessly) while others remain */
+	return r;
+}
+
+int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen)
+{
+	uint64_t cgid = cell->cgid;
+	int r = 0;
+
+	undeny(c, cell);
+	cell->isolated = false;
+	if (cell->frozen && (r = contain_freeze(c, cell, false, err, errlen)) < 0)
+		return r;
+	if (cell->moved && (r = move_back(c, cell)) < 0)
+		snprintf(err, errlen, "%s: cannot move the processes back to %s: %s", cell->path,
+			 cell->origin, strerror(-r));
+	for (unsigned i = 0; i < c->ncells; i++)
+		if (c->cells[i] == cell) {
+			c->cells[i] = c->cells[--c->ncells];
+			break;
+		}
+	cell_free(cell);
+	sync_entry(c, cgid);
+	contain_save(c);
+	return r;
+}
+
+/* ---- egress allowlists ---- */
+
+static void allow_key(struct vgl_allow_key *k, uint32_t policy, const struct egress_rule *e)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + e->prefix;
+	k->policy = policy;
+	memcpy(k->addr, e->addr, 16);
+}
+
+static bool covers(const struct egress_rule *outer, const struct egress_rule *in)
+{
+	if (outer->prefix > in->prefix)
+		return false;
+	for (unsigned b = 0; b < outer->prefix; b++)
+		if ((outer->addr[b / 8] ^ in->addr[b / 8]) & (0x80 >> (b % 8)))
+			return false;
+	return true;
+}
+
+/*
+ * The trie answers with the longest matching prefix only, so each entry
+ * carries the ports of every entry covering it.
+ */
+static void allow_value(const struct egress_allowlist *e, const struct egress_rule *r,
+			struct vgl_allow_val *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; i < e->nallow; i++) {
+		const struct egress_rule *q = &e->allow[i];
+		bool have = false;
+
+		if (!covers(q, r) || v->nports == (uint32_t)-1)
+			continue;
+		if (!q->port) {
+			v->nports = (uint32_t)-1; /* any port */
+			continue;
+		}
+		for (unsigned j = 0; j < v->nports; j++)
+			have |= v->ports[j] == q->port;
+		if (!have && v->nports < VGL_ALLOW_PORTS)
+			v->ports[v->nports++] = q->port;
+	}
+	if (v->nports == (uint32_t)-1)
+		v->nports = 0;
+}
+
+static void clear_allow(struct contain *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.vgl_allow);
+	struct vgl_allow_key k, next;
+	struct egress_cg *old = c->egress;
+	unsigned nold = c->negress;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		k = next;
+		if (bpf_map_delete_elem(fd, &k) < 0)
+			break;
+	}
+	c->egress = NULL;
+	c->negress = 0;
+	for (unsigned i = 0; i < nold; i++)
+		sync_entry(c, old[i].cgid);
+	free(old);
+}
+
+int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen)
+{
+	int fd, r = 0;
+
+	if (!active(c))
+		return set && set->negress
+			   ? (snprintf(err, errlen, "egress allowlists: containment %s", c->status),
+			      -ENOTSUP)
+			   : 0;
+	clear_allow(c);
+	if (!set || !set->negress)
+		return 0;
+	fd = bpf_map__fd(c->skel->maps.vgl_allow);
+	c->egress = calloc(set->negress, sizeof(*c->egress));
+	if (!c->egress)
+		return -ENOMEM;
+	for (unsigned i = 0; i < set->negress; i++) {
+		const struct egress_allowlist *e = &set->egress[i];
+		char rel[512];
+		uint64_t cgid;
+
+		snprintf(rel, sizeof(rel), "%s%s", e->cgroup[0] == '/' ? "" : "/", e->cgroup);
+		cgid = cg_id(c, rel);
+		if (!cgid) {
+			snprintf(err, errlen, "egress allowlist '%s': no cgroup %s under %s",
+				 e->name, rel, c->root);
+			r = -ENOENT;
+			continue;
+		}
+		for (unsigned j = 0; j < e->nallow; j++) {
+			struct vgl_allow_key k;
+			struct vgl_allow_val v;
+
+			allow_key(&k, i + 1, &e->allow[j]);
+			allow_value(e, &e->allow[j], &v);
+			bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+		}
+		c->egress[c->negress++] = (struct egress_cg){cgid, i + 1};
+		sync_entry(c, cgid);
+	}
+	return r;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * act.h — acting on processes: trees, guard rails, signals, evidence, scripts.
+ *
+ * Owns: the process tree of a target (the target and all its descendants,
+ * read from /proc at the moment of acting, so children forked a moment ago
+ * count); the guard rails (PID 1, kernel threads, vigild and its ancestors,
+ * configured protected names are never acted on); signalling a tree without
+ * losing a child forked mid-way (stop everything, re-read, then signal);
+ * snapshots of evidence into a directory; starting an operator script with
+ * the alert on its stdin. Cgroups and the kernel's containment are
+ * contain.h's.
+ */
+#ifndef VIGIL_ACT_H
+#define VIGIL_ACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vigil/config.h"
+
+struct proc_tree {
+	pid_t *pids; /* the root first */
+	unsigned n;
+};
+
+/* root alone (tree false) or root and its descendants; -ESRCH if root is gone. */
+int proc_tree_read(pid_t root, bool tree, struct proc_tree *out);
+void proc_tree_free(struct proc_tree *t);
+bool proc_tree_has(const struct proc_tree *t, pid_t pid);
+
+struct guard {
+	pid_t self;
+	pid_t ancestors[64];
+	unsigned nancestors;
+	const struct strv *protected; /* process names or executable paths */
+};
+
+void guard_init(struct guard *g, const struct strv *protected);
+/* 0 if pid may be acted on; otherwise -EPERM and why ("PID 1", "vigild itself"…). */
+int guard_check(const struct guard *g, pid_t pid, char *why, size_t len);
+
+/*
+ * SIGSTOP root's tree and re-read it until no new child appears (nothing
+ * escapes by forking); t gets the members. proc_tree_cont resumes them.
+ */
+int proc_tree_stop(const struct guard *g, pid_t root, bool tree, struct proc_tree *t);
+void proc_tree_cont(const struct proc_tree *t);
+
+/*
+ * Send sig to root (tree false) or its whole tree. For SIGKILL the tree is
+ * stopped first and re-read until no new child appears. Guarded members are
+ * skipped (counted in *skipped); the root being guarded refuses it all.
+ */
+int act_signal(const struct guard *g, pid_t root, bool tree, int sig, unsigned *signalled,
+	       unsigned *skipped, char *err, size_t errlen);
+
+/*
+ * Evidence of root's tree into dir (created 0700): per process cmdline,
+ * environ (secrets redacted), exe SHA-256, status, open files, sockets,
+ * maps, cgroup; tree.json; trigger.json (the alert and what led to it).
+ */
+int act_snapshot(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
+		 unsigned *files, char *err, size_t errlen);
+
+/* Start argv[0] (absolute) with input on stdin, output to log_path; *child gets its pid. */
+int act_exec_start(char *const *argv, const char *input, size_t len, const char *log_path,
+		   pid_t *child, char *err, size_t errlen);
+
+/* SHA-256 of a file as 64 hex digits. */
+int sha256_file(const char *path, char out[65]);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * contain.h — containment the kernel enforces, kept across vigild restarts.
+ *
+ * Owns: cells (a cgroup v2 directory holding exactly the contained
+ * processes: the target's own cgroup when nothing else lives there,
+ * otherwise a quarantine cgroup under response.cgroup_parent the target's
+ * tree is moved into); the cgroup v2 freezer on cells; isolation and
+ * per-cgroup egress allowlists (contain.bpf.c: cgroup connect4/6 +
+ * sendmsg4/6 with links and maps pinned under response.pin_dir) plus
+ * cutting already-open TCP and connected UDP sockets with sock_diag
+ * SOCK_DESTROY; deny-path entries (enforced by file.bpf.c); release; and
+ * the record of live cells (state_dir/containments.json) that a restarted
+ * vigild picks up again.
+ */
+#ifndef VIGIL_CONTAIN_H
+#define VIGIL_CONTAIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vigil/act.h"
+#include "vigil/config.h"
+#include "vigil/playbook.h"
+
+struct cell {
+	char id[48];
+	char path[512];	  /* cgroup path below the v2 mount, "/…" */
+	char origin[512]; /* where moved processes came from; "" when not moved */
+	uint64_t cgid;
+	pid_t target; /* 0 for a --cgroup target */
+	bool moved, frozen, isolated;
+	struct strv denied; /* paths */
+	char incident[64];
+};
+
+struct contain;
+
+int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct contain **ret);
+/* Leaves the kernel's state (pinned links and maps, cells) in place. */
+struct contain *contain_free(struct contain *c);
+/* "active" or why containment in the kernel is unavailable. */
+const char *contain_status(const struct contain *c);
+/* The maps file.bpf.c shares (vgl_cells, vgl_deny, vgl_cstate); -1 each when unavailable. */
+void contain_map_fds(const struct contain *c, int fds[3]);
+
+/* The cell of pid's tree (tree false: pid alone): existing, or made now. */
+struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
+				  char *err, size_t errlen);
+/* The cell for a cgroup path (relative to the mount or absolute under it). */
+struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen);
+/* A live cell that holds pid or was made for it / for that cgroup; NULL if none. */
+struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup);
+
+int contain_freeze(struct contain *c, struct cell *cell, bool on, char *err, size_t errlen);
+/* Isolate (on) or lift it; *cut = open sockets destroyed. */
+int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut, char *err,
+		    size_t errlen);
+int contain_deny_path(struct contain *c, struct cell *cell, const char *path, char *err,
+		      size_t errlen);
+/* SIGKILL everything in the cell (cgroup.kill). */
+int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen);
+/* Undo everything for the cell and forget it (cell is freed). */
+int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen);
+/* Apply the egress allowlists (replacing the previous ones). */
+int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen);
+/* Remember cell changes made by the caller (incident id). */
+void contain_save(struct contain *c);
+json_t *contain_cell_json(const struct cell *cell);
+json_t *contain_list_json(const struct contain *c);
+
+#endif

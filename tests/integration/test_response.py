@@ -1,0 +1,545 @@
+#!/usr/bin/python3
+"""Integration tests for the response stage: the real build/vigild, the real
+kernel, as root.
+
+Playbooks kill a shell spawned by a fake model loader; the cgroup v2 freezer
+stops and resumes a tree; cgroup connect/sendmsg programs refuse an isolated
+process's connections with EPERM (and sock_diag cuts its open ones) while
+others still connect; an egress allowlist lets through only its CIDR+port;
+deny-path kills a contained process that opens the path; webhooks reach a
+real HTTPS server (CA made here) with Standard Webhooks signatures, survive
+the receiver being down and the agent being killed; the control socket
+refuses an unprivileged user. Hermetic: temp dirs, own pin directory and
+quarantine cgroups, loopback and a network namespace made here.
+Prints "response-integration: N passed, N failed".
+"""
+import base64
+import errno
+import grp
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_events import Agent, CGROUP2, ROOT, VIGIL, get, registry, run_one  # noqa: E402
+
+PY = "/usr/bin/python3"
+NETNS = f"vigil-rt-{os.getpid()}"
+ALLOWED, OTHER = "10.201.0.1", "10.201.0.2"
+TEST_USER = "vigil-test-user"
+SECRET = "whsec_" + base64.b64encode(b"vigil-integration-test-secret-32b").decode()
+
+FAKE_SERVER = """import sys
+# an inference server stand-in: its command line matches the workload selector
+if __name__ == "__main__":
+    exec(sys.argv[1])
+"""
+
+# counts forever into a file: progress is visible from outside
+COUNTER = """import sys, time
+n = 0
+while True:
+    n += 1
+    with open(sys.argv[1], "w") as f:
+        f.write(str(n))
+    time.sleep(0.01)
+"""
+
+# tries to connect every 100 ms and reports each result; keeps one connection open
+PROBER = """import socket, sys, time, errno
+port = int(sys.argv[2])
+held = socket.create_connection(("127.0.0.1", port))
+while True:
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+        r = "ok"
+    except OSError as e:
+        r = errno.errorcode.get(e.errno, str(e.errno))
+    s.close()
+    try:
+        held.send(b"x")
+        h = "open"
+    except OSError as e:
+        h = errno.errorcode.get(e.errno, str(e.errno))
+    with open(sys.argv[1], "a") as f:
+        f.write(r + " " + h + "\\n")
+    time.sleep(0.1)
+"""
+
+
+class Env:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.local = os.path.join(tmp, "local-playbooks")
+        self.rules = os.path.join(tmp, "local-rules")
+        os.makedirs(self.local)
+        os.makedirs(self.rules)
+        self.allow_cg = None
+        self.a = Agent(tmp, playbooks=[os.path.join(ROOT, "playbooks"), self.local],
+                       response="  webhook_max_backoff: 2s\n")
+        with open(self.a.config, "a") as f:
+            f.write("    command_lines: [fake_inference_server]\n")
+        self.server = os.path.join(tmp, "fake_inference_server.py")
+        open(self.server, "w").write(FAKE_SERVER)
+        # test rules: a program name raises an alert the local playbooks act on
+        with open(os.path.join(self.rules, "zz-test.yaml"), "w") as f:
+            f.write("""- rule: Test notify
+  id: VGL-9001
+  desc: test
+  condition: event.action = exec and process.name = vigil-notify
+  output: notify %process.pid
+  severity: high
+  tags: [test]
+- rule: Test deny
+  id: VGL-9002
+  desc: test
+  condition: event.action = exec and process.name = vigil-denyme
+  output: deny %process.pid
+  severity: high
+  tags: [test]
+""")
+        for name in ("vigil-notify", "vigil-denyme"):
+            shutil.copy(PY, os.path.join(tmp, name))
+
+    def start(self):
+        self.a.start(args=["--rules", os.path.join(ROOT, "rules"), "--rules", self.rules])
+
+    def cli(self, *args, user=None, check=True):
+        cmd = [VIGIL, "--socket", self.a.sock, *args]
+        if user:
+            cmd = ["runuser", "-u", user, "--"] + cmd
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(args)}: rc {p.returncode}: {p.stderr}")
+        return p
+
+    def actions(self, name=None, pid=None):
+        return [e for e in self.a.lines() if get(e, "event.action", "").startswith(("contain.", "release."))
+                and (name is None or get(e, "event.action") == name)
+                and (pid is None or get(e, "vigil.action.target_pid") == pid)]
+
+    def wait_action(self, name, pid, timeout=15):
+        return self.a.wait_for(lambda e: get(e, "event.action") == name
+                               and get(e, "vigil.action.target_pid") == pid,
+                               timeout=timeout, what=f"{name} on {pid}")[0]
+
+
+def read_int(path):
+    try:
+        return int(open(path).read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def cgroup_of(pid):
+    for line in open(f"/proc/{pid}/cgroup"):
+        if line.startswith("0::"):
+            return line[3:].strip()
+    return None
+
+
+def wait_until(pred, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+TESTS, test = registry()
+
+
+@test
+def default_playbook_kills_shell_from_model_loader(env):
+    out = os.path.join(env.tmp, "shell-status")
+    code = ("import subprocess\n"
+            "p = subprocess.Popen(['/bin/sh', '-c', 'sleep 30'])\n"
+            f"open({out!r}, 'w').write(str(p.wait()))\n")
+    loader = subprocess.Popen([PY, env.server, code])
+    loader.wait(timeout=30)  # the shell must die long before its 30 s
+    assert read_int(out) == -signal.SIGKILL, f"shell exit status {open(out).read()}"
+    alert = env.a.wait_for(lambda e: get(e, "rule.id") == "VGL-0001"
+                           and get(e, "process.parent.pid") == loader.pid, alerts=True)[0]
+    shell = get(alert, "process.pid")
+    kill = env.wait_action("contain.kill", shell)
+    assert get(kill, "event.outcome") == "success" and get(kill, "vigil.action.via") == "playbook"
+    assert get(kill, "vigil.action.playbook") == "kill-shell-from-model-loader"
+    assert get(kill, "vigil.action.signalled") >= 1 and get(kill, "vigil.action.latency_us") >= 0
+    inc = json.loads(env.cli("--json", "incidents", get(kill, "vigil.action.incident")).stdout)["incident"]
+    assert inc["status"] == "contained" and inc["alerts"][0]["rule_id"] == "VGL-0001"
+    assert [s["name"] for s in inc["steps"]] == ["contain.kill", "contain.snapshot"]
+    assert os.path.exists(os.path.join(inc["evidence"][0], "trigger.json"))
+    # a shell from a process that is not a model loader is left alone
+    p = subprocess.run([PY, "-c", "import subprocess; print(subprocess.run(['/bin/sh', '-c', 'sleep 0.5']).returncode)"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.stdout.strip() == "0"
+
+
+@test
+def freeze_stops_progress_and_thaw_resumes(env):
+    count = os.path.join(env.tmp, "count")
+    p = subprocess.Popen([PY, "-c", COUNTER, count])
+    try:
+        wait_until(lambda: read_int(count) > 5, what="counter start")
+        origin = cgroup_of(p.pid)
+        out = env.cli("contain", "--pid", str(p.pid), "--freeze").stdout
+        assert "contain.freeze" in out and "success" in out, out
+        assert cgroup_of(p.pid).startswith("/" + env.a.cg_parent + "/"), cgroup_of(p.pid)
+        a = read_int(count)
+        time.sleep(0.5)
+        assert read_int(count) == a, "a frozen process made progress"
+        ev = env.wait_action("contain.freeze", p.pid)
+        assert get(ev, "vigil.action.via") == "cli" and get(ev, "user.id") == "0"
+        env.cli("release", "--pid", str(p.pid))
+        wait_until(lambda: read_int(count) > a + 5, what="progress after thaw")
+        assert cgroup_of(p.pid) == origin, "not moved back where it came from"
+        assert env.wait_action("release.all", p.pid)["event"]["outcome"] == "success"
+    finally:
+        p.kill()
+        p.wait()
+
+
+def listener():
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(128)
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                c, _ = srv.accept()
+                conns.append(c)
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    return srv
+
+
+def last_result(path):
+    try:
+        lines = open(path).read().splitlines()
+        return lines[-1].split() if lines else None
+    except OSError:
+        return None
+
+
+@test
+def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
+    srv = listener()
+    port = srv.getsockname()[1]
+    log = os.path.join(env.tmp, "prober")
+    p = subprocess.Popen([PY, "-c", PROBER, log, str(port)])
+    try:
+        wait_until(lambda: last_result(log) == ["ok", "open"], what="prober connected")
+        env.cli("contain", "--pid", str(p.pid), "--isolate")
+        ev = env.wait_action("contain.isolate", p.pid)
+        assert get(ev, "event.category") == ["network"] and get(ev, "event.type") == ["denied"]
+        assert get(ev, "vigil.action.sockets_cut") >= 1, ev
+        open(log, "w").close()
+        wait_until(lambda: (last_result(log) or [""])[0] == "EPERM", what="EPERM for the isolated")
+        assert last_result(log)[1] in ("ECONNABORTED", "ECONNRESET", "EPIPE"), last_result(log)
+        # an unrelated process still connects
+        c = socket.create_connection(("127.0.0.1", port), timeout=2)
+        c.close()
+        env.cli("release", "--pid", str(p.pid))
+        open(log, "w").close()
+        wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after release")
+    finally:
+        p.kill()
+        p.wait()
+        srv.close()
+
+
+@test
+def containment_survives_a_vigild_restart(env):
+    srv = listener()
+    port = srv.getsockname()[1]
+    log = os.path.join(env.tmp, "prober2")
+    p = subprocess.Popen([PY, "-c", PROBER, log, str(port)])
+    try:
+        wait_until(lambda: last_result(log) == ["ok", "open"], what="prober connected")
+        env.cli("contain", "--pid", str(p.pid), "--isolate")
+        wait_until(lambda: (last_result(log) or [""])[0] == "EPERM", what="EPERM")
+        env.a.stop()
+        open(log, "w").close()
+        time.sleep(0.5)
+        assert (last_result(log) or [""])[0] == "EPERM", "isolation lifted while vigild was away"
+        env.start()
+        listing = json.loads(env.cli("--json", "incidents").stdout)
+        assert any(c["target_pid"] == p.pid and c["isolated"] for c in listing["containments"])
+        env.cli("release", "--pid", str(p.pid))
+        open(log, "w").close()
+        wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after release")
+    finally:
+        p.kill()
+        p.wait()
+        srv.close()
+
+
+@test
+def egress_allowlist_lets_only_its_cidr_and_port(env):
+    # the workload: a cgroup of its own, in a namespace whose loopback holds two "remote" addresses
+    code = ("import socket, sys, errno\n"
+            "for ip, port in ((sys.argv[1], 443), (sys.argv[1], 80), (sys.argv[2], 443)):\n"
+            "    s = socket.socket(); s.settimeout(2)\n"
+            "    e = s.connect_ex((ip, port))\n"
+            "    print(errno.errorcode.get(e, 'ok'))\n")
+    # join the cgroup first: `ip netns exec` remounts /sys without the cgroup mount
+    join = f"echo $$ > {env.allow_cg}/cgroup.procs && exec ip netns exec {NETNS} {PY} -c \"$0\" \"$@\""
+    out = subprocess.run(["/bin/sh", "-c", join, code, ALLOWED, OTHER],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["ECONNREFUSED", "EPERM", "EPERM"], out.stdout + out.stderr
+    # outside the cgroup nothing is filtered
+    code = ("import socket, errno\n"
+            f"s = socket.socket(); print(errno.errorcode.get(s.connect_ex(({OTHER!r}, 443)), 'ok'))\n")
+    out = subprocess.run(["ip", "netns", "exec", NETNS, PY, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["ECONNREFUSED"], out.stdout + out.stderr
+
+
+@test
+def deny_path_kills_a_contained_opener(env):
+    secret = os.path.join(env.tmp, "deny-target")
+    open(secret, "w").write("x")
+    go = os.path.join(env.tmp, "deny-go")
+    code = ("import os, sys, time\n"
+            f"while not os.path.exists({go!r}): time.sleep(0.05)\n"
+            f"open({secret!r}).read()\n"
+            "print('read it')\n")
+    p = subprocess.Popen([os.path.join(env.tmp, "vigil-denyme"), "-c", code],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        env.wait_action("contain.deny-path", p.pid)
+        open(go, "w").close()
+        assert p.wait(timeout=15) == -signal.SIGKILL
+        assert p.stdout.read() == ""
+        ev = env.a.wait_for(lambda e: get(e, "event.action") == "open" and get(e, "process.pid") == p.pid
+                            and get(e, "vigil.file.denied") is True, what="denied open")[0]
+        assert get(ev, "file.path") == secret
+        assert open(secret).read() == "x"  # others still open it
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        open(go, "w").close()
+    state = json.loads(env.cli("--json", "status").stdout)
+    assert "kill-on-open" in state["features"]["deny_path"] or "lsm" in state["features"]["deny_path"]
+
+
+# ---- webhooks ----
+
+class Receiver:
+    """An HTTPS receiver that checks Standard Webhooks signatures."""
+
+    def __init__(self, tmp, port):
+        self.port = port
+        self.got = []  # (webhook-id, body)
+        self.bad = []
+        self.fail_first = 0
+        self.server = None
+        self.cert = os.path.join(tmp, "server.pem")
+        self.key = os.path.join(tmp, "server.key")
+
+    def start(self):
+        me = self
+        key = base64.b64decode(SECRET[len("whsec_"):])
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
+                mac = hmac.new(key, f"{mid}.{ts}.".encode() + body, hashlib.sha256).digest()
+                want = "v1," + base64.b64encode(mac).decode()
+                if want not in self.headers.get("webhook-signature", "").split():
+                    me.bad.append(mid)
+                    self.send_response(401)
+                elif me.fail_first > 0:
+                    me.fail_first -= 1
+                    self.send_response(503)
+                    self.send_header("Retry-After", "1")
+                else:
+                    me.got.append((mid, json.loads(body)))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def make_ca(tmp):
+    """A test CA and a server certificate for 127.0.0.1, with openssl(1)."""
+    def ossl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=tmp)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=vigil test CA")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+         "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(tmp, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-out", "server.pem", "-days", "2", "-extfile", "ext")
+    return os.path.join(tmp, "ca.pem")
+
+
+def notify(env):
+    p = subprocess.Popen([os.path.join(env.tmp, "vigil-notify"), "-c", "pass"])
+    p.wait(timeout=30)
+    return p.pid
+
+
+@test
+def webhooks_signed_delivered_once_across_receiver_outage_and_agent_kill(env):
+    rx = env.receiver
+    pids = [notify(env) for _ in range(3)]  # the receiver is down
+    for pid in pids:
+        env.wait_action("contain.webhook", pid)
+    time.sleep(2)  # a few failed attempts
+    st = json.loads(env.cli("--json", "status").stdout)["response"]["webhooks"]["soc"]
+    assert st["delivered"] == 0 and st["pending"] == 3 and st["retries"] >= 1, st
+    env.a.proc.send_signal(signal.SIGKILL)  # pending messages are on disk only
+    env.a.proc.wait()
+    rx.fail_first = 1  # and the first answer after that is a 503 with Retry-After
+    rx.start()
+    env.start()
+    pids.append(notify(env))
+    wait_until(lambda: len(rx.got) >= 4, timeout=30, what="4 deliveries")
+    time.sleep(1.5)
+    ids = [m for m, _ in rx.got]
+    assert len(ids) == len(set(ids)) == 4, ids
+    assert not rx.bad, f"bad signatures: {rx.bad}"
+    assert sorted(get(b, "process.pid") for _, b in rx.got) == sorted(pids)
+    assert all(get(b, "rule.id") == "VGL-9001" for _, b in rx.got)
+    sent = {get(e, "vigil.action.webhook_id") for e in env.actions("contain.webhook")}
+    assert set(ids) <= sent
+
+
+@test
+def control_socket_refuses_unprivileged_users(env):
+    p = env.cli("status", user=TEST_USER, check=False)
+    assert p.returncode == 1 and "permission denied" in p.stderr.lower(), p.stderr
+    p = env.cli("contain", "--pid", "1", user=TEST_USER, check=False)
+    assert p.returncode == 1 and "permission denied" in p.stderr.lower(), p.stderr
+
+
+@test
+def guard_rails_refuse_init_vigild_and_its_ancestors(env):
+    for pid, why in ((1, "PID 1"), (env.a.proc.pid, "vigild itself"), (os.getpid(), "ancestor of vigild")):
+        p = env.cli("contain", "--pid", str(pid), "--kill", check=False)
+        assert p.returncode == 1 and why in p.stderr, (pid, p.stderr)
+    assert os.path.exists(f"/proc/{env.a.proc.pid}")
+
+
+def setup(env):
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    for c in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{ALLOWED}/32", "dev", "lo"],
+              ["ip", "addr", "add", f"{OTHER}/32", "dev", "lo"]):
+        subprocess.run(["ip", "netns", "exec", NETNS] + c, check=True)
+    env.allow_cg = os.path.join(CGROUP2, env.a.cg_parent + "-allow")
+    os.makedirs(env.allow_cg, exist_ok=True)
+    ca = make_ca(env.tmp)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env.receiver = Receiver(env.tmp, port)
+    secret = os.path.join(env.tmp, "soc.secret")
+    with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(SECRET + "\n")
+    with open(os.path.join(env.local, "50-test.yaml"), "w") as f:
+        f.write(f"""- webhook: soc
+  url: https://127.0.0.1:{port}/hook
+  ca_file: {ca}
+  secret_file: {secret}
+  timeout: 2s
+- playbook: notify-soc
+  match:
+    rules: [VGL-9001]
+  steps:
+    - webhook: soc
+- playbook: deny-the-secret
+  match:
+    rules: [VGL-9002]
+  steps:
+    - deny-path: {env.tmp}/deny-target
+- egress_allowlist: test-workload
+  cgroup: {env.a.cg_parent}-allow
+  allow: ["{ALLOWED}/32:443"]
+""")
+    if subprocess.run(["id", TEST_USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        TEST_USER], check=True)
+
+
+def teardown(env):
+    env.receiver.stop() if getattr(env, "receiver", None) else None
+    subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
+    subprocess.run(["userdel", TEST_USER], stderr=subprocess.DEVNULL)
+    if env.allow_cg:
+        try:
+            os.rmdir(env.allow_cg)
+        except OSError:
+            pass
+
+
+def main():
+    if os.geteuid() != 0:
+        print("response tests need root: run sudo make test", file=sys.stderr)
+        print("response-integration: 0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="vigil-rt-")
+    os.chmod(tmp, 0o755)
+    env = Env(tmp)
+    passed = failed = 0
+    try:
+        setup(env)
+        env.start()
+        only = os.environ.get("ONLY")
+        for t in TESTS:
+            if only and only not in t.__name__:
+                continue
+            ok = run_one(t.__name__, t, env)
+            passed, failed = passed + ok, failed + (not ok)
+    except Exception:
+        failed += 1
+        traceback.print_exc()
+    finally:
+        env.a.stop()
+        env.a.cleanup()
+        if failed and os.path.exists(env.a.stderr):
+            print(open(env.a.stderr).read()[-4000:], file=sys.stderr)
+        teardown(env)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"response-integration: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
