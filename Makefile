@@ -160,6 +160,7 @@ test: all $(UNIT_BINS)
 bench: all
 	$(Q)bench/run.sh
 	$(Q)bench/rules.sh
+	$(Q)$(PYTHON) bench/response.py
 
 install: all
 	install -D -m 0755 $(B)/vigild $(DESTDIR)$(PREFIX)/sbin/vigild

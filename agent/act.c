@@ -180,27 +180,46 @@ int guard_check(const struct guard *g, pid_t pid, char *why, size_t len)
 	return -EPERM;
 }
 
-int proc_tree_stop(const struct guard *g, pid_t root, bool tree, struct proc_tree *t)
+/* SIGSTOP the members of t not in stopped yet (guarded ones are left alone); did any join? */
+static bool stop_new(const struct guard *g, const struct proc_tree *t, struct proc_tree *stopped)
 {
 	char why[128];
-	int r = proc_tree_read(root, tree, t);
+	bool grew = false;
 
-	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
-		struct proc_tree again;
-		bool grew = false;
+	for (unsigned i = 0; i < t->n; i++) {
+		pid_t *n;
 
-		for (unsigned i = 0; i < t->n; i++)
-			if (guard_check(g, t->pids[i], why, sizeof(why)) == 0)
-				kill(t->pids[i], SIGSTOP);
-		if (!tree || proc_tree_read(root, true, &again) < 0)
+		if (proc_tree_has(stopped, t->pids[i]))
+			continue;
+		n = realloc(stopped->pids, (stopped->n + 1) * sizeof(pid_t));
+		if (!n)
 			break;
-		for (unsigned i = 0; i < again.n && !grew; i++)
-			grew = !proc_tree_has(t, again.pids[i]);
+		stopped->pids = n;
+		stopped->pids[stopped->n++] = t->pids[i];
+		grew = true;
+		if (guard_check(g, t->pids[i], why, sizeof(why)) == 0)
+			kill(t->pids[i], SIGSTOP);
+	}
+	return grew;
+}
+
+int proc_tree_stop(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint,
+		   struct proc_tree *t)
+{
+	struct proc_tree stopped = {0};
+	int r;
+
+	if (hint)
+		stop_new(g, hint, &stopped);
+	r = proc_tree_read(root, tree, t);
+	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
+		if (!stop_new(g, t, &stopped) || !tree)
+			break;
 		proc_tree_free(t);
-		*t = again;
-		if (!grew)
+		if ((r = proc_tree_read(root, true, t)) < 0)
 			break;
 	}
+	proc_tree_free(&stopped);
 	return r;
 }
 
@@ -210,8 +229,8 @@ void proc_tree_cont(const struct proc_tree *t)
 		kill(t->pids[i], SIGCONT);
 }
 
-int act_signal(const struct guard *g, pid_t root, bool tree, int sig, unsigned *signalled,
-	       unsigned *skipped, char *err, size_t errlen)
+int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint, int sig,
+	       unsigned *signalled, unsigned *skipped, char *err, size_t errlen)
 {
 	struct proc_tree t;
 	char why[128];
@@ -220,7 +239,7 @@ int act_signal(const struct guard *g, pid_t root, bool tree, int sig, unsigned *
 	*signalled = *skipped = 0;
 	if (guard_check(g, root, err, errlen) < 0)
 		return -EPERM;
-	r = tree && sig == SIGKILL ? proc_tree_stop(g, root, true, &t)
+	r = tree && sig == SIGKILL ? proc_tree_stop(g, root, true, hint, &t)
 				   : proc_tree_read(root, tree, &t);
 	if (r < 0) {
 		snprintf(err, errlen, "process %d: %s", root,

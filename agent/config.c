@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,4 +446,57 @@ int config_load_file(struct vigil_config *c, const char *path, char *err, size_t
 		c->source = strdup(path);
 	}
 	return r;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* name/ beside build/ (or build/san/) when the executable runs from a source tree. */
+static int source_tree_dir(const char *name, struct strv *out)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash || strstr(exe, "/usr/"))
+		return 0;
+	*slash = 0;
+	snprintf(dir, sizeof(dir), "%s/../%s", exe, name);
+	if (is_dir(dir))
+		return strv_push(out, dir) < 0 ? -ENOMEM : 1;
+	snprintf(dir, sizeof(dir), "%s/../../%s", exe, name);
+	if (is_dir(dir))
+		return strv_push(out, dir) < 0 ? -ENOMEM : 1;
+	return 0;
+}
+
+int config_yaml_paths(const struct strv *cli, const struct strv *cfg_paths, const char *name,
+		      const char *system_dir, const char *local_dir, struct strv *out)
+{
+	const struct strv *src = cli && cli->n ? cli : cfg_paths->n ? cfg_paths : NULL;
+	int r;
+
+	strv_clear(out);
+	if (src) {
+		for (unsigned i = 0; i < src->n; i++)
+			if (strv_push(out, src->v[i]) < 0)
+				return -ENOMEM;
+		return 0;
+	}
+	r = source_tree_dir(name, out);
+	if (r)
+		return r < 0 ? r : 0;
+	if (is_dir(system_dir) && strv_push(out, system_dir) < 0)
+		return -ENOMEM;
+	if (is_dir(local_dir) && strv_push(out, local_dir) < 0)
+		return -ENOMEM;
+	return 0;
 }

@@ -38,7 +38,7 @@ struct egress_cg {
 
 struct contain {
 	struct vigil_contain *skel;
-	struct bpf_link *links[4];
+	struct bpf_link *links[6];
 	char root[256];
 	char pin_dir[PATH_MAX];
 	char parent[256];
@@ -50,6 +50,8 @@ struct contain {
 	struct egress_cg *egress;
 	unsigned negress;
 	unsigned seq;
+	uint32_t next_set; /* process sets are numbered from 1 */
+	bool dirty;	   /* containments.json is behind */
 };
 
 static uint32_t kdev(dev_t d)
@@ -67,11 +69,12 @@ const char *contain_status(const struct contain *c)
 	return c->status;
 }
 
-void contain_map_fds(const struct contain *c, int fds[3])
+void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS])
 {
 	fds[0] = active(c) ? bpf_map__fd(c->skel->maps.vgl_cells) : -1;
 	fds[1] = active(c) ? bpf_map__fd(c->skel->maps.vgl_deny) : -1;
 	fds[2] = active(c) ? bpf_map__fd(c->skel->maps.vgl_cstate) : -1;
+	fds[3] = active(c) ? bpf_map__fd(c->skel->maps.vgl_tasks) : -1;
 }
 
 /* ---- cgroup files ---- */
@@ -79,7 +82,9 @@ void contain_map_fds(const struct contain *c, int fds[3])
 static void cg_file(const struct contain *c, const char *cg, const char *name, char *out,
 		    size_t len)
 {
-	snprintf(out, len, "%s%s%s%s", c->root, cg, cg[strlen(cg) - 1] == '/' ? "" : "/", name);
+	size_t n = strlen(cg);
+
+	snprintf(out, len, "%s%s%s%s", c->root, cg, n && cg[n - 1] == '/' ? "" : "/", name);
 }
 
 static int cg_write(const struct contain *c, const char *cg, const char *name, const char *v)
@@ -116,7 +121,9 @@ static int pid_cgroup(pid_t pid, char *out, size_t len)
 		return -ENOENT;
 	p += 3;
 	p[strcspn(p, "\n")] = 0;
-	snprintf(out, len, "%s", p);
+	if (strlen(p) >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, p, strlen(p) + 1);
 	return 0;
 }
 
@@ -147,35 +154,99 @@ static int cg_procs(const struct contain *c, const char *cg, struct proc_tree *o
 
 /* ---- the kernel's view of cells ---- */
 
-static void sync_counts(struct contain *c)
+static uint64_t cell_key(const struct cell *cell)
 {
-	if (!active(c))
-		return;
-	uint32_t k0 = 0, k1 = 1, ncells = c->negress, ndeny = 0;
-
-	for (unsigned i = 0; i < c->ncells; i++) {
-		ncells++;
-		ndeny += c->cells[i]->denied.n;
-	}
-	bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_cstate), &k0, &ncells, BPF_ANY);
-	bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_cstate), &k1, &ndeny, BPF_ANY);
+	return cell->set ? VGL_TASKSET_BIT | cell->set : cell->cgid;
 }
 
-/* The map entry for cgid: what its cell and any allowlist ask for. */
-static int sync_entry(struct contain *c, uint64_t cgid)
+static void sync_counts(struct contain *c)
 {
-	struct vgl_cell v = {0};
-	bool any = false;
+	uint32_t n[VGL_CSTATE_NR] = {[VGL_CSTATE_CELLS] = c->negress};
 	int fd;
 
 	if (!active(c))
-		return -ENOTSUP;
-	fd = bpf_map__fd(c->skel->maps.vgl_cells);
+		return;
+	for (unsigned i = 0; i < c->ncells; i++) {
+		n[c->cells[i]->set ? VGL_CSTATE_TASKS : VGL_CSTATE_CELLS]++;
+		n[VGL_CSTATE_DENY] += c->cells[i]->denied.n;
+	}
+	fd = bpf_map__fd(c->skel->maps.vgl_cstate);
+	for (uint32_t k = 0; k < VGL_CSTATE_NR; k++)
+		bpf_map_update_elem(fd, &k, &n[k], BPF_ANY);
+}
+
+static struct vgl_cell cell_value(const struct contain *c, const struct cell *cell)
+{
+	struct vgl_cell v = {.id = cell_key(cell)};
+
+	if (cell->isolated)
+		v.flags |= VGL_CELL_ISOLATE | (c->allow_lo ? VGL_CELL_ALLOW_LO : 0);
+	return v;
+}
+
+/* The members of a process set (tgids in vgl_tasks with its id), malloc'd. */
+static int set_members(const struct contain *c, const struct cell *cell, struct proc_tree *out)
+{
+	int fd = bpf_map__fd(c->skel->maps.vgl_tasks);
+	uint64_t id = cell_key(cell);
+	uint32_t key, next, *pk = NULL;
+	struct vgl_cell v;
+
+	memset(out, 0, sizeof(*out));
+	out->pids = malloc(VGL_TASKS_MAX * sizeof(pid_t));
+	if (!out->pids)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, pk, &next) == 0) {
+		key = next;
+		pk = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 && v.id == id && out->n < VGL_TASKS_MAX)
+			out->pids[out->n++] = key;
+	}
+	return 0;
+}
+
+/*
+ * Write a process set's value to every member. A member forking meanwhile
+ * hands its child the value it had, so repeat until a pass changes nothing.
+ */
+static int sync_set(struct contain *c, const struct cell *cell)
+{
+	int fd = bpf_map__fd(c->skel->maps.vgl_tasks);
+	struct vgl_cell want = cell_value(c, cell);
+
+	for (int pass = 0; pass < 4; pass++) {
+		struct proc_tree t;
+		bool changed = false;
+
+		if (set_members(c, cell, &t) < 0)
+			return -ENOMEM;
+		for (unsigned i = 0; i < t.n; i++) {
+			uint32_t k = t.pids[i];
+			struct vgl_cell v;
+
+			if (bpf_map_lookup_elem(fd, &k, &v) == 0 && memcmp(&v, &want, sizeof(v))) {
+				bpf_map_update_elem(fd, &k, &want, BPF_EXIST);
+				changed = true;
+			}
+		}
+		proc_tree_free(&t);
+		if (!changed)
+			break;
+	}
+	return 0;
+}
+
+/* The vgl_cells entry for cgid: what its cell and any allowlist ask for. */
+static int sync_cgroup(struct contain *c, uint64_t cgid)
+{
+	struct vgl_cell v = {.id = cgid};
+	bool any = false;
+	int fd = bpf_map__fd(c->skel->maps.vgl_cells);
+
 	for (unsigned i = 0; i < c->ncells; i++)
-		if (c->cells[i]->cgid == cgid) {
+		if (!c->cells[i]->set && c->cells[i]->cgid == cgid) {
 			any = true;
-			if (c->cells[i]->isolated)
-				v.flags |= VGL_CELL_ISOLATE | (c->allow_lo ? VGL_CELL_ALLOW_LO : 0);
+			v.flags |= cell_value(c, c->cells[i]).flags;
 		}
 	for (unsigned i = 0; i < c->negress; i++)
 		if (c->egress[i].cgid == cgid) {
@@ -183,10 +254,21 @@ static int sync_entry(struct contain *c, uint64_t cgid)
 			v.flags |= VGL_CELL_ALLOWLIST;
 			v.policy = c->egress[i].policy;
 		}
-	sync_counts(c);
 	if (!any)
 		return bpf_map_delete_elem(fd, &cgid) < 0 && errno != ENOENT ? -errno : 0;
 	return bpf_map_update_elem(fd, &cgid, &v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* Make the kernel's state for cell what the cell says. */
+static int sync_cell(struct contain *c, const struct cell *cell)
+{
+	int r;
+
+	if (!active(c))
+		return -ENOTSUP;
+	r = cell->set ? sync_set(c, cell) : sync_cgroup(c, cell->cgid);
+	sync_counts(c);
+	return r;
 }
 
 /* ---- state file ---- */
@@ -197,11 +279,11 @@ json_t *contain_cell_json(const struct cell *cell)
 
 	for (unsigned i = 0; i < cell->denied.n; i++)
 		json_array_append_new(denied, json_string(cell->denied.v[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:b, s:b, s:b, s:o, s:s}", "id", cell->id,
+	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:b, s:b, s:o, s:s}", "id", cell->id,
 			 "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
-			 (json_int_t)cell->cgid, "target_pid", cell->target, "moved", cell->moved,
-			 "frozen", cell->frozen, "isolated", cell->isolated, "denied_paths", denied,
-			 "incident", cell->incident);
+			 (json_int_t)cell->cgid, "process_set", (int)cell->set, "target_pid",
+			 cell->target, "moved", cell->moved, "frozen", cell->frozen, "isolated",
+			 cell->isolated, "denied_paths", denied, "incident", cell->incident);
 }
 
 json_t *contain_list_json(const struct contain *c)
@@ -215,9 +297,19 @@ json_t *contain_list_json(const struct contain *c)
 
 void contain_save(struct contain *c)
 {
-	char tmp[PATH_MAX + 8];
-	json_t *a = contain_list_json(c);
+	c->dirty = true;
+}
 
+/* Written after the action, not during it: a rename over the old file costs ms on ext4. */
+void contain_flush(struct contain *c)
+{
+	char tmp[PATH_MAX + 8];
+	json_t *a;
+
+	if (!c->dirty)
+		return;
+	c->dirty = false;
+	a = contain_list_json(c);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
 	if (json_dump_file(a, tmp, JSON_INDENT(1)) == 0) {
 		chmod(tmp, 0600);
@@ -245,7 +337,19 @@ static struct cell *add_cell(struct contain *c)
 	return n[c->ncells] ? n[c->ncells++] : NULL;
 }
 
-/* Cells a previous vigild left: kept if their cgroup still is the same one. */
+/* Does anything of the cell remain: set members, or its cgroup (the same one)? */
+static bool cell_alive(const struct contain *c, const struct cell *cell)
+{
+	struct proc_tree t = {0};
+	bool members = false;
+
+	if (cell->set && active(c) && set_members(c, cell, &t) == 0)
+		members = t.n > 0;
+	proc_tree_free(&t);
+	return members || (cell->path[0] && cg_id(c, cell->path) == cell->cgid);
+}
+
+/* Cells a previous vigild left: kept while something of them remains. */
 static void load_state(struct contain *c)
 {
 	json_t *a = json_load_file(c->state_path, 0, NULL), *o;
@@ -271,14 +375,17 @@ static void load_state(struct contain *c)
 		json_array_foreach (d, j, p)
 			if (json_is_string(p))
 				strv_push(&cell->denied, json_string_value(p));
-		if (!cell->path[0] || cg_id(c, cell->path) != cell->cgid) {
-			log_info("containment %s: cgroup %s is gone; forgetting it", cell->id,
-				 cell->path);
+		cell->set = json_integer_value(json_object_get(o, "process_set"));
+		if (cell->set >= c->next_set)
+			c->next_set = cell->set + 1;
+		if (!cell_alive(c, cell)) {
+			log_info("containment %s: its processes and cgroup are gone; forgetting it",
+				 cell->id);
 			strv_clear(&cell->denied);
 			free(c->cells[--c->ncells]);
 			continue;
 		}
-		log_info("containment %s (%s) still in force", cell->id, cell->path);
+		log_info("containment %s still in force", cell->id);
 	}
 	json_decref(a);
 }
@@ -301,14 +408,23 @@ static int open_skel(struct contain *c)
 	return r;
 }
 
+/* A link attaching prog: a cgroup hook on the v2 root, or a tracing program. */
+static struct bpf_link *attach(struct bpf_program *prog, int cgfd)
+{
+	return bpf_program__get_type(prog) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR
+		   ? bpf_program__attach_cgroup(prog, cgfd)
+		   : bpf_program__attach(prog);
+}
+
 /* Pinned links stay attached while vigild is away; a new vigild swaps in its programs. */
 static int attach_pinned(struct contain *c, int cgfd)
 {
-	struct bpf_program *progs[4] = {
+	struct bpf_program *progs[6] = {
 	    c->skel->progs.contain_connect4, c->skel->progs.contain_connect6,
-	    c->skel->progs.contain_sendmsg4, c->skel->progs.contain_sendmsg6};
+	    c->skel->progs.contain_sendmsg4, c->skel->progs.contain_sendmsg6,
+	    c->skel->progs.contain_fork,     c->skel->progs.contain_exit};
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 6; i++) {
 		char path[PATH_MAX + 64];
 		struct bpf_link *l;
 
@@ -320,7 +436,7 @@ static int attach_pinned(struct contain *c, int cgfd)
 			l = NULL;
 		}
 		if (!l) {
-			l = bpf_program__attach_cgroup(progs[i], cgfd);
+			l = attach(progs[i], cgfd);
 			if (!l)
 				return -errno;
 			if (bpf_link__pin(l, path) < 0) {
@@ -337,7 +453,8 @@ static int attach_pinned(struct contain *c, int cgfd)
 
 static void unpin_maps(const struct contain *c)
 {
-	static const char *const maps[] = {"vgl_cells", "vgl_deny", "vgl_cstate", "vgl_allow"};
+	static const char *const maps[] = {"vgl_cells", "vgl_deny", "vgl_cstate", "vgl_allow",
+					   "vgl_tasks"};
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
@@ -381,6 +498,7 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 		 cfg->cgroup_parent + (cfg->cgroup_parent[0] == '/'));
 	snprintf(c->state_path, sizeof(c->state_path), "%s/containments.json", cfg->state_dir);
 	c->allow_lo = cfg->isolate_loopback;
+	c->next_set = 1;
 	r = cgroup_root[0] ? load_bpf(c) : -ENOENT;
 	if (r < 0) {
 		snprintf(c->status, sizeof(c->status), "unavailable: %s (%s)",
@@ -396,7 +514,7 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 	if (cgroup_root[0])
 		load_state(c);
 	for (unsigned i = 0; i < c->ncells; i++)
-		sync_entry(c, c->cells[i]->cgid);
+		sync_cell(c, c->cells[i]);
 	*ret = c;
 	return 0;
 }
@@ -411,7 +529,8 @@ struct contain *contain_free(struct contain *c)
 {
 	if (!c)
 		return NULL;
-	for (int i = 0; i < 4; i++)
+	contain_flush(c);
+	for (size_t i = 0; i < ARRAY_SIZE(c->links); i++)
 		bpf_link__destroy(c->links[i]); /* closes our fd; the pin keeps it attached */
 	vigil_contain__destroy(c->skel);
 	for (unsigned i = 0; i < c->ncells; i++)
@@ -426,15 +545,22 @@ struct contain *contain_free(struct contain *c)
 
 struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 {
+	struct vgl_cell v = {0};
+	uint32_t k = pid;
 	char cg[512] = "";
 
-	if (pid > 0)
+	if (pid > 0) {
 		pid_cgroup(pid, cg, sizeof(cg));
+		if (active(c))
+			bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v);
+	}
 	for (unsigned i = 0; i < c->ncells; i++) {
 		struct cell *cell = c->cells[i];
 
-		if ((pid > 0 && (cell->target == pid || (cg[0] && !strcmp(cg, cell->path)))) ||
-		    (cgroup && !strcmp(cgroup, cell->path)))
+		if (pid > 0 && (cell->target == pid || (v.id && v.id == cell_key(cell)) ||
+				(cg[0] && cell->path[0] && !strcmp(cg, cell->path))))
+			return cell;
+		if (cgroup && cell->path[0] && !strcmp(cgroup, cell->path))
 			return cell;
 	}
 	return NULL;
@@ -495,47 +621,95 @@ static struct cell *new_cell(struct contain *c, const char *id, const char *path
 	snprintf(cell->origin, sizeof(cell->origin), "%s", origin ? origin : "");
 	cell->moved = origin != NULL;
 	cell->target = target;
-	cell->cgid = cg_id(c, path);
+	cell->cgid = path[0] ? cg_id(c, path) : 0;
 	return cell;
 }
 
+/*
+ * A process set for pid's tree: the members are stopped while they join, so
+ * none forks past us; from then on the kernel adds their children itself.
+ */
 struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
-				  char *err, size_t errlen)
+				  const struct proc_tree *hint, char *err, size_t errlen)
 {
 	struct cell *cell = contain_find(c, pid, NULL);
-	char cg[512], qpath[512], id[48];
 	struct proc_tree t;
-	int r;
+	struct vgl_cell v;
+	char id[48];
 
 	if (cell)
 		return cell;
-	if (!c->root[0]) {
-		snprintf(err, errlen, "no cgroup v2 mount: cannot contain process %d", pid);
+	if (!active(c)) {
+		snprintf(err, errlen, "containment in the kernel %s", c->status);
 		return NULL;
 	}
 	if (guard_check(g, pid, err, errlen) < 0)
 		return NULL;
-	if (pid_cgroup(pid, cg, sizeof(cg)) < 0 || proc_tree_stop(g, pid, tree, &t) < 0) {
+	if (proc_tree_stop(g, pid, tree, hint, &t) < 0) {
 		snprintf(err, errlen, "process %d: no such process", pid);
 		return NULL;
 	}
 	snprintf(id, sizeof(id), "pid-%d", pid);
-	if (!cg_shared(c, cg, &t)) {
-		cell = new_cell(c, id, cg, NULL, pid); /* its own cgroup already */
-	} else if ((r = make_quarantine(c, pid, qpath, sizeof(qpath))) < 0 ||
-		   (r = move_into(c, qpath, &t)) < 0) {
-		snprintf(err, errlen, "cannot move process %d into a quarantine cgroup: %s", pid,
-			 strerror(-r));
+	cell = new_cell(c, id, "", NULL, pid);
+	if (cell) {
+		cell->set = c->next_set++;
+		v = cell_value(c, cell);
+		for (unsigned i = 0; i < t.n; i++) {
+			uint32_t k = t.pids[i];
+
+			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v, BPF_ANY);
+		}
+		sync_counts(c);
+		contain_save(c);
 	} else {
-		cell = new_cell(c, id, qpath, cg, pid);
+		snprintf(err, errlen, "out of memory");
 	}
 	proc_tree_cont(&t);
 	proc_tree_free(&t);
-	if (cell)
-		contain_save(c);
-	else if (!err[0])
-		snprintf(err, errlen, "out of memory");
 	return cell;
+}
+
+/*
+ * The freezer needs a cgroup holding exactly the set: the target's own when
+ * nothing else lives there, else a quarantine cgroup the members move into
+ * (stopped meanwhile; the kernel's cgroup migration is the slow part).
+ */
+static int give_cgroup(struct contain *c, struct cell *cell, char *err, size_t errlen)
+{
+	char cg[512], qpath[512];
+	struct proc_tree t;
+	int r;
+
+	if (cell->path[0])
+		return 0;
+	r = set_members(c, cell, &t);
+	if (r == 0 && !t.n)
+		r = -ESRCH;
+	if (r == 0)
+		r = pid_cgroup(t.pids[0], cg, sizeof(cg));
+	if (r < 0) {
+		snprintf(err, errlen, "%s: no processes left to freeze", cell->id);
+		proc_tree_free(&t);
+		return r;
+	}
+	for (unsigned i = 0; i < t.n; i++)
+		kill(t.pids[i], SIGSTOP);
+	if (!cg_shared(c, cg, &t)) {
+		snprintf(cell->path, sizeof(cell->path), "%s", cg);
+	} else if ((r = make_quarantine(c, cell->target, qpath, sizeof(qpath))) < 0 ||
+		   (r = move_into(c, qpath, &t)) < 0) {
+		snprintf(err, errlen, "cannot move %s into a quarantine cgroup: %s", cell->id,
+			 strerror(-r));
+	} else {
+		snprintf(cell->path, sizeof(cell->path), "%s", qpath);
+		snprintf(cell->origin, sizeof(cell->origin), "%s", cg);
+		cell->moved = true;
+	}
+	if (r == 0)
+		cell->cgid = cg_id(c, cell->path);
+	proc_tree_cont(&t);
+	proc_tree_free(&t);
+	return r;
 }
 
 struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen)
@@ -592,11 +766,20 @@ static bool wait_frozen(const struct contain *c, const struct cell *cell, bool w
 
 int contain_freeze(struct contain *c, struct cell *cell, bool on, char *err, size_t errlen)
 {
-	int r = cg_write(c, cell->path, "cgroup.freeze", on ? "1" : "0");
+	int r = 0;
 
+	if (!cell->path[0] && !on) {
+		snprintf(err, errlen, "%s is not frozen", cell->id);
+		return -ENOENT;
+	}
+	if (!cell->path[0])
+		r = give_cgroup(c, cell, err, errlen);
+	if (r == 0)
+		r = cg_write(c, cell->path, "cgroup.freeze", on ? "1" : "0");
 	if (r < 0) {
-		snprintf(err, errlen, "%s: cannot %s: %s", cell->path, on ? "freeze" : "thaw",
-			 strerror(-r));
+		if (!err[0])
+			snprintf(err, errlen, "%s: cannot %s: %s", cell->path,
+				 on ? "freeze" : "thaw", strerror(-r));
 		return r;
 	}
 	cell->frozen = on;
@@ -789,7 +972,7 @@ static unsigned cut_open_sockets(struct contain *c, const struct cell *cell)
 	struct proc_tree t;
 	unsigned cut = 0;
 
-	if (cg_procs(c, cell->path, &t) < 0)
+	if ((cell->set ? set_members(c, cell, &t) : cg_procs(c, cell->path, &t)) < 0)
 		return 0;
 	for (unsigned i = 0; i < t.n; i++) {
 		s.n = 0;
@@ -813,9 +996,9 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 		return -ENOTSUP;
 	}
 	cell->isolated = on;
-	r = sync_entry(c, cell->cgid);
+	r = sync_cell(c, cell);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: cannot update the isolation map: %s", cell->path,
+		snprintf(err, errlen, "%s: cannot update the isolation map: %s", cell->id,
 			 strerror(-r));
 		cell->isolated = !on;
 		return r;
@@ -829,7 +1012,7 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 int contain_deny_path(struct contain *c, struct cell *cell, const char *path, char *err,
 		      size_t errlen)
 {
-	struct vgl_deny_key k = {.cell = cell->cgid};
+	struct vgl_deny_key k = {.cell = cell_key(cell)};
 	struct stat st;
 	uint8_t one = 1;
 
@@ -849,7 +1032,7 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 	}
 	if (!strv_contains(&cell->denied, path))
 		strv_push(&cell->denied, path);
-	sync_entry(c, cell->cgid);
+	sync_cell(c, cell);
 	contain_save(c);
 	return 0;
 }
@@ -857,7 +1040,7 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 static void undeny(struct contain *c, struct cell *cell)
 {
 	for (unsigned i = 0; active(c) && i < cell->denied.n; i++) {
-		struct vgl_deny_key k = {.cell = cell->cgid};
+		struct vgl_deny_key k = {.cell = cell_key(cell)};
 		struct stat st;
 
 		if (stat(cell->denied.v[i], &st) < 0)
@@ -894,15 +1077,32 @@ static int move_back(struct contain *c, struct cell *cell)
 	return r;
 }
 
+/* A process set's members leave it (the map entries carrying its id). */
+static void empty_set(struct contain *c, const struct cell *cell)
+{
+	struct proc_tree t;
+
+	if (!cell->set || !active(c) || set_members(c, cell, &t) < 0)
+		return;
+	for (unsigned i = 0; i < t.n; i++) {
+		uint32_t k = t.pids[i];
+
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k);
+	}
+	proc_tree_free(&t);
+}
+
 int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen)
 {
 	uint64_t cgid = cell->cgid;
+	bool had_cgroup = cell->path[0] && !cell->set;
 	int r = 0;
 
 	undeny(c, cell);
 	cell->isolated = false;
 	if (cell->frozen && (r = contain_freeze(c, cell, false, err, errlen)) < 0)
 		return r;
+	empty_set(c, cell);
 	if (cell->moved && (r = move_back(c, cell)) < 0)
 		snprintf(err, errlen, "%s: cannot move the processes back to %s: %s", cell->path,
 			 cell->origin, strerror(-r));
@@ -912,7 +1112,11 @@ int contain_release(struct contain *c, struct cell *cell, char *err, size_t errl
 			break;
 		}
 	cell_free(cell);
-	sync_entry(c, cgid);
+	if (active(c)) {
+		if (had_cgroup)
+			sync_cgroup(c, cgid);
+		sync_counts(c);
+	}
 	contain_save(c);
 	return r;
 }
@@ -979,7 +1183,7 @@ static void clear_allow(struct contain *c)
 	c->egress = NULL;
 	c->negress = 0;
 	for (unsigned i = 0; i < nold; i++)
-		sync_entry(c, old[i].cgid);
+		sync_cgroup(c, old[i].cgid);
 	free(old);
 }
 
@@ -1021,7 +1225,8 @@ int contain_allowlists(struct contain *c, const struct playbook_set *set, char *
 			bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		}
 		c->egress[c->negress++] = (struct egress_cg){cgid, i + 1};
-		sync_entry(c, cgid);
+		sync_cgroup(c, cgid);
+		sync_counts(c);
 	}
 	return r;
 }

@@ -36,74 +36,16 @@ struct detector {
 	char first_error[512];
 };
 
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* rules/ beside build/ when running from a source tree, else the system dirs. */
-static int default_paths(struct strv *out)
-{
-	char exe[PATH_MAX], dir[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n > 0) {
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(dir, sizeof(dir), "%s/../rules", exe);
-			if (!strstr(exe, "/usr/") && is_dir(dir))
-				return strv_push(out, dir);
-			snprintf(dir, sizeof(dir), "%s/../../rules", exe); /* build/san/ */
-			if (!strstr(exe, "/usr/") && is_dir(dir))
-				return strv_push(out, dir);
-		}
-	}
-	if (is_dir(SYSTEM_RULES) && strv_push(out, SYSTEM_RULES) < 0)
-		return -ENOMEM;
-	if (is_dir(LOCAL_RULES) && strv_push(out, LOCAL_RULES) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 static int pick_paths(const struct vigil_config *cfg, const struct strv *cli, struct strv *out)
 {
-	const struct strv *src = cli && cli->n	      ? cli
-				 : cfg->rules_paths.n ? &cfg->rules_paths
-						      : NULL;
-
-	strv_clear(out);
-	if (!src)
-		return default_paths(out);
-	for (unsigned i = 0; i < src->n; i++)
-		if (strv_push(out, src->v[i]) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-struct diag_ctx {
-	char *first;
-	size_t len;
-};
-
-static void print_diag(void *ctx, bool error, const char *line)
-{
-	struct diag_ctx *c = ctx;
-
-	if (error && c && c->first && !c->first[0])
-		snprintf(c->first, c->len, "%s", line);
-	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_WARN, 0, "%s", line);
+	return config_yaml_paths(cli, &cfg->rules_paths, "rules", SYSTEM_RULES, LOCAL_RULES, out);
 }
 
 static int load(const struct vigil_config *cfg, const struct strv *paths, char *err, size_t errlen,
 		struct ruleset **ret)
 {
-	struct diag_ctx dc = {.first = err, .len = errlen};
-	struct rules_diag diag = {.fn = print_diag, .ctx = &dc};
+	struct diag_first df = {err, errlen};
+	struct rules_diag diag = {.fn = diag_log, .ctx = &df};
 	struct rules_select sel = {.enable = &cfg->rules_enable,
 				   .disable = &cfg->rules_disable,
 				   .severity = &cfg->rules_severity};

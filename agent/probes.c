@@ -33,7 +33,7 @@ struct probes {
 	struct vigil_net *net;
 	struct ring_buffer *rb;
 	int cgroup_fd;
-	int contain_fds[3]; /* vgl_cells, vgl_deny, vgl_cstate; -1: none */
+	int contain_fds[4]; /* vgl_cells, vgl_deny, vgl_cstate, vgl_tasks; -1: none */
 	int ncpus;
 	bool open_via_lsm;
 	struct probes_info info;
@@ -323,6 +323,8 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 		r = bpf_map__reuse_fd(p->file->maps.vgl_deny, p->contain_fds[1]);
 	if (!r && p->contain_fds[2] >= 0)
 		r = bpf_map__reuse_fd(p->file->maps.vgl_cstate, p->contain_fds[2]);
+	if (!r && p->contain_fds[3] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_tasks, p->contain_fds[3]);
 	if (!r)
 		r = vigil_file__load(p->file);
 	return r;
@@ -370,7 +372,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-int probes_new(const struct vigil_config *cfg, const int contain_fds[3], probes_sample_fn fn,
+int probes_new(const struct vigil_config *cfg, const int contain_fds[4], probes_sample_fn fn,
 	       void *ctx, struct probes **ret)
 {
 	struct probes *p = calloc(1, sizeof(*p));
@@ -380,7 +382,7 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[3], probes_
 	if (!p)
 		return -ENOMEM;
 	p->cgroup_fd = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		p->contain_fds[i] = contain_fds ? contain_fds[i] : -1;
 	libbpf_set_print(libbpf_print);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* kernels before 5.11 charge BPF maps here */

@@ -8,6 +8,7 @@
 
 #include "vigil/alert.h"
 #include "vigil/json_view.h"
+#include "vigil/playbook.h"
 #include "vigil/replay.h"
 
 #define MAX_LINE (16u << 20)
@@ -15,11 +16,54 @@
 struct replay {
 	const struct replay_opts *o;
 	struct ecs_writer *w;
-	FILE *out;
+	FILE *out, *err;
 	const char *line;
 	size_t len;
 	struct replay_stats *st;
 };
+
+static int64_t num_of(const struct rule_view *v, enum field_id f)
+{
+	const struct rval *x = view_first(v, f);
+
+	return x ? x->i : 0;
+}
+
+/* What the playbooks would do for this alert, on err: nothing is done in a replay. */
+static void dry_run(struct replay *rp, const struct rule *r, const struct rule_view *v)
+{
+	const struct rule_meta *m = rule_meta(r);
+	struct pb_alert a = {m->id, m->name, m->tags, m->ntags, m->severity};
+	const struct rval *ent = view_first(v, F_PROC_ENTITY);
+	char key[128];
+
+	snprintf(key, sizeof(key), "%.*s", ent ? (int)ent->s.n : 1, ent ? ent->s.p : "-");
+	for (unsigned i = 0; i < rp->o->playbooks->npbs; i++) {
+		struct playbook *pb = &rp->o->playbooks->pbs[i];
+		enum pb_gate g;
+
+		if (!playbook_matches(pb, &a))
+			continue;
+		g = playbook_admit(pb, key, v->ts_ns / 1000000);
+		fprintf(rp->err, "dry-run: playbook %s for %s (pid %lld)%s", pb->name, m->id,
+			(long long)num_of(v, F_PROC_PID),
+			g == PB_DEDUPLICATED   ? ": de-duplicated\n"
+			: g == PB_RATE_LIMITED ? ": rate-limited\n"
+					       : ":");
+		if (g != PB_RUN)
+			continue;
+		rp->st->playbook_runs++;
+		for (unsigned j = 0; j < pb->nsteps; j++) {
+			const struct pb_step *st = &pb->steps[j];
+			bool parent = st->target == PB_T_PARENT || st->target == PB_T_PARENT_TREE;
+
+			fprintf(rp->err, " %s %s %lld%s", pb_action_name(st->action),
+				pb_target_name(st->target),
+				(long long)num_of(v, parent ? F_PARENT_PID : F_PROC_PID),
+				j + 1 < pb->nsteps ? "," : "\n");
+		}
+	}
+}
 
 static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 		     const struct rule_hit *hit)
@@ -44,6 +88,8 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 	fputc('\n', rp->out);
 	free(line);
 	rp->st->alerts++;
+	if (rp->o->playbooks)
+		dry_run(rp, r, v);
 }
 
 static bool is_alert(const struct rule_view *v)
@@ -152,7 +198,7 @@ static void replay_line(struct replay *rp, struct json_view *jv, struct rule_vie
 int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,
 	       FILE *out, FILE *err, struct replay_stats *st)
 {
-	struct replay rp = {.o = o, .out = out, .st = st};
+	struct replay rp = {.o = o, .out = out, .err = err, .st = st};
 	struct rule_engine *eng = NULL;
 	struct json_view *jv = NULL;
 	struct rule_view v;

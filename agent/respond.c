@@ -14,6 +14,7 @@
 #include "vigil/incident.h"
 #include "vigil/log.h"
 #include "vigil/playbook.h"
+#include "vigil/proc_cache.h"
 #include "vigil/respond.h"
 #include "vigil/util.h"
 #include "vigil/webhook.h"
@@ -39,6 +40,7 @@ struct running_exec {
 
 struct responder {
 	struct ecs_writer *w;
+	struct proc_cache *pc;
 	struct sinks *sinks;
 	struct playbook_set *set;
 	struct strv paths;
@@ -73,72 +75,16 @@ struct run {
 
 /* ---- loading ---- */
 
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int default_paths(struct strv *out)
-{
-	char exe[PATH_MAX], dir[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n > 0) {
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash && !strstr(exe, "/usr/")) {
-			*slash = 0;
-			snprintf(dir, sizeof(dir), "%s/../playbooks", exe);
-			if (is_dir(dir))
-				return strv_push(out, dir);
-			snprintf(dir, sizeof(dir), "%s/../../playbooks", exe); /* build/san/ */
-			if (is_dir(dir))
-				return strv_push(out, dir);
-		}
-	}
-	if (is_dir(SYSTEM_PLAYBOOKS) && strv_push(out, SYSTEM_PLAYBOOKS) < 0)
-		return -ENOMEM;
-	if (is_dir(LOCAL_PLAYBOOKS) && strv_push(out, LOCAL_PLAYBOOKS) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 static int pick_paths(const struct vigil_config *cfg, const struct strv *cli, struct strv *out)
 {
-	const struct strv *src = cli && cli->n		 ? cli
-				 : cfg->playbook_paths.n ? &cfg->playbook_paths
-							 : NULL;
-
-	strv_clear(out);
-	if (!src)
-		return default_paths(out);
-	for (unsigned i = 0; i < src->n; i++)
-		if (strv_push(out, src->v[i]) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-struct first_err {
-	char *buf;
-	size_t len;
-};
-
-static void print_diag(void *ctx, bool error, const char *line)
-{
-	struct first_err *f = ctx;
-
-	if (error && f && f->buf && !f->buf[0])
-		snprintf(f->buf, f->len, "%s", line);
-	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_WARN, 0, "%s", line);
+	return config_yaml_paths(cli, &cfg->playbook_paths, "playbooks", SYSTEM_PLAYBOOKS,
+				 LOCAL_PLAYBOOKS, out);
 }
 
 static int load(const struct strv *paths, char *err, size_t errlen, struct playbook_set **ret)
 {
-	struct first_err fe = {err, errlen};
-	struct rules_diag diag = {.fn = print_diag, .ctx = &fe};
+	struct diag_first df = {err, errlen};
+	struct rules_diag diag = {.fn = diag_log, .ctx = &df};
 	int r;
 
 	if (err)
@@ -185,7 +131,8 @@ static void apply(struct responder *r, struct playbook_set *set)
 }
 
 int respond_new(const struct vigil_config *cfg, const struct strv *cli_paths, struct ecs_writer *w,
-		struct sinks *sinks, const char *cgroup_root, struct responder **ret)
+		struct sinks *sinks, struct proc_cache *pc, const char *cgroup_root,
+		struct responder **ret)
 {
 	struct responder *r = calloc(1, sizeof(*r));
 	struct playbook_set *set = NULL;
@@ -196,6 +143,7 @@ int respond_new(const struct vigil_config *cfg, const struct strv *cli_paths, st
 		return -ENOMEM;
 	r->w = w;
 	r->sinks = sinks;
+	r->pc = pc;
 	r->paths_from_cli = cli_paths && cli_paths->n;
 	for (unsigned i = 0; i < cfg->protected.n; i++)
 		strv_push(&r->protected, cfg->protected.v[i]);
@@ -235,7 +183,7 @@ struct responder *respond_free(struct responder *r)
 	return NULL;
 }
 
-void respond_contain_fds(const struct responder *r, int fds[3])
+void respond_contain_fds(const struct responder *r, int fds[CONTAIN_SHARED_MAPS])
 {
 	contain_map_fds(r->contain, fds);
 }
@@ -350,13 +298,58 @@ static int fail(json_t *res, int e, const char *err)
 	return e;
 }
 
+/* Live processes of the cache as (pid, parent) pairs. */
+static void add_live(struct proc *p, void *ctx)
+{
+	struct proc_tree *all = ctx;
+	pid_t *n;
+
+	if (p->flags & PROC_EXITED)
+		return;
+	n = realloc(all->pids, (all->n + 2) * sizeof(pid_t));
+	if (!n)
+		return;
+	all->pids = n;
+	all->pids[all->n++] = p->pid;
+	all->pids[all->n++] = p->ppid;
+}
+
+/*
+ * The tree as the process cache knows it: stopped first, before /proc is
+ * read, so the common case costs one pass over /proc instead of two.
+ */
+static void tree_hint(struct responder *r, pid_t root, bool tree, struct proc_tree *out)
+{
+	struct proc_tree all = {0};
+
+	memset(out, 0, sizeof(*out));
+	if (!tree || !r->pc)
+		return;
+	proc_cache_foreach(r->pc, add_live, &all);
+	out->pids = malloc((all.n / 2 + 1) * sizeof(pid_t));
+	if (out->pids) {
+		out->pids[out->n++] = root;
+		for (unsigned head = 0; head < out->n; head++)
+			for (unsigned i = 0; i + 1 < all.n; i += 2)
+				if (all.pids[i + 1] == out->pids[head] &&
+				    !proc_tree_has(out, all.pids[i]))
+					out->pids[out->n++] = all.pids[i];
+	}
+	proc_tree_free(&all);
+}
+
 /* The cell a step works on: the CLI's cgroup, or the target's tree. */
 static struct cell *cell_for(struct responder *r, const struct run *run, pid_t pid, bool tree,
 			     char *err, size_t errlen)
 {
-	struct cell *cell =
-	    run->cgroup ? contain_cell_for_cgroup(r->contain, run->cgroup, err, errlen)
-			: contain_cell_for_pid(r->contain, &r->guard, pid, tree, err, errlen);
+	struct cell *cell;
+	struct proc_tree hint;
+
+	tree_hint(r, pid, tree, &hint);
+	cell = run->cgroup
+		   ? contain_cell_for_cgroup(r->contain, run->cgroup, err, errlen)
+		   : contain_cell_for_pid(r->contain, &r->guard, pid, tree, &hint, err, errlen);
+	proc_tree_free(&hint);
 
 	if (cell && !cell->incident[0]) {
 		snprintf(cell->incident, sizeof(cell->incident), "%s",
@@ -377,7 +370,11 @@ static int step_signal(struct responder *r, const struct run *run, pid_t pid, bo
 
 		return cell ? contain_kill(r->contain, cell, err, errlen) : -ENOENT;
 	}
-	e = act_signal(&r->guard, pid, tree, sig, &sent, &skipped, err, errlen);
+	struct proc_tree hint;
+
+	tree_hint(r, pid, tree && sig == SIGKILL, &hint);
+	e = act_signal(&r->guard, pid, tree, &hint, sig, &sent, &skipped, err, errlen);
+	proc_tree_free(&hint);
 	json_object_set_new(res, "signalled", json_integer(sent));
 	if (skipped)
 		json_object_set_new(res, "skipped_guarded", json_integer(skipped));
@@ -580,6 +577,7 @@ static int run_step(struct responder *r, const struct run *run, const struct pb_
 			    json_integer((clock_ns(CLOCK_MONOTONIC) - run->t0_ns) / 1000));
 	r->actions++;
 	r->action_failures += e < 0;
+	contain_flush(r->contain);
 	audit(r, run, action, category_of(st->action), type_of(st->action), res);
 	incident_append(run->inc, "steps", res);
 	return e;
@@ -609,19 +607,22 @@ static struct open_incident *open_incident(struct responder *r, const char *key,
 	return NULL;
 }
 
+/* Keep key → incident for the dedup window; a full table reuses its oldest slot. */
 static void remember_incident(struct responder *r, const char *key, const char *id, uint64_t now_ms)
 {
-	struct open_incident *o = &r->open[r->nopen < OPEN_INCIDENTS ? r->nopen++ : 0];
-	unsigned oldest = 0;
+	unsigned slot = r->nopen;
 
-	if (r->nopen == OPEN_INCIDENTS) /* reuse the oldest slot */
+	if (r->nopen < OPEN_INCIDENTS) {
+		r->nopen++;
+	} else {
+		slot = 0;
 		for (unsigned i = 1; i < OPEN_INCIDENTS; i++)
-			if (r->open[i].at_ms < r->open[oldest].at_ms)
-				oldest = i;
-	o = r->nopen == OPEN_INCIDENTS ? &r->open[oldest] : o;
-	snprintf(o->key, sizeof(o->key), "%s", key);
-	snprintf(o->id, sizeof(o->id), "%s", id);
-	o->at_ms = now_ms;
+			if (r->open[i].at_ms < r->open[slot].at_ms)
+				slot = i;
+	}
+	snprintf(r->open[slot].key, sizeof(r->open[slot].key), "%s", key);
+	snprintf(r->open[slot].id, sizeof(r->open[slot].id), "%s", id);
+	r->open[slot].at_ms = now_ms;
 }
 
 static json_t *alert_summary(json_t *a)
@@ -889,6 +890,7 @@ static json_t *cmd_release(struct responder *r, json_t *req, const struct contro
 	res = result_new("release.all", run.pid, "tree", run.cgroup ? run.cgroup : NULL);
 	json_object_set_new(res, "cell", json_string(cell->path));
 	e = contain_release(r->contain, cell, err, sizeof(err));
+	contain_flush(r->contain);
 	if (e < 0)
 		fail(res, e, err);
 	json_object_set_new(res, "latency_us",

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "vigil/log.h"
 #include "vigil/rule_prog.h"
 #include "vigil/util.h"
 #include "vigil/ytree.h"
@@ -103,6 +104,15 @@ void diag_report(struct rules_diag *d, bool error, const struct ydoc *doc, unsig
 		d->warnings++;
 	if (d->fn)
 		d->fn(d->ctx, error, out);
+}
+
+void diag_log(void *ctx, bool error, const char *line)
+{
+	struct diag_first *f = ctx;
+
+	if (error && f && f->buf && !f->buf[0])
+		snprintf(f->buf, f->len, "%s", line);
+	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_WARN, 0, "%s", line);
 }
 
 #define node_error(c, doc, n, ...) \

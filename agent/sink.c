@@ -49,8 +49,10 @@ static void keep(struct recent *r, uint64_t n, const char *line, size_t len)
 		sl->len = 0;
 		return;
 	}
-	if (pos + len > RECENT_BYTES)
-		r->written += RECENT_BYTES - pos, pos = 0;
+	if (pos + len > RECENT_BYTES) { /* skip the ring's tail: lines stay contiguous */
+		r->written += RECENT_BYTES - pos;
+		pos = 0;
+	}
 	memcpy(r->data + pos, line, len);
 	sl->at = r->written;
 	sl->len = len;

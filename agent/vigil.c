@@ -12,6 +12,7 @@
 
 #include "vigil/chain.h"
 #include "vigil/control.h"
+#include "vigil/playbook.h"
 #include "vigil/replay.h"
 #include "vigil/rules.h"
 #include "vigil/util.h"
@@ -39,8 +40,9 @@ static void usage(FILE *f)
 		"  release (--pid N | --cgroup PATH)\n"
 		"                    undo every containment of that target\n"
 		"  incidents [ID]    list incidents and live containments, or show one\n"
-		"  replay --rules PATH [--rules PATH]... [--playbooks PATH] [--falco] FILE|-\n"
-		"                    run recorded NDJSON events through rules, alerts to stdout\n"
+		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-\n"
+		"                    run recorded NDJSON events through rules, alerts to stdout;\n"
+		"                    what playbooks would do (dry-run) to stderr\n"
 		"  verify FILE...    check the hash chain of events files, oldest first\n");
 }
 
@@ -361,8 +363,8 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 	struct rules_diag diag = {.fn = print_diag};
 	struct replay_stats st;
 	struct ruleset *rs = NULL;
-	const char *paths[64];
-	unsigned np = 0;
+	const char *paths[64], *pbpaths[64];
+	unsigned np = 0, npb = 0;
 	FILE *in;
 	int o, r;
 
@@ -370,37 +372,49 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (o == 'r' && np < 64)
 			paths[np++] = optarg;
+		else if (o == 'p' && npb < 64)
+			pbpaths[npb++] = optarg;
 		else if (o == 'f')
 			ro.falco = true;
 		else if (o == 'm')
 			ro.max_sequences = strtoul(optarg, NULL, 10);
 		else if (o == 'd' && parse_duration_ms(optarg, &ro.dedup_ms) < 0)
 			return fprintf(stderr, "vigil: replay: bad --dedup-window %s\n", optarg), 2;
-		else if (o != 'p') /* playbooks: dry-run only, nothing to do yet */
+		else if (o != 'd')
 			return 2;
 	}
 	if (!np || optind != argc - 1) {
-		fprintf(stderr, "vigil: replay: usage: replay --rules PATH [--falco] FILE|-\n");
+		fprintf(stderr,
+			"vigil: replay: usage: replay --rules PATH [--playbooks PATH] [--falco] "
+			"FILE|-\n");
 		return 2;
 	}
 	if (ruleset_load(paths, np, NULL, &diag, &rs) < 0)
 		return 1;
+	if (npb && playbooks_load(pbpaths, npb, 0, &diag, &ro.playbooks) < 0) {
+		ruleset_free(rs);
+		return 1;
+	}
 	in = strcmp(argv[optind], "-") ? fopen(argv[optind], "re") : stdin;
 	if (!in) {
 		fprintf(stderr, "vigil: replay: %s: %s\n", argv[optind], strerror(errno));
 		ruleset_free(rs);
+		playbooks_free(ro.playbooks);
 		return 1;
 	}
 	r = replay_run(rs, &ro, in, argv[optind], stdout, stderr, &st);
+	playbooks_free(ro.playbooks);
 	if (in != stdin)
 		fclose(in);
 	if (r < 0) {
 		fprintf(stderr, "vigil: replay: %s: %s\n", argv[optind], strerror(-r));
 		return 1;
 	}
-	fprintf(stderr, "replay: %llu events, %llu alerts, %llu malformed lines skipped\n",
+	fprintf(stderr,
+		"replay: %llu events, %llu alerts, %llu playbook runs (dry-run), %llu malformed "
+		"lines skipped\n",
 		(unsigned long long)st.events, (unsigned long long)st.alerts,
-		(unsigned long long)st.malformed);
+		(unsigned long long)st.playbook_runs, (unsigned long long)st.malformed);
 	return 0;
 }
 

@@ -575,7 +575,7 @@ static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, 
 static int setup(struct manager *m)
 {
 	char buf[128], cgroot[256];
-	int contain_fds[3];
+	int contain_fds[4];
 	int r;
 
 	if (read_file("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) > 0)
@@ -607,7 +607,7 @@ static int setup(struct manager *m)
 		return log_error_errno(r, "cannot start the model reader");
 	if (cgroup2_root(cgroot, sizeof(cgroot)) < 0)
 		cgroot[0] = 0;
-	r = respond_new(m->cfg, &m->opt.playbooks, m->ecs, &m->sinks, cgroot, &m->respond);
+	r = respond_new(m->cfg, &m->opt.playbooks, m->ecs, &m->sinks, m->pc, cgroot, &m->respond);
 	if (r < 0)
 		return log_error_errno(r, "cannot load the playbooks");
 	detect_on_alert(m->detect, on_alert, m);

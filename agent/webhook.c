@@ -233,20 +233,30 @@ static bool wait_ms(struct endpoint *ep, uint64_t ms, bool wake_on_message)
 	return go;
 }
 
-static void count(struct endpoint *ep, long status, bool ok, bool retry, bool fail, const char *err)
+/* Copy the spool's counters where status can read them. */
+static void refresh(struct endpoint *ep)
 {
 	struct spool_stats st;
 
 	spool_stats(ep->spool, &st);
 	pthread_mutex_lock(&ep->mu);
-	ep->attempts++;
-	ep->delivered += ok;
-	ep->retries += retry;
-	ep->failed += fail;
-	ep->last_status = status;
 	ep->pending = st.pending;
 	ep->spool_bytes = st.bytes;
 	ep->refused = st.refused;
+	pthread_mutex_unlock(&ep->mu);
+}
+
+enum attempt_result { DELIVERED, RETRY, REJECTED };
+
+static void count(struct endpoint *ep, long status, enum attempt_result res, const char *err)
+{
+	refresh(ep);
+	pthread_mutex_lock(&ep->mu);
+	ep->attempts++;
+	ep->delivered += res == DELIVERED;
+	ep->retries += res == RETRY;
+	ep->failed += res == REJECTED;
+	ep->last_status = status;
 	if (err && err[0])
 		snprintf(ep->last_error, sizeof(ep->last_error), "%s", err);
 	pthread_mutex_unlock(&ep->mu);
@@ -264,8 +274,7 @@ static void *deliver_loop(void *arg)
 
 		spool_queue(ep);
 		if (spool_peek(ep->spool, &m) < 0) {
-			count(ep, ep->last_status, false, false, false, NULL);
-			ep->attempts--; /* not an attempt: just refreshing the spool counters */
+			refresh(ep);
 			if (!wait_ms(ep, 60000, true))
 				break;
 			continue;
@@ -274,9 +283,9 @@ static void *deliver_loop(void *arg)
 		if (status >= 200 && status <= 299) {
 			spool_done(ep->spool, m.id);
 			attempt = 0;
-			count(ep, status, true, false, false, NULL);
+			count(ep, status, DELIVERED, NULL);
 		} else if (webhook_retryable(status)) {
-			count(ep, status, false, true, false, err);
+			count(ep, status, RETRY, err);
 			if (attempt == 0)
 				log_warn("webhook %s: %s: %s; retrying", ep->def.name, m.id, err);
 			free(m.body);
@@ -288,7 +297,7 @@ static void *deliver_loop(void *arg)
 				  ep->def.name, m.id, err, ep->w->dir, ep->def.name);
 			spool_reject(ep->spool, m.id);
 			attempt = 0;
-			count(ep, status, false, false, true, err);
+			count(ep, status, REJECTED, err);
 		}
 		free(m.body);
 		pthread_mutex_lock(&ep->mu);

@@ -7,11 +7,15 @@
  * EPERM for every connect and unconnected send (loopback allowed only when
  * the cell says so); a task in an allowlisted cell only reaches its policy's
  * CIDR+port entries (loopback always). The verdict is the task's cell, not
- * the socket's: sockets keep the cgroup they were born in.
+ * the socket's: sockets keep the cgroup they were born in. Process sets
+ * follow fork (a contained process's children join its set) and drop a
+ * process when its last thread exits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #define VGL_CONTAIN_PIN
 #include "lib/contain.bpf.h"
 
@@ -53,12 +57,8 @@ static __always_inline int verdict(struct bpf_sock_addr *ctx, int v6)
 {
 	struct vgl_allow_key k = {};
 	struct vgl_allow_val *v;
-	struct vgl_cell *c;
-	__u64 cgid;
+	struct vgl_cell *c = current_cell();
 
-	if (!cstate_get(0))
-		return 1;
-	c = current_cell(&cgid);
 	if (!c)
 		return 1;
 	if (v6) {
@@ -102,4 +102,34 @@ SEC("cgroup/sendmsg6")
 int contain_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return verdict(ctx, 1);
+}
+
+/* A contained process's children are contained with it (threads share its tgid). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(contain_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid;
+	struct vgl_cell *c;
+
+	if (!cstate_get(VGL_CSTATE_TASKS) || child->pid != child->tgid)
+		return 0;
+	ptgid = parent->tgid;
+	ctgid = child->tgid;
+	c = bpf_map_lookup_elem(&vgl_tasks, &ptgid);
+	if (c)
+		bpf_map_update_elem(&vgl_tasks, &ctgid, c, BPF_ANY);
+	return 0;
+}
+
+/* The last thread of a contained process is gone: its pid may be reused. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(contain_exit, struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (!cstate_get(VGL_CSTATE_TASKS) || BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	tgid = p->tgid;
+	bpf_map_delete_elem(&vgl_tasks, &tgid);
+	return 0;
 }

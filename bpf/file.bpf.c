@@ -308,10 +308,12 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 static __always_inline __u32 denied_open(struct file *f)
 {
 	struct vgl_deny_key k = {};
+	struct vgl_cell *c;
 	struct inode *inode;
 
-	if (!cstate_get(1) || !current_cell(&k.cell))
+	if (!cstate_get(VGL_CSTATE_DENY) || !(c = current_cell()))
 		return 0;
+	k.cell = c->id;
 	inode = BPF_CORE_READ(f, f_inode);
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = inode_dev(inode);

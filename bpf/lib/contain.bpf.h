@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * contain.bpf.h — containment state the kernel enforces, shared by
- * contain.bpf.c (connect/sendmsg verdicts) and file.bpf.c (deny-path).
+ * contain.bpf.c (connect/sendmsg verdicts, process sets following fork) and
+ * file.bpf.c (deny-path).
  *
  * contain.bpf.c pins these maps (VGL_CONTAIN_PIN) under the pin directory
  * so containment outlives vigild; the other objects get the same maps
- * through bpf_map__reuse_fd(). A cell is a cgroup v2 id; a process is in a
- * cell when its cgroup or one of its ancestors is one.
+ * through bpf_map__reuse_fd(). A process is in a cell when its tgid is in
+ * vgl_tasks, or its cgroup or one of its ancestors is in vgl_cells.
  */
 #ifndef VIGIL_CONTAIN_BPF_H
 #define VIGIL_CONTAIN_BPF_H
@@ -29,16 +30,23 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VGL_TASKS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, struct vgl_cell);
+	VGL_PINNING
+} vgl_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VGL_DENY_MAX);
 	__type(key, struct vgl_deny_key);
 	__type(value, __u8);
 	VGL_PINNING
 } vgl_deny SEC(".maps");
 
-/* [0]: live cells, [1]: live deny entries; zero means nothing to look up */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, VGL_CSTATE_NR);
 	__type(key, __u32);
 	__type(value, __u32);
 	VGL_PINNING
@@ -51,25 +59,32 @@ static __always_inline __u32 cstate_get(__u32 i)
 	return v ? *v : 0;
 }
 
-/* The current task's cell (its cgroup or the nearest contained ancestor). */
-static __always_inline struct vgl_cell *current_cell(__u64 *cgid)
+/* The current task's cell: its process set, else its cgroup or nearest contained ancestor. */
+static __always_inline struct vgl_cell *current_cell(void)
 {
-	__u64 id = bpf_get_current_cgroup_id();
-	struct vgl_cell *c = bpf_map_lookup_elem(&vgl_cells, &id);
+	struct vgl_cell *c;
+	__u64 id;
 
-	if (c) {
-		*cgid = id;
-		return c;
+	if (cstate_get(VGL_CSTATE_TASKS)) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		c = bpf_map_lookup_elem(&vgl_tasks, &tgid);
+		if (c)
+			return c;
 	}
+	if (!cstate_get(VGL_CSTATE_CELLS))
+		return NULL;
+	id = bpf_get_current_cgroup_id();
+	c = bpf_map_lookup_elem(&vgl_cells, &id);
+	if (c)
+		return c;
 	for (int lvl = VGL_CELL_DEPTH; lvl >= 1; lvl--) {
 		id = bpf_get_current_ancestor_cgroup_id(lvl);
 		if (!id)
 			continue;
 		c = bpf_map_lookup_elem(&vgl_cells, &id);
-		if (c) {
-			*cgid = id;
+		if (c)
 			return c;
-		}
 	}
 	return NULL;
 }

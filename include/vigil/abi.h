@@ -263,10 +263,15 @@ _Static_assert(sizeof(struct vgl_connect) == 64 + 56, "vgl_connect layout");
 _Static_assert(sizeof(struct vgl_iouring) == 64 + 16, "vgl_iouring layout");
 
 /*
- * Containment (contain.bpf.h): cells are cgroup v2 ids. Isolated cells may
- * not connect or send; allowlisted cells only to their policy's CIDR+port
- * entries (an LPM trie keyed by policy, then the v4-mapped/v6 address).
+ * Containment (contain.bpf.h). A cell is either a cgroup v2 id (vgl_cells)
+ * or a set of processes (vgl_tasks, by tgid; children join at fork). Isolated
+ * cells may not connect or send; allowlisted cgroups only to their policy's
+ * CIDR+port entries (an LPM trie keyed by policy, then the v4-mapped/v6
+ * address). vgl_cell.id names the cell in deny-path keys: the cgroup id, or
+ * VGL_TASKSET_BIT | set number.
  */
+#define VGL_TASKSET_BIT	   (1ull << 63)
+#define VGL_TASKS_MAX	   65536
 #define VGL_CELLS_MAX	   1024
 #define VGL_DENY_MAX	   4096
 #define VGL_ALLOW_MAX	   16384
@@ -279,7 +284,14 @@ _Static_assert(sizeof(struct vgl_iouring) == 64 + 16, "vgl_iouring layout");
 struct vgl_cell {
 	__u32 flags;
 	__u32 policy;
+	__u64 id;
 };
+
+/* vgl_cstate slots: zero means there is nothing of that kind to look up */
+#define VGL_CSTATE_CELLS 0 /* entries in vgl_cells */
+#define VGL_CSTATE_DENY	 1 /* entries in vgl_deny */
+#define VGL_CSTATE_TASKS 2 /* live process sets */
+#define VGL_CSTATE_NR	 3
 
 struct vgl_deny_key {
 	__u64 cell;

@@ -43,9 +43,12 @@ int guard_check(const struct guard *g, pid_t pid, char *why, size_t len);
 
 /*
  * SIGSTOP root's tree and re-read it until no new child appears (nothing
- * escapes by forking); t gets the members. proc_tree_cont resumes them.
+ * escapes by forking); t gets the members. hint (NULL or the members the
+ * caller already knows, e.g. from the process cache) is stopped before the
+ * first read of /proc. proc_tree_cont resumes them.
  */
-int proc_tree_stop(const struct guard *g, pid_t root, bool tree, struct proc_tree *t);
+int proc_tree_stop(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint,
+		   struct proc_tree *t);
 void proc_tree_cont(const struct proc_tree *t);
 
 /*
@@ -53,8 +56,8 @@ void proc_tree_cont(const struct proc_tree *t);
  * stopped first and re-read until no new child appears. Guarded members are
  * skipped (counted in *skipped); the root being guarded refuses it all.
  */
-int act_signal(const struct guard *g, pid_t root, bool tree, int sig, unsigned *signalled,
-	       unsigned *skipped, char *err, size_t errlen);
+int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint, int sig,
+	       unsigned *signalled, unsigned *skipped, char *err, size_t errlen);
 
 /*
  * Evidence of root's tree into dir (created 0700): per process cmdline,

@@ -70,6 +70,13 @@ struct vigil_config *config_free(struct vigil_config *cfg);
 /* Exchange every list (watch lists, workload selectors) between a and b. */
 void config_swap_lists(struct vigil_config *a, struct vigil_config *b);
 
+/*
+ * Where rule or playbook files come from: cli if given, else cfg_paths, else
+ * NAME/ beside build/ when running from a source tree, else system_dir and
+ * local_dir (those that exist; a later same-named file overrides).
+ */
+int config_yaml_paths(const struct strv *cli, const struct strv *cfg_paths, const char *name,
+		      const char *system_dir, const char *local_dir, struct strv *out);
 int strv_push(struct strv *s, const char *str);
 void strv_clear(struct strv *s);
 bool strv_contains(const struct strv *s, const char *str);

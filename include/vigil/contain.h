@@ -2,10 +2,12 @@
 /*
  * contain.h — containment the kernel enforces, kept across vigild restarts.
  *
- * Owns: cells (a cgroup v2 directory holding exactly the contained
- * processes: the target's own cgroup when nothing else lives there,
- * otherwise a quarantine cgroup under response.cgroup_parent the target's
- * tree is moved into); the cgroup v2 freezer on cells; isolation and
+ * Owns: cells — a process set for a pid target (tgids in a pinned map, the
+ * kernel adding children at fork and dropping exited processes) or a
+ * cgroup for a --cgroup target; for the freezer a pid cell also gets a
+ * cgroup holding exactly its processes (the target's own cgroup when
+ * nothing else lives there, otherwise a quarantine cgroup under
+ * response.cgroup_parent they are moved into); the cgroup v2 freezer; isolation and
  * per-cgroup egress allowlists (contain.bpf.c: cgroup connect4/6 +
  * sendmsg4/6 with links and maps pinned under response.pin_dir) plus
  * cutting already-open TCP and connected UDP sockets with sock_diag
@@ -27,7 +29,8 @@
 
 struct cell {
 	char id[48];
-	char path[512];	  /* cgroup path below the v2 mount, "/…" */
+	uint32_t set;	/* process set number (pid targets); 0: a cgroup cell */
+	char path[512]; /* cgroup path below the v2 mount, "/…"; "" until a pid cell is frozen */
 	char origin[512]; /* where moved processes came from; "" when not moved */
 	uint64_t cgid;
 	pid_t target; /* 0 for a --cgroup target */
@@ -43,12 +46,18 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 struct contain *contain_free(struct contain *c);
 /* "active" or why containment in the kernel is unavailable. */
 const char *contain_status(const struct contain *c);
-/* The maps file.bpf.c shares (vgl_cells, vgl_deny, vgl_cstate); -1 each when unavailable. */
-void contain_map_fds(const struct contain *c, int fds[3]);
+/* The maps file.bpf.c shares (vgl_cells, vgl_deny, vgl_cstate, vgl_tasks); -1 when unavailable. */
+#define CONTAIN_SHARED_MAPS 4
+void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS]);
 
-/* The cell of pid's tree (tree false: pid alone): existing, or made now. */
+/*
+ * The cell of pid's tree (tree false: pid alone; hint: members already known,
+ * stopped first): existing, or made now as a
+ * process set the kernel keeps (children join at fork) — no cgroup move, so
+ * isolation and deny-path take effect within a millisecond.
+ */
 struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
-				  char *err, size_t errlen);
+				  const struct proc_tree *hint, char *err, size_t errlen);
 /* The cell for a cgroup path (relative to the mount or absolute under it). */
 struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen);
 /* A live cell that holds pid or was made for it / for that cgroup; NULL if none. */
@@ -66,8 +75,9 @@ int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen)
 int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen);
 /* Apply the egress allowlists (replacing the previous ones). */
 int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen);
-/* Remember cell changes made by the caller (incident id). */
+/* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
+void contain_flush(struct contain *c);
 json_t *contain_cell_json(const struct cell *cell);
 json_t *contain_list_json(const struct contain *c);
 

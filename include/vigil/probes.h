@@ -30,8 +30,8 @@ struct probes_info {
 	bool open_via_lsm; /* deny-path answers EPERM; otherwise kill-on-open */
 };
 
-/* contain_fds: the containment maps (vgl_cells, vgl_deny, vgl_cstate) or NULL. */
-int probes_new(const struct vigil_config *cfg, const int contain_fds[3], probes_sample_fn fn,
+/* contain_fds: the containment maps (see contain.h) or NULL. */
+int probes_new(const struct vigil_config *cfg, const int contain_fds[4], probes_sample_fn fn,
 	       void *ctx, struct probes **ret);
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */

@@ -16,8 +16,10 @@
 
 #include "vigil/rules.h"
 
+struct playbook_set;
+
 struct replay_stats {
-	uint64_t lines, events, alerts, malformed, skipped_alerts, alert_errors;
+	uint64_t lines, events, alerts, malformed, skipped_alerts, alert_errors, playbook_runs;
 };
 
 struct replay_opts {
@@ -25,6 +27,8 @@ struct replay_opts {
 	unsigned max_sequences;
 	uint64_t dedup_ms;     /* identical alerts within this are held back (0: off) */
 	const char *host_name; /* for Falco's hostname when events lack host.name */
+	/* dry run: which playbook steps each alert would trigger, on err (NULL: none) */
+	struct playbook_set *playbooks;
 };
 
 /* Runs rs (taken over and freed) over in; alerts to out, problems to err. */

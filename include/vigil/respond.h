@@ -25,11 +25,13 @@
 
 struct responder;
 
+/* pc: the process cache, for the process tree known so far (may be NULL). */
 int respond_new(const struct vigil_config *cfg, const struct strv *cli_paths, struct ecs_writer *w,
-		struct sinks *sinks, const char *cgroup_root, struct responder **ret);
+		struct sinks *sinks, struct proc_cache *pc, const char *cgroup_root,
+		struct responder **ret);
 struct responder *respond_free(struct responder *r);
 /* The containment maps the file probes share (see contain.h). */
-void respond_contain_fds(const struct responder *r, int fds[3]);
+void respond_contain_fds(const struct responder *r, int fds[4]);
 int respond_reload(struct responder *r, const struct vigil_config *cfg, char *err, size_t errlen);
 /* An alert was written (line, len: its ECS JSON): run the playbooks that want it. */
 void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len);

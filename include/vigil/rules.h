@@ -36,6 +36,13 @@ struct rules_diag {
 	unsigned errors, warnings;
 };
 
+/* A rules_diag.fn that logs each line and keeps the first error (ctx: struct diag_first, or NULL). */
+struct diag_first {
+	char *buf;
+	size_t len;
+};
+void diag_log(void *ctx, bool error, const char *line);
+
 struct ydoc;
 /* "file:line:col: [warning: ]message" to d (rules and playbooks alike). */
 __attribute__((format(printf, 6, 7))) void diag_report(struct rules_diag *d, bool error,

@@ -14,14 +14,11 @@ quarantine cgroups, loopback and a network namespace made here.
 Prints "response-integration: N passed, N failed".
 """
 import base64
-import errno
-import grp
 import hashlib
 import hmac
 import http.server
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -241,14 +238,20 @@ def last_result(path):
         return None
 
 
-@test
-def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
+def start_prober(env, name):
+    """A loopback listener and a prober holding one connection to it, connected."""
     srv = listener()
     port = srv.getsockname()[1]
-    log = os.path.join(env.tmp, "prober")
+    log = os.path.join(env.tmp, name)
     p = subprocess.Popen([PY, "-c", PROBER, log, str(port)])
+    wait_until(lambda: last_result(log) == ["ok", "open"], what="prober connected")
+    return srv, port, log, p
+
+
+@test
+def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
+    srv, port, log, p = start_prober(env, "prober")
     try:
-        wait_until(lambda: last_result(log) == ["ok", "open"], what="prober connected")
         env.cli("contain", "--pid", str(p.pid), "--isolate")
         ev = env.wait_action("contain.isolate", p.pid)
         assert get(ev, "event.category") == ["network"] and get(ev, "event.type") == ["denied"]
@@ -269,13 +272,34 @@ def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
 
 
 @test
-def containment_survives_a_vigild_restart(env):
+def isolation_follows_children_forked_later(env):
     srv = listener()
     port = srv.getsockname()[1]
-    log = os.path.join(env.tmp, "prober2")
-    p = subprocess.Popen([PY, "-c", PROBER, log, str(port)])
+    go, out = os.path.join(env.tmp, "fork-go"), os.path.join(env.tmp, "fork-out")
+    code = ("import os, socket, subprocess, sys, time, errno\n"
+            f"while not os.path.exists({go!r}): time.sleep(0.05)\n"
+            "child = ('import socket, errno; s = socket.socket(); '\n"
+            f"         'print(errno.errorcode.get(s.connect_ex((\"127.0.0.1\", {port})), \"ok\"))')\n"
+            f"r = subprocess.run([sys.executable, '-c', child], capture_output=True, text=True)\n"
+            f"open({out!r}, 'w').write(r.stdout)\n")
+    p = subprocess.Popen([PY, "-c", code])
     try:
-        wait_until(lambda: last_result(log) == ["ok", "open"], what="prober connected")
+        env.cli("contain", "--pid", str(p.pid), "--isolate")
+        open(go, "w").close()
+        p.wait(timeout=30)
+        assert open(out).read().strip() == "EPERM", open(out).read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        env.cli("release", "--pid", str(p.pid), check=False)
+        srv.close()
+
+
+@test
+def containment_survives_a_vigild_restart(env):
+    srv, port, log, p = start_prober(env, "prober2")
+    try:
         env.cli("contain", "--pid", str(p.pid), "--isolate")
         wait_until(lambda: (last_result(log) or [""])[0] == "EPERM", what="EPERM")
         env.a.stop()
@@ -440,6 +464,27 @@ def webhooks_signed_delivered_once_across_receiver_outage_and_agent_kill(env):
     assert all(get(b, "rule.id") == "VGL-9001" for _, b in rx.got)
     sent = {get(e, "vigil.action.webhook_id") for e in env.actions("contain.webhook")}
     assert set(ids) <= sent
+
+
+@test
+def events_shows_the_stream_and_follows_it(env):
+    lines = [json.loads(l) for l in env.cli("events").stdout.splitlines()]
+    assert lines and all("@timestamp" in e for e in lines)
+    assert lines[-1]["event"]["sequence"] >= lines[0]["event"]["sequence"]
+    f = subprocess.Popen([VIGIL, "--socket", env.a.sock, "events", "--follow"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        pid = notify(env)  # an exec, its alert and the webhook step arrive while following
+        deadline = time.time() + 15
+        seen = False
+        while not seen and time.time() < deadline:
+            line = f.stdout.readline()
+            seen = '"contain.webhook"' in line and f'"target_pid":{pid}' in line
+        assert seen, "vigil events --follow did not show the new action"
+    finally:
+        f.kill()
+        f.wait()
 
 
 @test
