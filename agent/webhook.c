@@ -379,13 +379,18 @@ static int endpoint_start(struct webhooks *w, const struct webhook_def *d, struc
 {
 	struct endpoint *ep = calloc(1, sizeof(*ep));
 	char dir[PATH_MAX + 256];
+	pthread_condattr_t ca;
 	sigset_t all, old;
 	int r;
 
 	if (!ep)
 		return -ENOMEM;
 	pthread_mutex_init(&ep->mu, NULL);
-	pthread_cond_init(&ep->cv, NULL);
+	/* wait_ms computes its deadline on CLOCK_MONOTONIC: the condition must wait on it too */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ep->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	ep->w = w;
 	ep->def = (struct webhook_def){
 	    xstrdup(d->name),	    xstrdup(d->url),	xstrdup(d->secret_file),

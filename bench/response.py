@@ -16,6 +16,7 @@ Prints a Markdown table; N=100 M=500 by default (env N, M).
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,7 @@ def main():
     if os.geteuid() != 0:
         print("bench: run as root (sudo make bench)", file=sys.stderr)
         return 1
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # clean up (finally) when stopped
     tmp = tempfile.mkdtemp(prefix="vigil-respbench-")
     os.chmod(tmp, 0o755)
     env = tr.Env(tmp)
