@@ -398,12 +398,12 @@ static int list_fds(pid_t pid, const char *dir)
 	return 0;
 }
 
-static json_t *process_evidence(pid_t pid, const char *dir, unsigned *files)
+/* The small, volatile files now; the executable is kept open to hash later. */
+static json_t *process_evidence(pid_t pid, const char *dir, unsigned *files, int *exe_fd)
 {
 	static const char *const copies[] = {"cmdline", "status",   "maps",    "cgroup",
 					     "net/tcp", "net/tcp6", "net/udp", "net/udp6"};
-	char pdir[PATH_MAX], exe[PATH_MAX] = "", link[PATH_MAX + 16], sha[65] = "";
-	json_t *o;
+	char pdir[PATH_MAX], exe[PATH_MAX] = "", link[PATH_MAX + 16];
 	ssize_t n;
 
 	snprintf(pdir, sizeof(pdir), "%s/%d", dir, pid);
@@ -418,51 +418,80 @@ static json_t *process_evidence(pid_t pid, const char *dir, unsigned *files)
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = 0;
-	if (n > 0 && sha256_file(link, sha) < 0) /* via /proc: works for deleted executables too */
-		sha[0] = 0;
-	o = json_pack("{s:i, s:s, s:s}", "pid", pid, "executable", exe, "sha256", sha);
-	return o;
+	/* via /proc: the file the process runs, even deleted or replaced since */
+	*exe_fd = n > 0 ? open(link, O_RDONLY | O_CLOEXEC) : -1;
+	return json_pack("{s:i, s:s}", "pid", pid, "executable", exe);
 }
 
-int act_snapshot(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
-		 unsigned *files, char *err, size_t errlen)
+int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
+		       struct snapshot *s, char *err, size_t errlen)
 {
 	struct proc_tree t;
-	char path[PATH_MAX];
-	json_t *procs;
+	char path[PATH_MAX + 16];
 	int r;
 
-	*files = 0;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s/trigger.json", dir);
 	if (trigger && write_all_file(path, trigger, tlen) == 0)
-		(*files)++;
+		s->files++;
 	r = proc_tree_read(root, tree, &t);
 	if (r < 0) {
 		snprintf(err, errlen, "process %d: no such process (trigger saved)", root);
 		return r;
 	}
-	procs = json_array();
-	for (unsigned i = 0; i < t.n; i++) {
+	s->procs = json_array();
+	s->exe_fds = calloc(t.n, sizeof(int));
+	for (unsigned i = 0; s->exe_fds && i < t.n; i++) {
 		struct pstat ps;
-		json_t *o = process_evidence(t.pids[i], dir, files);
+		json_t *o = process_evidence(t.pids[i], dir, &s->files, &s->exe_fds[s->n]);
 
 		if (!o)
 			continue;
 		if (read_pstat(t.pids[i], &ps) == 0)
 			json_object_set_new(o, "ppid", json_integer(ps.ppid));
-		json_array_append_new(procs, o);
+		json_array_append_new(s->procs, o);
+		s->n++;
 	}
 	proc_tree_free(&t);
-	snprintf(path, sizeof(path), "%s/tree.json", dir);
-	if (json_dump_file(procs, path, JSON_INDENT(2)) == 0)
-		(*files)++;
-	chmod(path, EVIDENCE_MODE);
-	json_decref(procs);
 	return 0;
+}
+
+int act_snapshot_end(struct snapshot *s)
+{
+	char path[PATH_MAX + 16], sha[65];
+	int r;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		char fdpath[32];
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", s->exe_fds[i]);
+		if (s->exe_fds[i] < 0 || sha256_file(fdpath, sha) < 0)
+			sha[0] = 0;
+		json_object_set_new(json_array_get(s->procs, i), "sha256", json_string(sha));
+	}
+	snprintf(path, sizeof(path), "%s/tree.json", s->dir);
+	r = json_dump_file(s->procs, path, JSON_INDENT(2)) == 0 ? 0 : -EIO;
+	chmod(path, EVIDENCE_MODE);
+	s->files += r == 0;
+	act_snapshot_free(s);
+	return r;
+}
+
+void act_snapshot_free(struct snapshot *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->exe_fds[i] >= 0)
+			close(s->exe_fds[i]);
+	free(s->exe_fds);
+	json_decref(s->procs);
+	s->exe_fds = NULL;
+	s->procs = NULL;
+	s->n = 0;
 }
 
 /* ---- operator scripts ---- */

@@ -543,12 +543,26 @@ struct contain *contain_free(struct contain *c)
 
 /* ---- cells ---- */
 
+/* A --cgroup argument (absolute under the mount, or relative to it) as "/a/b". */
+static void cg_normalize(const struct contain *c, const char *path, char *out, size_t len)
+{
+	size_t rl = strlen(c->root), n;
+
+	if (rl && !strncmp(path, c->root, rl) && (path[rl] == '/' || !path[rl]))
+		path += rl;
+	snprintf(out, len, "%s%s", path[0] == '/' ? "" : "/", path);
+	while ((n = strlen(out)) > 1 && out[n - 1] == '/')
+		out[n - 1] = 0;
+}
+
 struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 {
 	struct vgl_cell v = {0};
 	uint32_t k = pid;
-	char cg[512] = "";
+	char cg[512] = "", want[512];
 
+	if (cgroup)
+		cg_normalize(c, cgroup, want, sizeof(want));
 	if (pid > 0) {
 		pid_cgroup(pid, cg, sizeof(cg));
 		if (active(c))
@@ -560,7 +574,7 @@ struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 		if (pid > 0 && (cell->target == pid || (v.id && v.id == cell_key(cell)) ||
 				(cg[0] && cell->path[0] && !strcmp(cg, cell->path))))
 			return cell;
-		if (cgroup && cell->path[0] && !strcmp(cgroup, cell->path))
+		if (cgroup && cell->path[0] && !strcmp(want, cell->path))
 			return cell;
 	}
 	return NULL;
@@ -715,19 +729,13 @@ static int give_cgroup(struct contain *c, struct cell *cell, char *err, size_t e
 struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen)
 {
 	char rel[512], mine[512] = "";
-	size_t rl = strlen(c->root);
 	struct cell *cell;
 
 	if (!c->root[0]) {
 		snprintf(err, errlen, "no cgroup v2 mount: cannot contain cgroup %s", path);
 		return NULL;
 	}
-	/* absolute under the mount, or relative to it */
-	if (!strncmp(path, c->root, rl) && (path[rl] == '/' || !path[rl]))
-		path += rl;
-	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
-	while (strlen(rel) > 1 && rel[strlen(rel) - 1] == '/')
-		rel[strlen(rel) - 1] = 0;
+	cg_normalize(c, path, rel, sizeof(rel));
 	if ((cell = contain_find(c, 0, rel)))
 		return cell;
 	pid_cgroup(getpid(), mine, sizeof(mine));

@@ -19,10 +19,11 @@
 #include "vigil/util.h"
 #include "vigil/webhook.h"
 
-#define SYSTEM_PLAYBOOKS "/usr/share/vigil/playbooks"
-#define LOCAL_PLAYBOOKS	 "/etc/vigil/playbooks.d"
-#define OPEN_INCIDENTS	 256 /* playbook+target → incident, for de-duplicated alerts */
-#define EXECS_MAX	 64
+#define SYSTEM_PLAYBOOKS    "/usr/share/vigil/playbooks"
+#define LOCAL_PLAYBOOKS	    "/etc/vigil/playbooks.d"
+#define OPEN_INCIDENTS	    256 /* playbook+target → incident, for de-duplicated alerts */
+#define EXECS_MAX	    64
+#define SNAPSHOT_TIMEOUT_MS 60000
 
 struct open_incident {
 	char key[160];
@@ -30,11 +31,13 @@ struct open_incident {
 	uint64_t at_ms;
 };
 
+/* A child doing slow work off the event loop: an operator script or a snapshot. */
 struct running_exec {
 	pid_t pid;
 	uint64_t deadline_ms;
 	char incident[48];
-	char argv0[256];
+	char argv0[256]; /* the script, or the evidence directory */
+	bool snapshot;
 	bool killed;
 };
 
@@ -436,25 +439,59 @@ static int step_deny(struct responder *r, const struct run *run, const struct pb
 	return cell ? contain_deny_path(r->contain, cell, path, err, errlen) : -ENOENT;
 }
 
+static struct running_exec *track_child(struct responder *r, pid_t child, const char *incident,
+					const char *what, uint64_t timeout_ms, bool snapshot)
+{
+	struct running_exec *x = &r->execs[r->nexecs++];
+
+	*x = (struct running_exec){.pid = child,
+				   .deadline_ms = clock_ns(CLOCK_MONOTONIC) / 1000000 + timeout_ms,
+				   .snapshot = snapshot};
+	snprintf(x->incident, sizeof(x->incident), "%s", incident);
+	snprintf(x->argv0, sizeof(x->argv0), "%s", what);
+	return x;
+}
+
+/*
+ * The volatile evidence is copied at once (the processes may be gone in a
+ * moment); hashing the executables (tens of ms for a Python) is left to a
+ * child process reaped on the tick, so the event loop goes on.
+ */
 static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, bool tree,
 			 json_t *res, char *err, size_t errlen)
 {
 	const char *id = json_string_value(json_object_get(run->inc, "id"));
 	char dir[PATH_MAX + 64];
-	unsigned files = 0;
+	struct snapshot snap;
+	pid_t child;
 	int e;
 
+	if (r->nexecs == EXECS_MAX) {
+		snprintf(err, errlen, "too many snapshots and scripts running (%d)", EXECS_MAX);
+		return -EAGAIN;
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", incidents_dir(r->incidents), id);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%.400s: %s", dir, strerror(errno));
 		return -errno;
 	}
 	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/evidence-%d", pid);
-	e = act_snapshot(pid, tree, dir, run->line, run->len, &files, err, errlen);
 	json_object_set_new(res, "evidence", json_string(dir));
-	json_object_set_new(res, "files", json_integer(files));
 	incident_append(run->inc, "evidence", json_string(dir));
-	return e;
+	e = act_snapshot_begin(pid, tree, dir, run->line, run->len, &snap, err, errlen);
+	if (e < 0)
+		return e;
+	json_object_set_new(res, "files", json_integer(snap.files));
+	child = fork();
+	if (child == 0)
+		_exit(act_snapshot_end(&snap) < 0);
+	act_snapshot_free(&snap);
+	if (child < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	track_child(r, child, id, dir, SNAPSHOT_TIMEOUT_MS, true);
+	return 0;
 }
 
 static char *slack_body(const struct run *run)
@@ -504,7 +541,6 @@ static int step_exec(struct responder *r, const struct run *run, const struct pb
 		     json_t *res, char *err, size_t errlen)
 {
 	const char *id = json_string_value(json_object_get(run->inc, "id"));
-	struct running_exec *x;
 	char log[PATH_MAX];
 	pid_t child;
 	int e;
@@ -517,11 +553,7 @@ static int step_exec(struct responder *r, const struct run *run, const struct pb
 	e = act_exec_start(st->argv, run->line, run->len, log, &child, err, errlen);
 	if (e < 0)
 		return e;
-	x = &r->execs[r->nexecs++];
-	*x = (struct running_exec){
-	    .pid = child, .deadline_ms = clock_ns(CLOCK_MONOTONIC) / 1000000 + st->timeout_ms};
-	snprintf(x->incident, sizeof(x->incident), "%s", id);
-	snprintf(x->argv0, sizeof(x->argv0), "%s", st->argv[0]);
+	track_child(r, child, id, st->argv[0], st->timeout_ms, false);
 	json_object_set_new(res, "command", json_string(st->argv[0]));
 	json_object_set_new(res, "child_pid", json_integer(child));
 	json_object_set_new(res, "log", json_string(log));
@@ -747,7 +779,9 @@ void respond_tick(struct responder *r)
 		if (inc) {
 			incident_append(inc, "steps",
 					json_pack("{s:s, s:s, s:i, s:b}", "name",
-						  "contain.exec-result", "command", x->argv0,
+						  x->snapshot ? "contain.snapshot-result"
+							      : "contain.exec-result",
+						  x->snapshot ? "evidence" : "command", x->argv0,
 						  "exit_code",
 						  WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 						  "timed_out", x->killed));
@@ -755,8 +789,9 @@ void respond_tick(struct responder *r)
 			json_decref(inc);
 		}
 		if (x->killed || !WIFEXITED(status) || WEXITSTATUS(status))
-			log_warn("operator script %s (incident %s) %s", x->argv0, x->incident,
-				 x->killed ? "timed out and was killed" : "failed");
+			log_warn("%s %s (incident %s) %s",
+				 x->snapshot ? "snapshot" : "operator script", x->argv0,
+				 x->incident, x->killed ? "timed out and was killed" : "failed");
 		r->execs[i] = r->execs[--r->nexecs];
 	}
 }

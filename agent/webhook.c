@@ -35,6 +35,7 @@ struct endpoint {
 	struct whsig_key key;
 	bool signed_;
 	struct spool *spool;
+	CURL *curl; /* the delivery thread's */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -146,7 +147,8 @@ static size_t discard(char *p, size_t sz, size_t n, void *ctx)
 /* One attempt: the HTTP status (0 = no answer) and the server's Retry-After. */
 static long post(struct endpoint *ep, const struct spool_msg *m, long *retry_after, char *err)
 {
-	CURL *c = curl_easy_init();
+	/* one handle per endpoint: its connection (and TLS session) is reused */
+	CURL *c = ep->curl ? ep->curl : (ep->curl = curl_easy_init());
 	struct curl_slist *h;
 	curl_off_t ra = 0;
 	long status = 0;
@@ -189,8 +191,8 @@ static long post(struct endpoint *ep, const struct spool_msg *m, long *retry_aft
 	} else if (!err[0]) {
 		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
 	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	return status;
 }
 
@@ -361,6 +363,8 @@ static void endpoint_free(struct endpoint *ep)
 		free(ep->q[i].body);
 	free(ep->q);
 	spool_close(ep->spool);
+	if (ep->curl)
+		curl_easy_cleanup(ep->curl);
 	free(ep->def.name);
 	free(ep->def.url);
 	free(ep->def.secret_file);

@@ -60,12 +60,24 @@ int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_t
 	       unsigned *signalled, unsigned *skipped, char *err, size_t errlen);
 
 /*
- * Evidence of root's tree into dir (created 0700): per process cmdline,
- * environ (secrets redacted), exe SHA-256, status, open files, sockets,
- * maps, cgroup; tree.json; trigger.json (the alert and what led to it).
+ * Evidence of root's tree into dir (created 0700), in two halves so the
+ * slow one can run elsewhere. begin, at once (the processes may not live
+ * long): per process cmdline, environ (secrets redacted), status, open
+ * files, sockets, maps, cgroup, and trigger.json (the alert); the
+ * executables are opened. end, later (e.g. in a child process): their
+ * SHA-256 and tree.json; it frees s. free: drop s without finishing.
  */
-int act_snapshot(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
-		 unsigned *files, char *err, size_t errlen);
+struct snapshot {
+	char dir[4096];
+	struct json_t *procs;
+	int *exe_fds;
+	unsigned n, files;
+};
+
+int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
+		       struct snapshot *s, char *err, size_t errlen);
+int act_snapshot_end(struct snapshot *s);
+void act_snapshot_free(struct snapshot *s);
 
 /* Start argv[0] (absolute) with input on stdin, output to log_path; *child gets its pid. */
 int act_exec_start(char *const *argv, const char *input, size_t len, const char *log_path,

@@ -165,11 +165,13 @@ TESTS, test = registry()
 @test
 def default_playbook_kills_shell_from_model_loader(env):
     out = os.path.join(env.tmp, "shell-status")
-    code = ("import subprocess\n"
+    code = ("import subprocess, time\n"
             "p = subprocess.Popen(['/bin/sh', '-c', 'sleep 30'])\n"
-            f"open({out!r}, 'w').write(str(p.wait()))\n")
+            f"open({out!r}, 'w').write(str(p.wait()))\n"
+            "time.sleep(2)\n")  # a model server lives on after its shell is killed
     loader = subprocess.Popen([PY, env.server, code])
-    loader.wait(timeout=30)  # the shell must die long before its 30 s
+    wait_until(lambda: os.path.exists(out) and open(out).read(), timeout=25,
+               what="the shell to die long before its 30 s")
     assert read_int(out) == -signal.SIGKILL, f"shell exit status {open(out).read()}"
     alert = env.a.wait_for(lambda e: get(e, "rule.id") == "VGL-0001"
                            and get(e, "process.parent.pid") == loader.pid, alerts=True)[0]
@@ -180,12 +182,18 @@ def default_playbook_kills_shell_from_model_loader(env):
     assert get(kill, "vigil.action.signalled") >= 1 and get(kill, "vigil.action.latency_us") >= 0
     inc = json.loads(env.cli("--json", "incidents", get(kill, "vigil.action.incident")).stdout)["incident"]
     assert inc["status"] == "contained" and inc["alerts"][0]["rule_id"] == "VGL-0001"
-    assert [s["name"] for s in inc["steps"]] == ["contain.kill", "contain.snapshot"]
-    assert os.path.exists(os.path.join(inc["evidence"][0], "trigger.json"))
+    assert [s["name"] for s in inc["steps"]][:2] == ["contain.kill", "contain.snapshot"]
+    # the evidence is written by a child process of vigild, reaped on its 1 s tick
+    wait_until(lambda: os.path.exists(os.path.join(inc["evidence"][0], "tree.json")),
+               what="the loader's evidence")
+    tree = json.load(open(os.path.join(inc["evidence"][0], "tree.json")))
+    assert tree[0]["pid"] == loader.pid and len(tree[0]["sha256"]) == 64
+    assert os.path.exists(os.path.join(inc["evidence"][0], str(loader.pid), "environ"))
     # a shell from a process that is not a model loader is left alone
     p = subprocess.run([PY, "-c", "import subprocess; print(subprocess.run(['/bin/sh', '-c', 'sleep 0.5']).returncode)"],
                        capture_output=True, text=True, timeout=30)
     assert p.stdout.strip() == "0"
+    loader.wait(timeout=30)
 
 
 @test
@@ -210,6 +218,38 @@ def freeze_stops_progress_and_thaw_resumes(env):
     finally:
         p.kill()
         p.wait()
+
+
+@test
+def contain_a_cgroup_freeze_release_and_kill(env):
+    cg = env.a.cg_parent + "-svc"
+    path = os.path.join(CGROUP2, cg)
+    os.makedirs(path, exist_ok=True)
+    count = os.path.join(env.tmp, "count-cg")
+    join = f"echo $$ > {path}/cgroup.procs && exec {PY} -c \"$0\" \"$@\""
+    p = subprocess.Popen(["/bin/sh", "-c", join, COUNTER, count])
+    try:
+        wait_until(lambda: read_int(count) > 5, what="counter start")
+        env.cli("contain", "--cgroup", cg, "--freeze")
+        a = read_int(count)
+        time.sleep(0.5)
+        assert read_int(count) == a, "a frozen cgroup made progress"
+        assert cgroup_of(p.pid) == "/" + cg  # its own cgroup: nothing to move
+        env.cli("release", "--cgroup", cg)
+        wait_until(lambda: read_int(count) > a + 5, what="progress after release")
+        env.cli("contain", "--cgroup", path, "--kill")  # absolute under the mount works too
+        assert p.wait(timeout=10) == -signal.SIGKILL
+        env.cli("release", "--cgroup", cg)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
 def listener():
@@ -248,6 +288,18 @@ def start_prober(env, name):
     return srv, port, log, p
 
 
+def release_and_reconnect(env, p, log):
+    env.cli("release", "--pid", str(p.pid))
+    open(log, "w").close()
+    wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after release")
+
+
+def stop_prober(srv, p):
+    p.kill()
+    p.wait()
+    srv.close()
+
+
 @test
 def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
     srv, port, log, p = start_prober(env, "prober")
@@ -262,13 +314,9 @@ def isolate_refuses_connect_with_eperm_cuts_open_ones_and_release_restores(env):
         # an unrelated process still connects
         c = socket.create_connection(("127.0.0.1", port), timeout=2)
         c.close()
-        env.cli("release", "--pid", str(p.pid))
-        open(log, "w").close()
-        wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after release")
+        release_and_reconnect(env, p, log)
     finally:
-        p.kill()
-        p.wait()
-        srv.close()
+        stop_prober(srv, p)
 
 
 @test
@@ -309,13 +357,9 @@ def containment_survives_a_vigild_restart(env):
         env.start()
         listing = json.loads(env.cli("--json", "incidents").stdout)
         assert any(c["target_pid"] == p.pid and c["isolated"] for c in listing["containments"])
-        env.cli("release", "--pid", str(p.pid))
-        open(log, "w").close()
-        wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after release")
+        release_and_reconnect(env, p, log)
     finally:
-        p.kill()
-        p.wait()
-        srv.close()
+        stop_prober(srv, p)
 
 
 @test
@@ -386,6 +430,8 @@ class Receiver:
         key = base64.b64decode(SECRET[len("whsec_"):])
 
         class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: vigild reuses its connection
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
@@ -401,6 +447,7 @@ class Receiver:
                 else:
                     me.got.append((mid, json.loads(body)))
                     self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *a):
