@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vigild — the daemon: owns the manager struct that ties the stages
- * together (probes → decode → enrich → ecs → sinks), the event loop
+ * together (probes → decode → enrich → ecs → sinks → detect → respond), the event loop
  * (ring buffer, control socket, signals, a 1 s tick), health events and
  * the single-instance lock.
  */
