@@ -49,13 +49,13 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
 AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
 	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
-	sniff webhook_sign spool playbook act contain incident webhook respond
+	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := decode ecs proc_cache cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool
+	webhook_sign spool seccomp
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -129,7 +129,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view playbook
+FUZZ_TARGETS := config decode rules json_view playbook seccomp
 FUZZ_SRCS := $(patsubst %,agent/%.c,$(AGENT_CORE))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) | $(SKELS)
 	@mkdir -p $(@D)

@@ -12,9 +12,11 @@
 
 #include "vigil/chain.h"
 #include "vigil/control.h"
+#include "vigil/launch.h"
 #include "vigil/playbook.h"
 #include "vigil/replay.h"
 #include "vigil/rules.h"
+#include "vigil/seccomp_profile.h"
 #include "vigil/util.h"
 
 #define DEFAULT_SOCKET "/run/vigil/vigil.sock"
@@ -40,6 +42,9 @@ static void usage(FILE *f)
 		"  release (--pid N | --cgroup PATH)\n"
 		"                    undo every containment of that target\n"
 		"  incidents [ID]    list incidents and live containments, or show one\n"
+		"  exec --profile P [--complain] [--user U] [--strict] -- CMD [ARGS...]\n"
+		"                    run CMD under a seccomp profile (OCI/Docker/Podman JSON)\n"
+		"  seccomp check P   validate a profile; what it does on this host\n"
 		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-\n"
 		"                    run recorded NDJSON events through rules, alerts to stdout;\n"
 		"                    what playbooks would do (dry-run) to stderr\n"
@@ -215,6 +220,112 @@ static int cmd_incidents(struct cli *c, int argc, char **argv)
 		       json_string_value(json_object_get(x, "incident")));
 	json_decref(resp);
 	return 0;
+}
+
+static void collect_warning(void *ctx, const char *msg)
+{
+	json_array_append_new(ctx, json_string(msg));
+}
+
+/* Validate a profile and say what it does on this host. */
+static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
+{
+	struct sc_profile *p = NULL;
+	struct sc_report rep;
+	struct sc_host host;
+	scmp_filter_ctx ctx = NULL;
+	json_t *warnings = json_array(), *o;
+	struct sc_opts so = {.warn = collect_warning, .ctx = warnings};
+	char err[768];
+	size_t i;
+	int e;
+
+	if (argc != 1) {
+		fprintf(stderr, "vigil: seccomp check: usage: seccomp check PROFILE\n");
+		json_decref(warnings);
+		return 2;
+	}
+	e = sc_profile_load(argv[0], &p, err, sizeof(err));
+	if (e == 0) {
+		char berr[512];
+
+		sc_host_detect(&host, sc_caps_current());
+		e = sc_build(p, &host, &so, &ctx, &rep, berr, sizeof(berr));
+		if (e < 0)
+			snprintf(err, sizeof(err), "%s: %s", argv[0], berr);
+	}
+	if (e < 0) {
+		fprintf(stderr, "vigil: seccomp check: %s\n", err);
+		json_decref(warnings);
+		sc_profile_free(p);
+		return 1;
+	}
+	o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:o}", "ok", 1,
+		      "default_action", sc_action_name(p->default_action), "rules", p->nrules,
+		      "syscall_rules_added", rep.rules_added, "allowed", rep.syscalls_allowed,
+		      "denied", rep.syscalls_denied, "skipped_for_this_host",
+		      rep.skipped_conditional, "same_as_default", rep.skipped_default,
+		      "unknown_names", rep.unknown_names, "host_arch", host.arch, "warnings",
+		      warnings);
+	seccomp_release(ctx);
+	sc_profile_free(p);
+	if (c->json)
+		return print_json(o);
+	printf(
+	    "OK: %s: default %s, %lld rules; on this host (%s, caps of vigil): %lld syscall rules "
+	    "(%lld allow, %lld deny), %lld rules not for this host, %lld same as the default, %lld "
+	    "unknown names skipped\n",
+	    argv[0], json_string_value(json_object_get(o, "default_action")),
+	    (long long)json_integer_value(json_object_get(o, "rules")), host.arch,
+	    (long long)rep.rules_added, (long long)rep.syscalls_allowed,
+	    (long long)rep.syscalls_denied, (long long)rep.skipped_conditional,
+	    (long long)rep.skipped_default, (long long)rep.unknown_names);
+	for (i = 0; i < json_array_size(warnings); i++)
+		printf("  warning: %s\n", json_string_value(json_array_get(warnings, i)));
+	json_decref(o);
+	return 0;
+}
+
+static int cmd_seccomp(struct cli *c, int argc, char **argv)
+{
+	if (argc >= 1 && !strcmp(argv[0], "check"))
+		return cmd_seccomp_check(c, argc - 1, argv + 1);
+	fprintf(stderr, "vigil: seccomp: use \"seccomp check PROFILE\"\n");
+	return 2;
+}
+
+/* vigil exec --profile P [--complain] [--user U] [--strict] -- CMD ARGS… */
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"profile", required_argument, NULL, 'p'}, {"complain", no_argument, NULL, 'c'},
+	    {"user", required_argument, NULL, 'u'},    {"strict", no_argument, NULL, 's'},
+	    {"quiet", no_argument, NULL, 'q'},	       {}};
+	struct launch_opts lo = {0};
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (o == 'p')
+			lo.profile = optarg;
+		else if (o == 'c')
+			lo.complain = true;
+		else if (o == 'u')
+			lo.user = optarg;
+		else if (o == 's')
+			lo.strict_names = true;
+		else if (o == 'q')
+			lo.quiet = true;
+		else
+			return 125;
+	}
+	if (!lo.profile || optind >= argc) {
+		fprintf(stderr,
+			"vigil: exec: usage: exec --profile PROFILE [--complain] [--user U] "
+			"[--strict] [--quiet] -- CMD [ARGS...]\n");
+		return 125;
+	}
+	return launch_exec(&lo, argv + optind);
 }
 
 /* The stream as vigild writes it; --follow keeps asking for what came after. */
@@ -459,6 +570,10 @@ int main(int argc, char **argv)
 		return cmd_incidents(&c, argc - optind - 1, argv + optind + 1);
 	if (!strcmp(argv[optind], "events"))
 		return cmd_events(&c, argc - optind - 1, argv + optind + 1);
+	if (!strcmp(argv[optind], "exec"))
+		return cmd_exec(argc - optind, argv + optind);
+	if (!strcmp(argv[optind], "seccomp"))
+		return cmd_seccomp(&c, argc - optind - 1, argv + optind + 1);
 	if (!strcmp(argv[optind], "verify"))
 		return cmd_verify(&c, argc - optind - 1, argv + optind + 1);
 	fprintf(stderr, "vigil: unknown command \"%s\" (see vigil --help)\n", argv[optind]);
