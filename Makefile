@@ -44,12 +44,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -Ibuild
-BPF_OBJS := process file net probe contain
+BPF_OBJS := process file net probe contain record
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
 AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
 	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
-	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch
+	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch record
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
@@ -107,7 +107,7 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/probes.o $(B)/agent/contain.o: $(SKELS)
+$(B)/agent/probes.o $(B)/agent/contain.o $(B)/agent/record.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)

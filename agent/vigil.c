@@ -14,6 +14,7 @@
 #include "vigil/control.h"
 #include "vigil/launch.h"
 #include "vigil/playbook.h"
+#include "vigil/record.h"
 #include "vigil/replay.h"
 #include "vigil/rules.h"
 #include "vigil/seccomp_profile.h"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
 		"  exec --profile P [--complain] [--user U] [--strict] -- CMD [ARGS...]\n"
 		"                    run CMD under a seccomp profile (OCI/Docker/Podman JSON)\n"
 		"  seccomp check P   validate a profile; what it does on this host\n"
+		"  seccomp record (--pid N | --cgroup PATH | -- CMD...) [--duration T] -o OUT\n"
+		"                 [--merge P]  learn a profile from what a program calls\n"
 		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-\n"
 		"                    run recorded NDJSON events through rules, alerts to stdout;\n"
 		"                    what playbooks would do (dry-run) to stderr\n"
@@ -286,11 +289,51 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* seccomp record (--pid N | --cgroup PATH | -- CMD…) [--duration T] -o OUT [--merge P] */
+static int cmd_seccomp_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pid", required_argument, NULL, 'p'},	{"cgroup", required_argument, NULL, 'c'},
+	    {"duration", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
+	    {"merge", required_argument, NULL, 'm'},	{}};
+	struct record_opts ro = {0};
+	char *const *cmd = NULL;
+	int o, targets;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+		if (o == 'p')
+			ro.pid = atoi(optarg);
+		else if (o == 'c')
+			ro.cgroup = optarg;
+		else if (o == 'o')
+			ro.out = optarg;
+		else if (o == 'm')
+			ro.merge = optarg;
+		else if (o != 'd' || parse_duration_ms(optarg, &ro.duration_ms) < 0)
+			return 2;
+	}
+	if (optind < argc)
+		cmd = argv + optind;
+	targets = (ro.pid > 0) + (ro.cgroup != NULL) + (cmd != NULL);
+	if (targets != 1 || !ro.out || (!cmd && !ro.duration_ms)) {
+		fprintf(stderr,
+			"vigil: seccomp record: usage: seccomp record (--pid N | --cgroup PATH "
+			"| -- CMD [ARGS...]) [--duration T] -o OUT [--merge PROFILE]\n"
+			"  (--pid and --cgroup need --duration; a command is recorded until it "
+			"exits)\n");
+		return 2;
+	}
+	return record_run(&ro, cmd);
+}
+
 static int cmd_seccomp(struct cli *c, int argc, char **argv)
 {
 	if (argc >= 1 && !strcmp(argv[0], "check"))
 		return cmd_seccomp_check(c, argc - 1, argv + 1);
-	fprintf(stderr, "vigil: seccomp: use \"seccomp check PROFILE\"\n");
+	if (argc >= 1 && !strcmp(argv[0], "record"))
+		return cmd_seccomp_record(argc, argv);
+	fprintf(stderr, "vigil: seccomp: use \"seccomp check PROFILE\" or \"seccomp record …\"\n");
 	return 2;
 }
 

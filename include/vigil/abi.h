@@ -311,4 +311,7 @@ struct vgl_allow_val {
 	__u32 nports; /* 0: any port */
 };
 
+/* `vigil seccomp record`: syscall numbers counted (native, then compat) */
+#define VGL_REC_SYSCALLS 1024
+
 #endif /* VIGIL_ABI_H */
