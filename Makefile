@@ -169,6 +169,7 @@ install: all
 	install -D -m 0644 packaging/vigild.service $(DESTDIR)/lib/systemd/system/vigild.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/seccomp packaging/seccomp/*.json
 	install -d -m 0755 $(DESTDIR)/etc/vigil/rules.d \
 		$(DESTDIR)/etc/vigil/playbooks.d
 

@@ -26,7 +26,7 @@ nr = int(sys.argv[1]); args = [int(a) for a in sys.argv[2:]]
 r = libc.syscall(nr, *args)
 print("ok" if r >= 0 else errno.errorcode[ctypes.get_errno()])
 """
-NR = {"keyctl": 250, "add_key": 248, "unshare": 272, "swapon": 167, "socket": 41, "getpid": 39}
+NR = {"get_mempolicy": 239, "keyctl": 250, "add_key": 248, "unshare": 272, "swapon": 167, "socket": 41, "getpid": 39}
 AF_NETLINK, SOCK_RAW, NETLINK_AUDIT = 16, 3, 9
 ENV = dict(os.environ, PATH="/usr/sbin:/usr/bin:/sbin:/bin")  # nothing nobody cannot search
 CLONE_NEWUSER = 0x10000000
@@ -77,6 +77,14 @@ def podman_default_answers_with_its_errnos(tmp):
     assert syscall("socket", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT, profile=PODMAN) == "EINVAL"
     assert syscall("socket", AF_NETLINK, SOCK_RAW, 0, profile=PODMAN) == "ok"
     assert syscall("getpid", profile=PODMAN) == "ok"
+
+
+@test
+def inference_profile_adds_numa_and_cuda_ipc_calls(tmp):
+    prof = os.path.join(ROOT, "packaging", "seccomp", "inference.json")
+    assert syscall("get_mempolicy", 0, 0, 0, 0, 0) == "EPERM"  # Docker's, without CAP_SYS_NICE
+    assert syscall("get_mempolicy", 0, 0, 0, 0, 0, profile=prof) == "ok"
+    assert syscall("keyctl", 0, 0, 0, 0, 0, profile=prof) == "EPERM"  # the rest is Docker's
 
 
 @test
