@@ -15,10 +15,18 @@
 #define EXIT_NOEXEC   126
 #define EXIT_NOTFOUND 127
 
-static void print_warning(void *ctx, const char *msg)
+struct warnings {
+	unsigned n;
+	char first[256];
+};
+
+/* Many unknown names are normal (a newer profile, an older libseccomp): one line, not twelve. */
+static void count_warning(void *ctx, const char *msg)
 {
-	if (!*(bool *)ctx)
-		fprintf(stderr, "vigil: exec: warning: %s\n", msg);
+	struct warnings *w = ctx;
+
+	if (!w->n++)
+		snprintf(w->first, sizeof(w->first), "%s", msg);
 }
 
 struct who {
@@ -73,10 +81,11 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 	struct sc_report rep;
 	struct sc_host host;
 	scmp_filter_ctx ctx = NULL;
+	struct warnings warns = {0};
 	struct sc_opts so = {.complain = o->complain,
 			     .strict_names = o->strict_names,
-			     .warn = print_warning,
-			     .ctx = (void *)&o->quiet};
+			     .warn = count_warning,
+			     .ctx = &warns};
 	struct who w;
 	char err[512];
 	int e;
@@ -98,6 +107,12 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 		fprintf(stderr, "vigil: exec: %s: %s\n", o->profile, err);
 		return EXIT_VIGIL;
 	}
+	if (warns.n == 1 && !o->quiet)
+		fprintf(stderr, "vigil: exec: warning: %s\n", warns.first);
+	else if (warns.n && !o->quiet)
+		fprintf(stderr,
+			"vigil: exec: warning: %s, and %u more (see vigil seccomp check %s)\n",
+			warns.first, warns.n - 1, o->profile);
 	if ((e = become(&w)) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		fprintf(stderr, "vigil: exec: %s: %s\n",
 			e < 0 ? "cannot switch user" : "no_new_privs",

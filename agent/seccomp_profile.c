@@ -792,9 +792,8 @@ static int add_arches(scmp_filter_ctx ctx, const struct sc_profile *p)
 	return e == -EEXIST ? 0 : e;
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct sc_profile *p, const struct sc_rule *r,
-		    uint32_t def, const struct sc_opts *o, struct sc_report *rep, char *err,
-		    size_t errlen)
+static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r, uint32_t def,
+		    const struct sc_opts *o, struct sc_report *rep, char *err, size_t errlen)
 {
 	uint32_t action = effective(o, with_errno(r->action, r->errno_ret, EPERM));
 
@@ -867,7 +866,7 @@ int sc_build(const struct sc_profile *p, const struct sc_host *h, const struct s
 		} else if (!sc_rule_applies(r, h)) {
 			rep->skipped_conditional++;
 		} else {
-			e = add_rule(ctx, p, r, def, o, rep, err, errlen);
+			e = add_rule(ctx, r, def, o, rep, err, errlen);
 		}
 	}
 	if (e < 0) {
