@@ -130,12 +130,17 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := config decode rules json_view playbook seccomp
-FUZZ_SRCS := $(patsubst %,agent/%.c,$(AGENT_CORE))
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) | $(SKELS)
+# the agent's sources are compiled once, instrumented, and shared by every target
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild
+FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))
+build/fuzz/obj/%.o: agent/%.c $(wildcard include/vigil/*.h) | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild \
-		-fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $^ -o $@ $(LDLIBS)
 
 fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	$(Q)for t in $(FUZZ_TARGETS); do \
