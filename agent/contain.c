@@ -75,6 +75,17 @@ void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS])
 	fds[1] = active(c) ? bpf_map__fd(c->skel->maps.vgl_deny) : -1;
 	fds[2] = active(c) ? bpf_map__fd(c->skel->maps.vgl_cstate) : -1;
 	fds[3] = active(c) ? bpf_map__fd(c->skel->maps.vgl_tasks) : -1;
+	fds[4] = active(c) ? bpf_map__fd(c->skel->maps.vgl_confined) : -1;
+	fds[5] = active(c) ? bpf_map__fd(c->skel->maps.vgl_verdicts) : -1;
+	fds[6] = active(c) ? bpf_map__fd(c->skel->maps.vgl_sc_state) : -1;
+}
+
+bool contain_any_confined(const struct contain *c)
+{
+	uint32_t k;
+
+	return active(c) &&
+	       bpf_map_get_next_key(bpf_map__fd(c->skel->maps.vgl_confined), NULL, &k) == 0;
 }
 
 /* ---- cgroup files ---- */
@@ -453,8 +464,9 @@ static int attach_pinned(struct contain *c, int cgfd)
 
 static void unpin_maps(const struct contain *c)
 {
-	static const char *const maps[] = {"vgl_cells", "vgl_deny", "vgl_cstate", "vgl_allow",
-					   "vgl_tasks"};
+	static const char *const maps[] = {"vgl_cells",	   "vgl_deny",	  "vgl_cstate",
+					   "vgl_allow",	   "vgl_tasks",	  "vgl_confined",
+					   "vgl_verdicts", "vgl_sc_state"};
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <seccomp.h>
 #include <string.h>
 
 #include "vigil/abi.h"
@@ -16,7 +17,7 @@ const char *vigil_action_name(enum vigil_action a)
 	    [VA_CHMOD] = "chmod",   [VA_CONNECT] = "connect",
 	    [VA_LISTEN] = "listen", [VA_IOURING] = "io_uring-setup",
 	    [VA_PTRACE] = "ptrace", [VA_MODEL_FORMAT] = "model-format",
-	    [VA_SIGNAL] = "signal",
+	    [VA_SIGNAL] = "signal", [VA_SECCOMP] = "seccomp",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -175,6 +176,7 @@ static const size_t min_size[VGL_MSG_MAX] = {
     [VGL_MSG_FCHANGE] = sizeof(struct vgl_fchange), [VGL_MSG_CONNECT] = sizeof(struct vgl_connect),
     [VGL_MSG_LISTEN] = sizeof(struct vgl_connect),  [VGL_MSG_IOURING] = sizeof(struct vgl_iouring),
     [VGL_MSG_PTRACE] = sizeof(struct vgl_ptrace),   [VGL_MSG_SIGNAL] = sizeof(struct vgl_signal),
+    [VGL_MSG_SECCOMP] = sizeof(struct vgl_seccomp),
 };
 
 int decode_record(struct decoder *d, const void *data, size_t size, struct vigil_event *ev)
@@ -232,6 +234,20 @@ int decode_record(struct decoder *d, const void *data, size_t size, struct vigil
 		ev->signal.target = e->target;
 		ev->signal.sig = e->sig;
 		ev->signal.code = e->code;
+		return 0;
+	}
+	case VGL_MSG_SECCOMP: {
+		const struct vgl_seccomp *e = data;
+		char *name = seccomp_syscall_resolve_num_arch(
+		    e->compat ? SCMP_ARCH_X86 : seccomp_arch_native(), e->nr);
+
+		ev->action = VA_SECCOMP;
+		ev->seccomp.nr = e->nr;
+		ev->seccomp.profile = e->profile;
+		ev->seccomp.compat = e->compat;
+		ev->seccomp.denied = e->verdict == VGL_SC_DENIED;
+		snprintf(ev->seccomp.name, sizeof(ev->seccomp.name), "%s", name ? name : "");
+		free(name);
 		return 0;
 	}
 	case VGL_MSG_OPEN:

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,9 +620,20 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 		return (struct action_meta){"file", "info"};
 	case VA_SIGNAL:
 		return (struct action_meta){"process", "info"};
+	case VA_SECCOMP:
+		return (struct action_meta){"intrusion_detection",
+					    ev->seccomp.denied ? "denied" : "info"};
 	default:
 		return (struct action_meta){"host", "info"};
 	}
+}
+
+/* vigild, or (SIGSYS from a seccomp filter) the process itself. */
+const char *ecs_signal_target_name(const struct vigil_event *ev)
+{
+	if (ev->signal.sig == SIGSYS && ev->signal.target == ev->pid && ev->proc)
+		return ev->proc->name;
+	return ev->signal.sig == SIGSYS ? "" : "vigild";
 }
 
 size_t ecs_signal_name(int sig, char *buf, size_t len)
@@ -674,9 +686,10 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	struct action_meta m = ecs_action_meta(ev);
 	struct jw *j =
 	    begin(w, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
-		  ev->action == VA_CONNECT  ? ecs_net_outcome(ev)
-		  : ev->action == VA_PTRACE ? (ev->ptrace.ret < 0 ? "failure" : "success")
-					    : NULL);
+		  ev->action == VA_CONNECT   ? ecs_net_outcome(ev)
+		  : ev->action == VA_PTRACE  ? (ev->ptrace.ret < 0 ? "failure" : "success")
+		  : ev->action == VA_SECCOMP ? (ev->seccomp.denied ? "failure" : "success")
+					     : NULL);
 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)
@@ -724,12 +737,21 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		ecs_signal_name(ev->signal.sig, name, sizeof(name));
 		jw_obj_open(j, "target");
 		jw_u64(j, "pid", ev->signal.target);
-		jw_str(j, "name", "vigild");
+		jw_str(j, "name", ecs_signal_target_name(ev));
 		jw_obj_close(j);
 		jw_obj_open(j, "signal");
 		jw_i64(j, "number", ev->signal.sig);
 		jw_str(j, "name", name);
 		jw_i64(j, "code", ev->signal.code);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_SECCOMP) {
+		jw_obj_open(j, "seccomp");
+		jw_str(j, "syscall", ev->seccomp.name);
+		jw_u64(j, "number", ev->seccomp.nr);
+		jw_str(j, "arch", ev->seccomp.compat ? "x86" : "native");
+		jw_str(j, "verdict", ev->seccomp.denied ? "denied" : "logged");
+		jw_u64(j, "confined_root", ev->seccomp.profile);
 		jw_obj_close(j);
 	}
 	if (ev->action == VA_MODEL_FORMAT) {

@@ -282,6 +282,8 @@ enum action_bit event_view_action(enum vigil_action a)
 		return AB_model_format;
 	case VA_SIGNAL:
 		return AB_signal;
+	case VA_SECCOMP:
+		return AB_seccomp;
 	default:
 		return AB_OTHER; /* io_uring-setup: matched by name */
 	}
@@ -327,10 +329,13 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		char *s = view_stash(v, name, n);
 
 		view_add_num(v, F_V_TARGET_PID, ev->signal.target);
-		add_cstr(v, F_V_TARGET_NAME, "vigild");
+		add_cstr(v, F_V_TARGET_NAME, ecs_signal_target_name(ev));
 		view_add_num(v, F_V_SIGNAL, ev->signal.sig);
 		if (s)
 			view_add_str(v, F_V_SIGNAL_NAME, s, n);
+	} else if (ev->action == VA_SECCOMP) {
+		add_cstr(v, F_V_SECCOMP_SYSCALL, ev->seccomp.name);
+		add_cstr(v, F_V_SECCOMP_VERDICT, ev->seccomp.denied ? "denied" : "logged");
 	} else if (ev->action == VA_MODEL_FORMAT) {
 		add_path(v, ev->sniff.path, 0);
 		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->sniff.kind));

@@ -8,9 +8,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include "vigil/abi.h"
+#include "vigil/config.h"
 #include "vigil/launch.h"
 #include "vigil/seccomp_profile.h"
 
+#define CONFIG_PATH   "/etc/vigil/vigil.yaml"
 #define EXIT_VIGIL    125
 #define EXIT_NOEXEC   126
 #define EXIT_NOTFOUND 127
@@ -75,6 +80,67 @@ static int become(const struct who *w)
 	return 0;
 }
 
+/* The pin directory of the local vigild: --pin-dir, else its config's, else the default. */
+static void pin_dir_of(const struct launch_opts *o, char *out, size_t len)
+{
+	struct vigil_config *cfg = NULL;
+	char err[256];
+
+	if (o->pin_dir) {
+		snprintf(out, len, "%s", o->pin_dir);
+		return;
+	}
+	snprintf(out, len, "/sys/fs/bpf/vigil");
+	if (config_defaults(&cfg) == 0 && access(CONFIG_PATH, R_OK) == 0 &&
+	    config_load_file(cfg, CONFIG_PATH, err, sizeof(err)) == 0)
+		snprintf(out, len, "%s", cfg->pin_dir);
+	config_free(cfg);
+}
+
+/*
+ * Tell vigild this process is confined, with its profile's verdicts, so the
+ * calls the profile refuses (or logs) reach the stream; wait until vigild's
+ * check is attached (its 1 s tick), so the first ones are not missed.
+ */
+static void register_with_vigild(const struct launch_opts *o, const struct sc_profile *p,
+				 const struct sc_host *h)
+{
+	char dir[512], path[600];
+	struct vgl_sc_verdicts v;
+	uint32_t me = getpid(), zero = 0, on = 0;
+	struct vgl_confined c = {.root = me}; /* armed by vigild's probe at exec */
+	int fds[3];
+	static const char *const maps[] = {"vgl_confined", "vgl_verdicts", "vgl_sc_state"};
+
+	pin_dir_of(o, dir, sizeof(dir));
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, maps[i]);
+		fds[i] = bpf_obj_get(path);
+		if (fds[i] < 0) {
+			if (!o->quiet)
+				fprintf(stderr,
+					"vigil: exec: note: violations will not be reported: "
+					"no vigild containment state in %s\n",
+					dir);
+			for (int j = 0; j < i; j++)
+				close(fds[j]);
+			return;
+		}
+	}
+	sc_verdicts(p, h, o->complain, &v);
+	if (bpf_map_update_elem(fds[1], &me, &v, BPF_ANY) == 0 &&
+	    bpf_map_update_elem(fds[0], &me, &c, BPF_ANY) == 0)
+		for (int waited = 0; waited < 3000; waited += 50) {
+			if (bpf_map_lookup_elem(fds[2], &zero, &on) == 0 && on)
+				break;
+			usleep(50000);
+		}
+	if (!on && !o->quiet)
+		fprintf(stderr, "vigil: exec: note: vigild did not start watching within 3 s\n");
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 int launch_exec(const struct launch_opts *o, char *const argv[])
 {
 	struct sc_profile *p = NULL;
@@ -102,6 +168,8 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 	/* the capabilities the command will hold: a non-root uid keeps none */
 	sc_host_detect(&host, w.switch_user && w.uid != 0 ? 0 : sc_caps_current());
 	e = sc_build(p, &host, &so, &ctx, &rep, err, sizeof(err));
+	if (e == 0)
+		register_with_vigild(o, p, &host);
 	sc_profile_free(p);
 	if (e < 0) {
 		fprintf(stderr, "vigil: exec: %s: %s\n", o->profile, err);

@@ -33,7 +33,8 @@ struct probes {
 	struct vigil_net *net;
 	struct ring_buffer *rb;
 	int cgroup_fd;
-	int contain_fds[4]; /* vgl_cells, vgl_deny, vgl_cstate, vgl_tasks; -1: none */
+	int contain_fds[7];	  /* see contain.h CONTAIN_SHARED_MAPS; -1: none */
+	struct bpf_link *sc_link; /* the seccomp check, while attached */
 	int ncpus;
 	bool open_via_lsm;
 	struct probes_info info;
@@ -237,6 +238,8 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 
 		if (!bpf_program__autoload(prog))
 			continue; /* the other variant of a probe */
+		if (prog == p->proc->progs.seccomp_check)
+			continue; /* attached only while a process is confined */
 		if (t == BPF_CGROUP_INET4_CONNECT || t == BPF_CGROUP_INET6_CONNECT ||
 		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG)
 			link = bpf_program__attach_cgroup(prog, p->cgroup_fd);
@@ -285,6 +288,12 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
 	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);
+	/* confined processes and their verdicts: the containment object's pinned maps */
+	if (p->contain_fds[4] >= 0 &&
+	    (bpf_map__reuse_fd(p->proc->maps.vgl_confined, p->contain_fds[4]) ||
+	     bpf_map__reuse_fd(p->proc->maps.vgl_verdicts, p->contain_fds[5]) ||
+	     bpf_map__reuse_fd(p->proc->maps.vgl_sc_state, p->contain_fds[6])))
+		return log_error_errno(-errno, "sharing the seccomp maps failed");
 	r = vigil_process__load(p->proc);
 	if (r)
 		return log_error_errno(r, "loading the process probes failed");
@@ -372,7 +381,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-int probes_new(const struct vigil_config *cfg, const int contain_fds[4], probes_sample_fn fn,
+int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
 	       void *ctx, struct probes **ret)
 {
 	struct probes *p = calloc(1, sizeof(*p));
@@ -382,7 +391,7 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[4], probes_
 	if (!p)
 		return -ENOMEM;
 	p->cgroup_fd = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 7; i++)
 		p->contain_fds[i] = contain_fds ? contain_fds[i] : -1;
 	libbpf_set_print(libbpf_print);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* kernels before 5.11 charge BPF maps here */
@@ -422,6 +431,7 @@ struct probes *probes_free(struct probes *p)
 	if (!p)
 		return NULL;
 	ring_buffer__free(p->rb);
+	probes_seccomp_check(p, false);
 	while (p->nlinks)
 		bpf_link__destroy(p->links[--p->nlinks]);
 	vigil_net__destroy(p->net);
@@ -462,4 +472,24 @@ void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR])
 const struct probes_info *probes_info(const struct probes *p)
 {
 	return &p->info;
+}
+
+int probes_seccomp_check(struct probes *p, bool on)
+{
+	uint32_t k = 0, v;
+
+	if (on == (p->sc_link != NULL) || p->contain_fds[6] < 0)
+		return 0;
+	if (on) {
+		p->sc_link = bpf_program__attach(p->proc->progs.seccomp_check);
+		if (!p->sc_link)
+			return log_warn_errno(-errno, "the seccomp check did not attach");
+	} else {
+		bpf_link__destroy(p->sc_link);
+		p->sc_link = NULL;
+	}
+	v = on;
+	bpf_map_update_elem(p->contain_fds[6], &k, &v, BPF_ANY);
+	log_info("seccomp check %s", on ? "attached: confined processes are watched" : "detached");
+	return 0;
 }

@@ -796,6 +796,11 @@ void respond_tick(struct responder *r)
 	}
 }
 
+bool respond_any_confined(const struct responder *r)
+{
+	return contain_any_confined(r->contain);
+}
+
 const char *respond_containment(const struct responder *r)
 {
 	return contain_status(r->contain);

@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "vigil/abi.h"
 #include "vigil/seccomp_profile.h"
 #include "vigil/util.h"
 
@@ -875,4 +876,44 @@ int sc_build(const struct sc_profile *p, const struct sc_host *h, const struct s
 	}
 	*ret = ctx;
 	return 0;
+}
+
+#define NATIVE_MAX 512
+
+void sc_verdicts(const struct sc_profile *p, const struct sc_host *h, bool complain,
+		 struct vgl_sc_verdicts *out)
+{
+	/* 0: no rule yet; 1: a rule with arguments came first; else the action + 2 */
+	uint64_t decided[NATIVE_MAX];
+	uint32_t def = p->default_action;
+
+	memset(out, 0, sizeof(*out));
+	memset(decided, 0, sizeof(decided));
+	for (unsigned i = 0; i < p->nrules; i++) {
+		const struct sc_rule *r = &p->rules[i];
+
+		if (!sc_rule_applies(r, h))
+			continue;
+		for (char **n = r->names; *n; n++) {
+			int nr = seccomp_syscall_resolve_name(*n);
+
+			if (nr >= 0 && nr < NATIVE_MAX && !decided[nr])
+				decided[nr] = r->nconds ? 1 : (uint64_t)r->action + 2;
+		}
+	}
+	for (int nr = 0; nr < NATIVE_MAX; nr++) {
+		uint32_t a = decided[nr] == 1 ? SCMP_ACT_ALLOW
+			     : decided[nr]    ? decided[nr] - 2
+					      : def;
+		bool deny = denies(a), logged = a == SCMP_ACT_LOG;
+
+		if (complain && deny) {
+			deny = false;
+			logged = true;
+		}
+		if (deny)
+			out->deny[nr / 64] |= 1ull << (nr % 64);
+		if (logged)
+			out->logged[nr / 64] |= 1ull << (nr % 64);
+	}
 }

@@ -340,10 +340,13 @@ static int cmd_seccomp(struct cli *c, int argc, char **argv)
 /* vigil exec --profile P [--complain] [--user U] [--strict] -- CMD ARGS… */
 static int cmd_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"profile", required_argument, NULL, 'p'}, {"complain", no_argument, NULL, 'c'},
-	    {"user", required_argument, NULL, 'u'},    {"strict", no_argument, NULL, 's'},
-	    {"quiet", no_argument, NULL, 'q'},	       {}};
+	static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
+					     {"complain", no_argument, NULL, 'c'},
+					     {"user", required_argument, NULL, 'u'},
+					     {"strict", no_argument, NULL, 's'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"pin-dir", required_argument, NULL, 'P'},
+					     {}};
 	struct launch_opts lo = {0};
 	int o;
 
@@ -359,13 +362,15 @@ static int cmd_exec(int argc, char **argv)
 			lo.strict_names = true;
 		else if (o == 'q')
 			lo.quiet = true;
+		else if (o == 'P')
+			lo.pin_dir = optarg;
 		else
 			return 125;
 	}
 	if (!lo.profile || optind >= argc) {
 		fprintf(stderr,
 			"vigil: exec: usage: exec --profile PROFILE [--complain] [--user U] "
-			"[--strict] [--quiet] -- CMD [ARGS...]\n");
+			"[--strict] [--quiet] [--pin-dir DIR] -- CMD [ARGS...]\n");
 		return 125;
 	}
 	return launch_exec(&lo, argv + optind);

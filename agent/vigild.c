@@ -67,7 +67,7 @@ struct manager {
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns;
-	uint64_t by_action[VA_SIGNAL + 1];
+	uint64_t by_action[VA_SECCOMP + 1];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
@@ -200,7 +200,7 @@ static json_t *counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_SIGNAL; i++)
+	for (int i = VA_EXEC; i <= VA_SECCOMP; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(
@@ -326,6 +326,7 @@ static void on_tick(struct manager *m)
 	}
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
+	probes_seccomp_check(m->probes, respond_any_confined(m->respond));
 	sinks_flush(&m->sinks);
 }
 
@@ -575,7 +576,7 @@ static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, 
 static int setup(struct manager *m)
 {
 	char buf[128], cgroot[256];
-	int contain_fds[4];
+	int contain_fds[7];
 	int r;
 
 	if (read_file("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) > 0)

@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #define VGL_CONTAIN_PIN
 #include "lib/contain.bpf.h"
+#include "lib/seccomp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -111,10 +112,18 @@ int BPF_PROG(contain_fork, struct task_struct *parent, struct task_struct *child
 	__u32 ptgid, ctgid;
 	struct vgl_cell *c;
 
-	if (!cstate_get(VGL_CSTATE_TASKS) || child->pid != child->tgid)
+	struct vgl_confined *root;
+
+	if (child->pid != child->tgid)
 		return 0;
 	ptgid = parent->tgid;
 	ctgid = child->tgid;
+	/* a confined process's children are confined: report them too */
+	root = bpf_map_lookup_elem(&vgl_confined, &ptgid);
+	if (root)
+		bpf_map_update_elem(&vgl_confined, &ctgid, root, BPF_ANY);
+	if (!cstate_get(VGL_CSTATE_TASKS))
+		return 0;
 	c = bpf_map_lookup_elem(&vgl_tasks, &ptgid);
 	if (c)
 		bpf_map_update_elem(&vgl_tasks, &ctgid, c, BPF_ANY);
@@ -127,9 +136,11 @@ int BPF_PROG(contain_exit, struct task_struct *p)
 {
 	__u32 tgid;
 
-	if (!cstate_get(VGL_CSTATE_TASKS) || BPF_CORE_READ(p, signal, live.counter) != 0)
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	tgid = p->tgid;
-	bpf_map_delete_elem(&vgl_tasks, &tgid);
+	bpf_map_delete_elem(&vgl_confined, &tgid);
+	if (cstate_get(VGL_CSTATE_TASKS))
+		bpf_map_delete_elem(&vgl_tasks, &tgid);
 	return 0;
 }

@@ -9,6 +9,7 @@
  * rare syscalls).
  */
 #include "lib/common.bpf.h"
+#include "lib/seccomp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -50,6 +51,16 @@ static __always_inline bool fd_is_socket(int fd)
 	return (mode & S_IFMT) == S_IFSOCK;
 }
 
+/* A process `vigil exec` confined runs its program now: from here on its calls count. */
+static __always_inline void arm_confined(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct vgl_confined *c = bpf_map_lookup_elem(&vgl_confined, &tgid);
+
+	if (c)
+		c->armed = 1;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(void *ctx)
 {
@@ -60,6 +71,7 @@ int handle_exec(void *ctx)
 	struct path pwd;
 	__u32 at, off, len;
 
+	arm_confined();
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_exec *)hp->rec;
@@ -167,13 +179,97 @@ int handle_vm_writev_exit(struct trace_event_raw_sys_exit *ctx)
 			     ctx->ret);
 }
 
-/* Someone signals the agent (stopping or killing the sensor is an attack step). */
+/* ---- seccomp violations of processes confined by `vigil exec` ---- */
+
+struct sc_seen_key {
+	__u32 tgid, key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sc_seen_key);
+	__type(value, __u64); /* when last reported */
+} sc_seen SEC(".maps");
+
+#define SC_REPORT_NS 1000000000ull
+
+static __always_inline int sc_bit(const __u64 *words, __u32 key)
+{
+	__u32 w = key / 64;
+
+	if (w >= VGL_SC_WORDS)
+		return 0;
+	return (words[w] >> (key % 64)) & 1;
+}
+
+/*
+ * Attached by vigild only while some process is confined (zero cost
+ * otherwise). At syscall exit: a call the filter refused never reaches
+ * sys_enter, but does reach sys_exit with its original number. The
+ * profile's own verdict for that number decides: no audit subsystem
+ * needed, and complain mode (allowed, logged) is seen too.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(seccomp_check, struct pt_regs *regs, long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, key, verdict;
+	struct vgl_confined *root;
+	long id;
+	struct sc_seen_key sk;
+	struct vgl_sc_verdicts *v;
+	struct vgl_seccomp e = {};
+	__u64 now, *last;
+	int compat = 0;
+
+	root = bpf_map_lookup_elem(&vgl_confined, &tgid);
+	if (!root || !root->armed)
+		return 0;
+#if defined(__TARGET_ARCH_x86)
+	id = BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	id = BPF_CORE_READ(regs, syscallno);
+#else
+	return 0;
+#endif
+	if (id < 0 || id >= 512)
+		return 0;
+	v = bpf_map_lookup_elem(&vgl_verdicts, &root->root);
+	if (!v)
+		return 0;
+#if defined(__TARGET_ARCH_x86)
+	compat = ((struct task_struct *)bpf_get_current_task_btf())->thread_info.status & 0x0002;
+#endif
+	key = id + (compat ? 512 : 0);
+	verdict = sc_bit(v->deny, key) ? VGL_SC_DENIED : sc_bit(v->logged, key) ? VGL_SC_LOGGED : 0;
+	if (!verdict)
+		return 0;
+	sk.tgid = tgid;
+	sk.key = key;
+	now = bpf_ktime_get_boot_ns();
+	last = bpf_map_lookup_elem(&sc_seen, &sk);
+	if (last && now - *last < SC_REPORT_NS)
+		return 0;
+	bpf_map_update_elem(&sc_seen, &sk, &now, BPF_ANY);
+	hdr_fill(&e.h, VGL_MSG_SECCOMP);
+	e.nr = id;
+	e.compat = compat != 0;
+	e.verdict = verdict;
+	e.profile = root->root;
+	rec_submit(&e, sizeof(e), VGL_MSG_SECCOMP);
+	return 0;
+}
+
+/*
+ * Someone signals the agent (stopping or killing the sensor is an attack
+ * step); and any SIGSYS: a seccomp filter trapped or killed a process.
+ */
 SEC("tracepoint/signal/signal_generate")
 int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
 {
 	struct vgl_signal e = {};
 
-	if (!agent_pid || (__u32)ctx->pid != agent_pid)
+	if (ctx->sig != 31 /* SIGSYS */ && (!agent_pid || (__u32)ctx->pid != agent_pid))
 		return 0;
 	hdr_fill(&e.h, VGL_MSG_SIGNAL);
 	e.target = ctx->pid;

@@ -28,7 +28,8 @@
 #define VGL_MSG_IOURING 8
 #define VGL_MSG_PTRACE	9
 #define VGL_MSG_SIGNAL	10
-#define VGL_MSG_MAX	11
+#define VGL_MSG_SECCOMP 11
+#define VGL_MSG_MAX	12
 
 /* Drop/loss counters (per-CPU array `drops`, one slot per index). */
 #define VGL_DROP_RB_FULL	0 /* + msg type: ring buffer full, per type */
@@ -253,7 +254,38 @@ struct vgl_signal {
 	__s32 result; /* TRACE_SIGNAL_* */
 };
 
+/*
+ * A process confined by `vigil exec` made a syscall its profile denies (or,
+ * in complain mode, logs). Checked in the kernel against the profile's
+ * verdicts (seccomp.bpf.h); at most one per process, syscall and second.
+ */
+struct vgl_seccomp {
+	struct vgl_hdr h;
+	__u32 nr;
+	__u8 compat;  /* a 32-bit (compat) call */
+	__u8 verdict; /* VGL_SC_DENIED or VGL_SC_LOGGED */
+	__u16 _pad;
+	__u32 profile; /* the confined root's tgid */
+	__u32 _pad2;
+};
+
+/* vgl_confined value: armed once the confined program is exec'd (vigil's own calls before do not count) */
+struct vgl_confined {
+	__u32 root;
+	__u32 armed;
+};
+
+#define VGL_SC_DENIED 1
+#define VGL_SC_LOGGED 2
+#define VGL_SC_WORDS  16 /* 1024 bits: native numbers, then compat + 512 */
+
+struct vgl_sc_verdicts {
+	__u64 deny[VGL_SC_WORDS];
+	__u64 logged[VGL_SC_WORDS];
+};
+
 _Static_assert(sizeof(struct vgl_signal) == 80, "vgl_signal layout");
+_Static_assert(sizeof(struct vgl_seccomp) == 80, "vgl_seccomp layout");
 _Static_assert(sizeof(struct vgl_hdr) == 64, "vgl_hdr layout");
 _Static_assert(sizeof(struct vgl_ptrace) == 80, "vgl_ptrace layout");
 _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");

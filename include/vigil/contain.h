@@ -46,8 +46,12 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 struct contain *contain_free(struct contain *c);
 /* "active" or why containment in the kernel is unavailable. */
 const char *contain_status(const struct contain *c);
-/* The maps file.bpf.c shares (vgl_cells, vgl_deny, vgl_cstate, vgl_tasks); -1 when unavailable. */
-#define CONTAIN_SHARED_MAPS 4
+/*
+ * The maps the probes share: vgl_cells, vgl_deny, vgl_cstate, vgl_tasks
+ * (file.bpf.c), vgl_confined, vgl_verdicts, vgl_sc_state (process.bpf.c);
+ * -1 when unavailable.
+ */
+#define CONTAIN_SHARED_MAPS 7
 void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS]);
 
 /*
@@ -75,6 +79,8 @@ int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen)
 int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen);
 /* Apply the egress allowlists (replacing the previous ones). */
 int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen);
+/* Is any process confined by `vigil exec` (so the syscall check is needed)? */
+bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);

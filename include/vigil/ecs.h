@@ -44,6 +44,8 @@ const char *ecs_open_type(const struct vigil_event *ev);
 const char *ecs_net_outcome(const struct vigil_event *ev);
 const char *ecs_file_kind_name(uint32_t kind);
 /* "SIGTERM"; returns the length */
+/* The name a signal event gives its target: vigild, or the process a SIGSYS hit. */
+const char *ecs_signal_target_name(const struct vigil_event *ev);
 size_t ecs_signal_name(int sig, char *buf, size_t len);
 /* attach, seize, process_vm_readv, process_vm_writev */
 const char *ecs_ptrace_request_name(uint32_t request);

@@ -28,7 +28,8 @@ enum vigil_action {
 	VA_IOURING,
 	VA_PTRACE,
 	VA_MODEL_FORMAT, /* from sniff.c, not the kernel */
-	VA_SIGNAL,	 /* a signal to vigild */
+	VA_SIGNAL,	 /* a signal to vigild, or a SIGSYS to anyone */
+	VA_SECCOMP,	 /* a confined process called what its profile denies or logs */
 };
 
 struct vstr {
@@ -86,6 +87,11 @@ struct vigil_event {
 			uint32_t target;
 			int sig, code;
 		} signal;
+		struct {
+			uint32_t nr, profile;
+			bool compat, denied; /* denied, or logged (complain mode / SCMP_ACT_LOG) */
+			char name[48];	     /* the syscall's name ("" if unknown) */
+		} seccomp;
 		struct {
 			struct vstr path;
 			uint32_t kind;

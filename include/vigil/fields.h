@@ -96,7 +96,9 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_TARGET_INFERENCE, "vigil.target.inference", FT_BOOL, 0)      \
 	X(V_PTRACE_REQUEST, "vigil.ptrace.request", FT_STR, 0)           \
 	X(V_SIGNAL, "vigil.signal.number", FT_NUM, 0)                    \
-	X(V_SIGNAL_NAME, "vigil.signal.name", FT_STR, 0)
+	X(V_SIGNAL_NAME, "vigil.signal.name", FT_STR, 0)                 \
+	X(V_SECCOMP_SYSCALL, "vigil.seccomp.syscall", FT_STR, 0)         \
+	X(V_SECCOMP_VERDICT, "vigil.seccomp.verdict", FT_STR, 0)
 
 enum field_id {
 #define FIELD_ENUM(id, name, type, multi) F_##id,
@@ -134,7 +136,8 @@ const char *field_type_name(enum field_type t);
 	X(listen, "listen")                     \
 	X(ptrace, "ptrace")                     \
 	X(model_format, "model-format")         \
-	X(signal, "signal")
+	X(signal, "signal")                     \
+	X(seccomp, "seccomp")
 // clang-format on
 enum action_bit {
 #define ACTION_ENUM(a, name) AB_##a,

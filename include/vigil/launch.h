@@ -20,7 +20,8 @@ struct launch_opts {
 	const char *user; /* NULL: stay who we are */
 	bool complain;
 	bool strict_names;
-	bool quiet; /* no warnings for skipped unknown syscalls */
+	bool quiet;	     /* no warnings or notes */
+	const char *pin_dir; /* vigild's containment state (NULL: its config's) */
 };
 
 /* Only returns on failure, with the exit status to use (125, 126, 127). */

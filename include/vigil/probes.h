@@ -31,12 +31,14 @@ struct probes_info {
 };
 
 /* contain_fds: the containment maps (see contain.h) or NULL. */
-int probes_new(const struct vigil_config *cfg, const int contain_fds[4], probes_sample_fn fn,
+int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
 	       void *ctx, struct probes **ret);
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
 int probes_drain(struct probes *p);
+/* Attach (on) or detach the syscall check for processes confined by `vigil exec`. */
+int probes_seccomp_check(struct probes *p, bool on);
 int probes_epoll_fd(struct probes *p);
 /* Sum of the per-CPU drop counters, indexed by VGL_DROP_*. */
 void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR]);

@@ -31,7 +31,9 @@ int respond_new(const struct vigil_config *cfg, const struct strv *cli_paths, st
 		struct responder **ret);
 struct responder *respond_free(struct responder *r);
 /* The containment maps the file probes share (see contain.h). */
-void respond_contain_fds(const struct responder *r, int fds[4]);
+void respond_contain_fds(const struct responder *r, int fds[7]);
+/* Is any process confined by `vigil exec`? */
+bool respond_any_confined(const struct responder *r);
 int respond_reload(struct responder *r, const struct vigil_config *cfg, char *err, size_t errlen);
 /* An alert was written (line, len: its ECS JSON): run the playbooks that want it. */
 void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len);

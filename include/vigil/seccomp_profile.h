@@ -101,4 +101,14 @@ int sc_build(const struct sc_profile *p, const struct sc_host *h, const struct s
 
 const char *sc_action_name(uint32_t action);
 
+/*
+ * Per native syscall number, what the profile decides on host: a deny bit
+ * for a denying action, a logged bit for SCMP_ACT_LOG (and, complaining,
+ * for what would be denied). Calls whose first rule tests arguments are
+ * left out: only the filter knows. For vigild's violation reports.
+ */
+struct vgl_sc_verdicts;
+void sc_verdicts(const struct sc_profile *p, const struct sc_host *h, bool complain,
+		 struct vgl_sc_verdicts *out);
+
 #endif

@@ -102,6 +102,13 @@ class Env:
   output: notify %process.pid
   severity: high
   tags: [test]
+- rule: Test seccomp violation
+  id: VGL-9003
+  desc: test
+  condition: event.action = seccomp and vigil.seccomp.verdict = denied and vigil.seccomp.syscall = unshare
+  output: seccomp %vigil.seccomp.syscall by %process.pid
+  severity: medium
+  tags: [test]
 - rule: Test deny
   id: VGL-9002
   desc: test
@@ -533,6 +540,40 @@ def events_shows_the_stream_and_follows_it(env):
     finally:
         f.kill()
         f.wait()
+
+
+@test
+def seccomp_violations_of_confined_processes_reach_the_stream(env):
+    profile = os.path.join(ROOT, "..", "shared", "testdata", "seccomp", "docker-default.json")
+    for complain, verdict in ((False, "denied"), (True, "logged")):
+        cmd = [VIGIL, "exec", "--quiet", "--pin-dir", env.a.pin_dir, "--profile", profile,
+               "--user", "nobody"] + (["--complain"] if complain else []) + ["--", "unshare", "-U", "true"]
+        p = subprocess.Popen(cmd, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, PATH="/usr/sbin:/usr/bin:/sbin:/bin"))
+        assert p.wait(timeout=30) == (0 if complain else 1)
+        ev = env.a.wait_for(lambda e: get(e, "event.action") == "seccomp" and get(e, "process.pid") == p.pid,
+                            what=f"seccomp event ({verdict})")[0]
+        assert get(ev, "vigil.seccomp.syscall") == "unshare" and get(ev, "vigil.seccomp.verdict") == verdict
+        assert get(ev, "event.outcome") == ("success" if complain else "failure")
+        # nothing vigil itself called before exec counts
+        assert all(get(e, "vigil.seccomp.syscall") == "unshare" for e in env.a.lines()
+                   if get(e, "event.action") == "seccomp" and get(e, "process.pid") == p.pid)
+        if not complain:
+            env.a.wait_for(lambda e: get(e, "rule.id") == "VGL-9003" and get(e, "process.pid") == p.pid,
+                           what="the rule on the violation", alerts=True)
+    # a trapping profile: the kernel's SIGSYS is in the stream too (SCMP_ACT_TRAP and KILL)
+    trap = os.path.join(env.tmp, "trap.json")
+    with open(trap, "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_TRAP"}]}, f)
+    p = subprocess.Popen([VIGIL, "exec", "--quiet", "--pin-dir", env.a.pin_dir, "--profile", trap,
+                          "--", PY, "-c", "import os; os.getppid()"], stderr=subprocess.DEVNULL)
+    assert p.wait(timeout=30) == -signal.SIGSYS
+    ev = env.a.wait_for(lambda e: get(e, "event.action") == "signal" and get(e, "process.pid") == p.pid,
+                        what="the SIGSYS")[0]
+    assert get(ev, "vigil.signal.name") == "SIGSYS" and get(ev, "vigil.target.pid") == p.pid
+    assert not [e for e in env.a.lines(alerts=True) if get(e, "rule.id") == "VGL-0125"
+                and get(e, "process.pid") == p.pid], "a SIGSYS is not a signal to the sensor"
 
 
 @test
