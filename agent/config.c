@@ -99,6 +99,8 @@ static const struct key_def keys[] = {
     {"response.protected", K_LIST, CFG(protected)},
     {"response.spool_max", K_SIZE, CFG(spool_max), 1 << 16, 1ull << 40},
     {"response.webhook_max_backoff", K_DURATION, CFG(webhook_max_backoff_ms), 100, 86400000},
+    {"output.metrics_file", K_STR, CFG(metrics_file)},
+    {"output.metrics_interval", K_DURATION, CFG(metrics_interval_ms), 1000, 86400000},
 };
 
 static const char *const default_model_exts[] = {
@@ -201,6 +203,8 @@ int config_defaults(struct vigil_config **ret)
 	c->cgroup_parent = strdup("vigil.quarantine");
 	c->spool_max = 64ull << 20;
 	c->webhook_max_backoff_ms = 300000;
+	c->metrics_file = strdup("");
+	c->metrics_interval_ms = 15000;
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -210,7 +214,7 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
-	    !c->falco_file || !c->pin_dir || !c->cgroup_parent) {
+	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file) {
 		config_free(c);
 		return -ENOMEM;
 	}

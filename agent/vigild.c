@@ -30,6 +30,7 @@
 #include "vigil/enrich.h"
 #include "vigil/file_sink.h"
 #include "vigil/log.h"
+#include "vigil/metrics.h"
 #include "vigil/probes.h"
 #include "vigil/proc_cache.h"
 #include "vigil/respond.h"
@@ -66,13 +67,13 @@ struct manager {
 	struct sniffer *sniff;
 	char boot_id[64];
 	char host_name[256];
-	uint64_t started_boot_ns, last_heartbeat_ns;
+	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;
 	uint64_t by_action[VA_SECCOMP + 1];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
 	int lock_fd;
-	bool stop;
+	bool stop, metrics_failed;
 };
 
 /* An enriched event: into the stream, then through the rules. */
@@ -178,6 +179,7 @@ static const char *const drop_names[VGL_DROP_NR] = {
     [VGL_DROP_RB_FULL + VGL_MSG_IOURING] = "ringbuf_full_io_uring",
     [VGL_DROP_RB_FULL + VGL_MSG_PTRACE] = "ringbuf_full_ptrace",
     [VGL_DROP_RB_FULL + VGL_MSG_SIGNAL] = "ringbuf_full_signal",
+    [VGL_DROP_RB_FULL + VGL_MSG_SECCOMP] = "ringbuf_full_seccomp",
     [VGL_DROP_TRUNC_ARGS] = "truncated_args",
     [VGL_DROP_TRUNC_PATH] = "truncated_path",
     [VGL_DROP_UDP_DEDUP_FULL] = "udp_dedup_full",
@@ -327,6 +329,17 @@ static void on_tick(struct manager *m)
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
 	probes_seccomp_check(m->probes, respond_any_confined(m->respond));
+	if (m->cfg->metrics_file[0] &&
+	    now - m->last_metrics_ns >= m->cfg->metrics_interval_ms * 1000000ull) {
+		json_t *c = counters_json(m);
+		int r = metrics_write(m->cfg->metrics_file, c);
+
+		if (r < 0 && !m->metrics_failed)
+			log_warn_errno(r, "cannot write metrics to %s", m->cfg->metrics_file);
+		m->metrics_failed = r < 0;
+		m->last_metrics_ns = now;
+		json_decref(c);
+	}
 	sinks_flush(&m->sinks);
 }
 

@@ -61,6 +61,9 @@ struct vigil_config {
 	struct strv protected;	    /* names/executables never acted on */
 	uint64_t spool_max;	    /* webhook outbox budget, bytes */
 	uint64_t webhook_max_backoff_ms;
+	/* metrics */
+	char *metrics_file; /* "" = none: node_exporter textfile collector output */
+	uint64_t metrics_interval_ms;
 };
 
 int config_defaults(struct vigil_config **ret);

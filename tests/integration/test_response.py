@@ -91,6 +91,10 @@ class Env:
                        response="  webhook_max_backoff: 2s\n")
         with open(self.a.config, "a") as f:
             f.write("    command_lines: [fake_inference_server]\n")
+        self.metrics = os.path.join(tmp, "vigil.prom")
+        cfg = open(self.a.config).read().replace(
+            "output:\n", f"output:\n  metrics_file: {self.metrics}\n  metrics_interval: 1s\n", 1)
+        open(self.a.config, "w").write(cfg)
         self.server = os.path.join(tmp, "fake_inference_server.py")
         open(self.server, "w").write(FAKE_SERVER)
         # test rules: a program name raises an alert the local playbooks act on
@@ -574,6 +578,25 @@ def seccomp_violations_of_confined_processes_reach_the_stream(env):
     assert get(ev, "vigil.signal.name") == "SIGSYS" and get(ev, "vigil.target.pid") == p.pid
     assert not [e for e in env.a.lines(alerts=True) if get(e, "rule.id") == "VGL-0125"
                 and get(e, "process.pid") == p.pid], "a SIGSYS is not a signal to the sensor"
+
+
+@test
+def prometheus_textfile_metrics_are_written(env):
+    def lines():
+        try:
+            return open(env.metrics).read().splitlines()
+        except OSError:
+            return []
+    wait_until(lambda: any(l.startswith("vigil_response_actions ") for l in lines()), what="metrics")
+    text = lines()
+    assert "vigil_up 1" in text
+    samples = [l for l in text if not l.startswith("#")]
+    assert all(len(l.rsplit(" ", 1)) == 2 and l.rsplit(" ", 1)[1].lstrip("-").isdigit() for l in samples), samples
+    assert any(l.startswith('vigil_events_by_action{action="exec"} ') for l in samples)
+    assert any(l.startswith('vigil_drops{cause="ringbuf_full_exec"} ') for l in samples)
+    assert any(l.startswith('vigil_response_webhooks_delivered{endpoint="soc"} ') for l in samples)
+    assert any(l.startswith('vigil_response_webhooks_pending{endpoint="soc"} ') for l in samples)
+    assert not os.path.exists(env.metrics + ".tmp")
 
 
 @test
