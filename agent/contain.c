@@ -54,11 +54,6 @@ struct contain {
 	bool dirty;	   /* containments.json is behind */
 };
 
-static uint32_t kdev(dev_t d)
-{
-	return (major(d) << 20) | minor(d);
-}
-
 static bool active(const struct contain *c)
 {
 	return c->skel != NULL;
@@ -1029,23 +1024,33 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 	return 0;
 }
 
+/* The deny map's key for path in cell: the file as it is now (inode and device). */
+static int deny_key(const struct cell *cell, const char *path, struct vgl_deny_key *k)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	*k = (struct vgl_deny_key){
+	    .cell = cell_key(cell), .ino = st.st_ino, .dev = kernel_dev(st.st_dev)};
+	return 0;
+}
+
 int contain_deny_path(struct contain *c, struct cell *cell, const char *path, char *err,
 		      size_t errlen)
 {
-	struct vgl_deny_key k = {.cell = cell_key(cell)};
-	struct stat st;
+	struct vgl_deny_key k;
 	uint8_t one = 1;
+	int r;
 
 	if (!active(c)) {
 		snprintf(err, errlen, "deny-path: containment in the kernel %s", c->status);
 		return -ENOTSUP;
 	}
-	if (stat(path, &st) < 0) {
-		snprintf(err, errlen, "deny-path %s: %s", path, strerror(errno));
-		return -errno;
+	if ((r = deny_key(cell, path, &k)) < 0) {
+		snprintf(err, errlen, "deny-path %s: %s", path, strerror(-r));
+		return r;
 	}
-	k.ino = st.st_ino;
-	k.dev = kdev(st.st_dev);
 	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0) {
 		snprintf(err, errlen, "deny-path %s: %s", path, strerror(errno));
 		return -errno;
@@ -1060,14 +1065,10 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 static void undeny(struct contain *c, struct cell *cell)
 {
 	for (unsigned i = 0; active(c) && i < cell->denied.n; i++) {
-		struct vgl_deny_key k = {.cell = cell_key(cell)};
-		struct stat st;
+		struct vgl_deny_key k;
 
-		if (stat(cell->denied.v[i], &st) < 0)
-			continue;
-		k.ino = st.st_ino;
-		k.dev = kdev(st.st_dev);
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k);
+		if (deny_key(cell, cell->denied.v[i], &k) == 0)
+			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k);
 	}
 	strv_clear(&cell->denied);
 }

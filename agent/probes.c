@@ -40,11 +40,6 @@ struct probes {
 	struct probes_info info;
 };
 
-static uint32_t kdev(dev_t d)
-{
-	return (major(d) << 20) | minor(d);
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return log_libbpf(level == LIBBPF_WARN ? 0 : 1, fmt, ap);
@@ -131,7 +126,7 @@ static void for_each_glob(struct probes *p, const struct strv *globs, glob_fn fn
 
 static void watch_dir(struct probes *p, const char *path, const struct stat *st, uint32_t flag)
 {
-	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kdev(st->st_dev)};
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
 	int fd = bpf_map__fd(p->file->maps.dirs);
 	uint32_t v = 0;
 
@@ -148,7 +143,7 @@ static void watch_dir(struct probes *p, const char *path, const struct stat *st,
 
 static void watch_file(struct probes *p, const char *path, const struct stat *st, uint32_t kind)
 {
-	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kdev(st->st_dev)};
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
 
 	if (S_ISDIR(st->st_mode)) {
 		watch_dir(p, path, st, VGL_DIR_ALL);

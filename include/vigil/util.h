@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static inline void freep(void *p)
@@ -32,6 +33,12 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A dev_t as the kernel encodes it (major << 20 | minor): what BPF reads from inodes. */
+static inline uint32_t kernel_dev(dev_t d)
+{
+	return (major(d) << 20) | minor(d);
+}
 
 uint64_t clock_ns(int clockid);
 /* "2026-11-28T05:01:03.123456789Z"; buf >= 32 bytes */
