@@ -631,6 +631,12 @@ def full_disk_is_counted_reported_and_survived(tmp):
         subprocess.run(["umount", "-l", disk])
 
 
+def selected(tests):
+    """The tests whose name contains $ONLY (all when it is unset): for reruns by hand."""
+    only = os.environ.get("ONLY")
+    return [t for t in tests if not only or only in t.__name__]
+
+
 def run_one(name, fn, *args):
     try:
         fn(*args)
@@ -652,7 +658,7 @@ def main():
     try:
         a.start()
         # the SIGHUP test moves the events file: it runs after the stream checks
-        for t in TESTS + [sighup_reopens_file_and_reloads_watches]:
+        for t in selected(TESTS + [sighup_reopens_file_and_reloads_watches]):
             ok = run_one(t.__name__, t, a)
             passed, failed = passed + ok, failed + (not ok)
         rc = a.stop()

@@ -31,7 +31,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, CGROUP2, ROOT, VIGIL, get, registry, run_one  # noqa: E402
+from test_events import Agent, CGROUP2, ROOT, VIGIL, get, registry, run_one, selected  # noqa: E402
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-rt-{os.getpid()}"
@@ -678,10 +678,7 @@ def main():
     try:
         setup(env)
         env.start()
-        only = os.environ.get("ONLY")
-        for t in TESTS:
-            if only and only not in t.__name__:
-                continue
+        for t in selected(TESTS):
             ok = run_one(t.__name__, t, env)
             passed, failed = passed + ok, failed + (not ok)
     except Exception:

@@ -13,7 +13,7 @@ import tempfile
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import ROOT, VIGIL, registry, run_one  # noqa: E402
+from test_events import ROOT, VIGIL, registry, run_one, selected  # noqa: E402
 
 PROFILES = os.environ.get("SECCOMP_PROFILES", os.path.join(ROOT, "..", "shared", "testdata", "seccomp"))
 DOCKER = os.path.join(PROFILES, "docker-default.json")
@@ -172,7 +172,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vigil-sc-")
     passed = failed = 0
     try:
-        for t in TESTS:
+        for t in selected(TESTS):
             ok = run_one(t.__name__, t, tmp)
             passed, failed = passed + ok, failed + (not ok)
     finally:
