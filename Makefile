@@ -27,7 +27,7 @@ endif
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
 	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev \
-	openssl
+	openssl debhelper lintian adduser
 LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
@@ -68,6 +68,8 @@ help:
 	@echo "sudo make run   build, then run vigild in the foreground, stream to stdout"
 	@echo "sudo make test  unit + integration tests (real kernel, root); SAN=1 for ASan/UBSan"
 	@echo "sudo make bench overhead benchmarks (bench/RESULTS.md)"
+	@echo "make deb        build/vigil_<version>_<arch>.deb (dpkg-buildpackage), checked by lintian"
+	@echo "make install    install under DESTDIR/PREFIX (what the package ships)"
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)" >&2; exit 1; fi
@@ -112,7 +114,7 @@ $(B)/agent/probes.o $(B)/agent/contain.o $(B)/agent/record.o: $(SKELS)
 $(B)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/vigild: $(VIGILD_OBJS)
 	$(call msg,LD,$@)
@@ -171,12 +173,34 @@ install: all
 	install -D -m 0755 $(B)/vigild $(DESTDIR)$(PREFIX)/sbin/vigild
 	install -D -m 0755 $(B)/vigil $(DESTDIR)$(PREFIX)/bin/vigil
 	install -D -m 0644 packaging/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
-	install -D -m 0644 packaging/vigild.service $(DESTDIR)/lib/systemd/system/vigild.service
+	install -D -m 0644 packaging/vigil.service $(DESTDIR)/lib/systemd/system/vigil.service
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/seccomp packaging/seccomp/*.json
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 packaging/man/vigild.8 packaging/man/vigil.8
+	install -D -m 0644 packaging/vigil.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigil
+	ln -sf vigil $(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigild
 	install -d -m 0755 $(DESTDIR)/etc/vigil/rules.d \
 		$(DESTDIR)/etc/vigil/playbooks.d
+
+# The Debian package: dpkg-buildpackage on a copy of the tree that gets
+# packaging/debian as its debian/, so the tree itself stays clean; then lintian.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_SRC := build/deb/vigil-$(VERSION)
+deb:
+	@grep -q '^vigil ($(VERSION))' packaging/debian/changelog || \
+		{ echo "packaging/debian/changelog: the top entry is not version $(VERSION)" >&2; exit 1; }
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb: dpkg-dev and debhelper are missing: run 'sudo make deps'" >&2; exit 1; }
+	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
+	$(Q)tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC)
+	$(Q)cp -r packaging/debian $(DEB_SRC)/debian
+	$(call msg,DEB,build/vigil_$(VERSION)_$(DEB_ARCH).deb)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -b -uc -us >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	$(Q)mv build/deb/vigil_$(VERSION)_$(DEB_ARCH).deb build/
+	$(Q)lintian --fail-on error --info build/vigil_$(VERSION)_$(DEB_ARCH).deb
 
 format:
 	clang-format -i agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c

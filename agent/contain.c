@@ -924,39 +924,48 @@ static int diag_collect(int fd, uint8_t family, uint8_t proto, const struct inod
 	return r;
 }
 
-static unsigned destroy_sockets_here(const struct inode_set *s)
+static int destroy_sockets_here(const struct inode_set *s)
 {
 	static const uint8_t fams[] = {AF_INET, AF_INET6}, protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	struct victim *v = NULL;
-	unsigned n = 0, cut = 0;
+	unsigned n = 0;
+	int cut = 0, failed = 0;
 
 	if (fd < 0)
-		return 0;
+		return -errno;
 	for (int f = 0; f < 2; f++)
 		for (int p = 0; p < 2; p++)
 			diag_collect(fd, fams[f], protos[p], s, &v, &n);
 	for (unsigned i = 0; i < n; i++) {
 		char buf[512];
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		int e;
 
 		if (diag_send(fd, SOCK_DESTROY, NLM_F_ACK, v[i].family, v[i].proto,
 			      1u << v[i].state, &v[i].id) < 0)
 			continue;
-		if (recv(fd, buf, sizeof(buf), 0) > 0 && h->nlmsg_type == NLMSG_ERROR &&
-		    ((struct nlmsgerr *)NLMSG_DATA(h))->error == 0)
+		if (recv(fd, buf, sizeof(buf), 0) <= 0 || h->nlmsg_type != NLMSG_ERROR)
+			continue;
+		e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+		if (e == 0)
 			cut++;
+		else if (e != -ENOENT) /* gone meanwhile: nothing to cut */
+			failed = failed ? failed : e;
 	}
 	free(v);
-	return cut;
+	/* EPERM without CAP_NET_ADMIN; EOPNOTSUPP without CONFIG_INET_DIAG_DESTROY */
+	return failed && !cut ? failed : cut;
 }
 
-/* Sockets live in the target's network namespace: do it from there (a child that setns()). */
-static unsigned destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
+/*
+ * Sockets live in the target's network namespace: do it from there (a child
+ * that setns(), which takes CAP_SYS_ADMIN). Returns the count or -errno.
+ */
+static int destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
 {
 	char mine[64] = "", theirs[64] = "", path[64];
-	unsigned cut = 0;
-	int pfd[2];
+	int cut = -EIO, pfd[2];
 	pid_t child;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", in_ns_of);
@@ -964,45 +973,59 @@ static unsigned destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
 	    readlink(path, theirs, sizeof(theirs) - 1) < 0 || !strcmp(mine, theirs))
 		return destroy_sockets_here(s);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return 0;
+		return -errno;
 	child = fork();
 	if (child == 0) {
 		int ns = open(path, O_RDONLY | O_CLOEXEC);
 
-		cut = ns >= 0 && setns(ns, CLONE_NEWNET) == 0 ? destroy_sockets_here(s) : 0;
+		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+			cut = -errno;
+		else
+			cut = destroy_sockets_here(s);
 		_exit(write(pfd[1], &cut, sizeof(cut)) == sizeof(cut) ? 0 : 1);
 	}
 	close(pfd[1]);
 	if (child > 0 && read(pfd[0], &cut, sizeof(cut)) != sizeof(cut))
-		cut = 0;
+		cut = -EIO;
 	close(pfd[0]);
 	if (child > 0)
 		waitpid(child, NULL, 0);
-	return cut;
+	return child < 0 ? -errno : cut;
 }
 
-static unsigned cut_open_sockets(struct contain *c, const struct cell *cell)
+/* Cut the cell's open sockets; the first error (with the pid it came from) if any. */
+static int cut_open_sockets(struct contain *c, const struct cell *cell, unsigned *cut,
+			    pid_t *failed_pid)
 {
 	struct inode_set s = {0};
 	struct proc_tree t;
-	unsigned cut = 0;
+	int r, first = 0;
 
+	*cut = 0;
 	if ((cell->set ? set_members(c, cell, &t) : cg_procs(c, cell->path, &t)) < 0)
 		return 0;
 	for (unsigned i = 0; i < t.n; i++) {
 		s.n = 0;
 		socket_inodes(t.pids[i], &s);
-		if (s.n)
-			cut += destroy_sockets(t.pids[i], &s);
+		if (!s.n)
+			continue;
+		r = destroy_sockets(t.pids[i], &s);
+		if (r >= 0) {
+			*cut += r;
+		} else if (!first) {
+			first = r;
+			*failed_pid = t.pids[i];
+		}
 	}
 	free(s.v);
 	proc_tree_free(&t);
-	return cut;
+	return first;
 }
 
 int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut, char *err,
 		    size_t errlen)
 {
+	pid_t pid = 0;
 	int r;
 
 	*cut = 0;
@@ -1019,9 +1042,15 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 		return r;
 	}
 	contain_save(c);
-	if (on)
-		*cut = cut_open_sockets(c, cell);
-	return 0;
+	if (!on)
+		return 0;
+	r = cut_open_sockets(c, cell, cut, &pid);
+	if (r < 0)
+		snprintf(err, errlen,
+			 "%s: isolated, but the open sockets of pid %d (another network "
+			 "namespace) could not be cut: %s",
+			 cell->id, pid, strerror(-r));
+	return r;
 }
 
 /* The deny map's key for path in cell: the file as it is now (inode and device). */
@@ -1140,6 +1169,53 @@ int contain_release(struct contain *c, struct cell *cell, char *err, size_t errl
 	}
 	contain_save(c);
 	return r;
+}
+
+/* Everything in the pin dir is ours: links detach once unpinned and unopened. */
+static void unpin_all(const struct contain *c)
+{
+	_cleanup_closedir_ DIR *d = opendir(c->pin_dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (rmdir(c->pin_dir) < 0 && errno != ENOENT)
+		log_warn_errno(-errno, "cannot remove %s", c->pin_dir);
+}
+
+int contain_teardown(struct contain *c)
+{
+	char err[512], path[PATH_MAX + 256];
+	int failed = 0;
+
+	while (c->ncells) {
+		struct cell *cell = c->cells[c->ncells - 1];
+		char id[sizeof(cell->id)];
+
+		snprintf(id, sizeof(id), "%s", cell->id);
+		err[0] = 0;
+		if (contain_release(c, cell, err, sizeof(err)) < 0 || err[0]) {
+			log_error("release %s: %s", id, err);
+			failed++;
+		} else {
+			log_info("released %s", id);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(c->links); i++) {
+		bpf_link__destroy(c->links[i]);
+		c->links[i] = NULL;
+	}
+	vigil_contain__destroy(c->skel);
+	c->skel = NULL;
+	unpin_all(c);
+	snprintf(path, sizeof(path), "%s%s", c->root, c->parent);
+	if (c->root[0] && rmdir(path) < 0 && errno != ENOENT)
+		log_warn_errno(-errno, "cannot remove the quarantine parent %s", path);
+	c->dirty = false;
+	if (unlink(c->state_path) < 0 && errno != ENOENT)
+		log_warn_errno(-errno, "cannot remove %s", c->state_path);
+	return failed;
 }
 
 /* ---- egress allowlists ---- */

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "vigil/cgroup.h"
+#include "vigil/contain.h"
 #include "vigil/config.h"
 #include "vigil/control.h"
 #include "vigil/decode.h"
@@ -47,7 +48,7 @@ struct options {
 	const char *socket;
 	const char *state_dir;
 	const char *events;
-	bool stdout_stream, check;
+	bool stdout_stream, check, teardown;
 	struct strv rules;     /* --rules, repeatable */
 	struct strv playbooks; /* --playbooks, repeatable */
 };
@@ -397,33 +398,33 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
-		"              [--events FILE] [--rules PATH]... [--playbooks PATH]...\n"
-		"              [--check] [--debug]\n"
-		"  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
-		"  --stdout       also write the event stream to stdout\n"
-		"  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
-		"  --state-dir D  state directory (default /var/lib/vigil)\n"
-		"  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
-		"  --rules PATH   rule file or directory (repeatable; replaces the defaults)\n"
-		"  --playbooks P  playbook file or directory (repeatable; replaces the defaults)\n"
-		"  --check        validate the configuration, rules and playbooks, and exit\n");
+	fprintf(
+	    f,
+	    "usage: vigild [--config FILE] [--stdout] [--socket PATH] [--state-dir DIR]\n"
+	    "              [--events FILE] [--rules PATH]... [--playbooks PATH]...\n"
+	    "              [--check] [--teardown] [--debug]\n"
+	    "  --config FILE  configuration (default /etc/vigil/vigil.yaml if present)\n"
+	    "  --stdout       also write the event stream to stdout\n"
+	    "  --socket PATH  control socket (default /run/vigil/vigil.sock)\n"
+	    "  --state-dir D  state directory (default /var/lib/vigil)\n"
+	    "  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
+	    "  --rules PATH   rule file or directory (repeatable; replaces the defaults)\n"
+	    "  --playbooks P  playbook file or directory (repeatable; replaces the defaults)\n"
+	    "  --check        validate the configuration, rules and playbooks, and exit\n"
+	    "  --teardown     undo every containment, unpin vigil's eBPF programs and maps,\n"
+	    "                 and exit (vigild must be stopped; the package runs it on removal)\n"
+	    "  --debug        log at debug level, libbpf's messages included\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-						 {"stdout", no_argument, NULL, 'o'},
-						 {"socket", required_argument, NULL, 's'},
-						 {"state-dir", required_argument, NULL, 'd'},
-						 {"events", required_argument, NULL, 'e'},
-						 {"check", no_argument, NULL, 'k'},
-						 {"debug", no_argument, NULL, 'D'},
-						 {"rules", required_argument, NULL, 'r'},
-						 {"playbooks", required_argument, NULL, 'p'},
-						 {"help", no_argument, NULL, 'h'},
-						 {}};
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"stdout", no_argument, NULL, 'o'},
+	    {"socket", required_argument, NULL, 's'}, {"state-dir", required_argument, NULL, 'd'},
+	    {"events", required_argument, NULL, 'e'}, {"check", no_argument, NULL, 'k'},
+	    {"teardown", no_argument, NULL, 'T'},     {"debug", no_argument, NULL, 'D'},
+	    {"rules", required_argument, NULL, 'r'},  {"playbooks", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},	      {}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -445,6 +446,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'k':
 			o->check = true;
+			break;
+		case 'T':
+			o->teardown = true;
 			break;
 		case 'D':
 			log_set_level(LOG_LVL_DEBUG);
@@ -796,6 +800,30 @@ static void teardown(struct manager *m)
 		close(m->lock_fd);
 }
 
+/* vigild --teardown: what the kernel still enforces for vigil, undone. */
+static int undo_containment(struct manager *m)
+{
+	char cgroot[256];
+	struct contain *c;
+	int r = take_lock(m);
+
+	if (r < 0)
+		return r;
+	if (cgroup2_root(cgroot, sizeof(cgroot)) < 0)
+		cgroot[0] = 0;
+	r = contain_new(m->cfg, cgroot, &c);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the containment state");
+	r = contain_teardown(c);
+	contain_free(c);
+	if (r > 0) {
+		log_error("teardown: %d containment(s) could not be released", r);
+		return -EIO;
+	}
+	log_info("teardown: no containment left, %s unpinned", m->cfg->pin_dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct manager m = {.lock_fd = -1};
@@ -824,6 +852,13 @@ int main(int argc, char **argv)
 		log_error("must run as root: vigild loads eBPF programs (try: sudo vigild)");
 		config_free(m.cfg);
 		return 1;
+	}
+	if (m.opt.teardown) {
+		r = undo_containment(&m);
+		if (m.lock_fd >= 0)
+			close(m.lock_fd);
+		config_free(m.cfg);
+		return r < 0 ? 1 : 0;
 	}
 	m.started_boot_ns = m.last_heartbeat_ns = clock_ns(CLOCK_BOOTTIME);
 	r = setup(&m);

@@ -77,6 +77,12 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen);
 /* Undo everything for the cell and forget it (cell is freed). */
 int contain_release(struct contain *c, struct cell *cell, char *err, size_t errlen);
+/*
+ * Undo every containment, detach and unpin the programs and maps, remove the
+ * quarantine parent and the record: the package runs this on removal, when
+ * nothing would be left to release what stays. Returns the cells that failed.
+ */
+int contain_teardown(struct contain *c);
 /* Apply the egress allowlists (replacing the previous ones). */
 int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen);
 /* Is any process confined by `vigil exec` (so the syscall check is needed)? */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sysmacros.h>
+#include <dirent.h>
 #include <unistd.h>
 
 static inline void freep(void *p)
@@ -28,9 +29,15 @@ static inline void fclosep(FILE **f)
 	if (*f)
 		fclose(*f);
 }
-#define _cleanup_free_	 __attribute__((cleanup(freep)))
-#define _cleanup_close_	 __attribute__((cleanup(closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_free_	   __attribute__((cleanup(freep)))
+#define _cleanup_close_	   __attribute__((cleanup(closep)))
+#define _cleanup_fclose_   __attribute__((cleanup(fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -31,7 +31,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, CGROUP2, ROOT, VIGIL, get, registry, run_one, selected  # noqa: E402
+from test_events import Agent, CGROUP2, ROOT, VIGIL, VIGILD, get, registry, run_one, selected  # noqa: E402
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-rt-{os.getpid()}"
@@ -371,6 +371,29 @@ def containment_survives_a_vigild_restart(env):
         release_and_reconnect(env, p, log)
     finally:
         stop_prober(srv, p)
+
+
+@test
+def teardown_releases_everything_and_unpins(env):
+    # what the package runs on removal: nothing may stay frozen, isolated or pinned
+    srv, port, log, p = start_prober(env, "prober3")
+    try:
+        origin = cgroup_of(p.pid)
+        env.cli("contain", "--pid", str(p.pid))  # freeze (into a quarantine cell) + isolate
+        wait_until(lambda: cgroup_of(p.pid).startswith(f"/{env.a.cg_parent}/"), what="quarantine")
+        env.a.stop()
+        out = subprocess.run([VIGILD, "--config", env.a.config, "--state-dir", env.a.state,
+                              "--teardown"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "released" in out.stderr, out.stderr
+        assert not os.path.exists(env.a.pin_dir), os.listdir(env.a.pin_dir)
+        assert not os.path.exists(os.path.join(CGROUP2, env.a.cg_parent))
+        assert cgroup_of(p.pid) == origin
+        open(log, "w").close()
+        wait_until(lambda: (last_result(log) or [""])[0] == "ok", what="connect after teardown")
+        assert not os.path.exists(os.path.join(env.a.state, "containments.json"))
+    finally:
+        stop_prober(srv, p)
+        env.start()
 
 
 @test
