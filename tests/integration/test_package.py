@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_events import CGROUP2, ROOT, get, registry, run_one, selected  # noqa: E402
@@ -299,8 +298,9 @@ def main():
             if not ok:
                 break  # each step needs the one before
     finally:
-        if failed and env.agent and os.path.exists(env.agent_err):
-            print(open(env.agent_err).read()[-3000:], file=sys.stderr)
+        err = getattr(env, "agent_err", None)
+        if failed and err and os.path.exists(err):
+            print(open(err).read()[-3000:], file=sys.stderr)
         cleanup(env)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"package-integration: {passed} passed, {failed} failed")
