@@ -35,7 +35,8 @@ DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Ibuild \
 	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
-LDLIBS := $(shell pkg-config --libs $(LIBS) 2>/dev/null) -lelf -lz
+# libcurl: headers only; vigild loads it with dlopen when a webhook exists (webhook.c)
+LDLIBS := $(shell pkg-config --libs $(filter-out libcurl,$(LIBS)) 2>/dev/null) -lelf -lz
 SAN ?= 0
 ifeq ($(SAN),1)
 B := build/san

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,12 +50,74 @@ struct endpoint {
 	char last_error[CURL_ERROR_SIZE];
 };
 
+/*
+ * libcurl is loaded with the first webhook, not linked: it pulls in GnuTLS,
+ * Kerberos, LDAP, SSH2, nghttp2 and more, about 4 MiB of RSS that a host
+ * without webhooks should not carry (systemd loads optional libraries the
+ * same way).
+ */
+struct curl_api {
+	void *so;
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption o, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode rc);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+};
+
 struct webhooks {
 	char dir[PATH_MAX];
 	uint64_t spool_max, max_backoff_ms;
 	struct endpoint **eps;
 	unsigned neps;
+	struct curl_api curl; /* .so == NULL until the first endpoint */
 };
+
+#define CURL_SONAME "libcurl.so.4"
+
+static int curl_load(struct curl_api *a, char *err, size_t errlen)
+{
+	struct {
+		void *slot;
+		const char *name;
+	} syms[] = {
+	    {&a->global_init, "curl_global_init"},   {&a->global_cleanup, "curl_global_cleanup"},
+	    {&a->easy_init, "curl_easy_init"},	     {&a->easy_setopt, "curl_easy_setopt"},
+	    {&a->easy_perform, "curl_easy_perform"}, {&a->easy_getinfo, "curl_easy_getinfo"},
+	    {&a->easy_cleanup, "curl_easy_cleanup"}, {&a->easy_strerror, "curl_easy_strerror"},
+	    {&a->slist_append, "curl_slist_append"}, {&a->slist_free_all, "curl_slist_free_all"},
+	};
+	void *so = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!so) {
+		snprintf(err, errlen, "cannot load %s (package libcurl4): %s", CURL_SONAME,
+			 dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
+		void *f = dlsym(so, syms[i].name);
+
+		if (!f) {
+			snprintf(err, errlen, "%s has no %s", CURL_SONAME, syms[i].name);
+			dlclose(so);
+			return -ENOENT;
+		}
+		memcpy(syms[i].slot, &f,
+		       sizeof(f)); /* object to function pointer, as POSIX allows */
+	}
+	if (a->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		dlclose(so);
+		return -EIO;
+	}
+	a->so = so;
+	return 0;
+}
 
 bool webhook_retryable(long status)
 {
@@ -68,10 +131,6 @@ int webhooks_new(const char *spool_dir, uint64_t spool_max, uint64_t max_backoff
 
 	if (!w)
 		return -ENOMEM;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		free(w);
-		return -EIO;
-	}
 	snprintf(w->dir, sizeof(w->dir), "%s", spool_dir);
 	w->spool_max = spool_max;
 	w->max_backoff_ms = max_backoff_ms;
@@ -121,20 +180,21 @@ static int spool_queue(struct endpoint *ep)
 
 static struct curl_slist *headers_for(struct endpoint *ep, const struct spool_msg *m)
 {
+	struct curl_slist *(*append)(struct curl_slist *, const char *) = ep->w->curl.slist_append;
 	struct curl_slist *h = NULL;
 	char line[160], sig[WHSIG_LEN];
 	int64_t ts = time(NULL);
 
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "User-Agent: vigil/" VIGIL_VERSION);
-	h = curl_slist_append(h, "Expect:");
+	h = append(h, "Content-Type: application/json");
+	h = append(h, "User-Agent: vigil/" VIGIL_VERSION);
+	h = append(h, "Expect:");
 	snprintf(line, sizeof(line), "webhook-id: %s", m->id);
-	h = curl_slist_append(h, line);
+	h = append(h, line);
 	snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)ts);
-	h = curl_slist_append(h, line);
+	h = append(h, line);
 	if (ep->signed_ && whsig_sign(&ep->key, m->id, ts, m->body, m->len, sig) == 0) {
 		snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-		h = curl_slist_append(h, line);
+		h = append(h, line);
 	}
 	return h;
 }
@@ -147,8 +207,9 @@ static size_t discard(char *p, size_t sz, size_t n, void *ctx)
 /* One attempt: the HTTP status (0 = no answer) and the server's Retry-After. */
 static long post(struct endpoint *ep, const struct spool_msg *m, long *retry_after, char *err)
 {
+	const struct curl_api *cu = &ep->w->curl;
 	/* one handle per endpoint: its connection (and TLS session) is reused */
-	CURL *c = ep->curl ? ep->curl : (ep->curl = curl_easy_init());
+	CURL *c = ep->curl ? ep->curl : (ep->curl = cu->easy_init());
 	struct curl_slist *h;
 	curl_off_t ra = 0;
 	long status = 0;
@@ -161,38 +222,38 @@ static long post(struct endpoint *ep, const struct spool_msg *m, long *retry_aft
 		return 0;
 	}
 	h = headers_for(ep, m);
-	curl_easy_setopt(c, CURLOPT_URL, ep->def.url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, m->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ep->def.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ep->def.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->easy_setopt(c, CURLOPT_URL, ep->def.url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, m->body);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ep->def.timeout_ms);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ep->def.timeout_ms);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ep->def.ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ep->def.ca_file);
+		cu->easy_setopt(c, CURLOPT_CAINFO, ep->def.ca_file);
 	if (ep->def.ca_dir)
-		curl_easy_setopt(c, CURLOPT_CAPATH, ep->def.ca_dir);
+		cu->easy_setopt(c, CURLOPT_CAPATH, ep->def.ca_dir);
 	if (ep->def.client_cert) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, ep->def.client_cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, ep->def.client_key);
+		cu->easy_setopt(c, CURLOPT_SSLCERT, ep->def.client_cert);
+		cu->easy_setopt(c, CURLOPT_SSLKEY, ep->def.client_key);
 	}
-	rc = curl_easy_perform(c);
+	rc = cu->easy_perform(c);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+		cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (cu->easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 			*retry_after = ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (long)ra;
 		if (status < 200 || status > 299)
 			snprintf(err, CURL_ERROR_SIZE, "HTTP %ld", status);
 	} else if (!err[0]) {
-		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+		snprintf(err, CURL_ERROR_SIZE, "%s", cu->easy_strerror(rc));
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	cu->slist_free_all(h);
 	return status;
 }
 
@@ -364,7 +425,7 @@ static void endpoint_free(struct endpoint *ep)
 	free(ep->q);
 	spool_close(ep->spool);
 	if (ep->curl)
-		curl_easy_cleanup(ep->curl);
+		ep->w->curl.easy_cleanup(ep->curl);
 	free(ep->def.name);
 	free(ep->def.url);
 	free(ep->def.secret_file);
@@ -435,6 +496,12 @@ int webhooks_configure(struct webhooks *w, const struct playbook_set *set, char 
 	free(w->eps);
 	w->eps = NULL;
 	w->neps = 0;
+	/* while no delivery thread runs: curl_global_init is not thread-safe */
+	if (n && !w->curl.so && (r = curl_load(&w->curl, err, errlen)) < 0) {
+		log_error("webhooks not started: %s", err);
+		free(eps);
+		return r;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int er = endpoint_start(w, &set->hooks[i], &eps[made], err, errlen);
 
@@ -458,7 +525,10 @@ struct webhooks *webhooks_free(struct webhooks *w)
 	for (unsigned i = 0; i < w->neps; i++)
 		endpoint_free(w->eps[i]);
 	free(w->eps);
-	curl_global_cleanup();
+	if (w->curl.so) {
+		w->curl.global_cleanup();
+		dlclose(w->curl.so);
+	}
 	free(w);
 	return NULL;
 }
