@@ -10,7 +10,9 @@ B=build
 cc -O2 -o $B/loops bench/loops.c -lpthread
 T=$(mktemp -d /tmp/vigil-bench-XXXXXX)
 cleanup() {
-	[ -f $T/vigild.pid ] && kill $(cat $T/vigild.pid) 2>/dev/null
+	[ -f $T/vigild.pid ] && kill $(cat $T/vigild.pid) 2>/dev/null && sleep 1
+	# the bench's own pinned containment programs (a host's vigil keeps its own)
+	$B/vigild --config $T/defaults.yaml --state-dir $T/state --teardown >/dev/null 2>&1
 	auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1
 	[ -n "${STARTED_AUDITD:-}" ] && pkill -x auditd
 	rm -rf $T
@@ -18,6 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p $T/models
+# the defaults, except where containment pins its programs and cgroups: never
+# the host's /sys/fs/bpf/vigil (an installed vigil may be running)
+printf 'response:\n  pin_dir: /sys/fs/bpf/vigil-bench-%s\n  cgroup_parent: vigil-bench-%s\n' $$ $$ \
+	> $T/defaults.yaml
 echo data > $T/plain.txt
 echo data > $T/models/m.safetensors
 
@@ -57,7 +63,7 @@ audit_off() { auditctl -D >/dev/null; auditctl -e 0 >/dev/null; }
 # Rounds interleave the three set-ups so drift on a shared machine hits all alike.
 for r in $(seq $REPS); do
 	one_round none
-	start_vigild
+	start_vigild --config $T/defaults.yaml
 	one_round vigild
 	if [ $r = $REPS ]; then
 		status=$($B/vigil --socket $T/s.sock --json status)
@@ -82,7 +88,7 @@ floor=$( [ -s $T/floor.open ] && median < $T/floor.open || echo 0)
 # pipeline capacity: folding off, so every open of the watched file is an event;
 # 300k opens paced at RATE/s, then count what arrived and what was lost
 RATE=${RATE:-100000}
-printf 'capture:\n  fold_window: 0\n' > $T/nofold.yaml
+{ cat $T/defaults.yaml; printf 'capture:\n  fold_window: 0\n'; } > $T/nofold.yaml
 rm -f $T/events.jsonl
 start_vigild --config $T/nofold.yaml
 before=0
