@@ -1150,8 +1150,12 @@ int contain_release(struct contain *c, struct cell *cell, char *err, size_t errl
 
 	undeny(c, cell);
 	cell->isolated = false;
-	if (cell->frozen && (r = contain_freeze(c, cell, false, err, errlen)) < 0)
-		return r;
+	if (cell->frozen && (r = contain_freeze(c, cell, false, err, errlen)) < 0) {
+		if (r != -ENOENT)
+			return r;
+		err[0] = 0; /* the cgroup is gone, and its freeze with it */
+		r = 0;
+	}
 	empty_set(c, cell);
 	if (cell->moved && (r = move_back(c, cell)) < 0)
 		snprintf(err, errlen, "%s: cannot move the processes back to %s: %s", cell->path,
@@ -1189,8 +1193,9 @@ int contain_teardown(struct contain *c)
 	char err[512], path[PATH_MAX + 256];
 	int failed = 0;
 
-	while (c->ncells) {
-		struct cell *cell = c->cells[c->ncells - 1];
+	/* from the end: a released cell is the last one, so removing it moves no other */
+	for (unsigned n = c->ncells; n > 0; n--) {
+		struct cell *cell = c->cells[n - 1];
 		char id[sizeof(cell->id)];
 
 		snprintf(id, sizeof(id), "%s", cell->id);
@@ -1212,10 +1217,12 @@ int contain_teardown(struct contain *c)
 	snprintf(path, sizeof(path), "%s%s", c->root, c->parent);
 	if (c->root[0] && rmdir(path) < 0 && errno != ENOENT)
 		log_warn_errno(-errno, "cannot remove the quarantine parent %s", path);
+	if (failed) /* what could not be released stays on record for another try */
+		return failed;
 	c->dirty = false;
 	if (unlink(c->state_path) < 0 && errno != ENOENT)
 		log_warn_errno(-errno, "cannot remove %s", c->state_path);
-	return failed;
+	return 0;
 }
 
 /* ---- egress allowlists ---- */

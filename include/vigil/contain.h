@@ -80,7 +80,8 @@ int contain_release(struct contain *c, struct cell *cell, char *err, size_t errl
 /*
  * Undo every containment, detach and unpin the programs and maps, remove the
  * quarantine parent and the record: the package runs this on removal, when
- * nothing would be left to release what stays. Returns the cells that failed.
+ * nothing would be left to release what stays. Returns how many cells could
+ * not be released (their cgroup part); they stay in the record.
  */
 int contain_teardown(struct contain *c);
 /* Apply the egress allowlists (replacing the previous ones). */

@@ -397,6 +397,38 @@ def teardown_releases_everything_and_unpins(env):
 
 
 @test
+def teardown_moves_a_tree_whose_cgroup_is_gone_to_the_nearest_ancestor(env):
+    origin = os.path.join(CGROUP2, f"vigil-test-origin-{os.getpid()}")
+    os.mkdir(origin)
+    join = f"echo $$ > {origin}/cgroup.procs && exec "
+    sleeper = subprocess.Popen(["/bin/sh", "-c", join + "sleep 300"])
+    p = subprocess.Popen(["/bin/sh", "-c", join + "sleep 301"])
+    try:
+        wait_until(lambda: cgroup_of(p.pid) == "/" + os.path.basename(origin), what="origin")
+        env.cli("contain", "--pid", str(p.pid), "--freeze")  # shared cgroup: moved to a cell
+        wait_until(lambda: cgroup_of(p.pid).startswith(f"/{env.a.cg_parent}/"), what="quarantine")
+        env.a.stop()
+        sleeper.kill()
+        sleeper.wait()
+        wait_until(lambda: not open(os.path.join(origin, "cgroup.procs")).read(), what="origin empty")
+        os.rmdir(origin)
+        out = subprocess.run([VIGILD, "--config", env.a.config, "--state-dir", env.a.state,
+                              "--teardown"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "released" in out.stderr, out.stderr
+        assert cgroup_of(p.pid) == "/", cgroup_of(p.pid)  # out of the cell, in the origin's parent
+        assert not os.path.exists(os.path.join(CGROUP2, env.a.cg_parent))
+    finally:
+        for q in (sleeper, p):
+            q.kill()
+            q.wait()
+        try:
+            os.rmdir(origin)
+        except OSError:
+            pass
+        env.start()
+
+
+@test
 def egress_allowlist_lets_only_its_cidr_and_port(env):
     # the workload: a cgroup of its own, in a namespace whose loopback holds two "remote" addresses
     code = ("import socket, sys, errno\n"
