@@ -2,8 +2,8 @@
 /*
  * vigild — the daemon: owns the manager struct that ties the stages
  * together (probes → decode → enrich → ecs → sinks → detect → respond), the event loop
- * (ring buffer, control socket, signals, a 1 s tick), health events and
- * the single-instance lock.
+ * (ring buffer, control socket, signals, a 1 s tick), health events,
+ * the single-instance lock, and the one-shot modes --check and --teardown.
  */
 #include <errno.h>
 #include <fcntl.h>

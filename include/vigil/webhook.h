@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * webhook.h — delivering notifications to webhook endpoints (libcurl).
+ * webhook.h — delivering notifications to webhook endpoints (libcurl,
+ * loaded with dlopen when the first endpoint is configured).
  *
  * Owns: one delivery thread per endpoint, so a slow or dead receiver
  * never holds up event processing or another endpoint; the hand-off from
