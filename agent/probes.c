@@ -19,6 +19,7 @@
 #include "probe.skel.h"
 #include "process.skel.h"
 #include "vigil/cgroup.h"
+#include "vigil/devices.h"
 #include "vigil/log.h"
 #include "vigil/probes.h"
 #include "vigil/util.h"
@@ -37,6 +38,7 @@ struct probes {
 	struct bpf_link *sc_link; /* the seccomp check, while attached */
 	int ncpus;
 	bool open_via_lsm;
+	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;
 };
 
@@ -153,8 +155,8 @@ static void watch_file(struct probes *p, const char *path, const struct stat *st
 		p->file->bss->nr_files = ++p->info.watched_files;
 }
 
-/* Watch minors >= min_minor of a char major (the lowest seen wins). */
-static void add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
+/* Watch minors >= min_minor of a char major (the lowest seen wins); true if new. */
+static bool add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
 {
 	struct vgl_major_val v = {.min_minor = min_minor, .kind = VGL_KIND_GPU}, old;
 	int fd = bpf_map__fd(p->file->maps.majors);
@@ -162,10 +164,26 @@ static void add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
 	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
 		if (old.min_minor > min_minor)
 			bpf_map_update_elem(fd, &maj, &v, BPF_EXIST);
-		return;
+		return false;
 	}
-	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) == 0)
-		p->info.gpu_majors++;
+	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) < 0)
+		return false;
+	p->info.gpu_majors++;
+	return true;
+}
+
+void probes_watch_gpu_drivers(struct probes *p)
+{
+	char text[16384];
+	struct gpu_major m[16];
+	unsigned n;
+
+	if (!p->watch_gpus || read_file("/proc/devices", text, sizeof(text)) <= 0)
+		return;
+	n = gpu_majors_parse(text, m, ARRAY_SIZE(m));
+	for (unsigned i = 0; i < n; i++)
+		if (add_major(p, m[i].major, 0))
+			log_info("watching GPU driver %s (major %u)", m[i].driver, m[i].major);
 }
 
 /* A matched device node watches its major from its own minor up (DRM: render nodes only). */
@@ -214,10 +232,12 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	for_each_glob(p, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
 	for_each_glob(p, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
 	for_each_glob(p, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
-	if (cfg->gpu_devices.n) {
+	p->watch_gpus = cfg->gpu_devices.n > 0;
+	if (p->watch_gpus) {
 		add_major(p, 195, 0);	/* NVIDIA, even before the driver creates nodes */
 		add_major(p, 226, 128); /* DRM render nodes */
 		for_each_glob(p, &cfg->gpu_devices, watch_gpu, 0);
+		probes_watch_gpu_drivers(p); /* dynamic majors, nodes or not */
 	}
 	return 0;
 }

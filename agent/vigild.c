@@ -330,6 +330,7 @@ static void on_tick(struct manager *m)
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
 	probes_seccomp_check(m->probes, respond_any_confined(m->respond));
+	probes_watch_gpu_drivers(m->probes);
 	if (m->cfg->metrics_file[0] &&
 	    now - m->last_metrics_ns >= m->cfg->metrics_interval_ms * 1000000ull) {
 		json_t *c = counters_json(m);

@@ -36,6 +36,11 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 struct probes *probes_free(struct probes *p);
 /* Re-resolve watch globs into the maps (SIGHUP). */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
+/*
+ * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is
+ * often loaded by the first CUDA program, after vigild. Called on the tick.
+ */
+void probes_watch_gpu_drivers(struct probes *p);
 int probes_drain(struct probes *p);
 /* Attach (on) or detach the syscall check for processes confined by `vigil exec`. */
 int probes_seccomp_check(struct probes *p, bool on);
