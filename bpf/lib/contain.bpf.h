@@ -13,12 +13,7 @@
 #define VIGIL_CONTAIN_BPF_H
 
 #include "vigil/abi.h"
-
-#ifdef VGL_CONTAIN_PIN
-#define VGL_PINNING __uint(pinning, LIBBPF_PIN_BY_NAME);
-#else
-#define VGL_PINNING
-#endif
+#include "pin.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -8,19 +8,14 @@
 #define VIGIL_SECCOMP_BPF_H
 
 #include "vigil/abi.h"
-
-#ifdef VGL_CONTAIN_PIN
-#define VGL_SC_PINNING __uint(pinning, LIBBPF_PIN_BY_NAME);
-#else
-#define VGL_SC_PINNING
-#endif
+#include "pin.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32); /* tgid */
 	__type(value, struct vgl_confined);
-	VGL_SC_PINNING
+	VGL_PINNING
 } vgl_confined SEC(".maps");
 
 struct {
@@ -28,7 +23,7 @@ struct {
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct vgl_sc_verdicts);
-	VGL_SC_PINNING
+	VGL_PINNING
 } vgl_verdicts SEC(".maps");
 
 /* [0]: 1 while vigild's syscall check is attached (vigil exec waits for it) */
@@ -37,7 +32,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u32);
-	VGL_SC_PINNING
+	VGL_PINNING
 } vgl_sc_state SEC(".maps");
 
 #endif
