@@ -11,6 +11,7 @@ and releases a process; an upgrade keeps local config and rules (and the
 kernel's containment state); removal tears containment down; purge removes
 state and logs. Prints "package-integration: N passed, N failed".
 """
+import fcntl
 import grp
 import json
 import os
@@ -31,6 +32,7 @@ EVENTS = "/var/log/vigil/events.jsonl"
 SOCK = "/run/vigil/vigil.sock"
 PIN_DIR = "/sys/fs/bpf/vigil"
 QUARANTINE = os.path.join(CGROUP2, "vigil.quarantine")
+SYSTEM_DIRS = ("/etc/vigil", "/var/lib/vigil", "/var/log/vigil")
 
 TESTS, test = registry()
 
@@ -264,9 +266,8 @@ def cleanup(env):
     stop_agent(env)
     if installed_version():
         subprocess.run(["dpkg", "-P", "vigil"], capture_output=True)
-    shutil.rmtree("/etc/vigil", ignore_errors=True)
     shutil.rmtree(PIN_DIR, ignore_errors=True)
-    for d in ("/var/lib/vigil", "/var/log/vigil"):
+    for d in SYSTEM_DIRS:
         shutil.rmtree(d, ignore_errors=True)
     try:
         os.rmdir(QUARANTINE)
@@ -274,23 +275,60 @@ def cleanup(env):
         pass
 
 
+def why_not_here():
+    """What on this host the test must not touch: an installed vigil, a running
+    vigild, or containment a stopped one left in force. None when it may run."""
+    if installed_version():
+        return "vigil is installed on this host: remove it first (dpkg -P vigil)"
+    try:
+        with open("/var/lib/vigil/vigild.lock") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        pass
+    except BlockingIOError:
+        return "a vigild is running with /var/lib/vigil (sudo make run?): stop it first"
+    try:
+        if json.load(open("/var/lib/vigil/containments.json")):
+            return "containments are recorded in /var/lib/vigil: vigil release them first"
+    except (FileNotFoundError, ValueError):
+        pass
+    return None
+
+
+def set_aside(tmp):
+    """A `make run` from source leaves /var/log/vigil, /var/lib/vigil and its
+    pinned programs (nothing contained, checked above): keep the first two for
+    restore() and tear the pins down as the package will."""
+    saved = {}
+    for d in SYSTEM_DIRS:
+        if os.path.exists(d):
+            saved[d] = os.path.join(tmp, "saved" + d.replace("/", "_"))
+            shutil.move(d, saved[d])
+    if os.path.exists(PIN_DIR):
+        sh(os.path.join(ROOT, "build", "vigild"), "--teardown", "--state-dir",
+           os.path.join(tmp, "teardown-state"), "--events", "")
+    return saved
+
+
+def restore(saved):
+    for d, where in saved.items():
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.move(where, d)
+
+
 def main():
     if os.geteuid() != 0:
         print("package-integration: 0 passed, 1 failed")
         return 1
-    if installed_version():
-        print("package tests install and purge vigil, and it is installed on this host: "
-              "remove it first (dpkg -P vigil)", file=sys.stderr)
-        print("package-integration: 0 passed, 1 failed")
-        return 1
-    if os.path.exists("/etc/vigil") or os.path.exists(PIN_DIR):
-        print("package tests: /etc/vigil or /sys/fs/bpf/vigil exists (a vigil from source?): "
-              "remove it first", file=sys.stderr)
+    why = why_not_here()
+    if why:
+        print(f"package tests install and purge vigil on this host, but {why}", file=sys.stderr)
         print("package-integration: 0 passed, 1 failed")
         return 1
     tmp = tempfile.mkdtemp(prefix="vigil-pkg-")
     env = Env(tmp)
     passed = failed = 0
+    saved = set_aside(tmp)
     try:
         for t in selected(TESTS):
             ok = run_one(t.__name__, t, env)
@@ -302,6 +340,7 @@ def main():
         if failed and err and os.path.exists(err):
             print(open(err).read()[-3000:], file=sys.stderr)
         cleanup(env)
+        restore(saved)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"package-integration: {passed} passed, {failed} failed")
     return 1 if failed else 0
