@@ -279,7 +279,7 @@ static int sync_cell(struct contain *c, const struct cell *cell)
 
 /* ---- state file ---- */
 
-json_t *contain_cell_json(const struct cell *cell)
+static json_t *cell_json(const struct cell *cell)
 {
 	json_t *denied = json_array();
 
@@ -297,7 +297,7 @@ json_t *contain_list_json(const struct contain *c)
 	json_t *a = json_array();
 
 	for (unsigned i = 0; i < c->ncells; i++)
-		json_array_append_new(a, contain_cell_json(c->cells[i]));
+		json_array_append_new(a, cell_json(c->cells[i]));
 	return a;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "vigil/metrics.h"
+#include "vigil/util.h"
 
 /* Objects whose keys are label values, not parts of the metric name. */
 static const struct {
@@ -60,7 +61,7 @@ static void walk(FILE *f, const char *prefix, const char *labels, json_t *o)
 
 		snprintf(name, sizeof(name), "%s_%s", prefix, k);
 		sanitize(name);
-		for (size_t i = 0; i < sizeof(labelled) / sizeof(labelled[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(labelled); i++)
 			if (!strcmp(k, labelled[i].key))
 				as_label = labelled[i].label;
 		if (json_is_object(v) && as_label) {

@@ -91,7 +91,6 @@ bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);
-json_t *contain_cell_json(const struct cell *cell);
 json_t *contain_list_json(const struct contain *c);
 
 #endif
