@@ -1,34 +1,36 @@
 #!/usr/bin/env bash
-# `make test`: unit tests, then integration tests against the real kernel.
-# Ends with one summary line: "tests: N passed, N failed".
+# `make test`: unit tests, then the suites against the real kernel: the
+# integration suites (tests/integration/test_*.py, in the order below) and
+# every fault-injection suite (tests/fault/test_*.py). Suites run one at a
+# time: each loads BPF and runs its own vigild. Each prints a last line
+# "<suite>: N passed, N failed"; this ends with "tests: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
-unit_out=$(tests/run-unit.sh "$@"); unit_rc=$?
-echo "$unit_out"
-if [ "$(id -u)" != 0 ]; then
-	echo "integration tests load eBPF programs: run as root (sudo make test)" >&2
-	int_out="integration: 0 passed, 1 failed"; int_rc=1
-	rules_out="rules-integration: 0 passed, 0 failed"; rules_rc=1
-	resp_out="response-integration: 0 passed, 0 failed"; resp_rc=1
-	sc_out="seccomp-integration: 0 passed, 0 failed"; sc_rc=1
-	pkg_out="package-integration: 0 passed, 0 failed"; pkg_rc=1
-else
-	int_out=$(B="${B:-build}" "$PYTHON" tests/integration/test_events.py 2>&1); int_rc=$?
-	rules_out=$(B="${B:-build}" "$PYTHON" tests/integration/test_rules.py 2>&1); rules_rc=$?
-	resp_out=$(B="${B:-build}" "$PYTHON" tests/integration/test_response.py 2>&1); resp_rc=$?
-	sc_out=$(B="${B:-build}" "$PYTHON" tests/integration/test_seccomp.py 2>&1); sc_rc=$?
-	pkg_out=$("$PYTHON" tests/integration/test_package.py 2>&1); pkg_rc=$?
-fi
-echo "$int_out"
-echo "$rules_out"
-echo "$resp_out"
-echo "$sc_out"
-echo "$pkg_out"
-p=0 f=0
-for line in "$(echo "$unit_out" | tail -1)" "$(echo "$int_out" | tail -1)" "$(echo "$rules_out" | tail -1)" "$(echo "$resp_out" | tail -1)" "$(echo "$sc_out" | tail -1)" "$(echo "$pkg_out" | tail -1)"; do
-	p=$((p + $(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p'))); 
+export B="${B:-build}"
+SUITES="tests/integration/test_events.py tests/integration/test_rules.py
+	tests/integration/test_response.py tests/integration/test_seccomp.py
+	$(ls tests/fault/test_*.py 2>/dev/null)
+	tests/integration/test_package.py"
+p=0 f=0 rc=0
+tally() { # the summary line of one suite
+	local line=$(echo "$1" | tail -1)
+	p=$((p + $(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')))
 	f=$((f + $(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')))
+}
+out=$(tests/run-unit.sh "$@") || rc=1
+echo "$out"
+tally "$out"
+for s in $SUITES; do
+	if [ "$(id -u)" != 0 ]; then
+		echo "$s: loads eBPF programs: run as root (sudo make test)" >&2
+		echo "$(basename "$s" .py): 0 passed, 1 failed"
+		f=$((f + 1)); rc=1
+		continue
+	fi
+	out=$("$PYTHON" "$s" 2>&1) || rc=1
+	echo "$out"
+	tally "$out"
 done
 echo "tests: $p passed, $f failed"
-[ $unit_rc -eq 0 ] && [ $int_rc -eq 0 ] && [ "${rules_rc:-1}" -eq 0 ] && [ "${resp_rc:-1}" -eq 0 ] && [ "${sc_rc:-1}" -eq 0 ] && [ "${pkg_rc:-1}" -eq 0 ]
+exit $rc
