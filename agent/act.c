@@ -5,7 +5,10 @@
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,41 +497,147 @@ void act_snapshot_free(struct snapshot *s)
 	s->n = 0;
 }
 
+/*
+ * The hashing half on a thread, not in a forked child: a fork of the
+ * multi-threaded daemon may not allocate or use OpenSSL (another thread may
+ * hold their locks). Detached; the loop and the thread each hold a
+ * reference, so the loop can give up on a hung read and go on.
+ */
+struct snapshot_job {
+	struct snapshot snap;
+	atomic_int refs;
+	atomic_bool done;
+	int result;
+};
+
+void act_snapshot_release(struct snapshot_job *j)
+{
+	if (j && atomic_fetch_sub(&j->refs, 1) == 1)
+		free(j);
+}
+
+static void *snapshot_thread(void *arg)
+{
+	struct snapshot_job *j = arg;
+
+	j->result = act_snapshot_end(&j->snap);
+	atomic_store(&j->done, true);
+	act_snapshot_release(j);
+	return NULL;
+}
+
+int act_snapshot_start(struct snapshot *s, struct snapshot_job **ret)
+{
+	struct snapshot_job *j = calloc(1, sizeof(*j));
+	sigset_t all, old;
+	pthread_attr_t at;
+	pthread_t t;
+	int r;
+
+	if (!j) {
+		act_snapshot_free(s);
+		return -ENOMEM;
+	}
+	j->snap = *s;
+	atomic_init(&j->refs, 2);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all); /* signals are the event loop's (signalfd) */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&t, &at, snapshot_thread, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&at);
+	if (r < 0) {
+		act_snapshot_free(&j->snap);
+		free(j);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
+
+bool act_snapshot_done(struct snapshot_job *j, int *result)
+{
+	if (!atomic_load(&j->done))
+		return false;
+	*result = j->result;
+	return true;
+}
+
 /* ---- operator scripts ---- */
 
+/*
+ * The script's process: stdin from the pipe, stdout and stderr to the log,
+ * its own session (a timeout kills the whole of it), no signal blocked
+ * (vigild blocks them for its signalfd) and none ignored (SIGPIPE is).
+ */
+static int spawn_attrs(int in_fd, int log_fd, posix_spawn_file_actions_t *fa, posix_spawnattr_t *at)
+{
+	sigset_t none, all;
+	int r;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawn_file_actions_init(fa);
+	if (r)
+		return -r;
+	r = posix_spawnattr_init(at);
+	if (r) {
+		posix_spawn_file_actions_destroy(fa);
+		return -r;
+	}
+	r = posix_spawn_file_actions_adddup2(fa, in_fd, 0);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, log_fd, 1);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, log_fd, 2);
+	if (!r)
+		r = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+						     POSIX_SPAWN_SETSIGDEF);
+	if (!r)
+		r = posix_spawnattr_setsigmask(at, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(at, &all);
+	if (r) {
+		posix_spawn_file_actions_destroy(fa);
+		posix_spawnattr_destroy(at);
+	}
+	return -r;
+}
+
+/*
+ * posix_spawn, not fork: vigild has threads (webhooks, the sniffer), and a
+ * forked copy of it must not run code that may take their locks (malloc,
+ * OpenSSL) before exec. A script that cannot be executed fails here.
+ */
 int act_exec_start(char *const *argv, const char *input, size_t len, const char *log_path,
 		   pid_t *child, char *err, size_t errlen)
 {
-	int in[2];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int in[2], r;
 	pid_t pid;
 	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, EXEC_LOG_MODE);
 
 	if (log_fd < 0 || pipe2(in, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "%s: %s", log_path, strerror(errno));
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", log_path, strerror(-r));
 		if (log_fd >= 0)
 			close(log_fd);
-		return -errno;
+		return r;
 	}
-	pid = fork();
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL); /* vigild blocks signals for signalfd */
-		setsid();
-		dup2(in[0], 0);
-		dup2(log_fd, 1);
-		dup2(log_fd, 2);
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+	r = spawn_attrs(in[0], log_fd, &fa, &at);
+	if (r == 0) {
+		r = -posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
 	}
 	close(in[0]);
 	close(log_fd);
-	if (pid < 0) {
+	if (r < 0) {
 		close(in[1]);
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "exec %s: %s", argv[0], strerror(-r));
+		return r;
 	}
 	/* alerts are small (< pipe buffer): this does not block on a script that never reads */
 	fcntl(in[1], F_SETFL, O_NONBLOCK);

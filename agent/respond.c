@@ -19,11 +19,12 @@
 #include "vigil/util.h"
 #include "vigil/webhook.h"
 
-#define SYSTEM_PLAYBOOKS    "/usr/share/vigil/playbooks"
-#define LOCAL_PLAYBOOKS	    "/etc/vigil/playbooks.d"
-#define OPEN_INCIDENTS	    256 /* playbook+target → incident, for de-duplicated alerts */
-#define EXECS_MAX	    64
-#define SNAPSHOT_TIMEOUT_MS 60000
+#define SYSTEM_PLAYBOOKS      "/usr/share/vigil/playbooks"
+#define LOCAL_PLAYBOOKS	      "/etc/vigil/playbooks.d"
+#define OPEN_INCIDENTS	      256 /* playbook+target → incident, for de-duplicated alerts */
+#define EXECS_MAX	      64
+#define SNAPSHOT_TIMEOUT_MS   60000
+#define SNAPSHOT_EXIT_WAIT_MS 2000
 
 struct open_incident {
 	char key[160];
@@ -31,9 +32,10 @@ struct open_incident {
 	uint64_t at_ms;
 };
 
-/* A child doing slow work off the event loop: an operator script or a snapshot. */
+/* Slow work off the event loop: an operator script (a child) or a snapshot (a thread). */
 struct running_exec {
-	pid_t pid;
+	pid_t pid;		  /* the script; 0 for a snapshot */
+	struct snapshot_job *job; /* the snapshot's hashing */
 	uint64_t deadline_ms;
 	char incident[48];
 	char argv0[256]; /* the script, or the evidence directory */
@@ -172,10 +174,28 @@ int respond_new(const struct vigil_config *cfg, const struct strv *cli_paths, st
 	return 0;
 }
 
+/* At exit: give hashing threads a moment (exit tears OpenSSL down under them), then leave them. */
+static void finish_snapshots(struct responder *r)
+{
+	for (int waited_ms = 0; waited_ms < SNAPSHOT_EXIT_WAIT_MS; waited_ms += 10) {
+		bool running = false;
+		int result;
+
+		for (unsigned i = 0; i < r->nexecs; i++)
+			running |= r->execs[i].job && !act_snapshot_done(r->execs[i].job, &result);
+		if (!running)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	}
+	for (unsigned i = 0; i < r->nexecs; i++)
+		act_snapshot_release(r->execs[i].job);
+}
+
 struct responder *respond_free(struct responder *r)
 {
 	if (!r)
 		return NULL;
+	finish_snapshots(r);
 	r->hooks = webhooks_free(r->hooks); /* drains hand-overs into the spool */
 	r->contain = contain_free(r->contain);
 	r->incidents = incidents_close(r->incidents);
@@ -439,14 +459,15 @@ static int step_deny(struct responder *r, const struct run *run, const struct pb
 	return cell ? contain_deny_path(r->contain, cell, path, err, errlen) : -ENOENT;
 }
 
-static struct running_exec *track_child(struct responder *r, pid_t child, const char *incident,
-					const char *what, uint64_t timeout_ms, bool snapshot)
+static struct running_exec *track_child(struct responder *r, pid_t child, struct snapshot_job *job,
+					const char *incident, const char *what, uint64_t timeout_ms)
 {
 	struct running_exec *x = &r->execs[r->nexecs++];
 
 	*x = (struct running_exec){.pid = child,
+				   .job = job,
 				   .deadline_ms = clock_ns(CLOCK_MONOTONIC) / 1000000 + timeout_ms,
-				   .snapshot = snapshot};
+				   .snapshot = job != NULL};
 	snprintf(x->incident, sizeof(x->incident), "%s", incident);
 	snprintf(x->argv0, sizeof(x->argv0), "%s", what);
 	return x;
@@ -455,7 +476,7 @@ static struct running_exec *track_child(struct responder *r, pid_t child, const 
 /*
  * The volatile evidence is copied at once (the processes may be gone in a
  * moment); hashing the executables (tens of ms for a Python) is left to a
- * child process reaped on the tick, so the event loop goes on.
+ * thread polled on the tick, so the event loop goes on.
  */
 static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, bool tree,
 			 json_t *res, char *err, size_t errlen)
@@ -463,7 +484,7 @@ static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, 
 	const char *id = json_string_value(json_object_get(run->inc, "id"));
 	char dir[PATH_MAX + 64];
 	struct snapshot snap;
-	pid_t child;
+	struct snapshot_job *job;
 	int e;
 
 	if (r->nexecs == EXECS_MAX) {
@@ -482,15 +503,12 @@ static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, 
 	if (e < 0)
 		return e;
 	json_object_set_new(res, "files", json_integer(snap.files));
-	child = fork();
-	if (child == 0)
-		_exit(act_snapshot_end(&snap) < 0);
-	act_snapshot_free(&snap);
-	if (child < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
+	e = act_snapshot_start(&snap, &job);
+	if (e < 0) {
+		snprintf(err, errlen, "cannot start hashing: %s", strerror(-e));
+		return e;
 	}
-	track_child(r, child, id, dir, SNAPSHOT_TIMEOUT_MS, true);
+	track_child(r, 0, job, id, dir, SNAPSHOT_TIMEOUT_MS);
 	return 0;
 }
 
@@ -553,7 +571,7 @@ static int step_exec(struct responder *r, const struct run *run, const struct pb
 	e = act_exec_start(st->argv, run->line, run->len, log, &child, err, errlen);
 	if (e < 0)
 		return e;
-	track_child(r, child, id, st->argv[0], st->timeout_ms, false);
+	track_child(r, child, NULL, id, st->argv[0], st->timeout_ms);
 	json_object_set_new(res, "command", json_string(st->argv[0]));
 	json_object_set_new(res, "child_pid", json_integer(child));
 	json_object_set_new(res, "log", json_string(log));
@@ -755,25 +773,54 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 
 /* ---- operator scripts ---- */
 
+/* Finished, or out of time (then the whole session it started is killed)? */
+static bool reap_script(struct running_exec *x, uint64_t now_ms, int *code)
+{
+	int status;
+	pid_t p = waitpid(x->pid, &status, WNOHANG);
+
+	if (p == 0 && now_ms < x->deadline_ms)
+		return false;
+	if (p == 0) {
+		kill(-x->pid, SIGKILL);
+		kill(x->pid, SIGKILL);
+		waitpid(x->pid, &status, 0);
+		x->killed = true;
+	}
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return true;
+}
+
+/* A thread cannot be killed: one still hashing at its deadline is left to finish alone. */
+static bool reap_snapshot(struct running_exec *x, uint64_t now_ms, int *code)
+{
+	int result;
+
+	if (act_snapshot_done(x->job, &result))
+		*code = result < 0;
+	else if (now_ms < x->deadline_ms)
+		return false;
+	else {
+		*code = -1;
+		x->killed = true;
+	}
+	act_snapshot_release(x->job);
+	x->job = NULL;
+	return true;
+}
+
 void respond_tick(struct responder *r)
 {
 	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000;
 
 	for (unsigned i = 0; i < r->nexecs;) {
 		struct running_exec *x = &r->execs[i];
-		int status;
-		pid_t p = waitpid(x->pid, &status, WNOHANG);
+		int code;
 		json_t *inc;
 
-		if (p == 0 && now_ms < x->deadline_ms) {
+		if (!(x->job ? reap_snapshot(x, now_ms, &code) : reap_script(x, now_ms, &code))) {
 			i++;
 			continue;
-		}
-		if (p == 0) { /* out of time: the whole session it started */
-			kill(-x->pid, SIGKILL);
-			kill(x->pid, SIGKILL);
-			waitpid(x->pid, &status, 0);
-			x->killed = true;
 		}
 		inc = incident_load(r->incidents, x->incident);
 		if (inc) {
@@ -782,16 +829,17 @@ void respond_tick(struct responder *r)
 						  x->snapshot ? "contain.snapshot-result"
 							      : "contain.exec-result",
 						  x->snapshot ? "evidence" : "command", x->argv0,
-						  "exit_code",
-						  WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-						  "timed_out", x->killed));
+						  "exit_code", code, "timed_out", x->killed));
 			incident_save(r->incidents, inc);
 			json_decref(inc);
 		}
-		if (x->killed || !WIFEXITED(status) || WEXITSTATUS(status))
+		if (x->killed || code)
 			log_warn("%s %s (incident %s) %s",
 				 x->snapshot ? "snapshot" : "operator script", x->argv0,
-				 x->incident, x->killed ? "timed out and was killed" : "failed");
+				 x->incident,
+				 !x->killed    ? "failed"
+				 : x->snapshot ? "timed out (its hashing is left to finish)"
+					       : "timed out and was killed");
 		r->execs[i] = r->execs[--r->nexecs];
 	}
 }

@@ -64,7 +64,7 @@ int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_t
  * slow one can run elsewhere. begin, at once (the processes may not live
  * long): per process cmdline, environ (secrets redacted), status, open
  * files, sockets, maps, cgroup, and trigger.json (the alert); the
- * executables are opened. end, later (e.g. in a child process): their
+ * executables are opened. end, later (e.g. on a thread, below): their
  * SHA-256 and tree.json; it frees s. free: drop s without finishing.
  */
 struct snapshot {
@@ -78,6 +78,18 @@ int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigg
 		       struct snapshot *s, char *err, size_t errlen);
 int act_snapshot_end(struct snapshot *s);
 void act_snapshot_free(struct snapshot *s);
+
+/*
+ * Run act_snapshot_end on a thread of its own (it takes s over, also on
+ * failure). The loop polls act_snapshot_done, and calls
+ * act_snapshot_release when it has the result or stops waiting for it: a
+ * thread still hashing then frees the job itself when it ends.
+ */
+struct snapshot_job;
+int act_snapshot_start(struct snapshot *s, struct snapshot_job **ret);
+/* true once finished; *result: act_snapshot_end's (0 or a negative errno) */
+bool act_snapshot_done(struct snapshot_job *j, int *result);
+void act_snapshot_release(struct snapshot_job *j);
 
 /* Start argv[0] (absolute) with input on stdin, output to log_path; *child gets its pid. */
 int act_exec_start(char *const *argv, const char *input, size_t len, const char *log_path,
