@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "vigil/config.h"
+#include "vigil/proc_cache.h"
 #include "vigil/util.h"
 
 int strv_push(struct strv *s, const char *str)
@@ -75,6 +76,7 @@ static const struct key_def keys[] = {
     {"capture.max_args_bytes", K_SIZE, CFG(args_max), 64, 16383},
     {"capture.ring_buffer_size", K_SIZE, CFG(ring_buffer_size), 1 << 16, 1ull << 30},
     {"capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000},
+    {"capture.process_cache_max", K_U32, CFG(proc_cache_max), 1024, 16777216},
     {"capture.fold_window", K_DURATION, CFG(fold_window_ms), 0, 3600000},
     {"watch.model_extensions", K_LIST, CFG(model_extensions)},
     {"watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions)},
@@ -195,6 +197,7 @@ int config_defaults(struct vigil_config **ret)
 	c->args_max = 4096;
 	c->ring_buffer_size = 8ull << 20;
 	c->exit_grace_ms = 5000;
+	c->proc_cache_max = PROC_CACHE_MAX_DEFAULT;
 	c->fold_window_ms = 1000;
 	c->rules_max_sequences = 10000;
 	c->alert_dedup_ms = 10000;

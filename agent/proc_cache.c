@@ -28,6 +28,7 @@ struct proc_cache {
 	struct proc *buckets[NBUCKETS];
 	struct cgroup_entry cgroups[NCGROUPS];
 	EVP_MD_CTX *md;
+	unsigned max;
 	struct proc_cache_stats st;
 };
 
@@ -51,6 +52,7 @@ int proc_cache_new(const char *proc_root, const char *boot_id, struct proc_cache
 		return -ENOMEM;
 	}
 	pc->ns_per_tick = 1000000000ull / (hz > 0 ? hz : 100);
+	proc_cache_set_max(pc, PROC_CACHE_MAX_DEFAULT);
 	*ret = pc;
 	return 0;
 }
@@ -152,6 +154,10 @@ static struct proc *insert(struct proc_cache *pc, uint32_t pid)
 		memset(p, 0, sizeof(*p));
 		p->next = next;
 		return p;
+	}
+	if (pc->st.entries >= pc->max) { /* full: lost exits, or a flood; the tick resyncs */
+		pc->st.refused++;
+		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -293,24 +299,47 @@ void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns)
 	}
 }
 
-void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns)
+/* Free every entry drop() says to; returns how many. */
+static unsigned sweep(struct proc_cache *pc,
+		      bool (*drop)(struct proc_cache *pc, struct proc *p, void *ctx), void *ctx)
 {
+	unsigned n = 0;
+
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		struct proc **pp = &pc->buckets[i];
 
 		while (*pp) {
 			struct proc *p = *pp;
 
-			if ((p->flags & PROC_EXITED) && p->exit_ns + grace_ns <= now_ns) {
+			if (drop(pc, p, ctx)) {
 				*pp = p->next;
 				proc_free(p);
 				pc->st.entries--;
-				pc->st.evicted++;
+				n++;
 			} else {
 				pp = &p->next;
 			}
 		}
 	}
+	return n;
+}
+
+struct expiry {
+	uint64_t now_ns, grace_ns;
+};
+
+static bool exited_long_ago(struct proc_cache *pc, struct proc *p, void *ctx)
+{
+	const struct expiry *x = ctx;
+
+	return (p->flags & PROC_EXITED) && p->exit_ns + x->grace_ns <= x->now_ns;
+}
+
+void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns)
+{
+	struct expiry x = {now_ns, grace_ns};
+
+	pc->st.evicted += sweep(pc, exited_long_ago, &x);
 }
 
 /* /proc/PID/stat: comm may hold spaces and ')', so parse from the last ')'. */
@@ -387,6 +416,37 @@ static struct proc *load(struct proc_cache *pc, uint32_t pid)
 	proc_cache_read_cgroup(pc, p);
 	pc->st.loaded++;
 	return p;
+}
+
+/* Cached as running, but /proc has no such process, or one that started at another time. */
+static bool exit_lost(struct proc_cache *pc, struct proc *p, void *ctx)
+{
+	char path[PATH_MAX], text[1024], comm[64];
+	uint32_t ppid, sid;
+	uint64_t ticks;
+
+	if (p->flags & PROC_EXITED)
+		return false; /* its exit was seen: expiry's business */
+	snprintf(path, sizeof(path), "%s/%u/stat", pc->proc_root, p->pid);
+	if (read_file(path, text, sizeof(text)) < 0 ||
+	    parse_stat(text, comm, sizeof(comm), &ppid, &sid, &ticks) < 0)
+		return true;
+	return ticks != p->start_ns / pc->ns_per_tick;
+}
+
+unsigned proc_cache_resync(struct proc_cache *pc)
+{
+	unsigned n = sweep(pc, exit_lost, NULL);
+
+	pc->st.resyncs++;
+	pc->st.resync_dropped += n;
+	return n;
+}
+
+void proc_cache_set_max(struct proc_cache *pc, unsigned max)
+{
+	pc->max = max ? max : 1;
+	pc->st.max = pc->max;
 }
 
 struct proc *proc_cache_get_or_load(struct proc_cache *pc, uint32_t pid)

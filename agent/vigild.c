@@ -73,6 +73,8 @@ struct manager {
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;
+	uint64_t last_resync_ns, refused_at_resync;
+	bool resync_wanted; /* process events were lost: exits may be missing */
 	int lock_fd;
 	bool stop, metrics_failed;
 };
@@ -210,10 +212,13 @@ static json_t *counters_json(struct manager *m)
 	    o, "events",
 	    json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted, "by_action", a));
 	json_object_set_new(o, "drops", d);
-	json_object_set_new(o, "proc_cache",
-			    json_pack("{s:I, s:I, s:I, s:I}", "entries", (json_int_t)pcs.entries,
-				      "misses", (json_int_t)pcs.misses, "loaded_on_miss",
-				      (json_int_t)pcs.loaded, "expired", (json_int_t)pcs.evicted));
+	json_object_set_new(
+	    o, "proc_cache",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "entries",
+		      (json_int_t)pcs.entries, "misses", (json_int_t)pcs.misses, "loaded_on_miss",
+		      (json_int_t)pcs.loaded, "expired", (json_int_t)pcs.evicted, "max",
+		      (json_int_t)pcs.max, "refused", (json_int_t)pcs.refused, "resyncs",
+		      (json_int_t)pcs.resyncs, "resync_dropped", (json_int_t)pcs.resync_dropped));
 	json_object_set_new(
 	    o, "file_sink",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t)fss.lines, "bytes",
@@ -281,6 +286,12 @@ static void emit_start(struct manager *m)
 	emit_health(m, "state", "start", "agent-start", a);
 }
 
+static bool lost_process_event(int drop)
+{
+	return drop == VGL_DROP_RB_FULL + VGL_MSG_EXIT || drop == VGL_DROP_RB_FULL + VGL_MSG_FORK ||
+	       drop == VGL_DROP_RB_FULL + VGL_MSG_EXEC;
+}
+
 static void check_drops(struct manager *m)
 {
 	uint64_t drops[VGL_DROP_NR], sink_dropped = 0;
@@ -295,6 +306,7 @@ static void check_drops(struct manager *m)
 		json_object_set_new(delta, drop_names[i],
 				    json_integer(drops[i] - m->drops_reported[i]));
 		m->drops_reported[i] = drops[i];
+		m->resync_wanted |= lost_process_event(i);
 		any = true;
 	}
 	if (m->sinks.file) {
@@ -313,11 +325,41 @@ static void check_drops(struct manager *m)
 		json_decref(delta);
 }
 
+/*
+ * Lost exits leave dead processes cached (and a reused pid mis-attributed):
+ * after lost process events or a full cache, at most every 5 s, and every
+ * 60 s while above 3/4 of the cap, check the cache against /proc.
+ */
+static void maybe_resync(struct manager *m, uint64_t now)
+{
+	struct proc_cache_stats st;
+	bool urgent, high;
+	unsigned n;
+
+	proc_cache_stats(m->pc, &st);
+	urgent = m->resync_wanted || st.refused != m->refused_at_resync;
+	high = st.entries >= st.max / 4 * 3;
+	if (!(urgent && now - m->last_resync_ns >= 5000000000ull) &&
+	    !(high && now - m->last_resync_ns >= 60000000000ull))
+		return;
+	n = proc_cache_resync(m->pc);
+	proc_cache_stats(m->pc, &st);
+	m->last_resync_ns = now;
+	m->refused_at_resync = st.refused;
+	m->resync_wanted = false;
+	if (n)
+		emit_health(m, "metric", "info", "process-cache-resync",
+			    json_pack("{s:{s:i, s:I, s:s}}", "process_cache", "dropped", n,
+				      "entries", (json_int_t)st.entries, "after",
+				      urgent ? "lost events or a full cache" : "high water"));
+}
+
 static void on_tick(struct manager *m)
 {
 	uint64_t now = clock_ns(CLOCK_BOOTTIME);
 
 	check_drops(m);
+	maybe_resync(m, now);
 	if (now - m->last_heartbeat_ns >= m->cfg->heartbeat_ms * 1000000ull) {
 		json_t *a = counters_json(m);
 
@@ -612,6 +654,7 @@ static int setup(struct manager *m)
 	r = proc_cache_new("/proc", m->boot_id, &m->pc);
 	if (r < 0)
 		return r;
+	proc_cache_set_max(m->pc, m->cfg->proc_cache_max);
 	r = enrich_new(m->cfg, m->pc, &m->en);
 	if (r < 0)
 		return r;

@@ -5,8 +5,11 @@
  * Owns: the pid → struct proc table, seeding from /proc at start, updates
  * from exec/fork/exit events, reading /proc on a miss (counted), ancestry,
  * entity ids (stable across PID reuse: derived from boot id, pid and start
- * time, so a restarted agent gives the same id), and expiry of exited
- * processes after a grace period. Does not decide workload tags (enrich.c).
+ * time, so a restarted agent gives the same id), expiry of exited
+ * processes after a grace period, a cap on entries (new ones refused when
+ * full, counted) and the resync from /proc that forgets processes whose
+ * exit event was lost. Does not decide workload tags (enrich.c), nor when
+ * to resync (the daemon: after ring-buffer drops, or when crowded).
  */
 #ifndef VIGIL_PROC_CACHE_H
 #define VIGIL_PROC_CACHE_H
@@ -18,6 +21,8 @@
 #include "vigil/cgroup.h"
 
 #define PROC_ARGS_MAX 4096 /* bytes of argv kept per cached process */
+/* entries: ~1 KiB each with argv and JSON, so ~64 MiB at most; a host runs far fewer */
+#define PROC_CACHE_MAX_DEFAULT 65536
 
 enum proc_flags {
 	PROC_INFERENCE = 1 << 0,      /* matched an inference workload selector */
@@ -60,6 +65,8 @@ struct proc {
 
 struct proc_cache_stats {
 	uint64_t entries, misses, loaded, evicted, cgroup_reads;
+	uint64_t max, refused;		  /* the cap, and entries not made because of it */
+	uint64_t resyncs, resync_dropped; /* sweeps against /proc, and lost exits they found */
 };
 
 struct proc_cache;
@@ -81,6 +88,14 @@ struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns);
 /* drop processes that exited more than grace_ns before now_ns */
 void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns);
+/* At most max entries (default PROC_CACHE_MAX_DEFAULT); past it new ones are refused. */
+void proc_cache_set_max(struct proc_cache *pc, unsigned max);
+/*
+ * Drop the processes cached as running that /proc no longer has, or has
+ * with another start time (PID reused): their exit event was lost. One
+ * read of /proc/PID/stat per such entry. Returns how many were dropped.
+ */
+unsigned proc_cache_resync(struct proc_cache *pc);
 /* parent chain, nearest first; returns how many were found (<= max) */
 unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const struct proc **out,
 			      unsigned max);

@@ -140,6 +140,54 @@ static void test_proc_cache_miss_loads_from_proc(void **state)
 	proc_cache_free(pc);
 }
 
+/* Exits lost (ring buffer overflowed): the resync forgets what /proc does not confirm. */
+static void test_proc_cache_resync_drops_lost_exits_and_reused_pids(void **state)
+{
+	struct proc_cache *pc;
+	struct proc_cache_stats st;
+	uint64_t tick = 1000000000ull / sysconf(_SC_CLK_TCK);
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	assert_int_equal(proc_cache_seed(pc), 3);
+	proc_cache_fork(pc, 4242, 100, 77 * tick); /* gone: no /proc/4242 */
+	proc_cache_fork(pc, 4243, 100, 78 * tick); /* gone, but its exit was seen */
+	proc_cache_exit(pc, 4243, 5);
+	proc_cache_fork(pc, 100, 1, 501 * tick);   /* /proc/100 started at tick 500: reused */
+	proc_cache_fork(pc, 200, 100, 900 * tick); /* matches /proc/200 */
+	assert_int_equal(proc_cache_resync(pc), 2);
+	assert_null(proc_cache_get(pc, 4242));
+	assert_null(proc_cache_get(pc, 100));
+	assert_non_null(proc_cache_get(pc, 4243)); /* left to expire after its grace */
+	assert_non_null(proc_cache_get(pc, 200));
+	assert_non_null(proc_cache_get(pc, 1));
+	proc_cache_stats(pc, &st);
+	assert_int_equal(st.entries, 3);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(st.resync_dropped, 2);
+	proc_cache_free(pc);
+}
+
+/* A flood of processes whose exits are lost cannot grow the cache past its cap. */
+static void test_proc_cache_cap_refuses_then_resync_makes_room(void **state)
+{
+	struct proc_cache *pc;
+	struct proc_cache_stats st;
+
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	proc_cache_set_max(pc, 8);
+	for (uint32_t pid = 5000; pid < 5100; pid++)
+		proc_cache_fork(pc, pid, 1, pid);
+	proc_cache_stats(pc, &st);
+	assert_int_equal(st.entries, 8);
+	assert_int_equal(st.refused, 92);
+	assert_int_equal(st.max, 8);
+	assert_null(proc_cache_get(pc, 5099));
+	assert_non_null(proc_cache_fork(pc, 5000, 1, 1)); /* a known pid keeps its slot */
+	assert_int_equal(proc_cache_resync(pc), 8);	  /* none of them is in /proc */
+	assert_non_null(proc_cache_get_or_load(pc, 200)); /* room again */
+	proc_cache_free(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +195,8 @@ int main(void)
 	    cmocka_unit_test(test_proc_cache_entity_id_stable_and_pid_reuse),
 	    cmocka_unit_test(test_proc_cache_fork_exec_exit_expire),
 	    cmocka_unit_test(test_proc_cache_miss_loads_from_proc),
+	    cmocka_unit_test(test_proc_cache_resync_drops_lost_exits_and_reused_pids),
+	    cmocka_unit_test(test_proc_cache_cap_refuses_then_resync_makes_room),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
