@@ -178,21 +178,41 @@ void detect_event(struct detector *d, const struct vigil_event *ev, const char *
 	rule_engine_eval(d->eng, &d->view);
 }
 
+static void add_evicted(void *ctx, const struct rule *r, uint64_t n, uint64_t total)
+{
+	json_object_set_new(ctx, rule_meta(r)->id, json_integer(n));
+}
+
+json_t *detect_evictions(struct detector *d)
+{
+	json_t *by_rule = json_object();
+
+	rule_engine_evictions(d->eng, true, add_evicted, by_rule);
+	if (json_object_size(by_rule))
+		return by_rule;
+	json_decref(by_rule);
+	return NULL;
+}
+
 json_t *detect_stats(const struct detector *d)
 {
 	struct rule_engine_stats st;
 	const struct ruleset *rs = rule_engine_ruleset(d->eng);
+	json_t *o, *by_rule = json_object();
 
 	rule_engine_stats(d->eng, &st);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "alerts_suppressed", (json_int_t)st.suppressed, "rules",
-			 (json_int_t)ruleset_count(rs), "rule_files", (json_int_t)ruleset_files(rs),
-			 "evaluated", (json_int_t)st.events, "alerts", (json_int_t)d->alerts,
-			 "alert_errors", (json_int_t)d->alert_errors, "sequences_live",
-			 (json_int_t)st.seq_live, "sequences_started", (json_int_t)st.seq_started,
-			 "sequences_expired", (json_int_t)st.seq_expired, "sequences_evicted",
-			 (json_int_t)st.seq_evicted, "reloads", (json_int_t)d->reloads,
-			 "reload_failures", (json_int_t)d->reload_failures);
+	rule_engine_evictions(d->eng, false, add_evicted, by_rule);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		      "alerts_suppressed", (json_int_t)st.suppressed, "rules",
+		      (json_int_t)ruleset_count(rs), "rule_files", (json_int_t)ruleset_files(rs),
+		      "evaluated", (json_int_t)st.events, "alerts", (json_int_t)d->alerts,
+		      "alert_errors", (json_int_t)d->alert_errors, "sequences_live",
+		      (json_int_t)st.seq_live, "sequences_started", (json_int_t)st.seq_started,
+		      "sequences_expired", (json_int_t)st.seq_expired, "sequences_evicted",
+		      (json_int_t)st.seq_evicted, "reloads", (json_int_t)d->reloads,
+		      "reload_failures", (json_int_t)d->reload_failures);
+	json_object_set_new(o, "sequences_evicted_by_rule", by_rule);
+	return o;
 }
 
 int detect_check(const struct vigil_config *cfg, const struct strv *cli_paths)

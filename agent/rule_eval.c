@@ -2,8 +2,9 @@
 /*
  * The rule evaluator: compiled conditions against a struct rule_view, rules
  * picked by event.action, and the bounded state of sequence rules (one
- * state per rule and key, LRU-evicted when the cap is reached, expired on
- * event time so replay behaves like live).
+ * state per rule and key, LRU-evicted when the cap is reached and the
+ * evictions counted per rule, expired on event time so replay behaves like
+ * live).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -42,6 +43,10 @@ struct rule_engine {
 	uint32_t bmask;
 	int32_t free_head, lru_head, lru_tail; /* head = most recently touched */
 	struct rule_engine_stats st;
+	/* by rule index: flooding keys evicts others' pending sequences, so say whose */
+	struct rule_evicted {
+		uint64_t total, reported;
+	} * evicted;
 	uint64_t dedup_ns;
 	struct dedup_slot {
 		uint64_t hash, last_ns, held;
@@ -432,6 +437,8 @@ static int32_t state_alloc(struct rule_engine *e, uint64_t now)
 		e->free_head = e->used++;
 	}
 	if (e->free_head < 0) {
+		if (e->evicted)
+			e->evicted[e->pool[e->lru_tail].rule].total++;
 		state_drop(e, e->lru_tail);
 		e->st.seq_evicted++;
 	}
@@ -588,6 +595,13 @@ static void seq_step(struct rule_engine *e, const struct rule *r, unsigned step,
 
 /* ---- engine ---- */
 
+/* Per-rule eviction counts for the current ruleset (none if out of memory: the total stays). */
+static void evicted_reset(struct rule_engine *e)
+{
+	free(e->evicted);
+	e->evicted = calloc(e->rs->n ? e->rs->n : 1, sizeof(*e->evicted));
+}
+
 static void states_reset(struct rule_engine *e)
 {
 	memset(e->buckets, 0xff, (e->bmask + 1) * sizeof(*e->buckets));
@@ -622,6 +636,7 @@ int rule_engine_new(struct ruleset *rs, unsigned state_max, alert_fn fn, void *c
 	e->fn = fn;
 	e->ctx = ctx;
 	states_reset(e);
+	evicted_reset(e);
 	*ret = e;
 	return 0;
 }
@@ -637,6 +652,7 @@ struct rule_engine *rule_engine_free(struct rule_engine *e)
 {
 	if (e) {
 		free(e->dedup);
+		free(e->evicted);
 		ruleset_free(e->rs);
 		free(e->pool);
 		free(e->buckets);
@@ -651,6 +667,7 @@ struct ruleset *rule_engine_swap(struct rule_engine *e, struct ruleset *rs)
 
 	e->rs = rs;
 	states_reset(e); /* rule indexes changed */
+	evicted_reset(e);
 	return old;
 }
 
@@ -685,4 +702,17 @@ void rule_engine_eval(struct rule_engine *e, const struct rule_view *v)
 void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *ret)
 {
 	*ret = e->st;
+}
+
+void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction_fn fn, void *ctx)
+{
+	for (unsigned i = 0; e->evicted && i < e->rs->n; i++) {
+		struct rule_evicted *x = &e->evicted[i];
+
+		if (x->total == (unreported_only ? x->reported : 0))
+			continue;
+		fn(ctx, e->rs->rules[i], x->total - (unreported_only ? x->reported : 0), x->total);
+		if (unreported_only)
+			x->reported = x->total;
+	}
 }

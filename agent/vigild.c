@@ -354,11 +354,22 @@ static void maybe_resync(struct manager *m, uint64_t now)
 				      urgent ? "lost events or a full cache" : "high water"));
 }
 
+/* Once a tick at most: a flood of keys evicting pending sequences is itself seen. */
+static void check_evictions(struct manager *m)
+{
+	json_t *by_rule = detect_evictions(m->detect);
+
+	if (by_rule)
+		emit_health(m, "metric", "info", "sequence-evicted",
+			    json_pack("{s:{s:o}}", "rules", "sequences_evicted_by_rule", by_rule));
+}
+
 static void on_tick(struct manager *m)
 {
 	uint64_t now = clock_ns(CLOCK_BOOTTIME);
 
 	check_drops(m);
+	check_evictions(m);
 	maybe_resync(m, now);
 	if (now - m->last_heartbeat_ns >= m->cfg->heartbeat_ms * 1000000ull) {
 		json_t *a = counters_json(m);

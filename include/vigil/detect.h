@@ -38,6 +38,8 @@ typedef void (*detect_alert_hook)(void *ctx, const struct rule_meta *m, const ch
 void detect_on_alert(struct detector *d, detect_alert_hook fn, void *ctx);
 /* Counters and what is loaded, for status and heartbeats. */
 json_t *detect_stats(const struct detector *d);
+/* Sequences evicted since the last call, {rule id: count}; NULL if none. */
+json_t *detect_evictions(struct detector *d);
 /* Load the rules the daemon would use and report problems (vigild --check). */
 int detect_check(const struct vigil_config *cfg, const struct strv *cli_paths);
 

@@ -9,7 +9,7 @@
  * overrides); the evaluator over a struct rule_view with rules indexed by
  * event.action; sequence ("A then B within T by KEY") and threshold ("N
  * times, or N distinct values, within T by KEY") state, bounded, with
- * evictions counted; alert de-duplication. Formatting alerts is alert.c's business; where
+ * evictions counted per rule; alert de-duplication. Formatting alerts is alert.c's business; where
  * events come from is the caller's.
  */
 #ifndef VIGIL_RULES_H
@@ -133,5 +133,13 @@ bool rule_engine_wants(const struct rule_engine *e, enum action_bit a);
 /* Evaluate one event: fn is called for each rule that fires. */
 void rule_engine_eval(struct rule_engine *e, const struct rule_view *v);
 void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *ret);
+/*
+ * Sequence states evicted to make room, per rule (the rule whose pending
+ * sequence was lost): fn gets each rule with evictions, n of them new
+ * since the last unreported_only call (which marks them reported), or all
+ * n = total when unreported_only is false. Since the last reload.
+ */
+typedef void (*eviction_fn)(void *ctx, const struct rule *r, uint64_t n, uint64_t total);
+void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction_fn fn, void *ctx);
 
 #endif

@@ -467,6 +467,64 @@ static void test_sequence_state_is_bounded_and_evictions_counted(void **state)
 	harness_fini(&h);
 }
 
+struct evicted_seen {
+	char ids[4][16];
+	uint64_t n[4], total[4];
+	unsigned count;
+};
+
+static void on_evicted(void *ctx, const struct rule *r, uint64_t n, uint64_t total)
+{
+	struct evicted_seen *s = ctx;
+
+	assert_true(s->count < 4);
+	snprintf(s->ids[s->count], sizeof(s->ids[0]), "%s", rule_meta(r)->id);
+	s->n[s->count] = n;
+	s->total[s->count++] = total;
+}
+
+#define CONNECT_BY(ent, sec)                                                                \
+	"{\"@timestamp\":\"2026-11-28T10:00:" sec "Z\",\"event\":{\"action\":\"connect\"}," \
+	"\"process\":{\"entity_id\":\"" ent "\"}}"
+
+/* Flooding one rule's keys to evict another's pending sequence is told, per victim rule. */
+static void test_sequence_evictions_are_reported_per_rule(void **state)
+{
+	struct evicted_seen s = {0};
+	struct harness h;
+	char ev[512];
+
+	harness_init(&h,
+		     "- rule: pickle then shell\n  id: S-1\n  severity: critical\n"
+		     "  sequence:\n    by: tree\n    within: 30s\n    steps:\n"
+		     "      - event.action = open and file.extension = pkl\n"
+		     "      - event.action = exec and process.name = sh\n"
+		     "- rule: noise\n  id: N-1\n  severity: low\n"
+		     "  sequence:\n    by: process\n    within: 30s\n    steps:\n"
+		     "      - event.action = connect\n"
+		     "      - event.action = exec and process.name = nothing\n",
+		     16);
+	feed(&h, OPEN_PKL("P1", "01"));
+	for (int i = 0; i < 16; i++) { /* the flood: 16 keys of another rule */
+		snprintf(ev, sizeof(ev), CONNECT_BY("F%d", "02"), i);
+		feed(&h, ev);
+	}
+	assert_int_equal(feed(&h, EXEC_SH("C1", "P1", "03")), 0); /* the sequence was lost */
+	rule_engine_evictions(h.e, true, on_evicted, &s);
+	assert_int_equal(s.count, 1);
+	assert_string_equal(s.ids[0], "S-1");
+	assert_int_equal(s.n[0], 1);
+	s.count = 0;
+	rule_engine_evictions(h.e, true, on_evicted, &s); /* reported once */
+	assert_int_equal(s.count, 0);
+	feed(&h, CONNECT_BY("F99", "04"));		   /* evicts the oldest flood key, N-1's */
+	rule_engine_evictions(h.e, false, on_evicted, &s); /* totals, for status */
+	assert_int_equal(s.count, 2);
+	assert_int_equal(s.total[0], 1);
+	assert_int_equal(s.total[1], 1);
+	harness_fini(&h);
+}
+
 static void test_threshold_counts_distinct_values_per_key(void **state)
 {
 	struct harness h;
@@ -587,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(test_sequence_tree_within_window),
 	    cmocka_unit_test(test_sequence_by_field_and_same_process),
 	    cmocka_unit_test(test_sequence_state_is_bounded_and_evictions_counted),
+	    cmocka_unit_test(test_sequence_evictions_are_reported_per_rule),
 	    cmocka_unit_test(test_threshold_counts_distinct_values_per_key),
 	    cmocka_unit_test(test_action_bits_agree_with_action_names),
 	    cmocka_unit_test(test_engine_swap_keeps_running_until_replaced),
