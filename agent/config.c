@@ -84,6 +84,7 @@ static const struct key_def keys[] = {
     {"watch.credential_files", K_LIST, CFG(credential_files)},
     {"watch.paths", K_LIST, CFG(watch_paths)},
     {"watch.gpu_devices", K_LIST, CFG(gpu_devices)},
+    {"watch.sniff_network_filesystems", K_BOOL, CFG(sniff_network_fs)},
     {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
     {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
     {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},

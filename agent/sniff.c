@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +9,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vigil/sniff.h"
@@ -17,32 +21,46 @@
 #define QUEUE_LEN   64
 #define CACHE_SLOTS 4096
 #define HEAD_BYTES  4096
+#define WORKERS	    2
+#define STUCK_MAX   8 /* abandoned workers still blocked: past this, none is replaced */
 
 struct ring {
 	struct sniff_job jobs[QUEUE_LEN];
 	unsigned head, len;
 };
 
-struct sniffer {
+struct sniffer;
+
+/* One worker thread; an abandoned one is no longer the pool's and frees itself. */
+struct worker {
+	struct sniffer *s;
 	pthread_t thread;
-	pthread_mutex_t lock;
+	bool busy, abandoned;
+	uint64_t started_ms;
+};
+
+struct sniffer {
+	struct worker *pool[WORKERS];
+	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t wake;
-	bool stop, started;
+	bool stop, owner_gone; /* freed when the owner and every stuck worker are gone */
 	int efd;
+	unsigned deadline_ms;
+	bool network_fs;
 	struct ring todo, done;
 	struct sniff_stats st;
 	struct cache_slot {
 		uint64_t ino, size;
 		int64_t mtime_ns;
 		const char *format;
-	} cache[CACHE_SLOTS]; /* worker only */
+	} cache[CACHE_SLOTS];
 	struct asked {
 		uint64_t ino;
 		uint32_t pid;
-	} asked[CACHE_SLOTS]; /* (file, process) pairs already asked about */
+	} asked[CACHE_SLOTS]; /* (file, process) pairs already asked about: the loop's */
 };
 
-enum look_result { LOOK_FAILED, LOOK_READ, LOOK_CACHED, LOOK_NETWORK };
+enum look_result { LOOK_FAILED, LOOK_READ, LOOK_CACHED, LOOK_NETWORK, LOOK_REFUSED };
 
 /* ---- formats ---- */
 
@@ -150,73 +168,135 @@ void sniff_judge(const char *ext, const char *format, struct sniff_job *job)
 
 /* ---- worker ---- */
 
-static bool network_fs(int fd)
+static bool network_fs(const struct statfs *sf)
 {
 	static const long magics[] = {
 	    0x6969,	/* NFS */ 0x65735546,  /* FUSE */ 0x517b,     /* SMB */
 	    0xff534d42, /* CIFS */ 0xfe534d42, /* SMB2 */ 0x01021997, /* 9p */
 	    0x00c36400, /* Ceph */ 0x5346414f, /* AFS */ 0x0bd00bd0,  /* Lustre */
 	};
-	struct statfs sf;
 
-	if (fstatfs(fd, &sf) < 0)
-		return true; /* cannot tell: do not read */
 	for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
-		if ((long)sf.f_type == magics[i])
+		if ((long)sf->f_type == magics[i])
 			return true;
 	return false;
 }
 
-/* Read-only, without touching atime (needs ownership or CAP_FOWNER: fall back). */
-static int open_quietly(const char *path)
+/* overlayfs and btrfs report st_dev of their own, not the superblock's the kernel saw */
+static bool own_st_dev(const struct statfs *sf)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+	return (long)sf->f_type == 0x794c7630 /* overlayfs */ ||
+	       (long)sf->f_type == 0x9123683e /* btrfs */;
+}
 
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+/* The path inside root, as an O_PATH descriptor: no symlink, no magic link, no escape. */
+static int open_path(int root, const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			       .resolve =
+				   RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS};
+
+	return syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+/* The opener's root; the host's for a short-lived opener on the host that is gone already. */
+static int open_root(const struct sniff_job *j)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/root", j->pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && j->host_root)
+		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return fd;
+}
+
+/* Is fd the file the event saw, on a filesystem we read? */
+static enum look_result check_file(const struct sniffer *s, const struct sniff_job *j, int fd,
+				   struct stat *st)
+{
+	struct statfs sf;
+
+	if (fstat(fd, st) < 0)
+		return LOOK_FAILED;
+	if (!S_ISREG(st->st_mode) || st->st_ino != j->ino)
+		return LOOK_REFUSED; /* swapped, replaced, or not a file */
+	if (fstatfs(fd, &sf) < 0 || (network_fs(&sf) && !s->network_fs))
+		return LOOK_NETWORK; /* cannot tell, or may hang: do not read */
+	if (j->dev && !own_st_dev(&sf) &&
+	    (major(st->st_dev) != j->dev >> 20 || minor(st->st_dev) != (j->dev & 0xfffff)))
+		return LOOK_REFUSED; /* same inode number, another filesystem */
+	return LOOK_READ;
+}
+
+/* Read-only, without touching atime (needs ownership or CAP_FOWNER: fall back). */
+static int reopen_quietly(int path_fd)
+{
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", path_fd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	return fd;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+}
+
+static const char *cache_get(struct sniffer *s, const struct stat *st)
+{
+	const struct cache_slot *c = &s->cache[st->st_ino % CACHE_SLOTS];
+	const char *f = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (c->format && c->ino == st->st_ino && c->size == (uint64_t)st->st_size &&
+	    c->mtime_ns == mtime_ns(st))
+		f = c->format;
+	pthread_mutex_unlock(&s->lock);
+	return f;
+}
+
+static void cache_put(struct sniffer *s, const struct stat *st, const char *format)
+{
+	pthread_mutex_lock(&s->lock);
+	s->cache[st->st_ino % CACHE_SLOTS] = (struct cache_slot){
+	    .ino = st->st_ino, .size = st->st_size, .mtime_ns = mtime_ns(st), .format = format};
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Open the file as the opener sees it and read its head (worker thread, unlocked). */
 static enum look_result look(struct sniffer *s, const struct sniff_job *j, const char **fmt)
 {
-	char path[SNIFF_PATH_MAX + 32];
+	_cleanup_close_ int root = open_root(j), pfd = -1, fd = -1;
 	unsigned char buf[HEAD_BYTES];
-	struct cache_slot *c;
+	enum look_result r;
 	struct stat st;
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/root%s", j->pid, j->path);
-	fd = open_quietly(path);
-	if (fd < 0 && j->host_root) /* a short-lived opener is often gone by now */
-		fd = open_quietly(j->path);
+	if (root < 0)
+		return LOOK_FAILED;
+	pfd = open_path(root, j->path);
+	if (pfd < 0) /* a symlink on the way is a swap: the event's path was resolved */
+		return errno == ELOOP || errno == EXDEV ? LOOK_REFUSED : LOOK_FAILED;
+	r = check_file(s, j, pfd, &st);
+	if (r != LOOK_READ)
+		return r;
+	*fmt = cache_get(s, &st);
+	if (*fmt)
+		return LOOK_CACHED;
+	fd = reopen_quietly(pfd);
 	if (fd < 0)
 		return LOOK_FAILED;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != j->ino) {
-		close(fd);
-		return LOOK_FAILED; /* gone, replaced or not a file */
-	}
-	if (network_fs(fd)) {
-		close(fd);
-		return LOOK_NETWORK;
-	}
-	c = &s->cache[st.st_ino % CACHE_SLOTS];
-	if (c->format && c->ino == st.st_ino && c->size == (uint64_t)st.st_size &&
-	    c->mtime_ns == st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec) {
-		close(fd);
-		*fmt = c->format;
-		return LOOK_CACHED;
-	}
 	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
 	if (n < 0)
 		return LOOK_FAILED;
-	*c = (struct cache_slot){.ino = st.st_ino,
-				 .size = st.st_size,
-				 .mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
-				 .format = sniff_format(buf, n)};
-	*fmt = c->format;
+	*fmt = sniff_format(buf, n);
+	cache_put(s, &st, *fmt);
 	return LOOK_READ;
 }
 
@@ -238,11 +318,35 @@ static bool ring_pop(struct ring *r, struct sniff_job *ret)
 	return true;
 }
 
+static void destroy(struct sniffer *s)
+{
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}
+
+/* Locked: count the job's outcome and hand a verdict to the loop. */
+static void finish(struct sniffer *s, enum look_result r, const struct sniff_job *j, bool verdict)
+{
+	uint64_t one = 1;
+
+	s->st.failed += r == LOOK_FAILED;
+	s->st.read += r == LOOK_READ;
+	s->st.cached += r == LOOK_CACHED;
+	s->st.skipped_fs += r == LOOK_NETWORK;
+	s->st.refused += r == LOOK_REFUSED;
+	if (verdict && ring_push(&s->done, j) && write(s->efd, &one, sizeof(one)) < 0)
+		s->st.failed++;
+}
+
 static void *worker(void *arg)
 {
-	struct sniffer *s = arg;
+	struct worker *w = arg;
+	struct sniffer *s = w->s;
+	bool last = false;
 	struct sniff_job j;
-	uint64_t one = 1;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -253,70 +357,131 @@ static void *worker(void *arg)
 			pthread_cond_wait(&s->wake, &s->lock);
 		if (s->stop)
 			break;
+		w->busy = true;
+		w->started_ms = clock_ns(CLOCK_MONOTONIC) / 1000000;
 		pthread_mutex_unlock(&s->lock);
 		r = look(s, &j, &fmt); /* the I/O happens unlocked */
 		dot = strrchr(j.path, '.');
 		if (fmt)
 			sniff_judge(dot && !strchr(dot, '/') ? dot + 1 : "", fmt, &j);
 		pthread_mutex_lock(&s->lock);
-		s->st.failed += r == LOOK_FAILED;
-		s->st.read += r == LOOK_READ;
-		s->st.cached += r == LOOK_CACHED;
-		s->st.skipped_fs += r == LOOK_NETWORK;
-		if (fmt && ring_push(&s->done, &j) && write(s->efd, &one, sizeof(one)) < 0)
-			s->st.failed++;
+		w->busy = false;
+		if (w->abandoned) /* too late: counted as timed out, no longer the pool's */
+			break;
+		finish(s, r, &j, fmt != NULL);
+	}
+	if (w->abandoned) {
+		s->st.stuck--;
+		last = s->owner_gone && !s->st.stuck;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (w->abandoned)
+		free(w);
+	if (last)
+		destroy(s);
 	return NULL;
+}
+
+/* A new worker in slot i (locked, or before any thread runs). */
+static int spawn(struct sniffer *s, unsigned i)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->s = s;
+	/* workers take no signals: they are the event loop's (signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&w->thread, NULL, worker, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	s->pool[i] = w;
+	return 0;
 }
 
 int sniff_new(struct sniffer **ret)
 {
 	struct sniffer *s = calloc(1, sizeof(*s));
-	sigset_t all, old;
-	int r;
+	int r = 0;
 
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
+	s->deadline_ms = SNIFF_DEADLINE_MS;
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->efd < 0) {
+	if (s->efd < 0)
 		r = -errno;
-		sniff_free(s);
-		return r;
-	}
-	/* the worker takes no signals: they are the event loop's (signalfd) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&s->thread, NULL, worker, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (unsigned i = 0; r == 0 && i < WORKERS; i++)
+		r = spawn(s, i);
 	if (r < 0) {
 		sniff_free(s);
 		return r;
 	}
-	s->started = true;
 	*ret = s;
 	return 0;
 }
 
 struct sniffer *sniff_free(struct sniffer *s)
 {
+	bool last;
+
 	if (!s)
 		return NULL;
-	if (s->started) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_signal(&s->wake);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-	}
-	if (s->efd >= 0)
-		close(s->efd);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->wake);
-	free(s);
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; i < WORKERS; i++)
+		if (s->pool[i]) {
+			pthread_join(s->pool[i]->thread, NULL);
+			free(s->pool[i]);
+		}
+	pthread_mutex_lock(&s->lock);
+	s->owner_gone = true;
+	last = !s->st.stuck; /* else the last stuck worker frees it, if it ever returns */
+	pthread_mutex_unlock(&s->lock);
+	if (last)
+		destroy(s);
 	return NULL;
+}
+
+void sniff_set_limits(struct sniffer *s, unsigned deadline_ms, bool network_fs)
+{
+	pthread_mutex_lock(&s->lock);
+	s->deadline_ms = deadline_ms;
+	s->network_fs = network_fs;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sniff_tick(struct sniffer *s)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC) / 1000000;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < WORKERS; i++) {
+		struct worker *w = s->pool[i];
+
+		if (!w && s->st.stuck < STUCK_MAX)
+			spawn(s, i); /* a replacement that could not start before */
+		if (!w || !w->busy || now - w->started_ms < s->deadline_ms ||
+		    s->st.stuck >= STUCK_MAX)
+			continue;
+		/* blocked in the kernel (a hung mount): leave it, and go on without it */
+		w->abandoned = true;
+		pthread_detach(w->thread);
+		s->st.stuck++;
+		s->st.timed_out++;
+		s->pool[i] = NULL;
+		spawn(s, i);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 int sniff_fd(const struct sniffer *s)

@@ -97,7 +97,9 @@ static void maybe_sniff(struct manager *m, const struct vigil_event *ev)
 {
 	struct sniff_job j;
 
+	/* O_PATH reads nothing (and is how the sniffer itself looks) */
 	if (ev->action != VA_OPEN || (ev->open.open_flags & O_ACCMODE) != O_RDONLY ||
+	    (ev->open.open_flags & O_PATH) ||
 	    (ev->open.kind != VGL_KIND_MODEL && ev->open.kind != VGL_KIND_MODEL_AMBIGUOUS &&
 	     ev->open.kind != VGL_KIND_MODEL_PTH) ||
 	    ev->open.path.n >= sizeof(j.path) || (ev->open.sflags & VGL_SF_PATH_TRUNC) ||
@@ -110,6 +112,7 @@ static void maybe_sniff(struct manager *m, const struct vigil_event *ev)
 	j.cgroup_id = ev->cgroup_id;
 	j.ts_boot_ns = ev->ts_boot_ns;
 	j.ino = ev->open.ino;
+	j.dev = ev->open.dev;
 	j.kind = ev->open.kind;
 	j.host_root = ev->proc && !ev->proc->container.id[0];
 	memcpy(j.path, ev->open.path.p, ev->open.path.n);
@@ -238,10 +241,13 @@ static json_t *counters_json(struct manager *m)
 		sniff_stats(m->sniff, &ss);
 		json_object_set_new(
 		    o, "model_sniff",
-		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "requests", (json_int_t)ss.requests,
-			      "read", (json_int_t)ss.read, "cached", (json_int_t)ss.cached,
-			      "skipped_network_fs", (json_int_t)ss.skipped_fs, "failed",
-			      (json_int_t)ss.failed, "queue_full", (json_int_t)ss.queue_full));
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+			      (json_int_t)ss.requests, "read", (json_int_t)ss.read, "cached",
+			      (json_int_t)ss.cached, "skipped_network_fs",
+			      (json_int_t)ss.skipped_fs, "failed", (json_int_t)ss.failed,
+			      "queue_full", (json_int_t)ss.queue_full, "refused",
+			      (json_int_t)ss.refused, "timed_out", (json_int_t)ss.timed_out,
+			      "stuck_workers", (json_int_t)ss.stuck));
 	}
 	return o;
 }
@@ -382,6 +388,7 @@ static void on_tick(struct manager *m)
 	}
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
+	sniff_tick(m->sniff);
 	probes_seccomp_check(m->probes, respond_any_confined(m->respond));
 	probes_watch_gpu_drivers(m->probes);
 	if (m->cfg->metrics_file[0] &&
@@ -678,6 +685,7 @@ static int setup(struct manager *m)
 	r = sniff_new(&m->sniff);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the model reader");
+	sniff_set_limits(m->sniff, SNIFF_DEADLINE_MS, m->cfg->sniff_network_fs);
 	if (cgroup2_root(cgroot, sizeof(cgroot)) < 0)
 		cgroot[0] = 0;
 	r = respond_new(m->cfg, &m->opt.playbooks, m->ecs, &m->sinks, m->pc, cgroot, &m->respond);

@@ -36,6 +36,7 @@ struct vigil_config {
 	uint64_t ring_buffer_size;
 	uint64_t exit_grace_ms;	 /* how long an exited process stays in the cache */
 	uint32_t proc_cache_max; /* processes cached at most (lost exits are resynced) */
+	bool sniff_network_fs;	 /* read model heads on NFS/FUSE/SMB/9p too (may hang: deadline) */
 	uint64_t fold_window_ms; /* identical re-opens within this are counted, not sent */
 	/* watch */
 	struct strv model_extensions;

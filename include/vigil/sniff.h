@@ -4,12 +4,20 @@
  *
  * Owns: format detection from a file's first 4 KiB (safetensors, GGUF,
  * pickle, PyTorch zip with data.pkl, zip, HDF5, NumPy, TFLite, ELF and the
- * compressors), whether that agrees with the extension, a worker thread
- * that reads off the event loop (opening /proc/PID/root/PATH so container
- * paths resolve in the opener's mount namespace, checking the inode is the
- * one opened, never reading NFS/FUSE/SMB/9p/Ceph), a bounded request queue
+ * compressors), whether that agrees with the extension, a small pool of
+ * worker threads that read off the event loop, a bounded request queue
  * (overflow counted), a cache by inode+size+mtime and one result per file
  * version and process. Emitting events is the caller's business.
+ *
+ * A worker cannot be misdirected: the path is resolved with openat2 inside
+ * the opener's root (/proc/PID/root, RESOLVE_IN_ROOT), through no symlink
+ * and no magic link (the kernel resolved the event's path already: a
+ * symlink now is a swap), to an O_PATH descriptor (opening nothing: no FIFO,
+ * no device); it must be a regular file with the event's inode (and device,
+ * where the filesystem reports the kernel's), on a local filesystem (NFS,
+ * FUSE, SMB, 9p, Ceph… refused unless allowed) before it is reopened to
+ * read. Nor wedged: a job running past the deadline (a hung mount) is
+ * abandoned and counted at the next sniff_tick, and its worker replaced.
  */
 #ifndef VIGIL_SNIFF_H
 #define VIGIL_SNIFF_H
@@ -24,6 +32,7 @@ struct sniff_job {
 	/* request: the open event's identity */
 	uint32_t pid, tid, uid, gid;
 	uint64_t cgroup_id, ts_boot_ns, ino;
+	uint32_t dev; /* kernel encoding: major << 20 | minor */
 	uint32_t kind;
 	bool host_root; /* not in a container: the path may be read as is once it exits */
 	char path[SNIFF_PATH_MAX];
@@ -35,13 +44,22 @@ struct sniff_job {
 
 struct sniff_stats {
 	uint64_t requests, read, cached, skipped_fs, failed, queue_full;
+	uint64_t refused;   /* not the file the event saw: symlink, other inode, not regular */
+	uint64_t timed_out; /* jobs abandoned at the deadline (their workers replaced) */
+	uint64_t stuck;	    /* abandoned workers still blocked */
 };
+
+#define SNIFF_DEADLINE_MS 5000
 
 struct sniffer;
 
 /* notify_fd: an eventfd the worker writes when results are ready. */
 int sniff_new(struct sniffer **ret);
 struct sniffer *sniff_free(struct sniffer *s);
+/* Job deadline, and whether network/FUSE filesystems may be read (default: 5 s, no). */
+void sniff_set_limits(struct sniffer *s, unsigned deadline_ms, bool network_fs);
+/* Abandon jobs past their deadline and replace their workers (the event loop's tick). */
+void sniff_tick(struct sniffer *s);
 int sniff_fd(const struct sniffer *s);
 /* First time this process opened this file? (marks it; call before building a job) */
 bool sniff_first(struct sniffer *s, uint64_t ino, uint32_t pid);
