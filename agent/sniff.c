@@ -405,6 +405,15 @@ static int spawn(struct sniffer *s, unsigned i)
 	return 0;
 }
 
+/* Locked: the busy worker in slot i is no longer the pool's; it frees itself when it returns. */
+static void abandon(struct sniffer *s, unsigned i)
+{
+	s->pool[i]->abandoned = true;
+	pthread_detach(s->pool[i]->thread);
+	s->pool[i] = NULL;
+	s->st.stuck++;
+}
+
 int sniff_new(struct sniffer **ret)
 {
 	struct sniffer *s = calloc(1, sizeof(*s));
@@ -437,6 +446,9 @@ struct sniffer *sniff_free(struct sniffer *s)
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_cond_broadcast(&s->wake);
+	for (unsigned i = 0; i < WORKERS; i++)
+		if (s->pool[i] && s->pool[i]->busy)
+			abandon(s, i); /* it may be in a hung mount: exit does not wait for it */
 	pthread_mutex_unlock(&s->lock);
 	for (unsigned i = 0; i < WORKERS; i++)
 		if (s->pool[i]) {
@@ -474,11 +486,8 @@ void sniff_tick(struct sniffer *s)
 		    s->st.stuck >= STUCK_MAX)
 			continue;
 		/* blocked in the kernel (a hung mount): leave it, and go on without it */
-		w->abandoned = true;
-		pthread_detach(w->thread);
-		s->st.stuck++;
+		abandon(s, i);
 		s->st.timed_out++;
-		s->pool[i] = NULL;
 		spawn(s, i);
 	}
 	pthread_mutex_unlock(&s->lock);
