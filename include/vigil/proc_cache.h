@@ -21,7 +21,10 @@
 #include "vigil/cgroup.h"
 
 #define PROC_ARGS_MAX 4096 /* bytes of argv kept per cached process */
-/* entries: ~1 KiB each with argv and JSON, so ~64 MiB at most; a host runs far fewer */
+/*
+ * An entry is 400 bytes plus its argv (<= PROC_ARGS_MAX), path, cgroup and
+ * cached JSON: ~1 KiB typically, so ~64 MiB when full; hosts run far fewer.
+ */
 #define PROC_CACHE_MAX_DEFAULT 65536
 
 enum proc_flags {
