@@ -531,13 +531,15 @@ static int deny_key(const struct cell *cell, const char *path, struct vgl_deny_k
  */
 static void restore_cell(struct contain *c, struct cell *cell, bool members_on_record)
 {
+	bool unrecorded = cell->set && !members_on_record && cell->target > 0 &&
+			  kill(cell->target, 0) == 0; /* an older record, its target may live */
 	unsigned added = 0;
 	struct proc_tree t = {0};
 	char why[256];
 	int r;
 
 	if (!active(c)) {
-		if (any_member_lives(c, cell) || cell_alive(c, cell))
+		if (any_member_lives(c, cell) || cell_alive(c, cell) || unrecorded)
 			add_problem(c, cell,
 				    "not enforced (no isolation, no deny-path): containment in the "
 				    "kernel %.160s",
@@ -555,8 +557,7 @@ static void restore_cell(struct contain *c, struct cell *cell, bool members_on_r
 			 "set was lost)",
 			 cell->id, added);
 	}
-	if (cell->set && !members_on_record && set_members(c, cell, &t) == 0 && !t.n &&
-	    cell->target > 0 && kill(cell->target, 0) == 0) {
+	if (unrecorded && set_members(c, cell, &t) == 0 && !t.n) {
 		snprintf(why, sizeof(why),
 			 "its process set was lost and an older vigild did not record its members: "
 			 "pid %d may no longer be contained",
