@@ -10,7 +10,6 @@ that need the pins (vigild --teardown, vigil exec, bpftool) enter it.
 Prints "fault-contain: N passed, N failed".
 """
 import ctypes
-import errno as errno_
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import sys
 import time
 
 from common import Agent, VIGIL, VIGILD, get, registry, running, suite_main
+from test_events import ECS_FIELDS, SCHEMA, ecs_check  # noqa: E402
 
 TESTS, test = registry()
 
@@ -264,14 +264,24 @@ def containment_that_cannot_be_restored_is_reported_loudly(tmp):
             cell = f"pid-{pr.p.pid}"
             errors = [l for l in stderr_of(a).splitlines() if cell in l and "error" in l.lower()]
             assert errors, stderr_of(a)[-2000:]
-            a.wait_for(lambda e: get(e, "event.action") == "containment-not-restored"
-                       and cell in get(e, "message", ""), what="containment-not-restored")
+            ev = a.wait_for(lambda e: get(e, "event.action") == "containment-not-restored"
+                            and cell in get(e, "message", ""), what="containment-not-restored")[0]
+            assert_valid(ev)
             status = json.loads(a.cli("--json", "status").stdout)
             assert any(cell in p for p in get(status, "response.containment_problems") or []), status
             cells = listed(a, pr.p.pid)
             assert cells and cells[0].get("problem"), cells
         finally:
             pr.close()
+
+
+def assert_valid(ev):
+    """The event fits the stream's schema (and ECS, where the field list is at hand)."""
+    import jsonschema
+    errs = [x.message for x in jsonschema.Draft202012Validator(json.load(open(SCHEMA))).iter_errors(ev)]
+    if os.path.exists(ECS_FIELDS):
+        errs += ecs_check(ev, json.load(open(ECS_FIELDS))["fields"])
+    assert not errs, (errs, ev)
 
 
 def reuse_pid(pid, argv):
@@ -325,6 +335,7 @@ def reused_pid_is_not_signalled_or_snapshotted(tmp):
                             and get(e, "vigil.action.target_pid") == v.pid, what="contain.kill")[0]
             assert get(ev, "event.outcome") == "failure", ev
             assert "was reused" in get(ev, "vigil.action.error", ""), ev
+            assert_valid(ev)
             for name in ("contain.snapshot", "contain.stop"):
                 e = [x for x in a.lines() if get(x, "event.action") == name
                      and get(x, "vigil.action.target_pid") == v.pid]
@@ -337,6 +348,39 @@ def reused_pid_is_not_signalled_or_snapshotted(tmp):
             if impostor:
                 impostor.kill()
                 impostor.wait()
+
+
+def request(sock, req):
+    """One request on the control socket (a line of JSON each way)."""
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(sock)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        return json.loads(s.makefile().readline())
+
+
+@test
+def request_naming_a_process_whose_pid_was_reused_is_refused(tmp):
+    # a responder holding an alert's process.entity_id asks for a kill after
+    # that process exited and its pid went to another one
+    with in_namespace(tmp) as (ns, a):
+        v = subprocess.Popen(["/bin/true"])
+        v.wait()
+        entity = get(a.wait_for(lambda e: get(e, "event.action") == "exec"
+                                and get(e, "process.pid") == v.pid, what="exec")[0],
+                     "process.entity_id")
+        time.sleep(0.05)  # another clock tick: start times differ
+        impostor = reuse_pid(v.pid, ["sleep", "60"])
+        try:
+            rep = request(a.sock, {"cmd": "contain", "pid": v.pid, "entity_id": entity,
+                                   "kill": True})
+            assert not rep["ok"] and "was reused" in rep.get("error", ""), rep
+            time.sleep(0.3)
+            assert impostor.poll() is None, "the process that took over the pid was killed"
+        finally:
+            impostor.kill()
+            impostor.wait()
 
 
 if __name__ == "__main__":
