@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +31,7 @@
 struct pstat {
 	pid_t pid, ppid;
 	unsigned long flags;
+	uint64_t start; /* clock ticks after boot */
 };
 
 /* /proc/PID/stat: the name may hold spaces and ')', so parse from the last ')'. */
@@ -44,11 +47,60 @@ static int read_pstat(pid_t pid, struct pstat *ps)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
-	/* ") S ppid pgrp session tty tpgid flags" */
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %lu", &ps->ppid, &ps->flags) != 2)
+	/* ") S ppid pgrp session tty tpgid flags", 6 counts, 6 times, then starttime */
+	if (sscanf(p + 2,
+		   "%*c %d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+		   "%" SCNu64,
+		   &ps->ppid, &ps->flags, &ps->start) != 3)
 		return -EINVAL;
 	ps->pid = pid;
 	return 0;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	struct pstat ps;
+	int r = read_pstat(pid, &ps);
+
+	if (r == 0)
+		*ticks = ps.start;
+	return r;
+}
+
+/* Not exited and reaped: its pid cannot have gone to another process. */
+static bool pidfd_alive(int fd)
+{
+	return pidfd_send_signal(fd, 0, NULL, 0) == 0;
+}
+
+int pidfd_open_verified(pid_t pid, uint64_t start, int *ret_fd, uint64_t *ret_start)
+{
+	_cleanup_close_ int fd = pidfd_open(pid, 0);
+	struct pstat ps;
+
+	if (fd < 0)
+		return errno == EINVAL ? -ESRCH : -errno;
+	/* read after the open, trusted once the pidfd is seen alive after the read */
+	if (read_pstat(pid, &ps) < 0 || !pidfd_alive(fd))
+		return -ESRCH;
+	if (start && ps.start != start)
+		return -ESTALE;
+	if (ret_start)
+		*ret_start = ps.start;
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
+
+/* sig through a pidfd, to pid only while it is the process that started at start (0: any). */
+static int signal_checked(pid_t pid, uint64_t start, int sig)
+{
+	_cleanup_close_ int fd = -1;
+	int r = pidfd_open_verified(pid, start, &fd, NULL);
+
+	if (r < 0)
+		return r;
+	return pidfd_send_signal(fd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 static int all_processes(struct pstat **ret, unsigned *n)
@@ -106,16 +158,21 @@ int proc_tree_read(pid_t root, bool tree, struct proc_tree *out)
 	if (r < 0)
 		return r;
 	out->pids = malloc((n + 1) * sizeof(pid_t));
-	if (!out->pids) {
+	out->starts = malloc((n + 1) * sizeof(uint64_t));
+	if (!out->pids || !out->starts) {
 		free(all);
+		proc_tree_free(out);
 		return -ENOMEM;
 	}
+	out->starts[out->n] = me.start;
 	out->pids[out->n++] = root;
 	/* breadth first: each found process's children join the frontier */
 	for (unsigned head = 0; tree && head < out->n; head++)
 		for (unsigned i = 0; i < n; i++)
-			if (all[i].ppid == out->pids[head] && !proc_tree_has(out, all[i].pid))
+			if (all[i].ppid == out->pids[head] && !proc_tree_has(out, all[i].pid)) {
+				out->starts[out->n] = all[i].start;
 				out->pids[out->n++] = all[i].pid;
+			}
 	free(all);
 	return 0;
 }
@@ -123,7 +180,35 @@ int proc_tree_read(pid_t root, bool tree, struct proc_tree *out)
 void proc_tree_free(struct proc_tree *t)
 {
 	free(t->pids);
+	free(t->starts);
 	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t start_of(const struct proc_tree *t, unsigned i)
+{
+	return t->starts ? t->starts[i] : 0;
+}
+
+/* proc_tree_read, refused (-ESTALE) when root is no longer the process that started at start. */
+static int read_tree(pid_t root, uint64_t start, bool tree, struct proc_tree *out)
+{
+	int r = proc_tree_read(root, tree, out);
+
+	if (r == 0 && start && out->starts[0] != start) {
+		proc_tree_free(out);
+		r = -ESTALE;
+	}
+	return r;
+}
+
+static void tree_error(pid_t root, int r, char *err, size_t errlen)
+{
+	if (r == -ESTALE)
+		snprintf(err, errlen, "pid %d was reused: another process runs as %d now", root,
+			 root);
+	else
+		snprintf(err, errlen, "process %d: %s", root,
+			 r == -ESRCH ? "no such process" : strerror(-r));
 }
 
 void guard_init(struct guard *g, const struct strv *protected)
@@ -201,25 +286,25 @@ static bool stop_new(const struct guard *g, const struct proc_tree *t, struct pr
 		stopped->pids[stopped->n++] = t->pids[i];
 		grew = true;
 		if (guard_check(g, t->pids[i], why, sizeof(why)) == 0)
-			kill(t->pids[i], SIGSTOP);
+			signal_checked(t->pids[i], start_of(t, i), SIGSTOP);
 	}
 	return grew;
 }
 
-int proc_tree_stop(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint,
-		   struct proc_tree *t)
+int proc_tree_stop(const struct guard *g, pid_t root, uint64_t start, bool tree,
+		   const struct proc_tree *hint, struct proc_tree *t)
 {
 	struct proc_tree stopped = {0};
 	int r;
 
 	if (hint)
 		stop_new(g, hint, &stopped);
-	r = proc_tree_read(root, tree, t);
+	r = read_tree(root, start, tree, t);
 	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
 		if (!stop_new(g, t, &stopped) || !tree)
 			break;
 		proc_tree_free(t);
-		if ((r = proc_tree_read(root, true, t)) < 0)
+		if ((r = read_tree(root, start, true, t)) < 0)
 			break;
 	}
 	proc_tree_free(&stopped);
@@ -229,11 +314,12 @@ int proc_tree_stop(const struct guard *g, pid_t root, bool tree, const struct pr
 void proc_tree_cont(const struct proc_tree *t)
 {
 	for (unsigned i = 0; i < t->n; i++)
-		kill(t->pids[i], SIGCONT);
+		signal_checked(t->pids[i], start_of(t, i), SIGCONT);
 }
 
-int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint, int sig,
-	       unsigned *signalled, unsigned *skipped, char *err, size_t errlen)
+int act_signal(const struct guard *g, pid_t root, uint64_t start, bool tree,
+	       const struct proc_tree *hint, int sig, unsigned *signalled, unsigned *skipped,
+	       char *err, size_t errlen)
 {
 	struct proc_tree t;
 	char why[128];
@@ -242,11 +328,10 @@ int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_t
 	*signalled = *skipped = 0;
 	if (guard_check(g, root, err, errlen) < 0)
 		return -EPERM;
-	r = tree && sig == SIGKILL ? proc_tree_stop(g, root, true, hint, &t)
-				   : proc_tree_read(root, tree, &t);
+	r = tree && sig == SIGKILL ? proc_tree_stop(g, root, start, true, hint, &t)
+				   : read_tree(root, start, tree, &t);
 	if (r < 0) {
-		snprintf(err, errlen, "process %d: %s", root,
-			 r == -ESRCH ? "no such process" : strerror(-r));
+		tree_error(root, r, err, errlen);
 		return r;
 	}
 	for (unsigned i = 0; i < t.n; i++) {
@@ -254,7 +339,7 @@ int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_t
 			(*skipped)++;
 			continue;
 		}
-		if (kill(t.pids[i], sig) == 0)
+		if (signal_checked(t.pids[i], t.starts[i], sig) == 0)
 			(*signalled)++;
 	}
 	proc_tree_free(&t);
@@ -426,8 +511,8 @@ static json_t *process_evidence(pid_t pid, const char *dir, unsigned *files, int
 	return json_pack("{s:i, s:s}", "pid", pid, "executable", exe);
 }
 
-int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
-		       struct snapshot *s, char *err, size_t errlen)
+int act_snapshot_begin(pid_t root, uint64_t start, bool tree, const char *dir, const char *trigger,
+		       size_t tlen, struct snapshot *s, char *err, size_t errlen)
 {
 	struct proc_tree t;
 	char path[PATH_MAX + 16];
@@ -442,9 +527,10 @@ int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigg
 	snprintf(path, sizeof(path), "%s/trigger.json", dir);
 	if (trigger && write_all_file(path, trigger, tlen) == 0)
 		s->files++;
-	r = proc_tree_read(root, tree, &t);
+	r = read_tree(root, start, tree, &t);
 	if (r < 0) {
-		snprintf(err, errlen, "process %d: no such process (trigger saved)", root);
+		tree_error(root, r, err, errlen);
+		snprintf(err + strlen(err), errlen - strlen(err), " (trigger saved)");
 		return r;
 	}
 	s->procs = json_array();

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/inet_diag.h>
+#include <linux/magic.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,10 +27,12 @@
 #include "contain.skel.h"
 #include "vigil/abi.h"
 #include "vigil/contain.h"
+#include "vigil/fileio.h"
 #include "vigil/log.h"
 #include "vigil/util.h"
 
 #define FREEZE_WAIT_MS 1000
+#define BPFFS	       "/sys/fs/bpf"
 #define TCP_LISTEN     10
 #define TCP_EST	       1
 
@@ -52,6 +57,9 @@ struct contain {
 	unsigned seq;
 	uint32_t next_set; /* process sets are numbered from 1 */
 	bool dirty;	   /* containments.json is behind */
+	char boot_id[40];
+	struct strv recreated; /* pinned maps of another layout, made afresh at this start */
+	struct strv problems;  /* what this start could not restore (contain_problems_json) */
 };
 
 static bool active(const struct contain *c)
@@ -279,17 +287,33 @@ static int sync_cell(struct contain *c, const struct cell *cell)
 
 /* ---- state file ---- */
 
+static json_t *members_json(const struct cell *cell)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < cell->nmembers; i++)
+		json_array_append_new(a, json_pack("{s:i, s:I}", "pid", cell->members[i].pid,
+						   "start", (json_int_t)cell->members[i].start));
+	return a;
+}
+
 static json_t *cell_json(const struct cell *cell)
 {
-	json_t *denied = json_array();
+	json_t *denied = json_array(), *o;
 
 	for (unsigned i = 0; i < cell->denied.n; i++)
 		json_array_append_new(denied, json_string(cell->denied.v[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:b, s:b, s:o, s:s}", "id", cell->id,
-			 "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
-			 (json_int_t)cell->cgid, "process_set", (int)cell->set, "target_pid",
-			 cell->target, "moved", cell->moved, "frozen", cell->frozen, "isolated",
-			 cell->isolated, "denied_paths", denied, "incident", cell->incident);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:s}", "id",
+		      cell->id, "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
+		      (json_int_t)cell->cgid, "process_set", (int)cell->set, "target_pid",
+		      cell->target, "moved", cell->moved, "frozen", cell->frozen, "isolated",
+		      cell->isolated, "denied_paths", denied, "incident", cell->incident, "boot_id",
+		      cell->boot_id);
+	if (cell->set)
+		json_object_set_new(o, "members", members_json(cell));
+	if (cell->problem[0])
+		json_object_set_new(o, "problem", json_string(cell->problem));
+	return o;
 }
 
 json_t *contain_list_json(const struct contain *c)
@@ -301,28 +325,104 @@ json_t *contain_list_json(const struct contain *c)
 	return a;
 }
 
+json_t *contain_problems_json(const struct contain *c)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < c->problems.n; i++)
+		json_array_append_new(a, json_string(c->problems.v[i]));
+	return a;
+}
+
 void contain_save(struct contain *c)
 {
 	c->dirty = true;
 }
 
-/* Written after the action, not during it: a rename over the old file costs ms on ext4. */
+static int member_cmp(const void *a, const void *b)
+{
+	const struct cell_member *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* The set's members now by pid and start time, sorted (calloc'd: no stray padding bytes). */
+static int read_members(const struct contain *c, const struct cell *cell, struct cell_member **ret,
+			unsigned *n)
+{
+	struct proc_tree t;
+	struct cell_member *m;
+	int r = set_members(c, cell, &t);
+
+	*n = 0;
+	if (r < 0)
+		return r;
+	m = calloc(t.n + 1, sizeof(*m));
+	if (!m) {
+		proc_tree_free(&t);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < t.n; i++)
+		if (proc_start_ticks(t.pids[i], &m[*n].start) == 0)
+			m[(*n)++].pid = t.pids[i];
+	proc_tree_free(&t);
+	qsort(m, *n, sizeof(*m), member_cmp);
+	*ret = m;
+	return 0;
+}
+
+/*
+ * Record a pid cell's members as the kernel has them now; true if that
+ * changed. A cell not enforced as recorded keeps its record, for the next
+ * start to try again.
+ */
+static bool record_members(struct contain *c, struct cell *cell)
+{
+	struct cell_member *m;
+	unsigned n;
+	bool changed;
+
+	if (!cell->set || !active(c) || cell->problem[0] || read_members(c, cell, &m, &n) < 0)
+		return false;
+	changed = n != cell->nmembers || memcmp(m, cell->members, n * sizeof(*m));
+	free(cell->members);
+	cell->members = m;
+	cell->nmembers = n;
+	return changed;
+}
+
+/*
+ * Written after the action, not during it: the safe write (fsync of the
+ * file and its directory) costs milliseconds. A failed write stays due.
+ */
 void contain_flush(struct contain *c)
 {
-	char tmp[PATH_MAX + 8];
+	_cleanup_free_ char *text = NULL;
 	json_t *a;
+	int r;
 
 	if (!c->dirty)
 		return;
-	c->dirty = false;
+	for (unsigned i = 0; i < c->ncells; i++)
+		record_members(c, c->cells[i]);
 	a = contain_list_json(c);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
-	if (json_dump_file(a, tmp, JSON_INDENT(1)) == 0) {
-		chmod(tmp, 0600);
-		if (rename(tmp, c->state_path) < 0)
-			log_warn_errno(-errno, "cannot save %s", c->state_path);
-	}
+	text = json_dumps(a, JSON_INDENT(1));
 	json_decref(a);
+	r = text ? write_file_atomic(c->state_path, text, strlen(text), 0600) : -ENOMEM;
+	if (r < 0) {
+		log_error_errno(r, "cannot save %s: a restart would not know the containments",
+				c->state_path);
+		return;
+	}
+	c->dirty = false;
+}
+
+void contain_tick(struct contain *c)
+{
+	for (unsigned i = 0; i < c->ncells; i++)
+		if (record_members(c, c->cells[i]))
+			c->dirty = true;
+	contain_flush(c);
 }
 
 static void copy_field(json_t *o, const char *key, char *out, size_t len)
@@ -343,6 +443,31 @@ static struct cell *add_cell(struct contain *c)
 	return n[c->ncells] ? n[c->ncells++] : NULL;
 }
 
+static void cell_free(struct cell *cell)
+{
+	strv_clear(&cell->denied);
+	free(cell->members);
+	free(cell);
+}
+
+/* Is the process on record still running: this boot, this pid, this start time? */
+static bool member_lives(const struct contain *c, const struct cell *cell,
+			 const struct cell_member *m)
+{
+	uint64_t start;
+
+	return !strcmp(cell->boot_id, c->boot_id) && proc_start_ticks(m->pid, &start) == 0 &&
+	       start == m->start;
+}
+
+static bool any_member_lives(const struct contain *c, const struct cell *cell)
+{
+	for (unsigned i = 0; i < cell->nmembers; i++)
+		if (member_lives(c, cell, &cell->members[i]))
+			return true;
+	return false;
+}
+
 /* Does anything of the cell remain: set members, or its cgroup (the same one)? */
 static bool cell_alive(const struct contain *c, const struct cell *cell)
 {
@@ -355,7 +480,135 @@ static bool cell_alive(const struct contain *c, const struct cell *cell)
 	return members || (cell->path[0] && cg_id(c, cell->path) == cell->cgid);
 }
 
-/* Cells a previous vigild left: kept while something of them remains. */
+/*
+ * Put recorded members that still run back into the set, with their
+ * descendants (which the kernel had added at fork): the set was lost with
+ * its map. *added counts them; the first failure is returned.
+ */
+static int rebuild_set(struct contain *c, const struct cell *cell, unsigned *added)
+{
+	int fd = bpf_map__fd(c->skel->maps.vgl_tasks), first = 0;
+	struct vgl_cell v = cell_value(c, cell), cur;
+
+	*added = 0;
+	for (unsigned i = 0; i < cell->nmembers; i++) {
+		struct proc_tree t;
+
+		if (!member_lives(c, cell, &cell->members[i]) ||
+		    proc_tree_read(cell->members[i].pid, true, &t) < 0)
+			continue;
+		for (unsigned j = 0; j < t.n; j++) {
+			uint32_t k = t.pids[j];
+
+			if (bpf_map_lookup_elem(fd, &k, &cur) == 0)
+				continue; /* in the set still (or in another one) */
+			if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST) == 0)
+				(*added)++;
+			else if (!first)
+				first = -errno;
+		}
+		proc_tree_free(&t);
+	}
+	return first;
+}
+
+static void add_problem(struct contain *c, struct cell *cell, const char *fmt, const char *arg)
+{
+	char line[512];
+
+	snprintf(cell->problem, sizeof(cell->problem), fmt, arg);
+	snprintf(line, sizeof(line), "containment %s: %s", cell->id, cell->problem);
+	log_error("%s", line);
+	strv_push(&c->problems, line);
+}
+
+static int deny_key(const struct cell *cell, const char *path, struct vgl_deny_key *k);
+
+/*
+ * Make the kernel enforce a recorded cell again: its process set rebuilt
+ * where the pinned one was lost, its deny-path entries put back. What
+ * cannot be restored is said loudly and kept on record.
+ */
+static void restore_cell(struct contain *c, struct cell *cell, bool members_on_record)
+{
+	bool unrecorded = cell->set && !members_on_record && cell->target > 0 &&
+			  kill(cell->target, 0) == 0; /* an older record, its target may live */
+	unsigned added = 0;
+	struct proc_tree t = {0};
+	char why[256];
+	int r;
+
+	if (!active(c)) {
+		if (any_member_lives(c, cell) || cell_alive(c, cell) || unrecorded)
+			add_problem(c, cell,
+				    "not enforced (no isolation, no deny-path): containment in the "
+				    "kernel %.160s",
+				    c->status);
+		return;
+	}
+	if (cell->set && (r = rebuild_set(c, cell, &added)) < 0) {
+		snprintf(why, sizeof(why),
+			 "its process set could not be rebuilt (%s): processes on record are no "
+			 "longer contained",
+			 strerror(-r));
+		add_problem(c, cell, "%s", why);
+	} else if (added) {
+		log_warn("containment %s: %u process(es) put back into its process set (the pinned "
+			 "set was lost)",
+			 cell->id, added);
+	}
+	if (unrecorded && set_members(c, cell, &t) == 0 && !t.n) {
+		snprintf(why, sizeof(why),
+			 "its process set was lost and an older vigild did not record its members: "
+			 "pid %d may no longer be contained",
+			 cell->target);
+		add_problem(c, cell, "%s", why);
+	}
+	proc_tree_free(&t);
+	for (unsigned i = 0; i < cell->denied.n; i++) {
+		struct vgl_deny_key k;
+		uint8_t one = 1;
+
+		if (deny_key(cell, cell->denied.v[i], &k) == 0)
+			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY);
+	}
+}
+
+static void load_cell(json_t *o, struct cell *cell)
+{
+	json_t *d, *p;
+	size_t j;
+
+	copy_field(o, "id", cell->id, sizeof(cell->id));
+	copy_field(o, "cgroup", cell->path, sizeof(cell->path));
+	copy_field(o, "origin", cell->origin, sizeof(cell->origin));
+	copy_field(o, "incident", cell->incident, sizeof(cell->incident));
+	copy_field(o, "boot_id", cell->boot_id, sizeof(cell->boot_id));
+	cell->cgid = json_integer_value(json_object_get(o, "cgroup_id"));
+	cell->target = json_integer_value(json_object_get(o, "target_pid"));
+	cell->moved = json_is_true(json_object_get(o, "moved"));
+	cell->frozen = json_is_true(json_object_get(o, "frozen"));
+	cell->isolated = json_is_true(json_object_get(o, "isolated"));
+	cell->set = json_integer_value(json_object_get(o, "process_set"));
+	d = json_object_get(o, "denied_paths");
+	json_array_foreach (d, j, p)
+		if (json_is_string(p))
+			strv_push(&cell->denied, json_string_value(p));
+	d = json_object_get(o, "members");
+	cell->members = calloc(json_array_size(d) + 1, sizeof(*cell->members));
+	json_array_foreach (d, j, p) {
+		struct cell_member m = {.pid = json_integer_value(json_object_get(p, "pid")),
+					.start = json_integer_value(json_object_get(p, "start"))};
+
+		if (cell->members && m.pid > 0)
+			cell->members[cell->nmembers++] = m;
+	}
+}
+
+/*
+ * Cells a previous vigild left: enforced again and kept while something of
+ * them remains; kept, with a loud error, where that cannot be done.
+ */
 static void load_state(struct contain *c)
 {
 	json_t *a = json_load_file(c->state_path, 0, NULL), *o;
@@ -363,32 +616,18 @@ static void load_state(struct contain *c)
 
 	json_array_foreach (a, i, o) {
 		struct cell *cell;
-		json_t *d, *p;
-		size_t j;
 
 		if (!json_is_object(o) || !(cell = add_cell(c)))
 			continue;
-		copy_field(o, "id", cell->id, sizeof(cell->id));
-		copy_field(o, "cgroup", cell->path, sizeof(cell->path));
-		copy_field(o, "origin", cell->origin, sizeof(cell->origin));
-		copy_field(o, "incident", cell->incident, sizeof(cell->incident));
-		cell->cgid = json_integer_value(json_object_get(o, "cgroup_id"));
-		cell->target = json_integer_value(json_object_get(o, "target_pid"));
-		cell->moved = json_is_true(json_object_get(o, "moved"));
-		cell->frozen = json_is_true(json_object_get(o, "frozen"));
-		cell->isolated = json_is_true(json_object_get(o, "isolated"));
-		d = json_object_get(o, "denied_paths");
-		json_array_foreach (d, j, p)
-			if (json_is_string(p))
-				strv_push(&cell->denied, json_string_value(p));
-		cell->set = json_integer_value(json_object_get(o, "process_set"));
+		load_cell(o, cell);
 		if (cell->set >= c->next_set)
 			c->next_set = cell->set + 1;
-		if (!cell_alive(c, cell)) {
+		restore_cell(c, cell, json_object_get(o, "members") != NULL);
+		if (!cell->problem[0] && !cell_alive(c, cell)) {
 			log_info("containment %s: its processes and cgroup are gone; forgetting it",
 				 cell->id);
-			strv_clear(&cell->denied);
-			free(c->cells[--c->ncells]);
+			cell_free(c->cells[--c->ncells]);
+			c->dirty = true;
 			continue;
 		}
 		log_info("containment %s still in force", cell->id);
@@ -398,6 +637,37 @@ static void load_state(struct contain *c)
 
 /* ---- loading the enforcement programs ---- */
 
+/*
+ * A pinned map of another layout (left by another version) would fail the
+ * whole load, and with it every containment: recreate only that map, and
+ * say so; restore_cell rebuilds what it held from the record.
+ */
+static void replace_incompatible_pins(struct contain *c)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map (m, c->skel->obj) {
+		const char *path = bpf_map__pin_path(m);
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		_cleanup_close_ int fd = path ? bpf_obj_get(path) : -1;
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		if (info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+		    info.value_size == bpf_map__value_size(m) &&
+		    info.max_entries == bpf_map__max_entries(m) &&
+		    info.map_flags == bpf_map__map_flags(m) &&
+		    info.map_extra == bpf_map__map_extra(m))
+			continue;
+		log_warn("pinned map %s has another layout (another version of vigild): recreating "
+			 "it",
+			 path);
+		unlink(path);
+		strv_push(&c->recreated, bpf_map__name(m));
+	}
+}
+
 static int open_skel(struct contain *c)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = c->pin_dir);
@@ -406,6 +676,7 @@ static int open_skel(struct contain *c)
 	c->skel = vigil_contain__open_opts(&o);
 	if (!c->skel)
 		return -errno;
+	replace_incompatible_pins(c);
 	r = vigil_contain__load(c->skel);
 	if (r) {
 		vigil_contain__destroy(c->skel);
@@ -457,44 +728,99 @@ static int attach_pinned(struct contain *c, int cgfd)
 	return 0;
 }
 
-static void unpin_maps(const struct contain *c)
+/* The filesystem path is on: its own, or the nearest existing directory's above it. */
+static int fs_type(const char *path, long *type)
 {
-	static const char *const maps[] = {"vgl_cells",	   "vgl_deny",	  "vgl_cstate",
-					   "vgl_allow",	   "vgl_tasks",	  "vgl_confined",
-					   "vgl_verdicts", "vgl_sc_state"};
-	char path[PATH_MAX + 32];
+	char p[PATH_MAX];
+	struct statfs sfs;
 
-	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
-		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, maps[i]);
-		unlink(path);
+	snprintf(p, sizeof(p), "%s", path);
+	while (statfs(p, &sfs) < 0) {
+		char *slash = strrchr(p, '/');
+
+		if (errno != ENOENT || !slash || slash == p)
+			return -errno;
+		*slash = 0;
 	}
+	*type = sfs.f_type;
+	return 0;
 }
 
-static int load_bpf(struct contain *c)
+static bool on_bpffs(const char *path)
+{
+	long t;
+
+	return fs_type(path, &t) == 0 && t == (long)BPF_FS_MAGIC;
+}
+
+/*
+ * Pins need bpffs. Where /sys/fs/bpf is a bare sysfs directory (no systemd:
+ * containers, minimal VMs) mount it, as Cilium and Tetragon do; a pin_dir
+ * anywhere else off bpffs is the configuration's mistake.
+ */
+static int ensure_bpffs(const char *pin_dir, char *err, size_t errlen)
+{
+	size_t n = strlen(BPFFS);
+
+	if (on_bpffs(pin_dir))
+		return 0;
+	if (!strncmp(pin_dir, BPFFS, n) && (pin_dir[n] == '/' || !pin_dir[n]) && !on_bpffs(BPFFS)) {
+		if (mount("bpf", BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+			snprintf(err, errlen,
+				 "bpffs is not mounted and mounting it at %s failed: %s", BPFFS,
+				 strerror(errno));
+			return -errno;
+		}
+		log_info("mounted bpffs at %s (it was not mounted)", BPFFS);
+		if (on_bpffs(pin_dir))
+			return 0;
+	}
+	snprintf(err, errlen,
+		 "response.pin_dir %.400s is not on a bpf filesystem (mount one there: mount -t "
+		 "bpf bpf DIR)",
+		 pin_dir);
+	return -ENOTSUP;
+}
+
+static int load_bpf(struct contain *c, char *err, size_t errlen)
 {
 	_cleanup_close_ int cgfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r;
 
 	if (cgfd < 0)
 		return -errno;
-	if (mkdir(c->pin_dir, 0700) < 0 && errno != EEXIST)
+	if ((r = ensure_bpffs(c->pin_dir, err, errlen)) < 0)
+		return r;
+	if (mkdir(c->pin_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%.400s: %s", c->pin_dir, strerror(errno));
 		return -errno;
-	r = open_skel(c);
-	if (r) {
-		/* maps of an incompatible older layout: start them afresh */
-		log_warn_errno(r, "containment maps in %s did not load; recreating them",
-			       c->pin_dir);
-		unpin_maps(c);
-		r = open_skel(c);
 	}
+	r = open_skel(c);
 	if (r == 0)
 		r = attach_pinned(c, cgfd);
 	return r;
 }
 
+/* The registrations of `vigil exec` live only in these maps: recreated, they are gone. */
+static void report_recreated(struct contain *c)
+{
+	static const char *const confined[] = {"vgl_confined", "vgl_verdicts", "vgl_sc_state"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(confined); i++)
+		if (strv_contains(&c->recreated, confined[i])) {
+			strv_push(
+			    &c->problems,
+			    "the maps of vigil exec were recreated: processes confined before "
+			    "this start no longer report seccomp violations");
+			log_error("%s", c->problems.v[c->problems.n - 1]);
+			return;
+		}
+}
+
 int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct contain **ret)
 {
 	struct contain *c = calloc(1, sizeof(*c));
+	char err[512] = "";
 	int r;
 
 	if (!c)
@@ -504,32 +830,33 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 	snprintf(c->parent, sizeof(c->parent), "/%s",
 		 cfg->cgroup_parent + (cfg->cgroup_parent[0] == '/'));
 	snprintf(c->state_path, sizeof(c->state_path), "%s/containments.json", cfg->state_dir);
+	if (read_file("/proc/sys/kernel/random/boot_id", c->boot_id, sizeof(c->boot_id)) > 0)
+		c->boot_id[strcspn(c->boot_id, "\n")] = 0;
 	c->allow_lo = cfg->isolate_loopback;
 	c->next_set = 1;
-	r = cgroup_root[0] ? load_bpf(c) : -ENOENT;
+	r = cgroup_root[0] ? load_bpf(c, err, sizeof(err)) : -ENOENT;
 	if (r < 0) {
-		snprintf(c->status, sizeof(c->status), "unavailable: %s (%s)",
-			 cgroup_root[0] ? "cannot load the containment programs" : "no cgroup v2",
-			 strerror(-r));
-		log_warn("containment in the kernel %s", c->status);
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s (%s)",
+				 cgroup_root[0] ? "cannot load the containment programs"
+						: "no cgroup v2",
+				 strerror(-r));
+		snprintf(c->status, sizeof(c->status), "unavailable: %s", err);
+		log_warn("containment in the kernel %.160s", c->status);
 		if (c->skel)
 			vigil_contain__destroy(c->skel);
 		c->skel = NULL;
 	} else {
 		snprintf(c->status, sizeof(c->status), "active");
+		report_recreated(c);
 	}
 	if (cgroup_root[0])
 		load_state(c);
 	for (unsigned i = 0; i < c->ncells; i++)
 		sync_cell(c, c->cells[i]);
+	contain_flush(c); /* members as they are now, forgotten cells gone */
 	*ret = c;
 	return 0;
-}
-
-static void cell_free(struct cell *cell)
-{
-	strv_clear(&cell->denied);
-	free(cell);
 }
 
 struct contain *contain_free(struct contain *c)
@@ -544,6 +871,8 @@ struct contain *contain_free(struct contain *c)
 		cell_free(c->cells[i]);
 	free(c->cells);
 	free(c->egress);
+	strv_clear(&c->problems);
+	strv_clear(&c->recreated);
 	free(c);
 	return NULL;
 }
@@ -643,6 +972,7 @@ static struct cell *new_cell(struct contain *c, const char *id, const char *path
 	cell->moved = origin != NULL;
 	cell->target = target;
 	cell->cgid = path[0] ? cg_id(c, path) : 0;
+	snprintf(cell->boot_id, sizeof(cell->boot_id), "%s", c->boot_id);
 	return cell;
 }
 
@@ -650,24 +980,30 @@ static struct cell *new_cell(struct contain *c, const char *id, const char *path
  * A process set for pid's tree: the members are stopped while they join, so
  * none forks past us; from then on the kernel adds their children itself.
  */
-struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
-				  const struct proc_tree *hint, char *err, size_t errlen)
+struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid,
+				  uint64_t start, bool tree, const struct proc_tree *hint,
+				  char *err, size_t errlen)
 {
 	struct cell *cell = contain_find(c, pid, NULL);
 	struct proc_tree t;
 	struct vgl_cell v;
 	char id[48];
+	int r;
 
 	if (cell)
 		return cell;
 	if (!active(c)) {
-		snprintf(err, errlen, "containment in the kernel %s", c->status);
+		snprintf(err, errlen, "containment in the kernel %.160s", c->status);
 		return NULL;
 	}
 	if (guard_check(g, pid, err, errlen) < 0)
 		return NULL;
-	if (proc_tree_stop(g, pid, tree, hint, &t) < 0) {
-		snprintf(err, errlen, "process %d: no such process", pid);
+	if ((r = proc_tree_stop(g, pid, start, tree, hint, &t)) < 0) {
+		if (r == -ESTALE)
+			snprintf(err, errlen, "pid %d was reused: another process runs as %d now",
+				 pid, pid);
+		else
+			snprintf(err, errlen, "process %d: no such process", pid);
 		return NULL;
 	}
 	snprintf(id, sizeof(id), "pid-%d", pid);
@@ -1030,7 +1366,7 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 
 	*cut = 0;
 	if (!active(c)) {
-		snprintf(err, errlen, "isolate: containment in the kernel %s", c->status);
+		snprintf(err, errlen, "isolate: containment in the kernel %.160s", c->status);
 		return -ENOTSUP;
 	}
 	cell->isolated = on;
@@ -1073,7 +1409,7 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 	int r;
 
 	if (!active(c)) {
-		snprintf(err, errlen, "deny-path: containment in the kernel %s", c->status);
+		snprintf(err, errlen, "deny-path: containment in the kernel %.160s", c->status);
 		return -ENOTSUP;
 	}
 	if ((r = deny_key(cell, path, &k)) < 0) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "vigil/fileio.h"
 #include "vigil/incident.h"
 #include "vigil/util.h"
 
@@ -83,9 +84,8 @@ json_t *incident_new(struct incidents *s, const char *source, const char *title)
 int incident_save(struct incidents *s, json_t *inc)
 {
 	const char *id = json_string_value(json_object_get(inc, "id"));
-	char ts[48], path[PATH_MAX + 64], tmp[PATH_MAX + 72];
-	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int fd = -1;
+	char ts[48], path[PATH_MAX + 64];
+	_cleanup_free_ char *text = NULL, *line = NULL;
 	size_t len;
 
 	if (!id || !id_ok(id))
@@ -96,16 +96,13 @@ int incident_save(struct incidents *s, json_t *inc)
 	if (!text)
 		return -ENOMEM;
 	len = strlen(text);
+	line = malloc(len + 2);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, text, len);
+	memcpy(line + len, "\n", 2);
 	snprintf(path, sizeof(path), "%s/%s.json", s->dir, id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		unlink(tmp);
-		return -EIO;
-	}
-	return rename(tmp, path) < 0 ? -errno : 0;
+	return write_file_atomic(path, line, len + 1, 0600);
 }
 
 json_t *incident_load(struct incidents *s, const char *id)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vigil/fileio.h"
 #include "vigil/metrics.h"
 #include "vigil/util.h"
 
@@ -95,22 +96,16 @@ void metrics_format(FILE *f, json_t *counters)
 
 int metrics_write(const char *path, json_t *counters)
 {
-	char tmp[4096];
-	FILE *f;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	int r = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
 	metrics_format(f, counters);
-	if (fflush(f) == EOF || ferror(f))
-		r = -EIO;
-	if (fclose(f) == EOF && !r)
-		r = -EIO;
-	if (!r && (chmod(tmp, 0644) < 0 || rename(tmp, path) < 0))
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
+	if (fclose(f) == EOF)
+		r = -ENOMEM;
+	/* 0644: the node exporter's textfile collector reads it as another user */
+	return r < 0 ? r : write_file_atomic(path, text, len, 0644);
 }

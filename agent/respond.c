@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vigil/act.h"
 #include "vigil/contain.h"
@@ -59,6 +60,7 @@ struct responder {
 	unsigned nopen;
 	struct running_exec execs[EXECS_MAX];
 	unsigned nexecs;
+	bool problems_reported; /* contain_problems_json is in the stream */
 	uint64_t alerts_seen, runs, deduplicated, rate_limited, actions, action_failures;
 };
 
@@ -74,6 +76,7 @@ struct run {
 	const char *line;
 	size_t len;
 	pid_t pid, ppid;
+	const char *entity; /* CLI: the target's process.entity_id, when the request names it */
 	const char *cgroup; /* CLI --cgroup */
 	uint64_t t0_ns;	    /* when the run started (latency) */
 };
@@ -362,16 +365,16 @@ static void tree_hint(struct responder *r, pid_t root, bool tree, struct proc_tr
 }
 
 /* The cell a step works on: the CLI's cgroup, or the target's tree. */
-static struct cell *cell_for(struct responder *r, const struct run *run, pid_t pid, bool tree,
-			     char *err, size_t errlen)
+static struct cell *cell_for(struct responder *r, const struct run *run, pid_t pid, uint64_t start,
+			     bool tree, char *err, size_t errlen)
 {
 	struct cell *cell;
 	struct proc_tree hint;
 
 	tree_hint(r, pid, tree, &hint);
-	cell = run->cgroup
-		   ? contain_cell_for_cgroup(r->contain, run->cgroup, err, errlen)
-		   : contain_cell_for_pid(r->contain, &r->guard, pid, tree, &hint, err, errlen);
+	cell = run->cgroup ? contain_cell_for_cgroup(r->contain, run->cgroup, err, errlen)
+			   : contain_cell_for_pid(r->contain, &r->guard, pid, start, tree, &hint,
+						  err, errlen);
 	proc_tree_free(&hint);
 
 	if (cell && !cell->incident[0]) {
@@ -382,21 +385,21 @@ static struct cell *cell_for(struct responder *r, const struct run *run, pid_t p
 	return cell;
 }
 
-static int step_signal(struct responder *r, const struct run *run, pid_t pid, bool tree, int sig,
-		       json_t *res, char *err, size_t errlen)
+static int step_signal(struct responder *r, const struct run *run, pid_t pid, uint64_t start,
+		       bool tree, int sig, json_t *res, char *err, size_t errlen)
 {
 	unsigned sent = 0, skipped = 0;
 	int e;
 
 	if (run->cgroup && sig == SIGKILL) {
-		struct cell *cell = cell_for(r, run, 0, true, err, errlen);
+		struct cell *cell = cell_for(r, run, 0, 0, true, err, errlen);
 
 		return cell ? contain_kill(r->contain, cell, err, errlen) : -ENOENT;
 	}
 	struct proc_tree hint;
 
 	tree_hint(r, pid, tree && sig == SIGKILL, &hint);
-	e = act_signal(&r->guard, pid, tree, &hint, sig, &sent, &skipped, err, errlen);
+	e = act_signal(&r->guard, pid, start, tree, &hint, sig, &sent, &skipped, err, errlen);
 	proc_tree_free(&hint);
 	json_object_set_new(res, "signalled", json_integer(sent));
 	if (skipped)
@@ -405,10 +408,10 @@ static int step_signal(struct responder *r, const struct run *run, pid_t pid, bo
 }
 
 static int step_contain(struct responder *r, const struct run *run, enum pb_action a, pid_t pid,
-			bool tree, json_t *res, char *err, size_t errlen)
+			uint64_t start, bool tree, json_t *res, char *err, size_t errlen)
 {
 	struct cell *cell = a == PB_THAW ? contain_find(r->contain, pid, run->cgroup)
-					 : cell_for(r, run, pid, tree, err, errlen);
+					 : cell_for(r, run, pid, start, tree, err, errlen);
 	unsigned cut = 0;
 	int e;
 
@@ -445,7 +448,7 @@ static const char *deny_target(const struct run *run, const char *arg)
 }
 
 static int step_deny(struct responder *r, const struct run *run, const struct pb_step *st,
-		     pid_t pid, bool tree, json_t *res, char *err, size_t errlen)
+		     pid_t pid, uint64_t start, bool tree, json_t *res, char *err, size_t errlen)
 {
 	const char *path = deny_target(run, st->arg);
 	struct cell *cell;
@@ -455,7 +458,7 @@ static int step_deny(struct responder *r, const struct run *run, const struct pb
 		return -ENOENT;
 	}
 	json_object_set_new(res, "path", json_string(path));
-	cell = cell_for(r, run, pid, tree, err, errlen);
+	cell = cell_for(r, run, pid, start, tree, err, errlen);
 	return cell ? contain_deny_path(r->contain, cell, path, err, errlen) : -ENOENT;
 }
 
@@ -478,8 +481,8 @@ static struct running_exec *track_child(struct responder *r, pid_t child, struct
  * moment); hashing the executables (tens of ms for a Python) is left to a
  * thread polled on the tick, so the event loop goes on.
  */
-static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, bool tree,
-			 json_t *res, char *err, size_t errlen)
+static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, uint64_t start,
+			 bool tree, json_t *res, char *err, size_t errlen)
 {
 	const char *id = json_string_value(json_object_get(run->inc, "id"));
 	char dir[PATH_MAX + 64];
@@ -499,7 +502,7 @@ static int step_snapshot(struct responder *r, const struct run *run, pid_t pid, 
 	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/evidence-%d", pid);
 	json_object_set_new(res, "evidence", json_string(dir));
 	incident_append(run->inc, "evidence", json_string(dir));
-	e = act_snapshot_begin(pid, tree, dir, run->line, run->len, &snap, err, errlen);
+	e = act_snapshot_begin(pid, start, tree, dir, run->line, run->len, &snap, err, errlen);
 	if (e < 0)
 		return e;
 	json_object_set_new(res, "files", json_integer(snap.files));
@@ -579,23 +582,23 @@ static int step_exec(struct responder *r, const struct run *run, const struct pb
 }
 
 static int run_action(struct responder *r, const struct run *run, const struct pb_step *st,
-		      pid_t pid, bool tree, json_t *res, char *err, size_t errlen)
+		      pid_t pid, uint64_t start, bool tree, json_t *res, char *err, size_t errlen)
 {
 	switch (st->action) {
 	case PB_KILL:
-		return step_signal(r, run, pid, tree, SIGKILL, res, err, errlen);
+		return step_signal(r, run, pid, start, tree, SIGKILL, res, err, errlen);
 	case PB_STOP:
-		return step_signal(r, run, pid, tree, SIGSTOP, res, err, errlen);
+		return step_signal(r, run, pid, start, tree, SIGSTOP, res, err, errlen);
 	case PB_CONT:
-		return step_signal(r, run, pid, tree, SIGCONT, res, err, errlen);
+		return step_signal(r, run, pid, start, tree, SIGCONT, res, err, errlen);
 	case PB_FREEZE:
 	case PB_THAW:
 	case PB_ISOLATE:
-		return step_contain(r, run, st->action, pid, tree, res, err, errlen);
+		return step_contain(r, run, st->action, pid, start, tree, res, err, errlen);
 	case PB_DENY_PATH:
-		return step_deny(r, run, st, pid, tree, res, err, errlen);
+		return step_deny(r, run, st, pid, start, tree, res, err, errlen);
 	case PB_SNAPSHOT:
-		return step_snapshot(r, run, pid, tree, res, err, errlen);
+		return step_snapshot(r, run, pid, start, tree, res, err, errlen);
 	case PB_WEBHOOK:
 		return step_webhook(r, run, st, res, err, errlen);
 	case PB_EXEC:
@@ -605,6 +608,54 @@ static int run_action(struct responder *r, const struct run *run, const struct p
 	}
 }
 
+/* The target's process.entity_id: the alert's (the process or its parent), or the CLI's. */
+static const char *target_entity(const struct run *run, bool parent)
+{
+	json_t *p = json_object_get(run->alert, "process");
+
+	if (!run->alert)
+		return parent ? NULL : run->entity;
+	return json_string_value(
+	    json_object_get(parent ? json_object_get(p, "parent") : p, "entity_id"));
+}
+
+/*
+ * Is pid still the process the run names? The start time of whatever runs
+ * as pid now (read through a pidfd: see pidfd_open_verified) must give the
+ * entity id the alert carries. *start gets it, for every action to check
+ * again as it signals; 0 if the process is gone (the action says so).
+ */
+static int check_target(struct responder *r, const struct run *run, bool parent, pid_t pid,
+			uint64_t *start, char *err, size_t errlen)
+{
+	const char *want = target_entity(run, parent);
+	long hz = sysconf(_SC_CLK_TCK);
+	_cleanup_close_ int fd = -1;
+	struct proc now = {.pid = pid};
+	int e = pidfd_open_verified(pid, 0, &fd, start);
+
+	if (e < 0) {
+		*start = 0;
+		return e == -ESRCH ? 0 : e;
+	}
+	if (!want || !r->pc)
+		return 0;
+	now.start_ns = *start * (1000000000ull / (hz > 0 ? hz : 100));
+	if (strcmp(proc_cache_entity_id(r->pc, &now), want)) {
+		snprintf(err, errlen,
+			 "pid %d was reused: the process the %s names (entity %s) is gone, another "
+			 "one runs as %d now",
+			 pid, run->alert ? "alert" : "request", want, pid);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static bool acts_on_pid(const struct run *run, const struct pb_step *st)
+{
+	return !run->cgroup && st->action != PB_WEBHOOK && st->action != PB_EXEC;
+}
+
 /* One step: act (unless dry-run), record in the incident, write the audit event. */
 static int run_step(struct responder *r, const struct run *run, const struct pb_step *st)
 {
@@ -612,6 +663,7 @@ static int run_step(struct responder *r, const struct run *run, const struct pb_
 	bool tree = st->target == PB_T_TREE || st->target == PB_T_PARENT_TREE;
 	pid_t pid = parent ? run->ppid : run->pid;
 	char action[32], err[512] = "";
+	uint64_t start = 0;
 	json_t *res;
 	int e = 0;
 
@@ -619,9 +671,12 @@ static int run_step(struct responder *r, const struct run *run, const struct pb_
 	res = result_new(action, pid, pb_target_name(st->target), run->cgroup);
 	if (run->dry_run)
 		json_object_set_new(res, "outcome", json_string("dry-run"));
-	else if (!run->cgroup && pid <= 0 && st->action != PB_WEBHOOK && st->action != PB_EXEC)
+	else if (acts_on_pid(run, st) && pid <= 0)
 		e = fail(res, -ESRCH, "the alert names no such process");
-	else if ((e = run_action(r, run, st, pid, tree, res, err, sizeof(err))) < 0)
+	else if (acts_on_pid(run, st) &&
+		 (e = check_target(r, run, parent, pid, &start, err, sizeof(err))) < 0)
+		fail(res, e, err);
+	else if ((e = run_action(r, run, st, pid, start, tree, res, err, sizeof(err))) < 0)
 		fail(res, e, err);
 	json_object_set_new(res, "latency_us",
 			    json_integer((clock_ns(CLOCK_MONOTONIC) - run->t0_ns) / 1000));
@@ -771,6 +826,29 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 	json_decref(alert);
 }
 
+/*
+ * What the start could not restore of the containments, in the stream as
+ * well as the log (on the first tick: after agent-start), and in status.
+ */
+static void report_containment_problems(struct responder *r)
+{
+	json_t *a = contain_problems_json(r->contain), *p;
+	const char *line;
+	size_t i, len;
+
+	r->problems_reported = true;
+	json_array_foreach (a, i, p) {
+		struct jw *j = ecs_begin_outcome(r->w, "state", "host", "info",
+						 "containment-not-restored", "failure");
+
+		jw_str(j, "message", json_string_value(p));
+		ecs_vigil(r->w);
+		ecs_end(r->w, &line, &len);
+		sinks_emit(r->sinks, line, len);
+	}
+	json_decref(a);
+}
+
 /* ---- operator scripts ---- */
 
 /* Finished, or out of time (then the whole session it started is killed)? */
@@ -812,6 +890,10 @@ static bool reap_snapshot(struct running_exec *x, uint64_t now_ms, int *code)
 void respond_tick(struct responder *r)
 {
 	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000;
+
+	if (!r->problems_reported)
+		report_containment_problems(r);
+	contain_tick(r->contain);
 
 	for (unsigned i = 0; i < r->nexecs;) {
 		struct running_exec *x = &r->execs[i];
@@ -861,14 +943,14 @@ json_t *respond_stats(struct responder *r)
 
 	cells = json_array_size(cl);
 	json_decref(cl);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:o}", "alerts",
-			 (json_int_t)r->alerts_seen, "playbook_runs", (json_int_t)r->runs,
-			 "deduplicated", (json_int_t)r->deduplicated, "rate_limited",
-			 (json_int_t)r->rate_limited, "actions", (json_int_t)r->actions,
-			 "action_failures", (json_int_t)r->action_failures, "playbooks",
-			 r->set ? r->set->npbs : 0, "containments", cells, "containment",
-			 contain_status(r->contain), "scripts_running", r->nexecs, "webhooks",
-			 webhooks_stats(r->hooks));
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:o, s:i, s:o}", "alerts",
+	    (json_int_t)r->alerts_seen, "playbook_runs", (json_int_t)r->runs, "deduplicated",
+	    (json_int_t)r->deduplicated, "rate_limited", (json_int_t)r->rate_limited, "actions",
+	    (json_int_t)r->actions, "action_failures", (json_int_t)r->action_failures, "playbooks",
+	    r->set ? r->set->npbs : 0, "containments", cells, "containment",
+	    contain_status(r->contain), "containment_problems", contain_problems_json(r->contain),
+	    "scripts_running", r->nexecs, "webhooks", webhooks_stats(r->hooks));
 }
 
 /* ---- the responder's commands ---- */
@@ -897,6 +979,7 @@ static bool read_target(json_t *req, struct run *run, char *err, size_t errlen)
 		return false;
 	}
 	run->pid = pid ? json_integer_value(pid) : 0;
+	run->entity = json_string_value(json_object_get(req, "entity_id"));
 	run->cgroup = cg;
 	return true;
 }
@@ -1000,9 +1083,10 @@ static json_t *cmd_incidents(struct responder *r, json_t *req)
 	json_t *inc;
 
 	if (!id)
-		return json_pack("{s:b, s:o, s:o}", "ok", 1, "incidents",
+		return json_pack("{s:b, s:o, s:o, s:o}", "ok", 1, "incidents",
 				 incident_list(r->incidents, 100), "containments",
-				 contain_list_json(r->contain));
+				 contain_list_json(r->contain), "containment_problems",
+				 contain_problems_json(r->contain));
 	inc = incident_load(r->incidents, id);
 	if (!inc)
 		return reply_error("no incident %s", id);

@@ -16,14 +16,32 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "vigil/config.h"
 
 struct proc_tree {
-	pid_t *pids; /* the root first */
+	pid_t *pids;	  /* the root first */
+	uint64_t *starts; /* each one's start time (see proc_start_ticks); NULL: not read */
 	unsigned n;
 };
+
+/*
+ * Processes are named by pid and start time: a pid alone may belong to
+ * another process by the time it is acted on. The start time is
+ * /proc/PID/stat's field 22 (clock ticks after boot, what process.entity_id
+ * is derived from); 0 or -ESRCH.
+ */
+int proc_start_ticks(pid_t pid, uint64_t *ticks);
+/*
+ * A pidfd (O_CLOEXEC) on pid, checked to be the process that started at
+ * start (0: whichever runs as pid now; *ret_start, if not NULL, gets its
+ * start). The start time is read after the open and trusted only if the
+ * pidfd's process is still alive after that read. -ESRCH: gone; -ESTALE:
+ * the pid belongs to another process now.
+ */
+int pidfd_open_verified(pid_t pid, uint64_t start, int *ret_fd, uint64_t *ret_start);
 
 /* root alone (tree false) or root and its descendants; -ESRCH if root is gone. */
 int proc_tree_read(pid_t root, bool tree, struct proc_tree *out);
@@ -45,19 +63,25 @@ int guard_check(const struct guard *g, pid_t pid, char *why, size_t len);
  * SIGSTOP root's tree and re-read it until no new child appears (nothing
  * escapes by forking); t gets the members. hint (NULL or the members the
  * caller already knows, e.g. from the process cache) is stopped before the
- * first read of /proc. proc_tree_cont resumes them.
+ * first read of /proc. proc_tree_cont resumes them. Signals go through
+ * pidfds to members whose start time is still the one read (a pid reused
+ * meanwhile is left alone); start (0: unchecked) is root's: -ESTALE if
+ * root is another process now.
  */
-int proc_tree_stop(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint,
-		   struct proc_tree *t);
+int proc_tree_stop(const struct guard *g, pid_t root, uint64_t start, bool tree,
+		   const struct proc_tree *hint, struct proc_tree *t);
 void proc_tree_cont(const struct proc_tree *t);
 
 /*
- * Send sig to root (tree false) or its whole tree. For SIGKILL the tree is
+ * Send sig to root (tree false) or its whole tree, through pidfds as
+ * proc_tree_stop does; -ESTALE ("pid N was reused" in err) if root is no
+ * longer the process that started at start. For SIGKILL the tree is
  * stopped first and re-read until no new child appears. Guarded members are
  * skipped (counted in *skipped); the root being guarded refuses it all.
  */
-int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_tree *hint, int sig,
-	       unsigned *signalled, unsigned *skipped, char *err, size_t errlen);
+int act_signal(const struct guard *g, pid_t root, uint64_t start, bool tree,
+	       const struct proc_tree *hint, int sig, unsigned *signalled, unsigned *skipped,
+	       char *err, size_t errlen);
 
 /*
  * Evidence of root's tree into dir (created 0700), in two halves so the
@@ -66,6 +90,7 @@ int act_signal(const struct guard *g, pid_t root, bool tree, const struct proc_t
  * files, sockets, maps, cgroup, and trigger.json (the alert); the
  * executables are opened. end, later (e.g. on a thread, below): their
  * SHA-256 and tree.json; it frees s. free: drop s without finishing.
+ * start: root's start time (0: unchecked), -ESTALE if root is reused.
  */
 struct snapshot {
 	char dir[4096];
@@ -74,8 +99,8 @@ struct snapshot {
 	unsigned n, files;
 };
 
-int act_snapshot_begin(pid_t root, bool tree, const char *dir, const char *trigger, size_t tlen,
-		       struct snapshot *s, char *err, size_t errlen);
+int act_snapshot_begin(pid_t root, uint64_t start, bool tree, const char *dir, const char *trigger,
+		       size_t tlen, struct snapshot *s, char *err, size_t errlen);
 int act_snapshot_end(struct snapshot *s);
 void act_snapshot_free(struct snapshot *s);
 

@@ -12,8 +12,10 @@
  * sendmsg4/6 with links and maps pinned under response.pin_dir) plus
  * cutting already-open TCP and connected UDP sockets with sock_diag
  * SOCK_DESTROY; deny-path entries (enforced by file.bpf.c); release; and
- * the record of live cells (state_dir/containments.json) that a restarted
- * vigild picks up again.
+ * the record of live cells (state_dir/containments.json, with a pid cell's
+ * members by pid and start time) that a restarted vigild picks up again —
+ * rebuilding a process set whose pinned map was lost, and saying so loudly
+ * (contain_problems_json) when something cannot be restored.
  */
 #ifndef VIGIL_CONTAIN_H
 #define VIGIL_CONTAIN_H
@@ -37,6 +39,14 @@ struct cell {
 	bool moved, frozen, isolated;
 	struct strv denied; /* paths */
 	char incident[64];
+	/* a pid cell's processes on record (pid and start time): what a lost set is rebuilt from */
+	struct cell_member {
+		pid_t pid;
+		uint64_t start;
+	} * members;
+	unsigned nmembers;
+	char boot_id[40];  /* the boot the record was made in */
+	char problem[256]; /* why it is not enforced as recorded; "" while it is */
 };
 
 struct contain;
@@ -58,10 +68,12 @@ void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS]);
  * The cell of pid's tree (tree false: pid alone; hint: members already known,
  * stopped first): existing, or made now as a
  * process set the kernel keeps (children join at fork) — no cgroup move, so
- * isolation and deny-path take effect within a millisecond.
+ * isolation and deny-path take effect within a millisecond. start: pid's
+ * start time (0: unchecked); a pid reused by another process gets no cell.
  */
-struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid, bool tree,
-				  const struct proc_tree *hint, char *err, size_t errlen);
+struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_t pid,
+				  uint64_t start, bool tree, const struct proc_tree *hint,
+				  char *err, size_t errlen);
 /* The cell for a cgroup path (relative to the mount or absolute under it). */
 struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen);
 /* A live cell that holds pid or was made for it / for that cgroup; NULL if none. */
@@ -91,6 +103,14 @@ bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);
+/* Once a second: pid cells whose members changed (forks, exits) are recorded again. */
+void contain_tick(struct contain *c);
 json_t *contain_list_json(const struct contain *c);
+/*
+ * What a start could not carry over from the previous vigild (a containment
+ * no longer enforced, a pinned map recreated): one line each, [] when
+ * nothing was lost. The caller reports them (log, stream, status).
+ */
+json_t *contain_problems_json(const struct contain *c);
 
 #endif

@@ -6,7 +6,9 @@
  * --playbooks, or the defaults: playbooks/ beside build/ in a source tree,
  * otherwise /usr/share/vigil/playbooks overridden by same-named files in
  * /etc/vigil/playbooks.d) and their reload; running a matching playbook's
- * steps against the alert's process (act.h, contain.h, webhook.h);
+ * steps against the alert's process (act.h, contain.h, webhook.h) — checked
+ * first to be the process the alert's process.entity_id names, not another
+ * one given its pid since;
  * incidents (incident.h); the acting control commands (contain, release)
  * and incidents; an audit event for every action, automatic or not, with
  * who asked for it; reaping operator scripts. Playbook semantics are
@@ -40,7 +42,11 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 /* contain, release, incidents; NULL if cmd is not one of them. */
 json_t *respond_command(struct responder *r, const char *cmd, json_t *req,
 			const struct control_peer *peer);
-/* Once a second: operator scripts that finished or ran out of time. */
+/*
+ * Once a second: operator scripts that finished or ran out of time; the
+ * containment record kept current; on the first tick (after agent-start)
+ * what the start could not restore of the containments, as state events.
+ */
 void respond_tick(struct responder *r);
 json_t *respond_stats(struct responder *r);
 /* "active" or why kernel containment is unavailable. */
