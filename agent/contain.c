@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/inet_diag.h>
@@ -21,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "contain.skel.h"
@@ -1294,39 +1294,47 @@ static int destroy_sockets_here(const struct inode_set *s)
 	return failed && !cut ? failed : cut;
 }
 
+struct netns_job {
+	int ns_fd;
+	const struct inode_set *set;
+	int cut;
+};
+
+/* A thread of its own: setns() moves only the calling thread, and it ends with the job. */
+static void *destroy_sockets_in_ns(void *arg)
+{
+	struct netns_job *j = arg;
+
+	j->cut = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : destroy_sockets_here(j->set);
+	return NULL;
+}
+
 /*
- * Sockets live in the target's network namespace: do it from there (a child
- * that setns(), which takes CAP_SYS_ADMIN). Returns the count or -errno.
+ * Sockets live in the target's network namespace: do it from there, on a
+ * short-lived thread that setns() (CAP_SYS_ADMIN) — not a forked child of
+ * this multi-threaded daemon, which would allocate between fork and exit.
+ * Returns the count or -errno.
  */
 static int destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
 {
 	char mine[64] = "", theirs[64] = "", path[64];
-	int cut = -EIO, pfd[2];
-	pid_t child;
+	_cleanup_close_ int ns = -1;
+	struct netns_job j = {.set = s, .cut = -EIO};
+	pthread_t t;
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", in_ns_of);
 	if (readlink("/proc/self/ns/net", mine, sizeof(mine) - 1) < 0 ||
 	    readlink(path, theirs, sizeof(theirs) - 1) < 0 || !strcmp(mine, theirs))
 		return destroy_sockets_here(s);
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	ns = j.ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
 		return -errno;
-	child = fork();
-	if (child == 0) {
-		int ns = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
-			cut = -errno;
-		else
-			cut = destroy_sockets_here(s);
-		_exit(write(pfd[1], &cut, sizeof(cut)) == sizeof(cut) ? 0 : 1);
-	}
-	close(pfd[1]);
-	if (child > 0 && read(pfd[0], &cut, sizeof(cut)) != sizeof(cut))
-		cut = -EIO;
-	close(pfd[0]);
-	if (child > 0)
-		waitpid(child, NULL, 0);
-	return child < 0 ? -errno : cut;
+	r = pthread_create(&t, NULL, destroy_sockets_in_ns, &j);
+	if (r)
+		return -r;
+	pthread_join(t, NULL);
+	return j.cut;
 }
 
 /* Cut the cell's open sockets; the first error (with the pid it came from) if any. */
