@@ -232,23 +232,33 @@ int spool_peek(struct spool *s, struct spool_msg *ret)
  * The directories are synced (outside the lock): a delivered message must not
  * come back after a power cut and be sent twice, nor a rejected one vanish.
  */
+/* The message file deleted, or moved to failed/ (keep). A file already gone is fine. */
+static int move_out(int dfd, const char *name, bool keep)
+{
+	char kept[160];
+
+	if (!keep)
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	snprintf(kept, sizeof(kept), "failed/%s", name);
+	if (mkdirat(dfd, "failed", 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return renameat(dfd, name, dfd, kept) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 static int retire_locked(struct spool *s, const char *id, bool keep)
 {
-	char name[128], kept[160];
+	char name[128];
+	int r;
 
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->e[i].id, id))
 			continue;
 		name_of(&s->e[i], name, sizeof(name));
-		snprintf(kept, sizeof(kept), "failed/%s", name);
-		if (keep && (mkdirat(s->dfd, "failed", 0700) < 0 && errno != EEXIST))
-			return -errno;
-		if ((keep ? renameat(s->dfd, name, s->dfd, kept) : unlinkat(s->dfd, name, 0)) < 0 &&
-		    errno != ENOENT)
-			return -errno;
+		r = move_out(s->dfd, name, keep);
+		/* out of the queue even on failure: this run must not resend it in a loop */
 		s->st.rejected += keep;
 		drop_entry(s, i);
-		return 0;
+		return r;
 	}
 	return -ENOENT;
 }

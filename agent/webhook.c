@@ -366,7 +366,13 @@ static bool deliver_head(struct endpoint *ep, const struct spool_msg *m, unsigne
 		return false;
 	if (status >= 200 && status <= 299) {
 		/* removed only now: a crash before this line sends it again, same webhook-id */
-		spool_done(ep->spool, m->id);
+		int r = spool_done(ep->spool, m->id);
+
+		if (r < 0)
+			log_error_errno(r,
+					"webhook %s: %s delivered, not removed from the spool: "
+					"a restart sends it again",
+					ep->name, m->id);
 		*attempt = 0;
 		count(ep, status, DELIVERED, NULL);
 		return true;
@@ -380,7 +386,9 @@ static bool deliver_head(struct endpoint *ep, const struct spool_msg *m, unsigne
 	}
 	log_error("webhook %s: %s refused for good (%s); kept in %s/%s/failed", ep->name, m->id,
 		  err, ep->w->dir, ep->name);
-	spool_reject(ep->spool, m->id);
+	if (spool_reject(ep->spool, m->id) < 0)
+		log_error("webhook %s: %s could not be moved to failed/: a restart retries it",
+			  ep->name, m->id);
 	*attempt = 0;
 	count(ep, status, REJECTED, err);
 	return true;
