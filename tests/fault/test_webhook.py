@@ -253,6 +253,36 @@ def sighup_or_stop_while_a_post_hangs_does_not_stall(tmp):
 
 
 @test
+def endpoint_removed_mid_post_then_restored_delivers_once(tmp):
+    port = free_port()
+    hung = Hung(port)
+    h = Hook(tmp, port, timeout="20s")
+    rx = Receiver(port)
+    pb = os.path.join(tmp, "local-playbooks", "50-test.yaml")
+    try:
+        with running(h.a, args=["--rules", h.rules]):
+            h.notify()
+            h.wait_sent(1)
+            wait_until(lambda: hung.requests >= 1, 15, "the POST reaching the hung receiver")
+            os.rename(pb, pb + ".off")  # the reload removes the endpoint while it POSTs
+            h.sighup_keeps_the_stream_flowing()
+            st = subprocess.run([VIGIL, "--socket", h.a.sock, "--json", "status"],
+                                capture_output=True, text=True, timeout=10)
+            assert "soc" not in json.loads(st.stdout)["response"]["webhooks"]
+            sent = h.sent()
+            hung.stop()
+            rx.start()
+            os.rename(pb + ".off", pb)  # and the next one brings it back: its spool with it
+            h.sighup_keeps_the_stream_flowing()
+            wait_until(lambda: set(rx.ids()) >= set(sent), 15, "the delivery after the restore")
+            time.sleep(1)
+            assert sorted(rx.ids()) == sorted(sent), (rx.ids(), sent)
+    finally:
+        hung.stop()
+        rx.stop()
+
+
+@test
 def reload_with_a_new_url_takes_the_backlog_there(tmp):
     down, up = free_port(), free_port()
     busy, rx = Receiver(down, busy=True), Receiver(up)
