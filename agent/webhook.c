@@ -37,7 +37,7 @@ struct endpoint {
 	struct spool *spool; /* webhook_send puts, the thread peeks and retires */
 	pthread_t thread;
 	bool started;
-	/* the delivery thread's own */
+	/* the delivery thread's (it swaps conf under mu: hand_over compares with it) */
 	struct ep_conf *conf;
 	CURL *curl;
 	/* under mu */
