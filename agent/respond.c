@@ -199,7 +199,7 @@ struct responder *respond_free(struct responder *r)
 	if (!r)
 		return NULL;
 	finish_snapshots(r);
-	r->hooks = webhooks_free(r->hooks); /* drains hand-overs into the spool */
+	r->hooks = webhooks_free(r->hooks); /* in-flight POSTs aborted: the spool keeps them */
 	r->contain = contain_free(r->contain);
 	r->incidents = incidents_close(r->incidents);
 	playbooks_free(r->set);

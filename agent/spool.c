@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vigil/fileio.h"
 #include "vigil/spool.h"
 #include "vigil/util.h"
 
@@ -20,6 +22,8 @@ struct entry {
 };
 
 struct spool {
+	/* the event loop puts, the delivery thread peeks and retires: never held over the network */
+	pthread_mutex_t mu;
 	int dfd;
 	uint64_t max_bytes, next_seq;
 	struct entry *e; /* sorted by seq */
@@ -67,7 +71,10 @@ static int add_entry(struct spool *s, const struct entry *e)
 	return 0;
 }
 
-/* "<seq>-<id>.msg" → entry; temporary files of a crashed write are removed. */
+/*
+ * "<seq>-<id>.msg" → entry; temporary files of a crashed write (".<name>.tmp"
+ * from write_file_atomic_at, "<name>.tmp" from earlier versions) are removed.
+ */
 static int load_one(struct spool *s, const char *name)
 {
 	struct entry e = {0};
@@ -100,6 +107,7 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret)
 		free(s);
 		return -errno;
 	}
+	pthread_mutex_init(&s->mu, NULL);
 	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = s->dfd >= 0 ? fdopendir(dup(s->dfd)) : NULL;
 	if (!d) {
@@ -111,7 +119,7 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret)
 	s->max_bytes = max_bytes;
 	s->next_seq = 1;
 	while (r == 0 && (de = readdir(d)))
-		if (de->d_name[0] != '.')
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = load_one(s, de->d_name);
 	closedir(d);
 	if (r < 0) {
@@ -128,71 +136,59 @@ struct spool *spool_close(struct spool *s)
 		if (s->dfd >= 0)
 			close(s->dfd);
 		free(s->e);
+		pthread_mutex_destroy(&s->mu);
 		free(s);
 	}
 	return NULL;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= w;
-	}
-	return 0;
-}
-
-int spool_put(struct spool *s, const char *id, const void *body, size_t len)
+static int put_locked(struct spool *s, const char *id, const void *body, size_t len)
 {
 	struct entry e = {.seq = s->next_seq, .size = len};
-	char name[128], tmp[140];
-	int fd, r;
+	char name[128];
+	int r;
 
-	if (!id_ok(id) || len > MSG_MAX)
-		return -EINVAL;
 	if (s->st.bytes + len > s->max_bytes) {
 		s->st.refused++;
 		return -ENOSPC;
 	}
 	memcpy(e.id, id, strlen(id) + 1);
 	name_of(&e, name, sizeof(name));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, body, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	/* rename, then sync the directory: the name is durable too */
-	if (r == 0 && renameat(s->dfd, tmp, s->dfd, name) < 0)
-		r = -errno;
-	if (r == 0 && fsync(s->dfd) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(s->dfd, tmp, 0);
+	r = write_file_atomic_at(s->dfd, name, body, len, 0600);
+	if (r < 0)
 		return r;
-	}
 	s->next_seq++;
 	return add_entry(s, &e);
 }
 
-int spool_peek(struct spool *s, struct spool_msg *ret)
+int spool_put(struct spool *s, const char *id, const void *body, size_t len)
+{
+	int r;
+
+	if (!id_ok(id) || len > MSG_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&s->mu);
+	r = put_locked(s, id, body, len);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* Forget entry i (its file is gone or retired). */
+static void drop_entry(struct spool *s, size_t i)
+{
+	s->st.bytes -= s->e[i].size;
+	memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(*s->e));
+	s->n--;
+	s->st.pending = s->n;
+}
+
+static int read_head(struct spool *s, struct spool_msg *ret)
 {
 	_cleanup_close_ int fd = -1;
-	struct entry *e;
+	struct entry *e = &s->e[0];
 	char name[128];
 	size_t got = 0;
 
-	if (!s->n)
-		return -ENOENT;
-	e = &s->e[0];
 	name_of(e, name, sizeof(name));
 	fd = openat(s->dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -217,29 +213,77 @@ int spool_peek(struct spool *s, struct spool_msg *ret)
 	return 0;
 }
 
-/* Take id out of the queue: deleted (done) or kept under failed/ (rejected). */
-static int retire(struct spool *s, const char *id, bool keep)
+int spool_peek(struct spool *s, struct spool_msg *ret)
 {
-	char name[128], kept[160];
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&s->mu);
+	/* a file removed behind our back must not block every message after it */
+	while (s->n && (r = read_head(s, ret)) == -ENOENT) {
+		s->st.vanished++;
+		drop_entry(s, 0);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/*
+ * Take id out of the queue: deleted (done) or kept under failed/ (rejected).
+ * The directories are synced (outside the lock): a delivered message must not
+ * come back after a power cut and be sent twice, nor a rejected one vanish.
+ */
+/* The message file deleted, or moved to failed/ (keep). A file already gone is fine. */
+static int move_out(int dfd, const char *name, bool keep)
+{
+	char kept[160];
+
+	if (!keep)
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	snprintf(kept, sizeof(kept), "failed/%s", name);
+	if (mkdirat(dfd, "failed", 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return renameat(dfd, name, dfd, kept) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int retire_locked(struct spool *s, const char *id, bool keep)
+{
+	char name[128];
+	int r;
 
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->e[i].id, id))
 			continue;
 		name_of(&s->e[i], name, sizeof(name));
-		snprintf(kept, sizeof(kept), "failed/%s", name);
-		if (keep && (mkdirat(s->dfd, "failed", 0700) < 0 && errno != EEXIST))
-			return -errno;
-		if ((keep ? renameat(s->dfd, name, s->dfd, kept) : unlinkat(s->dfd, name, 0)) < 0 &&
-		    errno != ENOENT)
-			return -errno;
+		r = move_out(s->dfd, name, keep);
+		/* out of the queue even on failure: this run must not resend it in a loop */
 		s->st.rejected += keep;
-		s->st.bytes -= s->e[i].size;
-		memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(*s->e));
-		s->n--;
-		s->st.pending = s->n;
-		return 0;
+		drop_entry(s, i);
+		return r;
 	}
 	return -ENOENT;
+}
+
+static int sync_dir(int dfd, const char *sub)
+{
+	_cleanup_close_ int fd = sub ? openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (sub && fd < 0)
+		return -errno;
+	return fsync(sub ? fd : dfd) < 0 ? -errno : 0;
+}
+
+static int retire(struct spool *s, const char *id, bool keep)
+{
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	r = retire_locked(s, id, keep);
+	pthread_mutex_unlock(&s->mu);
+	if (r == 0 && keep)
+		r = sync_dir(s->dfd, "failed");
+	if (r == 0)
+		r = sync_dir(s->dfd, NULL);
+	return r;
 }
 
 int spool_done(struct spool *s, const char *id)
@@ -252,7 +296,9 @@ int spool_reject(struct spool *s, const char *id)
 	return retire(s, id, true);
 }
 
-void spool_stats(const struct spool *s, struct spool_stats *ret)
+void spool_stats(struct spool *s, struct spool_stats *ret)
 {
+	pthread_mutex_lock(&s->mu);
 	*ret = s->st;
+	pthread_mutex_unlock(&s->mu);
 }

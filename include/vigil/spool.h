@@ -3,11 +3,14 @@
  * spool.h — a durable outbox for webhook deliveries.
  *
  * Owns: one file per pending message in a root-only directory (0700),
- * written under a temporary name, fsync'd, renamed and the directory
- * fsync'd, so a crash leaves whole messages or none; a byte budget (a full
- * spool refuses and counts); oldest-first order that survives restarts;
- * removal once delivered. Message ids become file names, so only
- * [A-Za-z0-9_-] is accepted. Sending and retry timing are not here.
+ * written with write_file_atomic_at (fileio.h: temporary, fsync, rename,
+ * directory fsync), so a crash leaves whole messages or none; a byte budget
+ * (a full spool refuses and counts); oldest-first order that survives
+ * restarts; removal once delivered (directory synced, so a power cut does
+ * not resurrect a delivered message). Message ids become file names, so only
+ * [A-Za-z0-9_-] is accepted. Safe to share between two threads (the event
+ * loop puts, a delivery thread peeks and retires): a mutex inside, held over
+ * disk I/O only. Sending and retry timing are not here.
  */
 #ifndef VIGIL_SPOOL_H
 #define VIGIL_SPOOL_H
@@ -26,6 +29,7 @@ struct spool_msg {
 
 struct spool_stats {
 	uint64_t pending, bytes, refused, rejected;
+	uint64_t vanished; /* files removed behind the spool's back, skipped */
 };
 
 struct spool;
@@ -35,12 +39,12 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **ret);
 struct spool *spool_close(struct spool *s);
 /* Store a message durably; -ENOSPC over budget (counted), -EINVAL for a bad id. */
 int spool_put(struct spool *s, const char *id, const void *body, size_t len);
-/* The oldest pending message; -ENOENT when there is none. */
+/* The oldest pending message; -ENOENT when there is none (vanished files are skipped). */
 int spool_peek(struct spool *s, struct spool_msg *ret);
 /* Delivered: forget it. */
 int spool_done(struct spool *s, const char *id);
 /* Undeliverable (the receiver refused it for good): moved to DIR/failed/, counted. */
 int spool_reject(struct spool *s, const char *id);
-void spool_stats(const struct spool *s, struct spool_stats *ret);
+void spool_stats(struct spool *s, struct spool_stats *ret);
 
 #endif
