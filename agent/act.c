@@ -515,6 +515,7 @@ int act_exec_start(char *const *argv, const char *input, size_t len, const char 
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vigild blocks signals for signalfd */
+		signal(SIGPIPE, SIG_DFL); /* vigild ignores it; an ignored signal survives exec */
 		setsid();
 		dup2(in[0], 0);
 		dup2(log_fd, 1);
