@@ -365,6 +365,7 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer);
 struct recent_reply {
 	json_t *lines;
 	size_t bytes;
+	bool more; /* cut at EVENTS_REPLY_BYTES */
 };
 
 /* Lines up to EVENTS_REPLY_BYTES (one at least): the rest comes with the next call. */
@@ -372,19 +373,21 @@ static bool add_line(void *ctx, const char *line, size_t len)
 {
 	struct recent_reply *rr = ctx;
 
-	if (rr->bytes && rr->bytes + len > EVENTS_REPLY_BYTES)
+	if (rr->bytes && rr->bytes + len > EVENTS_REPLY_BYTES) {
+		rr->more = true;
 		return false;
+	}
 	rr->bytes += len;
 	json_array_append_new(rr->lines, json_stringn(line, len));
 	return true;
 }
 
-/* `vigil events`: lines after cursor `after` (0: the last `max`), and the next cursor. */
+/* `vigil events`: lines after cursor `after` (0: the last `max`), the next cursor, more to come. */
 static json_t *recent_events(struct manager *m, json_t *req)
 {
 	json_int_t after = json_integer_value(json_object_get(req, "after"));
 	json_int_t max = json_integer_value(json_object_get(req, "max"));
-	struct recent_reply rr = {json_array(), 0};
+	struct recent_reply rr = {json_array(), 0, false};
 	uint64_t missed, next;
 
 	if (max <= 0 || max > 1000)
@@ -394,8 +397,8 @@ static json_t *recent_events(struct manager *m, json_t *req)
 	if (after < 0)
 		after = 0;
 	next = sinks_recent(&m->sinks, after, max, add_line, &rr, &missed);
-	return json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "lines", rr.lines, "next",
-			 (json_int_t)next, "missed", (json_int_t)missed);
+	return json_pack("{s:b, s:o, s:I, s:I, s:b}", "ok", 1, "lines", rr.lines, "next",
+			 (json_int_t)next, "missed", (json_int_t)missed, "more", rr.more);
 }
 
 static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)

@@ -45,7 +45,7 @@ struct control_limits {
 };
 
 struct control_stats {
-	uint64_t clients;	  /* being served now */
+	uint64_t clients;	  /* being served now (whoever asks for these included) */
 	uint64_t served;	  /* replies taken whole (error replies included) */
 	uint64_t denied;	  /* no read permission: refused at accept */
 	uint64_t busy;		  /* over max_clients: refused at accept */

@@ -102,10 +102,10 @@ def early_hangups_do_not_kill_vigild(tmp):
         assert c["hung_up"] >= 1, c
 
 
-def fill_recent_ring(a):
-    """Enough recent lines (~1 MiB) that an events reply outgrows the socket buffer."""
+def fill_recent_ring(a, execs=300):
+    """300 execs with 1900-byte arguments fill the 2 MiB ring of recent lines."""
     arg = "A" * 1900
-    subprocess.run(["/bin/sh", "-c", f'for i in $(seq 300); do /bin/true {arg}; done'],
+    subprocess.run(["/bin/sh", "-c", f'for i in $(seq {execs}); do /bin/true {arg}; done'],
                    timeout=120, check=True)
     a.wait_for(lambda e: e["event"]["action"] == "exec" and
                get(e, "process.args", [None, ""])[-1] == arg, timeout=WAIT, what="the flood")
@@ -127,6 +127,23 @@ def stalled_reader_does_not_stall_the_agent(tmp):
         wait_closed(stalled)  # what it reads now is a part of the reply, then EOF
         stalled.close()
         stream_flows(a, "stalled reader dropped")
+
+
+@test
+def events_larger_than_a_reply_come_whole(tmp):
+    """The lines kept for `vigil events` (a 2 MiB ring) outgrow one reply (~1 MiB of
+    lines): the CLI asks for the rest, every reply valid JSON."""
+    with running(Agent(tmp)) as a:
+        fill_recent_ring(a)
+        p = subprocess.Popen(["/bin/true", "vigil-fault-last"])
+        p.wait(timeout=WAIT)
+        a.wait_for(lambda e: get(e, "process.pid") == p.pid, timeout=WAIT, what="the last exec")
+        out = subprocess.run([VIGIL, "--socket", a.sock, "events"], capture_output=True,
+                             timeout=WAIT)
+        assert out.returncode == 0, out.stderr
+        lines = [json.loads(l) for l in out.stdout.splitlines()]
+        assert len(out.stdout) > (1 << 20) + (1 << 19), (len(lines), len(out.stdout))
+        assert any(get(e, "process.pid") == p.pid for e in lines)
 
 
 @test
