@@ -25,7 +25,11 @@ def connect(a):
     try:
         s.connect(a.sock)
     except ConnectionRefusedError:
-        raise AssertionError(f"vigild is gone: exit status {a.proc.poll()}") from None
+        try:
+            rc = a.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = "none yet"
+        raise AssertionError(f"vigild is gone: exit status {rc}") from None
     return s
 
 
