@@ -38,11 +38,18 @@ static json_t *handler(void *ctx, const char *cmd, json_t *req, const struct con
 
 static void start(struct fixture *f, const struct control_limits *lim)
 {
+	int r;
+
 	memset(f, 0, sizeof(*f));
 	strcpy(f->dir, "/tmp/vigil-control-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/s.sock", f->dir);
-	assert_int_equal(control_new(f->path, lim, handler, f, &f->c), 0);
+	r = control_new(f->path, lim, handler, f, &f->c);
+	if (r == -EPERM && geteuid() != 0) { /* group vigil exists: only root gives it the socket */
+		rmdir(f->dir);
+		skip();
+	}
+	assert_int_equal(r, 0);
 }
 
 static void stop(struct fixture *f)
