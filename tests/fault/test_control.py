@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from common import VIGIL, Agent, get, registry, running, suite_main
+from common import VIGIL, VIGILD, Agent, get, registry, running, suite_main
 
 TESTS, test = registry()
 WAIT = 15  # bounded waits, generous: the old loop stalled for as long as a client liked
@@ -206,6 +206,31 @@ def oversized_request_is_refused(tmp):
             assert reply["ok"] is False and "too large" in reply["error"], reply
         stream_flows(a, "oversized request")
         assert counters(a)["too_large"] >= 2
+
+
+class PipedAgent(Agent):
+    """vigild --stdout into a pipe, its read end ours to close."""
+
+    def start(self, env=None, args=()):
+        self.reader, w = os.pipe()
+        self.proc = subprocess.Popen(
+            [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
+             "--state-dir", self.state, "--stdout"],
+            stdout=w, stderr=open(self.stderr, "w"), env=env)
+        os.close(w)
+        self.wait_for(lambda e: e["event"]["action"] == "agent-start"
+                      and get(e, "vigil.agent.pid") == self.proc.pid, timeout=90,
+                      what="agent-start")
+
+
+@test
+def stdout_reader_gone_does_not_kill_vigild(tmp):
+    """SIGPIPE is ignored everywhere, not only on the socket: `vigild --stdout | x`, x exits."""
+    with running(PipedAgent(tmp)) as a:
+        os.close(a.reader)
+        for i in range(3):
+            stream_flows(a, f"stdout reader gone {i}")
+        assert get(status(a), "drops.sink_stdout_errors") >= 1
 
 
 def as_nobody(code, *args, stdin=""):
