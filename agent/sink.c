@@ -73,7 +73,7 @@ void sinks_emit(struct sinks *s, const char *line, size_t len)
 }
 
 uint64_t sinks_recent(const struct sinks *s, uint64_t after, unsigned max,
-		      void (*fn)(void *ctx, const char *line, size_t len), void *ctx,
+		      bool (*fn)(void *ctx, const char *line, size_t len), void *ctx,
 		      uint64_t *missed)
 {
 	const struct recent *r = s->recent;
@@ -93,7 +93,8 @@ uint64_t sinks_recent(const struct sinks *s, uint64_t after, unsigned max,
 			(*missed)++; /* overwritten by later lines, or too long to keep */
 			continue;
 		}
-		fn(ctx, r->data + sl->at % RECENT_BYTES, sl->len);
+		if (!fn(ctx, r->data + sl->at % RECENT_BYTES, sl->len))
+			break;
 	}
 	return n - 1;
 }

@@ -376,18 +376,26 @@ static int cmd_exec(int argc, char **argv)
 	return launch_exec(&lo, argv + optind);
 }
 
-/* The stream as vigild writes it; --follow keeps asking for what came after. */
+/*
+ * The stream as vigild writes it; --follow keeps asking for what came after.
+ * A reply holds at most about 1 MiB of lines ("more"): the rest is asked for
+ * at once, up to the 1000 lines a plain `events` shows.
+ */
 static int cmd_events(struct cli *c, int argc, char **argv)
 {
 	bool follow = argc == 1 && (!strcmp(argv[0], "--follow") || !strcmp(argv[0], "-f"));
+	bool more;
 	json_int_t next = -1;
+	size_t shown = 0;
 
 	if (argc > 1 || (argc == 1 && !follow)) {
 		fprintf(stderr, "vigil: events: usage: events [--follow]\n");
 		return 2;
 	}
 	do {
-		json_t *req = json_pack("{s:s, s:i}", "cmd", "events", "max", 1000), *resp, *l;
+		json_t *req = json_pack("{s:s, s:i}", "cmd", "events", "max",
+					follow ? 1000 : (int)(1000 - shown)),
+		       *resp, *l;
 		size_t i;
 
 		if (next >= 0)
@@ -401,11 +409,13 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		json_array_foreach (json_object_get(resp, "lines"), i, l)
 			puts(json_string_value(l));
 		fflush(stdout);
+		shown += json_array_size(json_object_get(resp, "lines"));
 		next = json_integer_value(json_object_get(resp, "next"));
+		more = json_is_true(json_object_get(resp, "more"));
 		json_decref(resp);
-		if (follow)
+		if (follow && !more)
 			usleep(200000);
-	} while (follow);
+	} while (follow || (more && shown < 1000));
 	return 0;
 }
 

@@ -42,6 +42,8 @@
 #define BACKLOG_MAX (16u << 20)
 #define TICK_MS	    1000
 #define DRAIN_MS    10 /* the ring buffer wakes us only when it fills up; drain this often */
+/* `vigil events`: lines per reply, escaped at most 2x: well under CONTROL_REPLY_MAX */
+#define EVENTS_REPLY_BYTES (1u << 20)
 
 struct options {
 	const char *config;
@@ -235,6 +237,19 @@ static json_t *counters_json(struct manager *m)
 		json_object_set_new(o, "rules", detect_stats(m->detect));
 	if (m->respond)
 		json_object_set_new(o, "response", respond_stats(m->respond));
+	if (m->control) {
+		struct control_stats cs;
+
+		control_stats(m->control, &cs);
+		json_object_set_new(
+		    o, "control",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "clients",
+			      (json_int_t)cs.clients, "served", (json_int_t)cs.served, "denied",
+			      (json_int_t)cs.denied, "busy", (json_int_t)cs.busy, "hung_up",
+			      (json_int_t)cs.hung_up, "timed_out", (json_int_t)cs.timed_out,
+			      "too_large", (json_int_t)cs.too_large, "reply_too_large",
+			      (json_int_t)cs.reply_too_large));
+	}
 	if (m->sniff) {
 		struct sniff_stats ss;
 
@@ -407,17 +422,32 @@ static void on_tick(struct manager *m)
 
 static json_t *reload_rules(struct manager *m, const struct control_peer *peer);
 
-static void add_line(void *ctx, const char *line, size_t len)
+struct recent_reply {
+	json_t *lines;
+	size_t bytes;
+	bool more; /* cut at EVENTS_REPLY_BYTES */
+};
+
+/* Lines up to EVENTS_REPLY_BYTES (one at least): the rest comes with the next call. */
+static bool add_line(void *ctx, const char *line, size_t len)
 {
-	json_array_append_new(ctx, json_stringn(line, len));
+	struct recent_reply *rr = ctx;
+
+	if (rr->bytes && rr->bytes + len > EVENTS_REPLY_BYTES) {
+		rr->more = true;
+		return false;
+	}
+	rr->bytes += len;
+	json_array_append_new(rr->lines, json_stringn(line, len));
+	return true;
 }
 
-/* `vigil events`: lines after cursor `after` (0: the last `max`), and the next cursor. */
+/* `vigil events`: lines after cursor `after` (0: the last `max`), the next cursor, more to come. */
 static json_t *recent_events(struct manager *m, json_t *req)
 {
 	json_int_t after = json_integer_value(json_object_get(req, "after"));
 	json_int_t max = json_integer_value(json_object_get(req, "max"));
-	json_t *lines = json_array();
+	struct recent_reply rr = {json_array(), 0, false};
 	uint64_t missed, next;
 
 	if (max <= 0 || max > 1000)
@@ -426,9 +456,9 @@ static json_t *recent_events(struct manager *m, json_t *req)
 		after = m->sinks.lines > (uint64_t)max ? (json_int_t)(m->sinks.lines - max) : 0;
 	if (after < 0)
 		after = 0;
-	next = sinks_recent(&m->sinks, after, max, add_line, lines, &missed);
-	return json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "lines", lines, "next", (json_int_t)next,
-			 "missed", (json_int_t)missed);
+	next = sinks_recent(&m->sinks, after, max, add_line, &rr, &missed);
+	return json_pack("{s:b, s:o, s:I, s:I, s:b}", "ok", 1, "lines", rr.lines, "next",
+			 (json_int_t)next, "missed", (json_int_t)missed, "more", rr.more);
 }
 
 static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
@@ -706,7 +736,7 @@ static int setup(struct manager *m)
 	proc_cache_foreach(m->pc, tag_seeded_tree, m);
 	r = mkdir_parents(m->cfg->socket_path, 0755);
 	if (!r)
-		r = control_new(m->cfg->socket_path, on_command, m, &m->control);
+		r = control_new(m->cfg->socket_path, NULL, on_command, m, &m->control);
 	if (r < 0)
 		return log_error_errno(r, "cannot create control socket %s", m->cfg->socket_path);
 	return 0;
@@ -893,6 +923,8 @@ int main(int argc, char **argv)
 	int r;
 
 	log_set_prefix("vigild");
+	/* a client, webhook or script that goes away costs an EPIPE, never the daemon */
+	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &m.opt) < 0)
 		return 2;
 	if (load_config(&m) < 0) {

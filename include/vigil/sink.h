@@ -27,12 +27,12 @@ struct sinks {
 int sinks_keep_recent(struct sinks *s);
 void sinks_free_recent(struct sinks *s);
 /*
- * Lines after line number `after`, at most max, to fn; returns the number
- * of the last line seen (the next call's `after`). *missed: lines no longer
- * in the ring.
+ * Lines after line number `after`, at most max, to fn until it returns
+ * false (that line not taken); returns the number of the last line seen
+ * (the next call's `after`). *missed: lines no longer in the ring.
  */
 uint64_t sinks_recent(const struct sinks *s, uint64_t after, unsigned max,
-		      void (*fn)(void *ctx, const char *line, size_t len), void *ctx,
+		      bool (*fn)(void *ctx, const char *line, size_t len), void *ctx,
 		      uint64_t *missed);
 
 void sinks_emit(struct sinks *s, const char *line, size_t len);
