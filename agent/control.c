@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct client {
 struct control {
 	char *path;
 	int fd, ep, tfd;
+	int spare_fd; /* given up to accept-and-close when out of fds */
 	gid_t read_gid, admin_gid;
 	bool have_read_gid, have_admin_gid;
 	struct control_limits lim;
@@ -98,8 +100,9 @@ static int listen_on(struct control *c, const char *path)
 int control_new(const char *path, const struct control_limits *limits, control_handler fn,
 		void *ctx, struct control **ret)
 {
-	static const struct control_limits defaults = {CONTROL_MAX_CLIENTS, CONTROL_TIMEOUT_MS,
-						       CONTROL_REQUEST_MAX, CONTROL_REPLY_MAX};
+	static const struct control_limits defaults = {CONTROL_MAX_CLIENTS, CONTROL_ADMIN_SLOTS,
+						       CONTROL_TIMEOUT_MS, CONTROL_REQUEST_MAX,
+						       CONTROL_REPLY_MAX};
 	struct control *c;
 	int r;
 
@@ -109,6 +112,7 @@ int control_new(const char *path, const struct control_limits *limits, control_h
 	if (!c)
 		return -ENOMEM;
 	c->fd = c->ep = c->tfd = -1;
+	c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	c->fn = fn;
 	c->ctx = ctx;
 	c->lim = limits ? *limits : defaults;
@@ -159,6 +163,8 @@ struct control *control_free(struct control *c)
 		close(c->ep);
 	if (c->tfd >= 0)
 		close(c->tfd);
+	if (c->spare_fd >= 0)
+		close(c->spare_fd);
 	free(c->cl);
 	free(c->path);
 	free(c);
@@ -214,9 +220,14 @@ static void refuse(int fd, const char *line)
 	close(fd);
 }
 
-static struct client *free_slot(struct control *c)
+/* The last admin_slots are kept for peers that may act: readers cannot lock responders out. */
+static struct client *free_slot(struct control *c, const struct control_peer *peer)
 {
-	for (unsigned i = 0; i < c->lim.max_clients; i++)
+	unsigned n = c->lim.max_clients;
+
+	if (!peer->can_act && c->lim.admin_slots < n)
+		n -= c->lim.admin_slots;
+	for (unsigned i = 0; i < n; i++)
 		if (c->cl[i].state == CL_FREE)
 			return &c->cl[i];
 	return NULL;
@@ -233,7 +244,7 @@ static void admit(struct control *c, int fd)
 		refuse(fd, DENIED_LINE);
 		return;
 	}
-	cl = free_slot(c);
+	cl = free_slot(c, &peer);
 	if (!cl) {
 		c->st.busy++;
 		refuse(fd, BUSY_LINE);
@@ -251,11 +262,31 @@ static void admit(struct control *c, int fd)
 	c->st.clients++;
 }
 
+/*
+ * Out of fds, a pending connection would keep the listening socket readable
+ * and the loop spinning: give up the spare fd, take the connection and close
+ * it (the client sees a hang-up, counted busy), then take the spare back.
+ */
+static void shed_connection(struct control *c)
+{
+	if (c->spare_fd < 0)
+		return;
+	close(c->spare_fd);
+	c->spare_fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c->spare_fd >= 0) {
+		close(c->spare_fd);
+		c->st.busy++;
+	}
+	c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void accept_clients(struct control *c)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+			shed_connection(c);
 		if (fd < 0)
 			return;
 		admit(c, fd);

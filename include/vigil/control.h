@@ -31,6 +31,7 @@
 
 /* The defaults (control_new with limits NULL); the CLI reads replies up to REPLY_MAX. */
 #define CONTROL_MAX_CLIENTS 32
+#define CONTROL_ADMIN_SLOTS 4 /* of them, kept for root and vigil-admin */
 #define CONTROL_TIMEOUT_MS  5000
 #define CONTROL_REQUEST_MAX (64u << 10)
 #define CONTROL_REPLY_MAX   (4u << 20)
@@ -39,6 +40,7 @@ struct control;
 
 struct control_limits {
 	unsigned max_clients; /* served at once; one more is answered "busy" */
+	unsigned admin_slots; /* of max_clients, only for peers that may act */
 	unsigned timeout_ms;  /* to send the request and take the whole reply */
 	size_t request_max;   /* bytes, its newline included */
 	size_t reply_max;     /* bytes; a larger reply becomes an error reply */

@@ -5,6 +5,7 @@ stays up, its stream keeps flowing (an exec made afterwards reaches the
 events file), another client is still answered, and the bad client is
 dropped and counted (`vigil status --json`: control.*).
 Prints "fault-control: N passed, N failed"."""
+import grp
 import json
 import os
 import pwd
@@ -285,6 +286,47 @@ def non_member_is_refused_before_any_work(tmp):
             and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
         stream_flows(a, "non-member")
         assert counters(a)["denied"] >= 5
+
+
+MEMBER_HOLDER = """import socket, sys, time
+held = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    held.append(s)
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+@test
+def readers_cannot_lock_responders_out(tmp):
+    """A member of the read group holding every connection it can still
+    leaves root (and vigil-admin) a slot: the last few are kept for them."""
+    made = subprocess.run(["groupadd", "-f", "-r", "vigil"]).returncode == 0 and \
+        grp.getgrnam("vigil").gr_gid
+    assert made, "cannot make the vigil group"
+    nobody = pwd.getpwnam("nobody")
+
+    def member():
+        os.setgroups([made])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+    with running(Agent(tmp)) as a:
+        assert os.stat(a.sock).st_gid == made
+        h = subprocess.Popen(["/usr/bin/python3", "-c", MEMBER_HOLDER, a.sock, "40"],
+                             stdout=subprocess.PIPE, text=True, preexec_fn=member)
+        try:
+            assert h.stdout.readline().strip() == "held"
+            # at once, before the held ones reach their deadline: one try, no retry
+            out = subprocess.run([VIGIL, "--socket", a.sock, "--json", "status"],
+                                 capture_output=True, text=True, timeout=WAIT)
+            assert out.returncode == 0 and json.loads(out.stdout)["pid"] == a.proc.pid, \
+                (out.returncode, out.stdout[:200], out.stderr)
+            assert counters(a)["busy"] >= 1  # the member was refused its last connections
+        finally:
+            h.kill()
+            h.wait()
 
 
 @test

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -120,7 +121,7 @@ static void test_control_serve_answers_one_line(void **state)
 
 static void test_control_serve_reply_over_cap_is_an_error_reply(void **state)
 {
-	const struct control_limits lim = {4, 1000, 1024, 256};
+	const struct control_limits lim = {4, 0, 1000, 1024, 256};
 	struct fixture f;
 	struct control_stats st;
 	char buf[4096];
@@ -145,7 +146,7 @@ static void test_control_serve_reply_over_cap_is_an_error_reply(void **state)
 
 static void test_control_serve_request_over_cap_is_refused_unparsed(void **state)
 {
-	const struct control_limits lim = {4, 1000, 128, 4096};
+	const struct control_limits lim = {4, 0, 1000, 128, 4096};
 	struct fixture f;
 	struct control_stats st;
 	char req[200], buf[4096];
@@ -166,7 +167,7 @@ static void test_control_serve_request_over_cap_is_refused_unparsed(void **state
 
 static void test_control_serve_silent_client_dropped_at_deadline(void **state)
 {
-	const struct control_limits lim = {4, 100, 1024, 4096};
+	const struct control_limits lim = {4, 0, 100, 1024, 4096};
 	struct fixture f;
 	struct control_stats st;
 	char buf[64];
@@ -184,7 +185,7 @@ static void test_control_serve_silent_client_dropped_at_deadline(void **state)
 
 static void test_control_serve_over_max_clients_is_busy(void **state)
 {
-	const struct control_limits lim = {1, 1000, 1024, 4096};
+	const struct control_limits lim = {1, 0, 1000, 1024, 4096};
 	struct fixture f;
 	struct control_stats st;
 	char buf[256];
@@ -225,6 +226,35 @@ static void test_control_serve_hang_up_before_reply_is_counted(void **state)
 	stop(&f);
 }
 
+/* Out of fds: the pending connection is taken and closed, not left to spin the loop. */
+static void test_control_serve_out_of_fds_sheds_the_connection(void **state)
+{
+	struct fixture f;
+	struct control_stats st;
+	struct rlimit was, few;
+	int fill[256], n = 0, fd;
+	char buf[64];
+
+	start(&f, NULL);
+	fd = client(&f);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	few = (struct rlimit){ARRAY_SIZE(fill), was.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &few), 0);
+	while (n < (int)ARRAY_SIZE(fill) && (fill[n] = dup(0)) >= 0)
+		n++;
+	assert_true(n < (int)ARRAY_SIZE(fill)); /* the fd limit was reached */
+	serve_a_while(&f, 5);
+	control_stats(f.c, &st);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(st.clients, 0);
+	while (n)
+		close(fill[--n]);
+	setrlimit(RLIMIT_NOFILE, &was);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 0); /* hung up */
+	close(fd);
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +264,7 @@ int main(void)
 	    cmocka_unit_test(test_control_serve_silent_client_dropped_at_deadline),
 	    cmocka_unit_test(test_control_serve_over_max_clients_is_busy),
 	    cmocka_unit_test(test_control_serve_hang_up_before_reply_is_counted),
+	    cmocka_unit_test(test_control_serve_out_of_fds_sheds_the_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
