@@ -271,14 +271,43 @@ static json_t *features_json(struct manager *m)
 	return o;
 }
 
+/* Where the previous run's stream ended: a reader sees a crash and the gap after it. */
+static json_t *previous_run_json(const struct file_sink_found *f)
+{
+	return json_pack("{s:s, s:I, s:s, s:b}", "ephemeral_id", f->tail.run_id, "last_sequence",
+			 (json_int_t)f->tail.sequence, "chain_head", f->tail.head,
+			 "stopped_cleanly", f->tail.clean);
+}
+
+/* A torn last line cut at open: said once on stderr and once in the stream. */
+static void report_torn_line(struct manager *m, const struct file_sink_found *f)
+{
+	log_warn("%s: cut a torn last line of %llu bytes at offset %llu (the previous run "
+		 "died mid-write); the chain goes on from the last whole line",
+		 m->cfg->events_file, (unsigned long long)f->torn_bytes,
+		 (unsigned long long)f->torn_at);
+	emit_health(m, "state", "change", "events-truncated",
+		    json_pack("{s:{s:s, s:I, s:I}}", "truncated", "file", m->cfg->events_file,
+			      "bytes", (json_int_t)f->torn_bytes, "at_offset",
+			      (json_int_t)f->torn_at));
+}
+
 static void emit_start(struct manager *m)
 {
+	const struct file_sink_found *f = m->sinks.file ? file_sink_found(m->sinks.file) : NULL;
 	json_t *a = features_json(m);
 
 	json_object_set_new(a, "pid", json_integer(getpid()));
 	json_object_set_new(a, "config",
 			    json_string(m->cfg->source ? m->cfg->source : "(defaults)"));
+	if (f && f->previous)
+		json_object_set_new(a, "previous", previous_run_json(f));
+	if (f && f->previous && !f->tail.clean)
+		log_warn("the previous run did not stop cleanly: its stream ends at sequence %llu",
+			 (unsigned long long)f->tail.sequence);
 	emit_health(m, "state", "start", "agent-start", a);
+	if (f && f->torn_bytes)
+		report_torn_line(m, f);
 }
 
 static void check_drops(struct manager *m)
