@@ -279,17 +279,23 @@ static json_t *previous_run_json(const struct file_sink_found *f)
 			 "stopped_cleanly", f->tail.clean);
 }
 
-/* A torn last line cut at open: said once on stderr and once in the stream. */
+/* A torn last line found at open: said once on stderr and once in the stream. */
 static void report_torn_line(struct manager *m, const struct file_sink_found *f)
 {
-	log_warn("%s: cut a torn last line of %llu bytes at offset %llu (the previous run "
-		 "died mid-write); the chain goes on from the last whole line",
-		 m->cfg->events_file, (unsigned long long)f->torn_bytes,
-		 (unsigned long long)f->torn_at);
+	if (f->torn_kept)
+		log_warn("%s: a torn last line of %llu bytes at offset %llu cannot be cut "
+			 "(append-only file): ended with a newline, vigil verify reports it",
+			 m->cfg->events_file, (unsigned long long)f->torn_bytes,
+			 (unsigned long long)f->torn_at);
+	else
+		log_warn("%s: cut a torn last line of %llu bytes at offset %llu (the previous "
+			 "run died mid-write); the chain goes on from the last whole line",
+			 m->cfg->events_file, (unsigned long long)f->torn_bytes,
+			 (unsigned long long)f->torn_at);
 	emit_health(m, "state", "change", "events-truncated",
-		    json_pack("{s:{s:s, s:I, s:I}}", "truncated", "file", m->cfg->events_file,
+		    json_pack("{s:{s:s, s:I, s:I, s:b}}", "truncated", "file", m->cfg->events_file,
 			      "bytes", (json_int_t)f->torn_bytes, "at_offset",
-			      (json_int_t)f->torn_at));
+			      (json_int_t)f->torn_at, "kept", f->torn_kept));
 }
 
 static void emit_start(struct manager *m)

@@ -29,6 +29,7 @@ struct file_sink_stats {
 /* What the file held when it was opened: the previous run's end. */
 struct file_sink_found {
 	uint64_t torn_bytes, torn_at; /* a torn last line cut (bytes, at offset) */
+	bool torn_kept;		      /* not cut (append-only file): ended with a newline */
 	bool previous;		      /* a line of an earlier run is on disk: tail */
 	struct chain_tail tail;	      /* its last complete line (this file, else .1) */
 };

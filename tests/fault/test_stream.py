@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Agent, VIGIL, get, registry, running, suite_main  # noqa: E402
+from test_events import SCHEMA  # noqa: E402
 
 TESTS, test = registry()
 
@@ -62,6 +63,14 @@ def whole_lines(path):
     return raw
 
 
+def schema_valid(*events):
+    import jsonschema
+    v = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    for e in events:
+        errs = [f"{'/'.join(map(str, x.path))}: {x.message}" for x in v.iter_errors(e)]
+        assert not errs, errs
+
+
 def verify(*files):
     out = subprocess.run([VIGIL, "verify", *files], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("OK:"), out.stdout[-2000:] + out.stderr
@@ -92,6 +101,8 @@ def restart_after_crash(a, raw):
         assert get(cut, "vigil.agent.truncated.bytes") == torn, (get(cut, "vigil.agent.truncated"), torn)
         assert get(cut, "vigil.agent.truncated.at_offset") == len(raw) - torn
         assert f"cut a torn last line of {torn} bytes" in open(a.stderr).read()
+        schema_valid(cut)
+    schema_valid(start)
     return start, cut
 
 

@@ -101,9 +101,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
+	char cmd[600];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	snprintf(cmd, sizeof(cmd), "chattr -R -a %s 2>/dev/null; rm -rf %s", dir, dir);
 	return system(cmd);
 }
 
@@ -204,6 +204,33 @@ static void test_file_sink_cuts_a_torn_last_line(void **state)
 	assert_int_equal(res.lines, 8);
 }
 
+/* An append-only events file (chattr +a) cannot be cut: the line is ended, verify names it. */
+static void test_file_sink_ends_a_torn_line_it_cannot_cut(void **state)
+{
+	static const char torn[] = "{\"event\":{\"seq";
+	struct chain_result res;
+	struct file_sink *fs;
+	char *files[] = {file}, cmd[600];
+
+	reset();
+	write_lines(3, 1 << 30);
+	append(torn);
+	snprintf(cmd, sizeof(cmd), "chattr +a %s 2>/dev/null", file);
+	if (system(cmd) != 0)
+		skip(); /* a file system without the append-only attribute */
+	assert_int_equal(file_sink_open(file, 1 << 30, 5, 1 << 20, &fs), 0);
+	assert_true(file_sink_found(fs)->torn_kept);
+	assert_int_equal(file_sink_found(fs)->torn_bytes, strlen(torn));
+	file_sink_close(fs);
+	write_lines(2, 1 << 30);
+	snprintf(cmd, sizeof(cmd), "chattr -a %s", file);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(verify(files, 1, &res), 1);
+	assert_int_equal(got.line[0], 4);
+	assert_non_null(strstr(got.reason[0], "not valid JSON"));
+	assert_int_equal(res.lines, 6);
+}
+
 /* The previous run's end, as agent-start tells it: agent-stop last means a clean stop. */
 static void test_file_sink_finds_the_previous_run(void **state)
 {
@@ -254,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(test_chain_reports_every_break),
 	    cmocka_unit_test(test_chain_checks_the_genesis),
 	    cmocka_unit_test(test_file_sink_cuts_a_torn_last_line),
+	    cmocka_unit_test(test_file_sink_ends_a_torn_line_it_cannot_cut),
 	    cmocka_unit_test(test_file_sink_finds_the_previous_run),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
