@@ -316,13 +316,23 @@ static void emit_start(struct manager *m)
 		report_torn_line(m, f);
 }
 
+static uint64_t sink_file_dropped(struct manager *m)
+{
+	struct file_sink_stats fss = {0};
+
+	if (m->sinks.file)
+		file_sink_stats(m->sinks.file, &fss);
+	return fss.dropped;
+}
+
 static void check_drops(struct manager *m)
 {
-	uint64_t drops[VGL_DROP_NR], sink_dropped = 0;
-	struct file_sink_stats fss;
+	uint64_t drops[VGL_DROP_NR], before[VGL_DROP_NR], sink_dropped = sink_file_dropped(m);
+	uint64_t sink_before = m->sink_drops_reported;
 	json_t *delta = json_object();
 	bool any = false;
 
+	memcpy(before, m->drops_reported, sizeof(before));
 	probes_drops(m->probes, drops);
 	for (int i = 0; i < VGL_DROP_NR; i++) {
 		if (drops[i] == m->drops_reported[i] || !drop_names[i])
@@ -332,20 +342,22 @@ static void check_drops(struct manager *m)
 		m->drops_reported[i] = drops[i];
 		any = true;
 	}
-	if (m->sinks.file) {
-		file_sink_stats(m->sinks.file, &fss);
-		sink_dropped = fss.dropped;
-	}
 	if (sink_dropped != m->sink_drops_reported) {
 		json_object_set_new(delta, "sink_file",
 				    json_integer(sink_dropped - m->sink_drops_reported));
 		m->sink_drops_reported = sink_dropped;
 		any = true;
 	}
-	if (any)
-		emit_health(m, "metric", "info", "drop", json_pack("{s:o}", "lost", delta));
-	else
+	if (!any) {
 		json_decref(delta);
+		return;
+	}
+	emit_health(m, "metric", "info", "drop", json_pack("{s:o}", "lost", delta));
+	/* the report was itself dropped (the disk is still full): all of it again next tick */
+	if (sink_file_dropped(m) != sink_dropped) {
+		memcpy(m->drops_reported, before, sizeof(before));
+		m->sink_drops_reported = sink_before;
+	}
 }
 
 static void on_tick(struct manager *m)
