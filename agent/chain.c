@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,37 @@ void chain_hash(struct chain_hasher *h, const char *line, size_t len, char out[C
 	out[CHAIN_HEX_LEN] = 0;
 }
 
-int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1])
+/* The last complete line in buf (from: its offset in the file): [*start, *end). */
+static int last_line(const char *buf, size_t n, off_t from, size_t *start, size_t *end)
+{
+	const char *nl = memrchr(buf, '\n', n);
+
+	if (!nl)
+		return from > 0 ? -E2BIG : -ENODATA;
+	*end = nl - buf;
+	*start = *end;
+	while (*start > 0 && buf[*start - 1] != '\n')
+		(*start)--;
+	if (*start == 0 && from > 0)
+		return -E2BIG;
+	return 0;
+}
+
+static void tail_fields(const char *line, size_t len, struct chain_tail *t)
+{
+	json_t *root = json_loadb(line, len, 0, NULL);
+	json_t *ev = json_object_get(root, "event");
+	const char *action = json_string_value(json_object_get(ev, "action"));
+	const char *run =
+	    json_string_value(json_object_get(json_object_get(root, "agent"), "ephemeral_id"));
+
+	t->sequence = json_integer_value(json_object_get(ev, "sequence"));
+	t->clean = action && !strcmp(action, "agent-stop");
+	snprintf(t->run_id, sizeof(t->run_id), "%s", run ? run : "");
+	json_decref(root);
+}
+
+int chain_tail_read(const char *path, struct chain_tail *ret)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -64,7 +95,7 @@ int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1])
 	struct stat st;
 	size_t want, start, end;
 	off_t from;
-	ssize_t n;
+	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -77,33 +108,39 @@ int chain_last_line_hash(const char *path, char out[CHAIN_HEX_LEN + 1])
 	buf = malloc(want);
 	if (!buf)
 		return -ENOMEM;
-	n = pread(fd, buf, want, from);
-	if (n != (ssize_t)want)
+	if (pread(fd, buf, want, from) != (ssize_t)want)
 		return -EIO;
-	end = want;
-	if (buf[end - 1] == '\n')
-		end--;
-	start = end;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	if (start == 0 && from > 0)
-		return -E2BIG;
+	r = last_line(buf, want, from, &start, &end);
+	if (r < 0)
+		return r;
 	h = chain_hasher_new();
 	if (!h)
 		return -ENOMEM;
-	chain_hash(h, buf + start, end - start, out);
+	memset(ret, 0, sizeof(*ret));
+	chain_hash(h, buf + start, end - start, ret->head);
 	chain_hasher_free(h);
+	tail_fields(buf + start, end - start, ret);
 	return 0;
 }
 
-static int fail(struct chain_result *res, const char *file, uint64_t line, const char *fmt,
-		uint64_t a)
+struct verify_ctx {
+	const struct chain_verify_opts *o;
+	struct chain_result *res;
+	char prev[CHAIN_HEX_LEN + 1]; /* hash of the line before ("": none yet) */
+	struct chain_hasher *h;
+};
+
+static void report(struct verify_ctx *v, const char *file, uint64_t line, const char *fmt, ...)
 {
-	snprintf(res->file, sizeof(res->file), "%s", file);
-	res->line = line;
-	snprintf(res->reason, sizeof(res->reason), fmt, (unsigned long long)a,
-		 (unsigned long long)a + 1);
-	return 1;
+	char reason[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	v->res->breaks++;
+	if (v->o->on_break)
+		v->o->on_break(v->o->ctx, file, line, reason);
 }
 
 static const char *line_chain(json_t *root)
@@ -113,59 +150,80 @@ static const char *line_chain(json_t *root)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-int chain_verify(char *const *files, unsigned nfiles, struct chain_result *res)
+/* One line (no newline): its own form, then its link to the line before. */
+static void check_line(struct verify_ctx *v, const char *file, uint64_t ln, const char *line,
+		       size_t n)
 {
-	char prev[CHAIN_HEX_LEN + 1] = "";
-	struct chain_hasher *h = chain_hasher_new();
+	unsigned long long l = ln;
+	json_t *root = json_loadb(line, n, 0, NULL);
+	const char *c = root ? line_chain(root) : NULL;
+
+	if (!root)
+		report(v, file, ln, "line %llu is not valid JSON (edited or torn)", l);
+	else if (!c || strlen(c) != CHAIN_HEX_LEN)
+		report(v, file, ln, "line %llu has no vigil.chain (edited or inserted)", l);
+	else if (!v->prev[0] && !v->o->continued && strcmp(c, CHAIN_GENESIS))
+		report(v, file, ln,
+		       "line %llu does not start the chain (vigil.chain is not the genesis, 64 "
+		       "zeros): lines before it are missing (deleted, or rotated away: then name "
+		       "the oldest file first, or pass --continued)",
+		       l);
+	else if (v->prev[0] && strcmp(c, v->prev) && ln == 1)
+		report(v, file, ln,
+		       "line 1 does not continue the chain of the file before it: lines deleted "
+		       "between the files, or files named out of order (oldest first)");
+	else if (v->prev[0] && strcmp(c, v->prev))
+		report(
+		    v, file, ln - 1,
+		    "hash chain broken between lines %llu and %llu: edited, deleted, inserted or "
+		    "reordered",
+		    l - 1, l);
+	json_decref(root);
+	/* the next line links to these bytes, whatever they are: one fault, one break */
+	chain_hash(v->h, line, n, v->prev);
+	v->res->lines++;
+}
+
+static int verify_file(struct verify_ctx *v, const char *file, char **line, size_t *cap)
+{
+	_cleanup_fclose_ FILE *fp = fopen(file, "re");
+	uint64_t ln = 0;
+	ssize_t n;
+
+	if (!fp)
+		return -errno;
+	while ((n = getline(line, cap, fp)) > 0) {
+		ln++;
+		if ((*line)[n - 1] != '\n') {
+			report(v, file, ln,
+			       "line %llu is incomplete (no newline): a torn write, or cut short",
+			       (unsigned long long)ln);
+			break;
+		}
+		(*line)[--n] = 0;
+		check_line(v, file, ln, *line, n);
+	}
+	return ferror(fp) ? -EIO : 0;
+}
+
+int chain_verify(char *const *files, unsigned nfiles, const struct chain_verify_opts *opts,
+		 struct chain_result *res)
+{
+	struct verify_ctx v = {.o = opts, .res = res};
 	char *line = NULL;
 	size_t cap = 0;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (!h)
+	v.h = chain_hasher_new();
+	if (!v.h)
 		return -ENOMEM;
-	for (unsigned f = 0; f < nfiles && !r; f++) {
-		FILE *fp = fopen(files[f], "re");
-		uint64_t ln = 0;
-		ssize_t n;
-
-		if (!fp) {
-			r = -errno;
+	for (unsigned f = 0; f < nfiles && r == 0; f++) {
+		r = verify_file(&v, files[f], &line, &cap);
+		if (r < 0)
 			snprintf(res->file, sizeof(res->file), "%s", files[f]);
-			break;
-		}
-		while (!r && (n = getline(&line, &cap, fp)) > 0) {
-			json_error_t jerr;
-			json_t *root;
-			const char *c;
-
-			ln++;
-			if (line[n - 1] != '\n') {
-				r = fail(res, files[f], ln, "line %llu is incomplete (no newline)",
-					 ln);
-				break;
-			}
-			line[--n] = 0;
-			root = json_loadb(line, n, 0, &jerr);
-			c = root ? line_chain(root) : NULL;
-			if (!root)
-				r = fail(res, files[f], ln, "line %llu is not valid JSON (edited)",
-					 ln);
-			else if (!c || strlen(c) != CHAIN_HEX_LEN)
-				r = fail(res, files[f], ln,
-					 "line %llu has no vigil.chain (edited or inserted)", ln);
-			else if (prev[0] && strcmp(c, prev))
-				r = fail(res, files[f], ln > 1 ? ln - 1 : ln,
-					 "hash chain broken between lines %llu and %llu: edited, "
-					 "deleted, inserted or reordered",
-					 ln > 1 ? ln - 1 : ln);
-			json_decref(root);
-			chain_hash(h, line, n, prev);
-			res->lines++;
-		}
-		fclose(fp);
 	}
 	free(line);
-	chain_hasher_free(h);
-	return r;
+	chain_hasher_free(v.h);
+	return r < 0 ? r : (int)(res->breaks > INT32_MAX ? INT32_MAX : res->breaks);
 }

@@ -26,7 +26,12 @@ struct ecs_writer {
 	uint64_t seq;
 	int64_t boot_to_real_ns;
 	struct proc_cache *pc;
-	struct jw w;
+	/*
+	 * Two buffers: a kernel event's line is read by every rule that matches it
+	 * while the response stage writes audit lines (agent lines) for the first
+	 * alert, so agent lines must never reuse (or reallocate) the event's.
+	 */
+	struct jw ev, agent;
 };
 
 int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
@@ -37,8 +42,8 @@ int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
 
 	if (!w)
 		return -ENOMEM;
-	if (jw_init(&w->w, 64 * 1024) < 0) {
-		free(w);
+	if (jw_init(&w->ev, 64 * 1024) < 0 || jw_init(&w->agent, 16 * 1024) < 0) {
+		ecs_free(w);
 		return -ENOMEM;
 	}
 	snprintf(w->host_name, sizeof(w->host_name), "%s", host_name);
@@ -56,7 +61,8 @@ int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
 struct ecs_writer *ecs_free(struct ecs_writer *w)
 {
 	if (w) {
-		jw_free(&w->w);
+		jw_free(&w->ev);
+		jw_free(&w->agent);
 		free(w);
 	}
 	return NULL;
@@ -146,11 +152,10 @@ static void put_list(struct jw *j, const char *key, const char *csv)
 	jw_arr_close(j);
 }
 
-static struct jw *begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
+static struct jw *begin(struct ecs_writer *w, struct jw *j, uint64_t ts_boot_ns, const char *kind,
 			const char *category, const char *type, const char *action,
 			const char *outcome)
 {
-	struct jw *j = &w->w;
 	char id[40];
 
 	if (!ts_boot_ns)
@@ -188,31 +193,39 @@ static struct jw *begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *k
 struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
 		     const char *category, const char *type, const char *action)
 {
-	return begin(w, ts_boot_ns, kind, category, type, action, NULL);
+	return begin(w, &w->agent, ts_boot_ns, kind, category, type, action, NULL);
 }
 
 struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char *category,
 			     const char *type, const char *action, const char *outcome)
 {
-	return begin(w, 0, kind, category, type, action, outcome);
+	return begin(w, &w->agent, 0, kind, category, type, action, outcome);
+}
+
+static struct jw *open_vigil(struct jw *j)
+{
+	jw_obj_open(j, "vigil");
+	return j;
 }
 
 struct jw *ecs_vigil(struct ecs_writer *w)
 {
-	jw_obj_open(&w->w, "vigil");
-	return &w->w;
+	return open_vigil(&w->agent);
 }
 
-void ecs_end(struct ecs_writer *w, const char **line, size_t *len)
+static void end(struct jw *j, const char **line, size_t *len)
 {
-	struct jw *j = &w->w;
-
 	if (j->lossy)
 		jw_bool(j, "lossy", true);
 	jw_obj_close(j); /* vigil */
 	jw_obj_close(j); /* event */
 	*line = j->buf;
 	*len = j->oom ? 0 : j->len;
+}
+
+void ecs_end(struct ecs_writer *w, const char **line, size_t *len)
+{
+	end(&w->agent, line, len);
 }
 
 /* One argument as JSON string content, its secret part (if any) replaced. */
@@ -684,12 +697,12 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		      size_t *len)
 {
 	struct action_meta m = ecs_action_meta(ev);
-	struct jw *j =
-	    begin(w, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
-		  ev->action == VA_CONNECT   ? ecs_net_outcome(ev)
-		  : ev->action == VA_PTRACE  ? (ev->ptrace.ret < 0 ? "failure" : "success")
-		  : ev->action == VA_SECCOMP ? (ev->seccomp.denied ? "failure" : "success")
-					     : NULL);
+	struct jw *j = begin(
+	    w, &w->ev, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
+	    ev->action == VA_CONNECT   ? ecs_net_outcome(ev)
+	    : ev->action == VA_PTRACE  ? (ev->ptrace.ret < 0 ? "failure" : "success")
+	    : ev->action == VA_SECCOMP ? (ev->seccomp.denied ? "failure" : "success")
+				       : NULL);
 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)
@@ -700,7 +713,7 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		put_net(j, ev);
 	else if (ev->action == VA_MODEL_FORMAT)
 		put_file(j, ev->sniff.path);
-	j = ecs_vigil(w);
+	j = open_vigil(j);
 	if (ev->proc)
 		put_ancestry(j, w, ev);
 	if (ev->action == VA_OPEN)
@@ -770,5 +783,5 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		jw_bool(j, "core_dumped", ev->exit.core);
 		jw_obj_close(j);
 	}
-	ecs_end(w, line, len);
+	end(j, line, len);
 }

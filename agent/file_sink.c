@@ -22,6 +22,7 @@ struct file_sink {
 	char *buf;
 	size_t len, cap;
 	struct file_sink_stats st;
+	struct file_sink_found found;
 };
 
 static int open_fd(struct file_sink *fs)
@@ -40,25 +41,63 @@ static int open_fd(struct file_sink *fs)
 /* Continue the chain from whatever is on disk: this file, else the last rotated one. */
 static void load_head(struct file_sink *fs)
 {
+	struct file_sink_found *f = &fs->found;
 	char rotated[PATH_MAX];
 
-	if (chain_last_line_hash(fs->path, fs->head) == 0)
-		return;
 	snprintf(rotated, sizeof(rotated), "%s.1", fs->path);
-	if (chain_last_line_hash(rotated, fs->head) == 0)
-		return;
-	snprintf(fs->head, sizeof(fs->head), "%s", CHAIN_GENESIS);
+	f->previous =
+	    chain_tail_read(fs->path, &f->tail) == 0 || chain_tail_read(rotated, &f->tail) == 0;
+	snprintf(fs->head, sizeof(fs->head), "%s", f->previous ? f->tail.head : CHAIN_GENESIS);
 }
 
-/* A crash may leave a partial last line: end it so the next line starts clean. */
-static void terminate_partial_line(struct file_sink *fs)
+/* Offset just past the last newline in the first size bytes of fd (0: none). */
+static int64_t end_of_last_line(int fd, uint64_t size)
+{
+	char buf[64 * 1024];
+	uint64_t at = size;
+
+	while (at > 0) {
+		size_t n = at < sizeof(buf) ? at : sizeof(buf);
+		const char *nl;
+
+		if (pread(fd, buf, n, at - n) != (ssize_t)n)
+			return -EIO;
+		at -= n;
+		if ((nl = memrchr(buf, '\n', n)))
+			return at + (nl - buf) + 1;
+	}
+	return 0;
+}
+
+/*
+ * A crash (or a full disk, then a crash) may leave a torn last line: cut it,
+ * so the file holds only whole lines and the chain goes on from the last one.
+ */
+static int cut_torn_line(struct file_sink *fs)
 {
 	_cleanup_close_ int rfd = open(fs->path, O_RDONLY | O_CLOEXEC); /* fd is write-only */
+	int64_t keep;
 	char c;
 
-	if (rfd >= 0 && fs->size && pread(rfd, &c, 1, fs->size - 1) == 1 && c != '\n' &&
-	    write(fs->fd, "\n", 1) == 1)
-		fs->size++;
+	if (rfd < 0)
+		return -errno;
+	if (!fs->size || (pread(rfd, &c, 1, fs->size - 1) == 1 && c == '\n'))
+		return 0;
+	keep = end_of_last_line(rfd, fs->size);
+	if (keep < 0)
+		return keep;
+	fs->found.torn_bytes = fs->size - keep;
+	fs->found.torn_at = keep;
+	if (ftruncate(fs->fd, keep) == 0) {
+		fs->size = keep;
+		return 0;
+	}
+	/* an append-only file (chattr +a) cannot be cut: end the line, verify will say where */
+	if (errno != EPERM || write(fs->fd, "\n", 1) != 1)
+		return -errno;
+	fs->found.torn_kept = true;
+	fs->size++;
+	return 0;
 }
 
 int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint64_t backlog_max,
@@ -86,7 +125,11 @@ int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint
 		file_sink_close(fs);
 		return r;
 	}
-	terminate_partial_line(fs);
+	r = cut_torn_line(fs);
+	if (r < 0) {
+		file_sink_close(fs);
+		return r;
+	}
 	load_head(fs);
 	*ret = fs;
 	return 0;
@@ -211,6 +254,11 @@ int file_sink_reopen(struct file_sink *fs)
 	if (fs->fd >= 0)
 		close(fs->fd);
 	return open_fd(fs);
+}
+
+const struct file_sink_found *file_sink_found(const struct file_sink *fs)
+{
+	return &fs->found;
 }
 
 const char *file_sink_chain_head(const struct file_sink *fs)

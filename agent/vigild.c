@@ -297,14 +297,58 @@ static json_t *features_json(struct manager *m)
 	return o;
 }
 
+/* Where the previous run's stream ended: a reader sees a crash and the gap after it. */
+static json_t *previous_run_json(const struct file_sink_found *f)
+{
+	return json_pack("{s:s, s:I, s:s, s:b}", "ephemeral_id", f->tail.run_id, "last_sequence",
+			 (json_int_t)f->tail.sequence, "chain_head", f->tail.head,
+			 "stopped_cleanly", f->tail.clean);
+}
+
+/* A torn last line found at open: said once on stderr and once in the stream. */
+static void report_torn_line(struct manager *m, const struct file_sink_found *f)
+{
+	if (f->torn_kept)
+		log_warn("%s: a torn last line of %llu bytes at offset %llu cannot be cut "
+			 "(append-only file): ended with a newline, vigil verify reports it",
+			 m->cfg->events_file, (unsigned long long)f->torn_bytes,
+			 (unsigned long long)f->torn_at);
+	else
+		log_warn("%s: cut a torn last line of %llu bytes at offset %llu (the previous "
+			 "run died mid-write); the chain goes on from the last whole line",
+			 m->cfg->events_file, (unsigned long long)f->torn_bytes,
+			 (unsigned long long)f->torn_at);
+	emit_health(m, "state", "change", "events-truncated",
+		    json_pack("{s:{s:s, s:I, s:I, s:b}}", "truncated", "file", m->cfg->events_file,
+			      "bytes", (json_int_t)f->torn_bytes, "at_offset",
+			      (json_int_t)f->torn_at, "kept", f->torn_kept));
+}
+
 static void emit_start(struct manager *m)
 {
+	const struct file_sink_found *f = m->sinks.file ? file_sink_found(m->sinks.file) : NULL;
 	json_t *a = features_json(m);
 
 	json_object_set_new(a, "pid", json_integer(getpid()));
 	json_object_set_new(a, "config",
 			    json_string(m->cfg->source ? m->cfg->source : "(defaults)"));
+	if (f && f->previous)
+		json_object_set_new(a, "previous", previous_run_json(f));
+	if (f && f->previous && !f->tail.clean)
+		log_warn("the previous run did not stop cleanly: its stream ends at sequence %llu",
+			 (unsigned long long)f->tail.sequence);
 	emit_health(m, "state", "start", "agent-start", a);
+	if (f && f->torn_bytes)
+		report_torn_line(m, f);
+}
+
+static uint64_t sink_file_dropped(struct manager *m)
+{
+	struct file_sink_stats fss = {0};
+
+	if (m->sinks.file)
+		file_sink_stats(m->sinks.file, &fss);
+	return fss.dropped;
 }
 
 static bool lost_process_event(int drop)
@@ -315,11 +359,12 @@ static bool lost_process_event(int drop)
 
 static void check_drops(struct manager *m)
 {
-	uint64_t drops[VGL_DROP_NR], sink_dropped = 0;
-	struct file_sink_stats fss;
+	uint64_t drops[VGL_DROP_NR], before[VGL_DROP_NR], sink_dropped = sink_file_dropped(m);
+	uint64_t sink_before = m->sink_drops_reported;
 	json_t *delta = json_object();
 	bool any = false;
 
+	memcpy(before, m->drops_reported, sizeof(before));
 	probes_drops(m->probes, drops);
 	for (int i = 0; i < VGL_DROP_NR; i++) {
 		if (drops[i] == m->drops_reported[i] || !drop_names[i])
@@ -330,20 +375,22 @@ static void check_drops(struct manager *m)
 		m->resync_wanted |= lost_process_event(i);
 		any = true;
 	}
-	if (m->sinks.file) {
-		file_sink_stats(m->sinks.file, &fss);
-		sink_dropped = fss.dropped;
-	}
 	if (sink_dropped != m->sink_drops_reported) {
 		json_object_set_new(delta, "sink_file",
 				    json_integer(sink_dropped - m->sink_drops_reported));
 		m->sink_drops_reported = sink_dropped;
 		any = true;
 	}
-	if (any)
-		emit_health(m, "metric", "info", "drop", json_pack("{s:o}", "lost", delta));
-	else
+	if (!any) {
 		json_decref(delta);
+		return;
+	}
+	emit_health(m, "metric", "info", "drop", json_pack("{s:o}", "lost", delta));
+	/* the report was itself dropped (the disk is still full): all of it again next tick */
+	if (sink_file_dropped(m) != sink_dropped) {
+		memcpy(m->drops_reported, before, sizeof(before));
+		m->sink_drops_reported = sink_before;
+	}
 }
 
 /*

@@ -30,7 +30,11 @@ int detect_new(const struct vigil_config *cfg, const struct strv *cli_paths, str
 struct detector *detect_free(struct detector *d);
 /* Recompile the rules (cfg may carry new selection lists); err gets the first error. */
 int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err, size_t errlen);
-/* Match a live event; line/len is the event's stream line (the alert's base). */
+/*
+ * Match a live event; line/len is the event's stream line (the alert's base).
+ * It must stay valid while every matching rule alerts and its hooks run: the
+ * ECS writer's event buffer is one no agent line reuses (ecs.h).
+ */
 void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len);
 /* Called with each alert after it is written (the response stage). */
 typedef void (*detect_alert_hook)(void *ctx, const struct rule_meta *m, const char *line,

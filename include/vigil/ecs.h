@@ -5,7 +5,9 @@
  * Owns: ECS field names and values, event.id and event.sequence, wall-clock
  * conversion of kernel timestamps, and the rule that the `vigil` object is
  * the last member of every line (the file sink appends its hash chain
- * there). One reusable buffer, no allocation per event.
+ * there). Two reusable buffers, no allocation per event: one for kernel
+ * events, one for agent lines, so an event's line outlives the audit lines
+ * written while its alerts are answered.
  */
 #ifndef VIGIL_ECS_H
 #define VIGIL_ECS_H
@@ -52,14 +54,17 @@ const char *ecs_ptrace_request_name(uint32_t request);
 /* name, directory and extension of a path, as file.* shows them (NULL p: none) */
 void ecs_path_parts(struct vstr path, struct vstr *name, struct vstr *dir, struct vstr *ext);
 
-/* A kernel event. The line (no '\n') is valid until the next call. */
+/*
+ * A kernel event. The line (no '\n') is valid until the next ecs_format_event,
+ * whatever agent lines (ecs_begin … ecs_end) are written meanwhile.
+ */
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
 		      size_t *len);
 
 /*
  * Agent events (state/metric): ecs_begin writes the envelope and returns the
  * writer for ECS members; ecs_vigil opens the `vigil` object; ecs_end closes.
- * ts_boot_ns 0 = now.
+ * ts_boot_ns 0 = now. The line is valid until the next ecs_begin.
  */
 struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
 		     const char *category, const char *type, const char *action);

@@ -120,8 +120,22 @@ class Env:
   output: deny %process.pid
   severity: high
   tags: [test]
+- rule: Test twice first
+  id: VGL-9004
+  desc: test (its playbook takes a snapshot)
+  condition: event.action = exec and process.name = vigil-twice
+  output: first %process.pid
+  severity: high
+  tags: [test]
+- rule: Test twice second
+  id: VGL-9005
+  desc: test (the same exec as VGL-9004, no playbook)
+  condition: event.action = exec and process.name = vigil-twice
+  output: second %process.pid
+  severity: medium
+  tags: [test]
 """)
-        for name in ("vigil-notify", "vigil-denyme"):
+        for name in ("vigil-notify", "vigil-denyme", "vigil-twice"):
             shutil.copy(PY, os.path.join(tmp, name))
 
     def start(self):
@@ -581,6 +595,29 @@ def webhooks_signed_delivered_once_across_receiver_outage_and_agent_kill(env):
 
 
 @test
+def every_rule_on_an_event_alerts_after_a_playbook_wrote_audit_lines(env):
+    # VGL-9004's snapshot writes audit lines between VGL-9004's alert and
+    # VGL-9005's: the second alert must still be built from the exec's line
+    errors = json.loads(env.cli("--json", "status").stdout)["rules"]["alert_errors"]
+    pids = []
+    for _ in range(3):
+        p = subprocess.Popen([os.path.join(env.tmp, "vigil-twice"), "-c", "import time; time.sleep(1)"])
+        pids.append(p.pid)
+        p.wait(timeout=30)
+    for pid in pids:
+        env.wait_action("contain.snapshot", pid)
+        for rid in ("VGL-9004", "VGL-9005"):
+            env.a.wait_for(lambda e: get(e, "rule.id") == rid and get(e, "process.pid") == pid,
+                           alerts=True, timeout=10, what=f"{rid} for {pid}")
+    alerts = [e for e in env.a.lines(alerts=True) if get(e, "process.pid") in pids
+              and get(e, "rule.id") in ("VGL-9004", "VGL-9005")]
+    assert sorted(get(e, "rule.id") for e in alerts) == ["VGL-9004"] * 3 + ["VGL-9005"] * 3
+    assert all(get(e, "event.action") == "exec" for e in alerts)
+    st = json.loads(env.cli("--json", "status").stdout)["rules"]
+    assert st["alert_errors"] == errors, st
+
+
+@test
 def events_shows_the_stream_and_follows_it(env):
     lines = [json.loads(l) for l in env.cli("events").stdout.splitlines()]
     assert lines and all("@timestamp" in e for e in lines)
@@ -701,6 +738,11 @@ def setup(env):
     rules: [VGL-9002]
   steps:
     - deny-path: {env.tmp}/deny-target
+- playbook: snapshot-the-first
+  match:
+    rules: [VGL-9004]
+  steps:
+    - snapshot: process
 - egress_allowlist: test-workload
   cgroup: {env.a.cg_parent}-allow
   allow: ["{ALLOWED}/32:443"]

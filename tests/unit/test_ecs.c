@@ -146,6 +146,39 @@ static void test_ecs_connect_fields(void **state)
 	ecs_free(w);
 }
 
+/* An alert's audit lines (agent lines) are written while later rules still read the event. */
+static void test_ecs_event_line_survives_agent_lines(void **state)
+{
+	struct vigil_event ev = {.action = VA_EXEC, .pid = 9, .tid = 9};
+	size_t len, alen, big = 256 * 1024; /* grows the agent buffer: a realloc */
+	char *copy, *huge = malloc(big + 1);
+	const char *line, *aline;
+	struct ecs_writer *w;
+	struct jw *j;
+
+	assert_non_null(huge);
+	memset(huge, 'x', big);
+	huge[big] = 0;
+	ev.exec.args = (struct vstr){"sh", 3};
+	ev.exec.exe = (struct vstr){"/bin/sh", 7};
+	ev.exec.cwd = (struct vstr){"/", 1};
+	assert_int_equal(ecs_new("h", "boot", NULL, &w), 0);
+	ecs_format_event(w, &ev, &line, &len);
+	copy = strndup(line, len);
+	for (int i = 0; i < 2; i++) {
+		j = ecs_begin(w, 0, "event", "process", "info", "contain.snapshot");
+		jw_str(j, "message", i ? huge : "small");
+		ecs_vigil(w);
+		ecs_end(w, &aline, &alen);
+		assert_true(alen > 0 && aline != line);
+		assert_memory_equal(line, copy, len); /* ASan: no use after free either */
+	}
+	json_decref(parse(line, len));
+	free(copy);
+	free(huge);
+	ecs_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +187,7 @@ int main(void)
 	    cmocka_unit_test(test_ecs_exec_with_huge_hostile_argv),
 	    cmocka_unit_test(test_ecs_redacts_and_sequences),
 	    cmocka_unit_test(test_ecs_connect_fields),
+	    cmocka_unit_test(test_ecs_event_line_survives_agent_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
