@@ -31,9 +31,7 @@ BUILD = os.environ.get("B", os.path.join(ROOT, "build"))
 VIGILD = os.path.join(ROOT, BUILD, "vigild") if not os.path.isabs(BUILD) else os.path.join(BUILD, "vigild")
 VIGIL = os.path.join(os.path.dirname(VIGILD), "vigil")
 SCHEMA = os.path.join(ROOT, "packaging", "schema", "vigil-event.schema.json")
-ECS_FIELDS = os.environ.get("ECS_FIELDS", os.path.join(ROOT, "..", "shared", "testdata", "ecs", "ecs-fields.json"))
-if not os.path.exists(ECS_FIELDS):
-    ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
+ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
 
 
 CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
