@@ -57,7 +57,8 @@ class Agent:
         os.makedirs(self.models, exist_ok=True)
         os.makedirs(self.creds, exist_ok=True)
         # a stand-in GPU node: /dev/full's numbers (1:7), so opens succeed
-        # without a GPU driver while exercising the device-major filter
+        # without a GPU driver; a configured node is matched by major:minor,
+        # so /dev/urandom (1:9) and /dev/zero (1:5) stay ordinary files
         os.makedirs(os.path.join(tmp, "dev"), exist_ok=True)
         self.gpu = os.path.join(tmp, "dev", "nvidia0")
         os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
@@ -330,9 +331,12 @@ def gpu_device_open_tags_gpu_workload(a):
     ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
     assert get(ev, "vigil.file.kind") == "gpu-device" and get(ev, "file.path") == a.gpu
     assert get(ev, "vigil.workload.gpu") is True
-    p = run(["head", "-c", "1", "/dev/zero"], stdout=subprocess.DEVNULL)  # 1:5, below the watched minor
-    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
-    assert not [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+    # the stand-in's neighbours on major 1 are no GPUs: /dev/zero (1:5), /dev/urandom (1:9)
+    for other in ("/dev/zero", "/dev/urandom"):
+        p = run(["head", "-c", "1", other], stdout=subprocess.DEVNULL)
+        a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+        opens = [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+        assert not opens, (other, [get(e, "vigil.file.kind") for e in opens])
 
 
 def serve_tcp(family, addr):
