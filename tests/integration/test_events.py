@@ -507,6 +507,26 @@ def bad_config_is_one_clear_line(a):
     assert out.returncode == 0, out.stderr
 
 
+@test
+def untrusted_rules_file_is_one_clear_line(a):
+    """Rules run as root: a file the group can rewrite is refused by name."""
+    rules = os.path.join(a.tmp, "group-rules.yaml")
+    with open(rules, "w") as f:
+        f.write("- rule: r\n  id: T-1\n  severity: low\n  condition: event.action = exec\n")
+    os.chmod(rules, 0o664)
+    cfg = os.path.join(a.tmp, "untrusted.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"rules:\n  paths: [{rules}]\nresponse:\n  playbooks: [{a.tmp}/no-playbooks]\n")
+    os.chmod(cfg, 0o600)
+    out = subprocess.run([VIGILD, "--config", cfg, "--check"], capture_output=True, text=True, timeout=10)
+    errors = [l for l in out.stderr.splitlines() if "error" in l]
+    assert out.returncode == 1 and len(errors) == 1, (out.returncode, out.stderr)
+    assert rules in errors[0] and "group-writable" in errors[0], errors
+    os.chmod(rules, 0o644)
+    out = subprocess.run([VIGILD, "--config", cfg, "--check"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+
+
 def ecs_check(ev, fields, path=""):
     """Every non-vigil leaf must be an ECS field of ECS's type (and allowed value)."""
     errs = []
