@@ -487,13 +487,20 @@ def unprivileged_user_refused(a):
         os.setgroups([])
         os.setgid(nobody.pw_gid)
         os.setuid(nobody.pw_uid)
-    out = subprocess.run([VIGIL, "--socket", a.sock, "status"], capture_output=True, text=True,
-                         timeout=10, preexec_fn=drop)
-    assert out.returncode == 1 and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
-    out = subprocess.run([VIGILD, "--events", "", "--socket", os.path.join(a.tmp, "x.sock"),
-                          "--state-dir", os.path.join(a.tmp, "nostate")],
-                         capture_output=True, text=True, timeout=10, preexec_fn=drop)
-    assert out.returncode == 1 and "must run as root" in out.stderr, out.stderr
+    # copies nobody can reach wherever the checkout is (a mktemp -d clone is 0700)
+    bindir = tempfile.mkdtemp(prefix="vigil-bin-")
+    os.chmod(bindir, 0o755)
+    try:
+        vigil, vigild = (shutil.copy2(b, bindir) for b in (VIGIL, VIGILD))
+        out = subprocess.run([vigil, "--socket", a.sock, "status"], capture_output=True, text=True,
+                             timeout=10, preexec_fn=drop)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
+        out = subprocess.run([vigild, "--events", "", "--socket", os.path.join(a.tmp, "x.sock"),
+                              "--state-dir", os.path.join(a.tmp, "nostate")],
+                             capture_output=True, text=True, timeout=10, preexec_fn=drop)
+        assert out.returncode == 1 and "must run as root" in out.stderr, out.stderr
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
 
 
 @test
