@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "vigil/config.h"
+#include "vigil/fileio.h"
 #include "vigil/proc_cache.h"
 #include "vigil/util.h"
 
@@ -419,19 +420,16 @@ int config_load_file(struct vigil_config *c, const char *path, char *err, size_t
 	yaml_document_t doc;
 	yaml_node_t *root;
 	struct reader rd = {.path = path, .doc = &doc, .err = err, .errlen = errlen};
-	struct stat st;
 	int r;
 
+	r = path_check_trusted(path, err, errlen);
+	if (r < 0)
+		return r;
 	f = fopen(path, "re");
 	if (!f) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
-	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IWOTH)) {
-		snprintf(err, errlen, "%s: refusing a world-writable config file (chmod o-w)",
-			 path);
-		return -EPERM;
 	}
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "vigil/fileio.h"
 #include "vigil/playbook.h"
 #include "vigil/util.h"
 #include "vigil/ytree.h"
@@ -735,13 +736,21 @@ static int read_doc(struct reader *rd)
 	return 0;
 }
 
-/* Every webhook step names an endpoint that exists. */
+/*
+ * Every webhook step names an endpoint that exists; every exec step runs a
+ * script only root (fileio.h) can change: vigild runs it as root.
+ */
 static void check_references(struct reader *rd, struct playbook_set *s)
 {
 	for (unsigned i = 0; i < s->npbs; i++)
 		for (unsigned j = 0; j < s->pbs[i].nsteps; j++) {
 			const struct pb_step *st = &s->pbs[i].steps[j];
+			char err[1024];
 
+			if (st->action == PB_EXEC &&
+			    path_check_trusted(st->argv[0], err, sizeof(err)) < 0)
+				diag_report(rd->diag, true, NULL, 0, 0, "%s:%u:1: exec: %s",
+					    s->pbs[i].file, st->line, err);
 			if (st->action == PB_WEBHOOK && !playbooks_webhook(s, st->arg))
 				diag_report(rd->diag, true, NULL, 0, 0,
 					    "%s:%u:1: webhook '%s' is not defined", s->pbs[i].file,

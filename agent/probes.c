@@ -91,7 +91,20 @@ static void ensure_tracefs(void)
 		    -errno, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed");
 }
 
-static int add_ext(int fd, const char *ext, uint32_t kind)
+/*
+ * The filter maps a watch list fills. A reload fills scratch copies, then
+ * adds what is new to the live maps before it removes what is stale: an
+ * open of a file watched before and after a SIGHUP is never missed.
+ */
+enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_NR };
+
+struct watches {
+	int fd[W_NR];		   /* the maps being filled */
+	struct probes_info *count; /* watched_* and gpu_majors */
+	bool all_dirs;		   /* some dir watches the files directly in it */
+};
+
+static int add_ext(struct watches *w, const char *ext, uint32_t kind)
 {
 	struct vgl_ext_key k = {};
 	size_t n = strlen(ext);
@@ -104,12 +117,12 @@ static int add_ext(int fd, const char *ext, uint32_t kind)
 		    VGL_EXT_LEN - 1);
 	for (size_t i = 0; i < n; i++)
 		k.ext[i] = tolower((unsigned char)ext[i]);
-	return bpf_map_update_elem(fd, &k, &kind, BPF_ANY);
+	return bpf_map_update_elem(w->fd[W_EXTS], &k, &kind, BPF_ANY);
 }
 
-typedef void (*glob_fn)(struct probes *p, const char *path, const struct stat *st, uint32_t arg);
+typedef void (*glob_fn)(struct watches *w, const char *path, const struct stat *st, uint32_t arg);
 
-static void for_each_glob(struct probes *p, const struct strv *globs, glob_fn fn, uint32_t arg)
+static void for_each_glob(struct watches *w, const struct strv *globs, glob_fn fn, uint32_t arg)
 {
 	for (unsigned i = 0; i < globs->n; i++) {
 		glob_t g;
@@ -120,46 +133,45 @@ static void for_each_glob(struct probes *p, const struct strv *globs, glob_fn fn
 			struct stat st;
 
 			if (stat(g.gl_pathv[j], &st) == 0)
-				fn(p, g.gl_pathv[j], &st, arg);
+				fn(w, g.gl_pathv[j], &st, arg);
 		}
 		globfree(&g);
 	}
 }
 
-static void watch_dir(struct probes *p, const char *path, const struct stat *st, uint32_t flag)
+static void watch_dir(struct watches *w, const char *path, const struct stat *st, uint32_t flag)
 {
 	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
-	int fd = bpf_map__fd(p->file->maps.dirs);
 	uint32_t v = 0;
 
 	if (!S_ISDIR(st->st_mode))
 		return;
-	bpf_map_lookup_elem(fd, &k, &v);
+	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
 	v |= flag;
-	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) == 0) {
-		p->info.watched_dirs++;
+	if (bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY) == 0) {
+		w->count->watched_dirs++;
 		if (flag == VGL_DIR_ALL)
-			p->file->bss->have_all_dirs = 1;
+			w->all_dirs = true;
 	}
 }
 
-static void watch_file(struct probes *p, const char *path, const struct stat *st, uint32_t kind)
+static void watch_file(struct watches *w, const char *path, const struct stat *st, uint32_t kind)
 {
 	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
 
 	if (S_ISDIR(st->st_mode)) {
-		watch_dir(p, path, st, VGL_DIR_ALL);
+		watch_dir(w, path, st, VGL_DIR_ALL);
 		return;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(p->file->maps.files), &k, &kind, BPF_ANY) == 0)
-		p->file->bss->nr_files = ++p->info.watched_files;
+	if (bpf_map_update_elem(w->fd[W_FILES], &k, &kind, BPF_ANY) == 0)
+		w->count->watched_files++;
 }
 
-/* Watch minors >= min_minor of a char major (the lowest seen wins); true if new. */
-static bool add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
+/* Watch minors >= min_minor of a GPU driver's major (the lowest seen wins); true if new. */
+static bool add_major(struct watches *w, uint32_t maj, uint32_t min_minor)
 {
 	struct vgl_major_val v = {.min_minor = min_minor, .kind = VGL_KIND_GPU}, old;
-	int fd = bpf_map__fd(p->file->maps.majors);
+	int fd = w->fd[W_MAJORS];
 
 	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
 		if (old.min_minor > min_minor)
@@ -168,77 +180,169 @@ static bool add_major(struct probes *p, uint32_t maj, uint32_t min_minor)
 	}
 	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) < 0)
 		return false;
-	p->info.gpu_majors++;
+	w->count->gpu_majors++;
 	return true;
 }
 
-void probes_watch_gpu_drivers(struct probes *p)
+static void watch_gpu_drivers(struct watches *w)
 {
 	char text[16384];
 	struct gpu_major m[16];
 	unsigned n;
 
-	if (!p->watch_gpus || read_file("/proc/devices", text, sizeof(text)) <= 0)
+	if (read_file("/proc/devices", text, sizeof(text)) <= 0)
 		return;
 	n = gpu_majors_parse(text, m, ARRAY_SIZE(m));
 	for (unsigned i = 0; i < n; i++)
-		if (add_major(p, m[i].major, 0))
+		if (add_major(w, m[i].major, 0))
 			log_info("watching GPU driver %s (major %u)", m[i].driver, m[i].major);
 }
 
-/* A matched device node watches its major from its own minor up (DRM: render nodes only). */
-static void watch_gpu(struct probes *p, const char *path, const struct stat *st, uint32_t unused)
+static void live_watches(struct probes *p, struct watches *w)
 {
-	uint32_t maj = major(st->st_rdev), min = minor(st->st_rdev);
+	struct vigil_file *f = p->file;
 
-	if (S_ISCHR(st->st_mode))
-		add_major(p, maj, maj == 226 && min < 128 ? 128 : min);
+	*w = (struct watches){.fd = {bpf_map__fd(f->maps.exts), bpf_map__fd(f->maps.dirs),
+				     bpf_map__fd(f->maps.files), bpf_map__fd(f->maps.majors),
+				     bpf_map__fd(f->maps.gpu_nodes)},
+			      .count = &p->info};
 }
 
-static void clear_map(int fd, size_t key_size)
+void probes_watch_gpu_drivers(struct probes *p)
 {
-	char key[64], next[64];
-	void *prev = NULL;
+	struct watches w;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		bpf_map_delete_elem(fd, key);
-		prev = NULL; /* restart: the iteration key was deleted */
+	if (!p->watch_gpus)
+		return;
+	live_watches(p, &w);
+	watch_gpu_drivers(&w);
+}
+
+/*
+ * A configured node is watched by its own number only: its major may be
+ * another driver's (1:7, /dev/full), whose other nodes are no GPUs. The
+ * drivers' own majors come from add_major.
+ */
+static void watch_gpu(struct watches *w, const char *path, const struct stat *st, uint32_t unused)
+{
+	uint32_t rdev = kernel_dev(st->st_rdev), kind = VGL_KIND_GPU;
+
+	if (S_ISCHR(st->st_mode))
+		bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
+}
+
+static void fill_watches(struct watches *w, const struct vigil_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
+		const char *x = cfg->model_extensions.v[i];
+
+		if (add_ext(w, x, strcmp(x, "pth") ? VGL_KIND_MODEL : VGL_KIND_MODEL_PTH) == 0)
+			w->count->watched_exts++;
 	}
+	for (unsigned i = 0; i < cfg->ambiguous_extensions.n; i++)
+		if (add_ext(w, cfg->ambiguous_extensions.v[i], VGL_KIND_MODEL_AMBIGUOUS) == 0)
+			w->count->watched_exts++;
+	for_each_glob(w, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
+	for_each_glob(w, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
+	for_each_glob(w, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
+	if (cfg->gpu_devices.n) {
+		add_major(w, 195, 0);	/* NVIDIA, even before the driver creates nodes */
+		add_major(w, 226, 128); /* DRM render nodes */
+		for_each_glob(w, &cfg->gpu_devices, watch_gpu, 0);
+		watch_gpu_drivers(w); /* dynamic majors, nodes or not */
+	}
+}
+
+#define KEY_MAX 64 /* the largest key of the watch maps */
+
+/* Scratch maps shaped like the live ones (fds -1 where creation failed). */
+static int stage_open(struct probes *p, struct watches *stage, struct probes_info *count)
+{
+	struct watches live;
+
+	live_watches(p, &live);
+	*stage = (struct watches){.count = count};
+	for (int i = 0; i < W_NR; i++)
+		stage->fd[i] = -1; /* stage_close skips what was not created */
+	for (int i = 0; i < W_NR; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t len = sizeof(mi);
+		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+
+		if (bpf_obj_get_info_by_fd(live.fd[i], &mi, &len) < 0)
+			return -errno;
+		if (mi.key_size > KEY_MAX)
+			return -E2BIG;
+		stage->fd[i] = bpf_map_create(BPF_MAP_TYPE_HASH, "vgl_stage", mi.key_size,
+					      mi.value_size, mi.max_entries, &o);
+		if (stage->fd[i] < 0)
+			return stage->fd[i];
+	}
+	return 0;
+}
+
+static void stage_close(struct watches *stage)
+{
+	for (int i = 0; i < W_NR; i++)
+		if (stage->fd[i] >= 0)
+			close(stage->fd[i]);
+}
+
+/* live := stage, adding and updating first, then deleting what stage lacks. */
+static void sync_map(int live, int stage)
+{
+	char key[KEY_MAX], next[KEY_MAX], val[KEY_MAX], *stale = NULL;
+	size_t nstale = 0, ksz;
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(mi);
+
+	if (bpf_obj_get_info_by_fd(live, &mi, &len) < 0 || mi.value_size > sizeof(val))
+		return;
+	ksz = mi.key_size;
+	for (void *prev = NULL; bpf_map_get_next_key(stage, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (bpf_map_lookup_elem(stage, key, val) == 0)
+			bpf_map_update_elem(live, key, val, BPF_ANY);
+	}
+	stale = malloc((size_t)mi.max_entries * ksz);
+	for (void *prev = NULL; stale && bpf_map_get_next_key(live, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (bpf_map_lookup_elem(stage, key, val) < 0)
+			memcpy(stale + nstale++ * ksz, key, ksz);
+	}
+	for (size_t i = 0; i < nstale; i++)
+		bpf_map_delete_elem(live, stale + i * ksz);
+	free(stale);
 }
 
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 {
+	struct probes_info count = {};
+	struct watches stage, live;
 	struct vigil_file *f = p->file;
+	int r = stage_open(p, &stage, &count);
 
-	clear_map(bpf_map__fd(f->maps.exts), sizeof(struct vgl_ext_key));
-	clear_map(bpf_map__fd(f->maps.dirs), sizeof(struct vgl_inode_key));
-	clear_map(bpf_map__fd(f->maps.files), sizeof(struct vgl_inode_key));
-	clear_map(bpf_map__fd(f->maps.majors), sizeof(uint32_t));
-	memset(&p->info.watched_exts, 0, 4 * sizeof(unsigned));
-	f->bss->have_all_dirs = 0;
-	f->bss->nr_files = 0;
-	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
-		const char *x = cfg->model_extensions.v[i];
-
-		if (add_ext(bpf_map__fd(f->maps.exts), x,
-			    strcmp(x, "pth") ? VGL_KIND_MODEL : VGL_KIND_MODEL_PTH) == 0)
-			p->info.watched_exts++;
+	if (r < 0) {
+		stage_close(&stage);
+		return log_error_errno(r, "cannot stage the watch lists: keeping the current ones");
 	}
-	for (unsigned i = 0; i < cfg->ambiguous_extensions.n; i++)
-		if (add_ext(bpf_map__fd(f->maps.exts), cfg->ambiguous_extensions.v[i],
-			    VGL_KIND_MODEL_AMBIGUOUS) == 0)
-			p->info.watched_exts++;
-	for_each_glob(p, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
-	for_each_glob(p, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
-	for_each_glob(p, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
+	fill_watches(&stage, cfg);
+	live_watches(p, &live);
+	/* the gates open before entries appear and close only after they are gone */
+	if (count.watched_files)
+		f->bss->nr_files = count.watched_files;
+	if (stage.all_dirs)
+		f->bss->have_all_dirs = 1;
+	for (int i = 0; i < W_NR; i++)
+		sync_map(live.fd[i], stage.fd[i]);
+	f->bss->nr_files = count.watched_files;
+	f->bss->have_all_dirs = stage.all_dirs;
+	stage_close(&stage);
 	p->watch_gpus = cfg->gpu_devices.n > 0;
-	if (p->watch_gpus) {
-		add_major(p, 195, 0);	/* NVIDIA, even before the driver creates nodes */
-		add_major(p, 226, 128); /* DRM render nodes */
-		for_each_glob(p, &cfg->gpu_devices, watch_gpu, 0);
-		probes_watch_gpu_drivers(p); /* dynamic majors, nodes or not */
-	}
+	p->info.watched_exts = count.watched_exts;
+	p->info.watched_dirs = count.watched_dirs;
+	p->info.watched_files = count.watched_files;
+	p->info.gpu_majors = count.gpu_majors;
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "vigil/fileio.h"
 #include "vigil/log.h"
 #include "vigil/rule_prog.h"
 #include "vigil/util.h"
@@ -202,6 +203,7 @@ int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *f
 		       struct rules_diag *diag)
 {
 	for (unsigned i = 0; i < npaths; i++) {
+		char err[1024];
 		struct stat st;
 		int r;
 
@@ -209,12 +211,9 @@ int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *f
 			diag_report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(errno));
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH)) {
-			/* anyone could drop a rule file in (or replace one) */
-			diag_report(diag, true, NULL, 0, 0,
-				    "%s: refusing a world-writable directory "
-				    "(chmod o-w)",
-				    paths[i]);
+		/* a directory others can write: anyone could drop a file in (or replace one) */
+		if (S_ISDIR(st.st_mode) && path_check_trusted(paths[i], err, sizeof(err)) < 0) {
+			diag_report(diag, true, NULL, 0, 0, "%s", err);
 			continue;
 		}
 		r = S_ISDIR(st.st_mode) ? add_dir(files, paths[i]) : add_file(files, paths[i]);

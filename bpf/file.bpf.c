@@ -57,7 +57,19 @@ struct {
 	__uint(max_entries, 64);
 	__type(key, __u32); /* major */
 	__type(value, struct vgl_major_val);
-} majors SEC(".maps");
+} majors SEC(".maps"); /* GPU drivers only: every node of theirs is a GPU */
+
+/*
+ * watch.gpu_devices nodes by their full number (kernel dev_t, major << 20 |
+ * minor): a node of some other driver (a test's stand-in with /dev/full's
+ * 1:7) must not turn its neighbours (/dev/urandom, 1:9) into GPUs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);   /* i_rdev */
+	__type(value, __u32); /* VGL_KIND_* */
+} gpu_nodes SEC(".maps");
 
 /* Extension of a dentry name: last '.' within its final VGL_NAME_TAIL bytes. */
 static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key *key)
@@ -186,7 +198,8 @@ static __always_inline __u32 file_kind(struct file *f)
 
 			if (mv && (rdev & 0xfffff) >= mv->min_minor)
 				return mv->kind;
-			return 0;
+			kind = bpf_map_lookup_elem(&gpu_nodes, &rdev);
+			return kind ? *kind : 0;
 		}
 		/*
 		 * Hugging Face and Ollama keep weights as extension-less content

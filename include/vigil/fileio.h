@@ -4,7 +4,9 @@
  * every state file vigild keeps (incidents, containments, the webhook spool,
  * metrics): write a temporary beside the target, fsync it, rename it over
  * the target, fsync the directory, so a reader sees the old file or the new
- * one and a power cut loses neither. Stateless; logs nothing (callers do).
+ * one and a power cut loses neither. And the one trust check for what vigil
+ * loads and runs as root (config, rules, playbooks, exec scripts). Stateless;
+ * logs nothing (callers do).
  */
 #ifndef VIGIL_FILEIO_H
 #define VIGIL_FILEIO_H
@@ -18,5 +20,14 @@ int fd_write_all(int fd, const void *data, size_t len);
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 /* The same for a path: its directory is opened, written into and synced. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * What sshd and sudo check before trusting a file: path (symlinks followed,
+ * the target checked, and the link's own directory) and every directory
+ * above it up to / owned by root (or by whoever runs us, or by the owner of
+ * our executable) and writable by nobody else; a sticky directory (/tmp) is
+ * fine, nobody can replace entries in it they do not own. 0, or -EPERM (or
+ * -errno) with one line in err naming path and the culprit.
+ */
+int path_check_trusted(const char *path, char *err, size_t errlen);
 
 #endif

@@ -34,7 +34,10 @@ struct probes_info {
 int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
 	       void *ctx, struct probes **ret);
 struct probes *probes_free(struct probes *p);
-/* Re-resolve watch globs into the maps (SIGHUP). */
+/*
+ * Re-resolve watch globs into the maps (SIGHUP): new entries are added before
+ * stale ones are removed, so what stays watched is never unwatched meanwhile.
+ */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
 /*
  * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is

@@ -31,9 +31,7 @@ BUILD = os.environ.get("B", os.path.join(ROOT, "build"))
 VIGILD = os.path.join(ROOT, BUILD, "vigild") if not os.path.isabs(BUILD) else os.path.join(BUILD, "vigild")
 VIGIL = os.path.join(os.path.dirname(VIGILD), "vigil")
 SCHEMA = os.path.join(ROOT, "packaging", "schema", "vigil-event.schema.json")
-ECS_FIELDS = os.environ.get("ECS_FIELDS", os.path.join(ROOT, "..", "shared", "testdata", "ecs", "ecs-fields.json"))
-if not os.path.exists(ECS_FIELDS):
-    ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
+ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
 
 
 CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
@@ -59,7 +57,8 @@ class Agent:
         os.makedirs(self.models, exist_ok=True)
         os.makedirs(self.creds, exist_ok=True)
         # a stand-in GPU node: /dev/full's numbers (1:7), so opens succeed
-        # without a GPU driver while exercising the device-major filter
+        # without a GPU driver; a configured node is matched by major:minor,
+        # so /dev/urandom (1:9) and /dev/zero (1:5) stay ordinary files
         os.makedirs(os.path.join(tmp, "dev"), exist_ok=True)
         self.gpu = os.path.join(tmp, "dev", "nvidia0")
         os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
@@ -332,9 +331,12 @@ def gpu_device_open_tags_gpu_workload(a):
     ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
     assert get(ev, "vigil.file.kind") == "gpu-device" and get(ev, "file.path") == a.gpu
     assert get(ev, "vigil.workload.gpu") is True
-    p = run(["head", "-c", "1", "/dev/zero"], stdout=subprocess.DEVNULL)  # 1:5, below the watched minor
-    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
-    assert not [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+    # the stand-in's neighbours on major 1 are no GPUs: /dev/zero (1:5), /dev/urandom (1:9)
+    for other in ("/dev/zero", "/dev/urandom"):
+        p = run(["head", "-c", "1", other], stdout=subprocess.DEVNULL)
+        a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+        opens = [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+        assert not opens, (other, [get(e, "vigil.file.kind") for e in opens])
 
 
 def serve_tcp(family, addr):
@@ -485,13 +487,20 @@ def unprivileged_user_refused(a):
         os.setgroups([])
         os.setgid(nobody.pw_gid)
         os.setuid(nobody.pw_uid)
-    out = subprocess.run([VIGIL, "--socket", a.sock, "status"], capture_output=True, text=True,
-                         timeout=10, preexec_fn=drop)
-    assert out.returncode == 1 and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
-    out = subprocess.run([VIGILD, "--events", "", "--socket", os.path.join(a.tmp, "x.sock"),
-                          "--state-dir", os.path.join(a.tmp, "nostate")],
-                         capture_output=True, text=True, timeout=10, preexec_fn=drop)
-    assert out.returncode == 1 and "must run as root" in out.stderr, out.stderr
+    # copies nobody can reach wherever the checkout is (a mktemp -d clone is 0700)
+    bindir = tempfile.mkdtemp(prefix="vigil-bin-")
+    os.chmod(bindir, 0o755)
+    try:
+        vigil, vigild = (shutil.copy2(b, bindir) for b in (VIGIL, VIGILD))
+        out = subprocess.run([vigil, "--socket", a.sock, "status"], capture_output=True, text=True,
+                             timeout=10, preexec_fn=drop)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
+        out = subprocess.run([vigild, "--events", "", "--socket", os.path.join(a.tmp, "x.sock"),
+                              "--state-dir", os.path.join(a.tmp, "nostate")],
+                             capture_output=True, text=True, timeout=10, preexec_fn=drop)
+        assert out.returncode == 1 and "must run as root" in out.stderr, out.stderr
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
 
 
 @test
@@ -502,6 +511,26 @@ def bad_config_is_one_clear_line(a):
     assert out.returncode == 1 and out.stderr.strip() == f'vigild: {bad}:2:3: unknown key "output.fiel"', out.stderr
     shipped = os.path.join(ROOT, "packaging", "vigil.yaml")
     out = subprocess.run([VIGILD, "--config", shipped, "--check"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+
+
+@test
+def untrusted_rules_file_is_one_clear_line(a):
+    """Rules run as root: a file the group can rewrite is refused by name."""
+    rules = os.path.join(a.tmp, "group-rules.yaml")
+    with open(rules, "w") as f:
+        f.write("- rule: r\n  id: T-1\n  severity: low\n  condition: event.action = exec\n")
+    os.chmod(rules, 0o664)
+    cfg = os.path.join(a.tmp, "untrusted.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"rules:\n  paths: [{rules}]\nresponse:\n  playbooks: [{a.tmp}/no-playbooks]\n")
+    os.chmod(cfg, 0o600)
+    out = subprocess.run([VIGILD, "--config", cfg, "--check"], capture_output=True, text=True, timeout=10)
+    errors = [l for l in out.stderr.splitlines() if "error" in l]
+    assert out.returncode == 1 and len(errors) == 1, (out.returncode, out.stderr)
+    assert rules in errors[0] and "group-writable" in errors[0], errors
+    os.chmod(rules, 0o644)
+    out = subprocess.run([VIGILD, "--config", cfg, "--check"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
 
 

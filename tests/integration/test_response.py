@@ -640,7 +640,7 @@ def events_shows_the_stream_and_follows_it(env):
 
 @test
 def seccomp_violations_of_confined_processes_reach_the_stream(env):
-    profile = os.path.join(ROOT, "..", "shared", "testdata", "seccomp", "docker-default.json")
+    profile = os.path.join(ROOT, "tests", "fixtures", "seccomp", "docker-default.json")
     for complain, verdict in ((False, "denied"), (True, "logged")):
         cmd = [VIGIL, "exec", "--quiet", "--pin-dir", env.a.pin_dir, "--profile", profile,
                "--user", "nobody"] + (["--complain"] if complain else []) + ["--", "unshare", "-U", "true"]

@@ -15,7 +15,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_events import ROOT, VIGIL, registry, run_one, selected  # noqa: E402
 
-PROFILES = os.environ.get("SECCOMP_PROFILES", os.path.join(ROOT, "..", "shared", "testdata", "seccomp"))
+PROFILES = os.path.join(ROOT, "tests", "fixtures", "seccomp")
 DOCKER = os.path.join(PROFILES, "docker-default.json")
 PODMAN = os.path.join(PROFILES, "podman-default.json")
 

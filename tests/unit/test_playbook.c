@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ static const char good[] = "- webhook: soc\n"
 			   "    - snapshot\n"
 			   "    - isolate: {target: parent, on_error: continue}\n"
 			   "    - webhook: soc\n"
-			   "    - exec: {command: [/usr/local/bin/page, --now], timeout: 3s}\n"
+			   "    - exec: {command: [/bin/true, --now], timeout: 3s}\n"
 			   "    - deny-path: \"%file.path\"\n"
 			   "- egress_allowlist: hub\n"
 			   "  cgroup: system.slice/infer.service\n"
@@ -208,12 +209,33 @@ static void test_webhook_retry_policy(void **state)
 	assert_false(webhook_retryable(404));
 }
 
+/* vigild runs exec scripts as root: one the group can rewrite is refused at load. */
+static void test_exec_script_others_can_change_is_an_error(void **state)
+{
+	char dir[] = "/tmp/vigil-pbx-XXXXXX", script[64], text[256];
+	struct playbook_set *s;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, sizeof(script), "%s/page", dir);
+	close(open(script, O_WRONLY | O_CREAT | O_CLOEXEC, 0755));
+	snprintf(text, sizeof(text),
+		 "- playbook: p\n  match: {rules: [X]}\n  steps:\n    - exec: [%s]\n", script);
+	chmod(script, 0775);
+	expect_error(text, 4, 1, "group-writable");
+	chmod(script, 0755);
+	assert_int_equal(load_text(text, &s), 0);
+	playbooks_free(s);
+	unlink(script);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reads_a_full_playbook),
 	    cmocka_unit_test(test_errors_name_file_line_col),
 	    cmocka_unit_test(test_undefined_webhook_is_an_error),
+	    cmocka_unit_test(test_exec_script_others_can_change_is_an_error),
 	    cmocka_unit_test(test_matching_by_rule_tag_and_severity),
 	    cmocka_unit_test(test_gates_deduplicate_by_target_and_rate_limit),
 	    cmocka_unit_test(test_egress_rules_parse_and_reject),

@@ -12,7 +12,7 @@
 
 #include "vigil/seccomp_profile.h"
 
-#define TESTDATA	  "../shared/testdata/seccomp/"
+#define TESTDATA	  "tests/fixtures/seccomp/" /* run from the repository root */
 #define CAP_SYS_ADMIN_BIT (1ull << 21)
 
 static void expect_error(const char *json, const char *want)
