@@ -8,6 +8,7 @@ repo's JSON Schema and against ECS 9.4's field types. Hermetic: a temp dir,
 loopback only, a private socket/state dir/events file. Prints
 "integration: N passed, N failed".
 """
+import atexit
 import glob
 import hashlib
 import ipaddress
@@ -40,7 +41,10 @@ CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgr
 class Agent:
     """A private vigild on a temp config."""
 
+    instances = []  # every agent a suite made: none may outlive it (see kill_leftover_agents)
+
     def __init__(self, tmp, capture="", playbooks=None, response=""):
+        Agent.instances.append(self)
         self.tmp = tmp
         # containment state of its own: pinned programs/maps and quarantine cgroups
         tag = hashlib.sha256(os.path.abspath(tmp).encode()).hexdigest()[:10]
@@ -147,6 +151,16 @@ workloads:
                 return found
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}")
+
+
+@atexit.register
+def kill_leftover_agents():
+    """A suite that failed before stopping its vigild must not leave it running
+    with its playbooks on the host (it would act on the next suite's processes)."""
+    for a in Agent.instances:
+        if a.proc and a.proc.poll() is None:
+            a.proc.kill()
+            a.proc.wait(timeout=30)
 
 
 def run(cmd, **kw):
