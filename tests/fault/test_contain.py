@@ -80,11 +80,9 @@ class NsAgent(Agent):
         self.ns = ns
 
     def start(self, env=None, args=()):
-        self.proc = subprocess.Popen(
-            [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
-             "--state-dir", self.state, *args],
-            stdout=subprocess.DEVNULL, stderr=open(self.stderr, "a"), env=env,
-            preexec_fn=self.ns.enter)
+        self.proc = subprocess.Popen(self.command(args), stdout=subprocess.DEVNULL,
+                                     stderr=open(self.stderr, "a"), env=env,
+                                     preexec_fn=self.ns.enter)
         self.wait_for(lambda e: e["event"]["action"] == "agent-start"
                       and get(e, "vigil.agent.pid") == self.proc.pid, timeout=90,
                       what="agent-start")

@@ -91,11 +91,19 @@ workloads:
         self.proc = None
         self.stderr = os.path.join(tmp, "vigild.stderr")
 
+    def command(self, args=()):
+        """vigild's argv, SIGKILLed once the harness is gone: one killed by a
+        timeout runs no finally and no stop(), and a vigild left with the
+        default playbooks kills what later suites' fake model servers spawn
+        (VGL-0001), e.g. VGL-0024's listener before it listens. A second start
+        would orphan the first the same way. setpriv execs: same pid."""
+        assert not self.proc or self.proc.poll() is not None, "vigild already running"
+        return ["/usr/bin/setpriv", "--pdeathsig", "KILL", VIGILD, "--config", self.config,
+                "--events", self.events, "--socket", self.sock, "--state-dir", self.state, *args]
+
     def start(self, env=None, args=()):
-        self.proc = subprocess.Popen(
-            [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
-             "--state-dir", self.state, *args],
-            stdout=subprocess.DEVNULL, stderr=open(self.stderr, "w"), env=env)
+        self.proc = subprocess.Popen(self.command(args), stdout=subprocess.DEVNULL,
+                                     stderr=open(self.stderr, "w"), env=env)
         self.wait_for(lambda e: e["event"]["action"] == "agent-start"
                       and get(e, "vigil.agent.pid") == self.proc.pid, timeout=90,
                       what="agent-start")

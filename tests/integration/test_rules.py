@@ -432,8 +432,14 @@ def agent_tool_recon_VGL_0022(env):
 @test
 def listener_in_workload_VGL_0024(env):
     listen = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()"
-    pid = server(env, f"import subprocess; subprocess.run([{PY!r}, '-c', {listen!r}])")
-    expect_alert(env, "VGL-0024", pid)
+    # check=True: a listener killed before it listened (by a vigild left over
+    # from another run, whose playbook kills this "shell") fails by name
+    p = subprocess.Popen([PY, env.server, f"import subprocess; subprocess.run([{PY!r}, '-c', "
+                                          f"{listen!r}], check=True)"],
+                         stderr=subprocess.PIPE, text=True)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 0, err.splitlines()[-1:]
+    expect_alert(env, "VGL-0024", p.pid)
     pid = server(env, listen)  # the server itself listening
     expect_none(env, "VGL-0024", pid)
 
