@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from common import VIGIL, VIGILD, Agent, get, registry, running, suite_main
+from common import VIGIL, Agent, get, registry, running, suite_main
 
 TESTS, test = registry()
 WAIT = 15  # bounded waits, generous: the old loop stalled for as long as a client liked
@@ -215,8 +215,7 @@ class PipedAgent(Agent):
     def start(self, env=None, args=()):
         self.reader, w = os.pipe()
         self.proc = subprocess.Popen(
-            [VIGILD, "--config", self.config, "--events", self.events, "--socket", self.sock,
-             "--state-dir", self.state, "--stdout"],
+            self.command(["--stdout"]),
             stdout=w, stderr=open(self.stderr, "w"), env=env)
         os.close(w)
         self.wait_for(lambda e: e["event"]["action"] == "agent-start"
