@@ -9,6 +9,7 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import sys
@@ -279,7 +280,9 @@ def non_member_is_refused_before_any_work(tmp):
             reply = json.loads(out.stdout or "null")
             assert reply and reply["ok"] is False and "permission denied" in reply["error"], \
                 (req[:30], out.stdout, out.stderr)
-        out = as_nobody(f"import subprocess, sys; sys.exit(subprocess.run([{VIGIL!r}, "
+        # a copy nobody can reach wherever the checkout is (a mktemp -d clone is 0700)
+        vigil = shutil.copy2(VIGIL, tmp)
+        out = as_nobody(f"import subprocess, sys; sys.exit(subprocess.run([{vigil!r}, "
                         f"'--socket', {a.sock!r}, 'status']).returncode)")
         assert out.returncode == 1 and "permission denied" in out.stderr \
             and out.stderr.count("\n") == 1, (out.returncode, out.stderr)
