@@ -116,6 +116,8 @@ int control_new(const char *path, const struct control_limits *limits, control_h
 	c->fn = fn;
 	c->ctx = ctx;
 	c->lim = limits ? *limits : defaults;
+	if (c->lim.reply_max < CONTROL_REPLY_MIN) /* room for the error that replaces a big reply */
+		c->lim.reply_max = CONTROL_REPLY_MIN;
 	c->path = strdup(path);
 	c->cl = calloc(c->lim.max_clients, sizeof(*c->cl));
 	c->have_read_gid = lookup_gid(CONTROL_READ_GROUP, &c->read_gid);

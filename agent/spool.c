@@ -213,25 +213,6 @@ static int read_head(struct spool *s, struct spool_msg *ret)
 	return 0;
 }
 
-int spool_peek(struct spool *s, struct spool_msg *ret)
-{
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&s->mu);
-	/* a file removed behind our back must not block every message after it */
-	while (s->n && (r = read_head(s, ret)) == -ENOENT) {
-		s->st.vanished++;
-		drop_entry(s, 0);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return r;
-}
-
-/*
- * Take id out of the queue: deleted (done) or kept under failed/ (rejected).
- * The directories are synced (outside the lock): a delivered message must not
- * come back after a power cut and be sent twice, nor a rejected one vanish.
- */
 /* The message file deleted, or moved to failed/ (keep). A file already gone is fine. */
 static int move_out(int dfd, const char *name, bool keep)
 {
@@ -261,6 +242,29 @@ static int retire_locked(struct spool *s, const char *id, bool keep)
 		return r;
 	}
 	return -ENOENT;
+}
+
+int spool_peek(struct spool *s, struct spool_msg *ret)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&s->mu);
+	/*
+	 * A head that cannot be had must not block every message after it: a file
+	 * removed behind our back is skipped, one that cannot be read (shrunk,
+	 * I/O error) is set aside in failed/ and counted as rejected.
+	 */
+	while (s->n && (r = read_head(s, ret)) < 0 && r != -ENOMEM) {
+		if (r == -ENOENT) {
+			s->st.vanished++;
+			drop_entry(s, 0);
+		} else {
+			retire_locked(s, s->e[0].id, true);
+		}
+		r = -ENOENT;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
 }
 
 static int sync_dir(int dfd, const char *sub)

@@ -362,8 +362,6 @@ static bool deliver_head(struct endpoint *ep, const struct spool_msg *m, unsigne
 	char err[CURL_ERROR_SIZE];
 	long ra, status = post(ep, m, &ra, err);
 
-	if (stopping(ep)) /* aborted, or answered as we stop: the spool keeps it either way */
-		return false;
 	if (status >= 200 && status <= 299) {
 		/* removed only now: a crash before this line sends it again, same webhook-id */
 		int r = spool_done(ep->spool, m->id);
@@ -375,8 +373,10 @@ static bool deliver_head(struct endpoint *ep, const struct spool_msg *m, unsigne
 					ep->name, m->id);
 		*attempt = 0;
 		count(ep, status, DELIVERED, NULL);
-		return true;
+		return !stopping(ep);
 	}
+	if (stopping(ep)) /* aborted, or answered as we stop: the spool keeps it */
+		return false;
 	if (webhook_retryable(status)) {
 		count(ep, status, RETRY, err);
 		if (*attempt == 0)
@@ -567,16 +567,20 @@ static int endpoint_start(struct webhooks *w, struct ep_conf *cf, struct endpoin
 	return 0;
 }
 
-/* Removed endpoints whose thread has exited are freed; with wait, all of them (shutdown). */
-static void reap(struct webhooks *w, bool wait)
+/*
+ * Join and free the retired endpoints (those named name, or all): waiting
+ * (shutdown, a name that is back), or only those whose thread has ended.
+ */
+static void reap(struct webhooks *w, const char *name, bool wait)
 {
 	unsigned kept = 0;
 
 	for (unsigned i = 0; i < w->nretiring; i++) {
 		struct endpoint *ep = w->retiring[i];
+		bool mine = !name || !strcmp(ep->name, name);
 
-		if (wait ? pthread_join(ep->thread, NULL) == 0
-			 : pthread_tryjoin_np(ep->thread, NULL) == 0)
+		if (mine && (wait ? pthread_join(ep->thread, NULL) == 0
+				  : pthread_tryjoin_np(ep->thread, NULL) == 0))
 			endpoint_destroy(ep);
 		else
 			w->retiring[kept++] = ep;
@@ -599,28 +603,6 @@ static void retire(struct webhooks *w, struct endpoint *ep)
 	endpoint_stop(ep);
 	w->retiring = v;
 	w->retiring[w->nretiring++] = ep;
-}
-
-/*
- * The name was removed by an earlier reload and is back: its spool directory
- * has one owner, so the old thread must be gone first. It was told to stop
- * then, so this join is short (an aborted POST at worst).
- */
-static void join_retired(struct webhooks *w, const char *name)
-{
-	unsigned kept = 0;
-
-	for (unsigned i = 0; i < w->nretiring; i++) {
-		struct endpoint *ep = w->retiring[i];
-
-		if (strcmp(ep->name, name)) {
-			w->retiring[kept++] = ep;
-			continue;
-		}
-		pthread_join(ep->thread, NULL);
-		endpoint_destroy(ep);
-	}
-	w->nretiring = kept;
 }
 
 /* The running endpoint takes cf at its next attempt (a backoff sleep is cut short). */
@@ -675,7 +657,12 @@ static int configure_one(struct webhooks *w, const struct webhook_def *d, struct
 		log_error("webhook %s not started: %s", d->name, err);
 		return r;
 	}
-	join_retired(w, d->name);
+	/*
+	 * The name was removed by an earlier reload and is back: its spool has one
+	 * owner, so the old thread must be gone first. It was told to stop then, so
+	 * this join is short (an aborted POST at worst).
+	 */
+	reap(w, d->name, true);
 	r = endpoint_start(w, cf, ret, err, errlen);
 	if (r < 0)
 		log_error("webhook %s not started: %s", d->name, err);
@@ -695,7 +682,7 @@ int webhooks_configure(struct webhooks *w, const struct playbook_set *set, char 
 
 	if (!eps)
 		return -ENOMEM;
-	reap(w, false);
+	reap(w, NULL, false);
 	/* curl_global_init is not thread-safe: no delivery thread has ever run before the first load */
 	if (n && !w->curl.so && (r = curl_load(&w->curl, err, errlen)) < 0) {
 		log_error("webhooks not started: %s", err);
@@ -727,7 +714,7 @@ struct webhooks *webhooks_free(struct webhooks *w)
 	for (unsigned i = 0; i < w->neps; i++)
 		endpoint_free(w->eps[i]);
 	free(w->eps);
-	reap(w, true);
+	reap(w, NULL, true);
 	free(w->retiring);
 	if (w->curl.so) {
 		w->curl.global_cleanup();

@@ -35,6 +35,7 @@
 #define CONTROL_TIMEOUT_MS  5000
 #define CONTROL_REQUEST_MAX (64u << 10)
 #define CONTROL_REPLY_MAX   (4u << 20)
+#define CONTROL_REPLY_MIN   256 /* reply_max is never below it */
 
 struct control;
 

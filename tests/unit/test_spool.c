@@ -167,6 +167,26 @@ static void test_spool_crash_leftovers_and_removed_files(void **state)
 	spool_close(s);
 }
 
+/* A head that cannot be read (shrunk behind our back) is set aside, not retried forever. */
+static void test_spool_unreadable_head_is_set_aside(void **state)
+{
+	struct spool *s;
+	struct spool_stats st;
+	char path[160];
+
+	assert_int_equal(spool_open(sub, 1 << 20, &s), 0);
+	assert_int_equal(spool_put(s, "msg_a", "aaaa", 4), 0);
+	assert_int_equal(spool_put(s, "msg_b", "b", 1), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000001-msg_a.msg", sub);
+	assert_int_equal(truncate(path, 2), 0);
+	expect_head(s, "msg_b", "b");
+	assert_true(exists("failed/00000000000000000001-msg_a.msg"));
+	spool_stats(s, &st);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.pending, 1);
+	spool_close(s);
+}
+
 #define NMSG 300
 
 static void *producer(void *arg)
@@ -225,6 +245,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_budget_and_hostile_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_crash_leftovers_and_removed_files, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_unreadable_head_is_set_aside, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_shared_by_two_threads, setup, teardown),
 	};
