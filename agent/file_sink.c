@@ -125,12 +125,19 @@ int file_sink_open(const char *path, uint64_t max_size, unsigned max_files, uint
 		file_sink_close(fs);
 		return r;
 	}
+	load_head(fs); /* the previous run's last whole line: a torn tail is ignored */
 	r = cut_torn_line(fs);
 	if (r < 0) {
 		file_sink_close(fs);
 		return r;
 	}
-	load_head(fs);
+	if (fs->found.torn_kept) {
+		struct chain_tail t;
+
+		/* the fragment was ended, not cut: it is the last line, the chain goes on from it */
+		if (chain_tail_read(fs->path, &t) == 0)
+			snprintf(fs->head, sizeof(fs->head), "%s", t.head);
+	}
 	*ret = fs;
 	return 0;
 }

@@ -221,6 +221,7 @@ static void test_file_sink_ends_a_torn_line_it_cannot_cut(void **state)
 	assert_int_equal(file_sink_open(file, 1 << 30, 5, 1 << 20, &fs), 0);
 	assert_true(file_sink_found(fs)->torn_kept);
 	assert_int_equal(file_sink_found(fs)->torn_bytes, strlen(torn));
+	assert_int_equal(file_sink_found(fs)->tail.sequence, 2); /* the last whole line's */
 	file_sink_close(fs);
 	write_lines(2, 1 << 30);
 	snprintf(cmd, sizeof(cmd), "chattr -a %s", file);
