@@ -615,7 +615,6 @@ static void *snapshot_thread(void *arg)
 int act_snapshot_start(struct snapshot *s, struct snapshot_job **ret)
 {
 	struct snapshot_job *j = calloc(1, sizeof(*j));
-	sigset_t all, old;
 	pthread_attr_t at;
 	pthread_t t;
 	int r;
@@ -628,10 +627,7 @@ int act_snapshot_start(struct snapshot *s, struct snapshot_job **ret)
 	atomic_init(&j->refs, 2);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all); /* signals are the event loop's (signalfd) */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&t, &at, snapshot_thread, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start(&t, &at, snapshot_thread, j);
 	pthread_attr_destroy(&at);
 	if (r < 0) {
 		act_snapshot_free(&j->snap);

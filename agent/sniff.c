@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,17 +385,12 @@ static void *worker(void *arg)
 static int spawn(struct sniffer *s, unsigned i)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	sigset_t all, old;
 	int r;
 
 	if (!w)
 		return -ENOMEM;
 	w->s = s;
-	/* workers take no signals: they are the event loop's (signalfd) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&w->thread, NULL, worker, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start(&w->thread, NULL, worker, w);
 	if (r < 0) {
 		free(w);
 		return r;

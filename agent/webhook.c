@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,7 +530,6 @@ static int endpoint_start(struct webhooks *w, struct ep_conf *cf, struct endpoin
 	struct endpoint *ep = calloc(1, sizeof(*ep));
 	char dir[PATH_MAX + 256];
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	int r;
 
 	if (!ep) {
@@ -552,11 +550,7 @@ static int endpoint_start(struct webhooks *w, struct ep_conf *cf, struct endpoin
 	if (r < 0)
 		snprintf(err, errlen, "spool %s: %s", dir, strerror(-r));
 	if (r == 0) {
-		/* signals stay with the event loop's signalfd */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		r = -pthread_create(&ep->thread, NULL, deliver_loop, ep);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		r = thread_start(&ep->thread, NULL, deliver_loop, ep);
 		ep->started = r == 0;
 	}
 	if (r < 0) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/sysmacros.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 
 static inline void freep(void *p)
@@ -48,6 +49,8 @@ static inline uint32_t kernel_dev(dev_t d)
 }
 
 uint64_t clock_ns(int clockid);
+/* pthread_create for a thread that takes no signals (they are the event loop's signalfd). 0 or -errno. */
+int thread_start(pthread_t *t, const pthread_attr_t *at, void *(*fn)(void *), void *arg);
 /* "2026-11-28T05:01:03.123456789Z"; buf >= 32 bytes */
 void fmt_rfc3339_ns(char *buf, size_t len, uint64_t realtime_ns);
 /* Decimal digits of v written backwards from end (>= 20 bytes room); returns the first. */
