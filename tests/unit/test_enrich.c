@@ -45,16 +45,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define EXEC(f, pid, ppid, comm, exe, args) exec_of(f, pid, ppid, comm, exe, args, sizeof(args))
+/* an exec by pid, started at pid centiseconds (one process per pid unless exec_at says) */
+#define EXEC(f, pid, ppid, comm, exe, args) \
+	exec_at(f, pid, ppid, pid, comm, exe, args, sizeof(args))
 
-static uint32_t exec_of(struct fixture *f, uint32_t pid, uint32_t ppid, const char *comm,
-			const char *exe, const char *args, size_t args_len)
+static uint32_t exec_at(struct fixture *f, uint32_t pid, uint32_t ppid, uint64_t start_cs,
+			const char *comm, const char *exe, const char *args, size_t args_len)
 {
 	struct vigil_event ev = {.action = VA_EXEC, .pid = pid, .ppid = ppid};
 	const struct proc *p;
 
 	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
-	ev.exec.start_ns = pid * 10000000ull;
+	ev.exec.start_ns = start_cs * 10000000ull;
 	ev.exec.exe = (struct vstr){exe, strlen(exe)};
 	ev.exec.args = (struct vstr){args, args_len};
 	assert_true(enrich_event(f->en, &ev));
@@ -111,6 +113,18 @@ static void test_enrich_shim_and_env_exec_into_the_workload(void **state)
 	assert_int_equal(EXEC(f, 40, 1, "tini", "/usr/bin/tini", "tini\0--\0vllm\0serve"), 0);
 }
 
+/* a payload's execve("/bin/sh") in the server's own process: no fork, still its tree */
+static void test_enrich_workload_exec_into_a_shell_stays_in_its_tree(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(EXEC(f, 50, 1, "vllm", "/usr/local/bin/vllm", "vllm\0serve"),
+			 PROC_INFERENCE);
+	assert_int_equal(EXEC(f, 50, 1, "sh", "/usr/bin/dash", "sh\0-c\0id"), PROC_INFERENCE_TREE);
+	/* a new process under the same pid (reuse) does not inherit it */
+	assert_int_equal(exec_at(f, 50, 1, 99, "sh", "/usr/bin/dash", "sh\0-c\0id", 9), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +132,8 @@ int main(void)
 		test_enrich_shell_wrapper_is_a_launcher_not_the_workload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enrich_shim_and_env_exec_into_the_workload, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_enrich_workload_exec_into_a_shell_stays_in_its_tree, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
