@@ -56,7 +56,7 @@ AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
-UNIT_TESTS := decode ecs proc_cache cgroup config chain redact cond rules json_view sniff playbook \
+UNIT_TESTS := decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio act control
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 

@@ -89,6 +89,7 @@ static const struct key_def keys[] = {
     {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
     {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
     {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},
+    {"workloads.inference.launchers", K_LIST, CFG(inference_launchers)},
     {"rules.paths", K_LIST, CFG(rules_paths)},
     {"rules.enable", K_LIST, CFG(rules_enable)},
     {"rules.disable", K_LIST, CFG(rules_disable)},
@@ -182,6 +183,13 @@ static const char *const default_inference_cmdlines[] = {"vllm.entrypoints",
 							 "llama_cpp.server",
 							 NULL};
 
+/* What starts a server without being it: shells, exec wrappers, container inits, shims. */
+static const char *const default_inference_launchers[] = {
+    "sh",      "bash",	  "dash",      "zsh",	     "ksh",	"mksh",	  "ash",  "busybox",
+    "env",     "tini",	  "dumb-init", "catatonit",  "nohup",	"setsid", "nice", "ionice",
+    "taskset", "numactl", "stdbuf",    "timeout",    "runuser", "su",	  "sudo", "chroot",
+    "pyenv",   "conda",	  "mamba",     "micromamba", NULL};
+
 int config_defaults(struct vigil_config **ret)
 {
 	struct vigil_config *c = calloc(1, sizeof(*c));
@@ -218,6 +226,7 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->watch_paths, default_watch_paths);
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
+	r |= strv_set(&c->inference_launchers, default_inference_launchers);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
 	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file) {
 		config_free(c);

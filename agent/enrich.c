@@ -39,14 +39,33 @@ static bool match_any_glob(const struct strv *globs, const char *s)
 	return false;
 }
 
+/*
+ * `sh -c "vllm serve …"`, `bash entrypoint.sh python -m vllm …`, tini, env,
+ * a pyenv shim: their argv names the workload, yet they only start it. Were
+ * they the workload, the wrapper would be "a shell under the workload" and
+ * the default playbook would kill the server at launch. The workload is the
+ * first non-launcher that matches; a shell the server spawns is still in its
+ * tree by descent (proc_cache.c). By name or executable basename: a shim
+ * script runs as "bash" with its own name as comm, and either way a
+ * launcher only loses trust, it gains none.
+ */
+static bool is_launcher(const struct vigil_config *c, const struct proc *p, const char *base)
+{
+	return match_any_glob(&c->inference_launchers, p->name) ||
+	       match_any_glob(&c->inference_launchers, base);
+}
+
 bool enrich_is_inference(const struct enricher *en, const struct proc *p)
 {
 	const struct vigil_config *c = en->cfg;
 	const char *base = p->exe ? strrchr(p->exe, '/') : NULL;
 	char cmdline[PROC_ARGS_MAX + 1];
 
+	base = base ? base + 1 : p->exe;
+	if (is_launcher(c, p, base))
+		return false;
 	if (match_any_glob(&c->inference_executables, p->exe) ||
-	    match_any_glob(&c->inference_executables, base ? base + 1 : NULL) ||
+	    match_any_glob(&c->inference_executables, base) ||
 	    match_any_glob(&c->inference_executables, p->name))
 		return true;
 	if (match_any_glob(&c->inference_cgroups, p->cgroup))

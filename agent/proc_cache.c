@@ -245,9 +245,17 @@ struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 	uint32_t keep = 0;
 	struct proc *p;
 
-	/* exec keeps the process (same pid and start): keep its GPU tag */
-	if (old && old->start_ns / pc->ns_per_tick == start_ns / pc->ns_per_tick)
+	/*
+	 * exec keeps the process (same pid and start): keep its GPU tag, and a
+	 * workload that execs another program (a payload's execve("/bin/sh"))
+	 * is still in the workload's tree; enrich.c decides whether the new
+	 * image is the workload itself.
+	 */
+	if (old && old->start_ns / pc->ns_per_tick == start_ns / pc->ns_per_tick) {
 		keep = old->flags & PROC_GPU;
+		if (old->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE))
+			keep |= PROC_INFERENCE_TREE;
+	}
 	p = insert(pc, pid);
 	if (!p)
 		return NULL;

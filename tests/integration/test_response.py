@@ -19,6 +19,7 @@ import hmac
 import http.server
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -219,6 +220,113 @@ def default_playbook_kills_shell_from_model_loader(env):
                        capture_output=True, text=True, timeout=30)
     assert p.stdout.strip() == "0"
     loader.wait(timeout=30)
+
+
+# Launchers stand-ins: tini and dumb-init fork their argv and wait for it (a
+# script of that name does the same when the binaries are absent); a pyenv
+# shim execs pyenv, which execs the interpreter after a child or two.
+SUPERVISOR = """import subprocess, sys
+args = sys.argv[1:]
+sys.exit(subprocess.call(args[1:] if args[:1] == ["--"] else args))
+"""
+PYENV_SHIM = """#!/usr/bin/env bash
+set -e
+program="${0##*/}"
+exec "$(dirname "$0")/../libexec/pyenv" exec "$program" "$@"
+"""
+PYENV = """#!/usr/bin/env bash
+set -e
+[ "$1" = exec ] && shift
+program="$1"; shift
+version="$(echo 3)"
+exec "/usr/bin/$program" "$@"
+"""
+ENTRYPOINT = """#!/bin/bash
+set -e
+echo "starting $*" >/dev/null
+"$@"
+"""
+
+
+def launcher_argv(env, kind):
+    """How a deployment starts the server: the launcher's argv carries the server's."""
+    d = os.path.join(env.tmp, "launchers")
+    if not os.path.isdir(d):
+        os.makedirs(os.path.join(d, "shims"))
+        os.makedirs(os.path.join(d, "libexec"))
+        for path, text in (("tini", "#!" + PY + "\n" + SUPERVISOR),
+                           ("dumb-init", "#!" + PY + "\n" + SUPERVISOR),
+                           ("shims/python3", PYENV_SHIM), ("libexec/pyenv", PYENV),
+                           ("entrypoint.sh", ENTRYPOINT)):
+            with open(os.path.join(d, path), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(d, path), 0o755)
+    return {"sh -c": lambda cmd: ["/bin/sh", "-c", " ".join(map(shlex.quote, cmd)) + "; exit $?"],
+            "bash entrypoint.sh": lambda cmd: ["/bin/bash", f"{d}/entrypoint.sh"] + cmd,
+            "env": lambda cmd: ["/usr/bin/env", "HF_HOME=/tmp/hf"] + cmd,
+            "tini": lambda cmd: [f"{d}/tini", "--"] + cmd,
+            "dumb-init": lambda cmd: [f"{d}/dumb-init"] + cmd,
+            "pyenv shim": lambda cmd: ["bash", f"{d}/shims/python3"] + cmd[1:]}[kind]
+
+
+def launch_serves_and_still_catches_its_shell(env, kind):
+    """The server started through kind lives (nothing killed, nothing above
+    low on the launch), and a shell it spawns is still VGL-0001 and killed."""
+    out = os.path.join(env.tmp, f"shell-{kind.replace(' ', '-')}")
+    code = ("import subprocess, time\n"
+            "time.sleep(0.5)\n"  # serving: the launch is over before the attack
+            "p = subprocess.Popen(['/bin/sh', '-c', 'sleep 30; true'])\n"
+            f"open({out!r}, 'w').write(f'{{p.pid}} {{p.wait()}}')\n")
+    launch = subprocess.Popen(launcher_argv(env, kind)([PY, env.server, code]))
+    assert launch.wait(timeout=40) == 0, f"{kind}: launch exited {launch.returncode}"
+    shell, status = map(int, open(out).read().split())
+    assert status == -signal.SIGKILL, f"{kind}: the server's shell exited {status}"
+    alert = env.a.wait_for(lambda e: get(e, "rule.id") == "VGL-0001"
+                           and get(e, "process.pid") == shell, alerts=True)[0]
+    assert get(alert, "process.parent.name") == "python3", f"{kind}: {get(alert, 'message')}"
+    env.wait_action("contain.kill", shell)
+    env.a.wait_for(lambda e: get(e, "event.action") == "exit" and get(e, "process.pid") == launch.pid,
+                   what=f"exit of {launch.pid}")
+    time.sleep(0.5)
+    loud = [e for e in env.a.lines(alerts=True) if get(e, "event.severity", 0) > 21
+            and launch.pid in related_pids(e) and shell not in related_pids(e, parent=False)]
+    assert not loud, [(get(e, "rule.id"), get(e, "message")) for e in loud]
+    assert not env.actions("contain.kill", pid=launch.pid), f"{kind}: the launch was killed"
+
+
+def related_pids(e, parent=True):
+    """The alert's process and its ancestors (and its parent)."""
+    pids = {get(e, "process.pid")} | {x.get("pid") for x in get(e, "vigil.process.ancestors", [])}
+    return pids | {get(e, "process.parent.pid")} if parent else pids
+
+
+@test
+def a_shell_that_launches_the_server_is_not_a_shell_it_spawned(env):
+    # the issue's reproduction: the wrapper's argv names the workload
+    p = subprocess.run(["/bin/sh", "-c", "sleep 1 # fake_inference_server /models/x"], timeout=30)
+    assert p.returncode == 0, f"the wrapper exited {p.returncode}"
+    launch_serves_and_still_catches_its_shell(env, "sh -c")
+
+
+@test
+def an_entrypoint_script_launches_the_server(env):
+    launch_serves_and_still_catches_its_shell(env, "bash entrypoint.sh")
+
+
+@test
+def env_launches_the_server(env):
+    launch_serves_and_still_catches_its_shell(env, "env")
+
+
+@test
+def tini_and_dumb_init_launch_the_server(env):
+    launch_serves_and_still_catches_its_shell(env, "tini")
+    launch_serves_and_still_catches_its_shell(env, "dumb-init")
+
+
+@test
+def a_pyenv_shim_launches_the_server(env):
+    launch_serves_and_still_catches_its_shell(env, "pyenv shim")
 
 
 @test

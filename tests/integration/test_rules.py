@@ -160,6 +160,16 @@ def shell_from_model_loader_VGL_0001(env):
 
 
 @test
+def server_execing_a_shell_in_place_VGL_0001(env):
+    # no fork: the payload turns the server's own process into the shell
+    pid = server(env, "import os; os.execv('/bin/sh', ['sh', '-c', 'true'])")
+    e = expect_alert(env, "VGL-0001", pid)
+    assert get(e, "process.pid") == pid and get(e, "process.name") == "sh"
+    pid = spawn([PY, "-c", "import os; os.execv('/bin/sh', ['sh', '-c', 'true'])"])
+    expect_none(env, "VGL-0001", pid)
+
+
+@test
 def benign_inference_run_stays_at_or_below_low(env):
     code = f"""
 import multiprocessing, socket, subprocess, shutil
