@@ -480,9 +480,7 @@ def the_sensor_does_not_watch_itself(env):
     settle(env, pid)
     pid = spawn(["head", "-c", "1", env.a.gpu], stdout=subprocess.DEVNULL)
     settle(env, pid)
-    # vigild's own state events carry vigil.agent, not a process of its own
-    own = [e for e in env.a.lines(alerts=None) if get(e, "process.pid") == agent
-           and get(e, "event.kind") != "state"]
+    own = [e for e in env.a.lines(alerts=None) if get(e, "process.pid") == agent]
     assert not own, [(get(e, "event.action"), get(e, "file.path"), get(e, "rule.id")) for e in own][:10]
     named = [e for e in env.a.lines(alerts=True) if get(e, "rule.id") in ("VGL-0009", "VGL-0018", "VGL-0118")
              and agent in pids_of(e) - {get(e, "process.parent.pid")}]
