@@ -403,7 +403,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	if (!p->proc)
 		return -errno;
 	p->proc->rodata->args_max = cfg->args_max;
-	p->proc->rodata->agent_pid = getpid();
+	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
 	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);
@@ -439,6 +439,7 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 	p->file = vigil_file__open();
 	if (!p->file)
 		return -errno;
+	p->file->rodata->agent_pid = getpid(); /* its own opens are not the host's */
 	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
@@ -485,6 +486,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	p->net = vigil_net__open();
 	if (!p->net)
 		return -errno;
+	p->net->rodata->agent_pid = getpid(); /* nor its webhooks' connects */
 	p->net->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
 	r = share_maps(p->net->obj, p->proc);

@@ -342,7 +342,7 @@ static __always_inline int on_open_exit(long ret, __u16 sys)
 	struct file *f;
 	__u32 denied;
 
-	if (ret < 0)
+	if (ret < 0 || from_agent())
 		return 0;
 	f = fd_file(ret);
 	if (!f)
@@ -387,6 +387,8 @@ int BPF_PROG(lsm_file_open, struct file *file, int prev)
 
 	if (prev)
 		return prev; /* another LSM already refused */
+	if (from_agent())
+		return 0; /* vigild is in no cell: nothing to deny, nothing to report */
 	denied = denied_open(file);
 	sys = current_open_syscall();
 	if (sys || denied)
@@ -476,7 +478,7 @@ static __always_inline int on_name_change(long ret, __u16 sys, long dirfd, const
 	__u32 at, kind, kind2 = 0, pstart, p2start;
 	char first;
 
-	if (ret != 0)
+	if (ret != 0 || from_agent())
 		return 0;
 	if (!heap_get(hp))
 		return 0;
@@ -576,7 +578,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	struct file *f;
 	__u32 kind, off;
 
-	if (ret != 0)
+	if (ret != 0 || from_agent())
 		return 0;
 	f = fd_file(fd);
 	if (!f)

@@ -70,12 +70,17 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
+	/* connect and listen run in the calling task (vigild's own are not reported) */
 	if (ctx->newstate == TCP_SYN_SENT) {
+		if (from_agent())
+			return 0;
 		hdr_fill(&np.h, VGL_MSG_CONNECT);
 		bpf_map_update_elem(&connecting, &sk, &np, BPF_ANY);
 		return 0;
 	}
 	if (ctx->newstate == TCP_LISTEN) {
+		if (from_agent())
+			return 0;
 		hdr_fill(&e.h, VGL_MSG_LISTEN);
 		fill_addrs(&e, ctx);
 		e.via = VGL_VIA_TCP_STATE;
@@ -109,6 +114,8 @@ static __always_inline void udp_event(struct bpf_sock_addr *ctx, __u8 via, int v
 	struct bpf_sock *sk;
 	__u8 one = 1;
 
+	if (from_agent())
+		return;
 	if (ctx->type != SOCK_DGRAM || ctx->protocol != IPPROTO_UDP)
 		return;
 	k.cookie = bpf_get_socket_cookie(ctx);

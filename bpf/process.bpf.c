@@ -15,7 +15,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 const volatile __u32 args_max = 4096;
-const volatile __u32 agent_pid = 0; /* vigild: signals to it are reported */
 
 /* argv as the kernel laid it out (NUL-separated), at most args_max bytes. */
 static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task_struct *task)
@@ -111,6 +110,8 @@ int handle_io_uring_create(struct trace_event_raw_io_uring_create *ctx)
 {
 	struct vgl_iouring e = {};
 
+	if (from_agent())
+		return 0;
 	hdr_fill(&e.h, VGL_MSG_IOURING);
 	e.sq_entries = ctx->sq_entries;
 	e.cq_entries = ctx->cq_entries;
@@ -142,6 +143,8 @@ static __always_inline int report_ptrace(__u32 target, __u32 request, long ret)
 	__u64 now = bpf_ktime_get_boot_ns(), *last = bpf_map_lookup_elem(&ptrace_seen, &k);
 	struct vgl_ptrace e = {};
 
+	if (from_agent())
+		return 0;
 	if (last && now - *last < 1000000000ull)
 		return 0;
 	bpf_map_update_elem(&ptrace_seen, &k, &now, BPF_ANY);
@@ -263,6 +266,7 @@ int BPF_PROG(seccomp_check, struct pt_regs *regs, long ret)
 /*
  * Someone signals the agent (stopping or killing the sensor is an attack
  * step); and any SIGSYS: a seccomp filter trapped or killed a process.
+ * What vigild raises itself (its own SIGPIPE, a worker it wakes) is neither.
  */
 SEC("tracepoint/signal/signal_generate")
 int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
@@ -270,6 +274,8 @@ int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
 	struct vgl_signal e = {};
 
 	if (ctx->sig != 31 /* SIGSYS */ && (!agent_pid || (__u32)ctx->pid != agent_pid))
+		return 0;
+	if (from_agent())
 		return 0;
 	hdr_fill(&e.h, VGL_MSG_SIGNAL);
 	e.target = ctx->pid;

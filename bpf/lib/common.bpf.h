@@ -99,6 +99,22 @@ static __always_inline void drop_count(__u32 idx)
 		*v += 1;
 }
 
+/*
+ * vigild's own tgid (set before load). What the sensor does itself (the
+ * sniffer reading a model, its /proc and device lookups, its webhooks'
+ * connects) is not the host's activity: reported, it made the rules name the
+ * sensor, and a kill playbook then asked to kill it. Its threads share the
+ * tgid; the scripts it spawns are processes of their own and stay seen.
+ * Checked first, before any other work, in every program that reports what
+ * the current task did.
+ */
+const volatile __u32 agent_pid = 0;
+
+static __always_inline int from_agent(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == agent_pid;
+}
+
 /* Fill the header from helpers every program type has (cgroup hooks included). */
 static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
 {

@@ -700,6 +700,11 @@ def webhooks_signed_delivered_once_across_receiver_outage_and_agent_kill(env):
     assert all(get(b, "rule.id") == "VGL-9001" for _, b in rx.got)
     sent = {get(e, "vigil.action.webhook_id") for e in env.actions("contain.webhook")}
     assert set(ids) <= sent
+    # the webhook threads' connects are those of vigild (every one this suite ran): filtered in the kernel
+    agents = {get(e, "vigil.agent.pid") for e in env.a.lines() if get(e, "event.action") == "agent-start"}
+    own = [e for e in env.a.lines() if get(e, "event.action") == "connect"
+           and get(e, "process.pid") in agents]
+    assert len(agents) >= 2 and not own, (agents, [get(e, "destination.port") for e in own])
 
 
 @test

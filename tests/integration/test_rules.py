@@ -476,6 +476,28 @@ def signal_to_the_sensor_VGL_0125(env):
 
 
 @test
+def the_sensor_does_not_watch_itself(env):
+    """vigild's own opens (the sniffer reading a model, a GPU node lookup,
+    /proc) are filtered in the kernel: none reaches the stream, so no rule
+    names vigild (VGL-0018/0118 would ask a playbook to kill it)."""
+    agent = env.a.proc.pid
+    fresh = os.path.join(env.a.models, "self-check.safetensors")  # not in the sniffer's cache
+    open(fresh, "wb").write(SAFETENSORS)
+    pid = spawn(["cat", fresh], stdout=subprocess.DEVNULL)
+    # the sniffer has read it: its model-format verdict is in the stream
+    env.a.wait_for(lambda e: get(e, "event.action") == "model-format" and get(e, "file.path") == fresh,
+                   what="the sniffer's model-format event")
+    settle(env, pid)
+    pid = spawn(["head", "-c", "1", env.a.gpu], stdout=subprocess.DEVNULL)
+    settle(env, pid)
+    own = [e for e in env.a.lines(alerts=None) if get(e, "process.pid") == agent]
+    assert not own, [(get(e, "event.action"), get(e, "file.path"), get(e, "rule.id")) for e in own][:10]
+    named = [e for e in env.a.lines(alerts=True) if get(e, "rule.id") in ("VGL-0009", "VGL-0018", "VGL-0118")
+             and agent in pids_of(e) - {get(e, "process.parent.pid")}]
+    assert not named, [get(e, "message") for e in named]
+
+
+@test
 def replay_of_the_recorded_stream_raises_the_same_alerts(env):
     live = {(get(e, "rule.id"), get(e, "vigil.alert.trigger.id")) for e in env.a.lines(alerts=True)}
     out = subprocess.run([VIGIL, "replay", "--rules", os.path.join(ROOT, "rules"), "--rules",
