@@ -204,8 +204,11 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 			vfsmnt = &mnt->mnt;
 		}
 		if (j == VGL_MAX_STACK) {
-			*flags |= trunc_flag; /* more layers than we cross */
-			break;
+			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			if (dentry == mnt_root && mnt != mnt_parent) {
+				*flags |= trunc_flag; /* more layers than we cross */
+				break;
+			}
 		}
 		if (dentry == mnt_root)
 			break; /* global root */

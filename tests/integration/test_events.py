@@ -305,6 +305,9 @@ def check_paths_under(a, d):
     ex = a.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
     assert get(ex, "process.executable") == prog, get(ex, "process.executable")
     assert get(ex, "process.working_directory") == d, get(ex, "process.working_directory")
+    if d.startswith("/tmp/"):  # mkdtemp's usual place: one of ephemeral_dirs
+        a.wait_for(lambda e: get(e, "rule.id") == "VGL-0019" and get(e, "process.pid") == p.pid,
+                   alerts=True, what="VGL-0019 on the exec")
 
 
 def with_mounts(a, build):
@@ -320,17 +323,37 @@ def with_mounts(a, build):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def stack(base, layers):
+    """`layers` tmpfs mounted one over another on base/m."""
+    m = os.path.join(base, "m")
+    os.mkdir(m)
+    for n in range(layers):
+        mount("-t", "tmpfs", "-o", "size=4m", f"layer{n}", m)
+    return m
+
+
 @test
 def paths_under_stacked_mounts(a):
     """Two tmpfs on one mountpoint (the /dev/shm and k8s emptyDir pattern):
-    the top one's root is crossed to the lower one's root, then on up."""
-    def build(base):
-        m = os.path.join(base, "m")
-        os.mkdir(m)
-        mount("-t", "tmpfs", "-o", "size=4m", "lower", m)
-        mount("-t", "tmpfs", "-o", "size=4m", "upper", m)
-        return m
-    with_mounts(a, build)
+    the top one's root is crossed to the lower one's root, then on up; and
+    the deepest stack the walk crosses (VGL_MAX_STACK, 8)."""
+    with_mounts(a, lambda base: stack(base, 2))
+    with_mounts(a, lambda base: stack(base, 8))
+
+
+@test
+def stack_deeper_than_walked_is_flagged_truncated(a):
+    base = tempfile.mkdtemp(dir=a.tmp)
+    try:
+        weights = os.path.join(stack(base, 9), "c.safetensors")
+        open(weights, "w").write("x")
+        p = run(["cat", weights], stdout=subprocess.DEVNULL)
+        ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+        assert get(ev, "vigil.file.path_truncated") is True, ev
+    finally:
+        while subprocess.run(["umount", "-R", base], stderr=subprocess.DEVNULL).returncode == 0:
+            pass
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @test
