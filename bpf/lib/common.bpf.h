@@ -17,6 +17,7 @@
 
 #define VGL_SCRATCH	   8192 /* path scratch: a path grows leftwards from the end */
 #define VGL_MAX_COMPONENTS 48
+#define VGL_MAX_STACK	   8		/* mounts crossed at one point: a stack, then its parent */
 #define VGL_REC_BUF	   65536	/* record scratch per CPU */
 #define VGL_OFF(x)	   ((x)&0x7fff) /* any write offset into it; writes are < 32 KiB */
 
@@ -177,9 +178,10 @@ static __always_inline __u64 task_start_ns(struct task_struct *task)
  * Resolve `path` into the scratch area, right-aligned so that it ends at
  * s[VGL_SCRATCH - 1] (the NUL). Returns the start offset; sets
  * VGL_SF_PATH_TRUNC in *flags when components had to be left out (more than
- * VGL_PATH_MAX bytes or VGL_MAX_COMPONENTS levels). Mount points are crossed
- * the way d_path does, so bind mounts and symlinked names come out as the
- * real location.
+ * VGL_PATH_MAX bytes, VGL_MAX_COMPONENTS levels or VGL_MAX_STACK mounts
+ * at one point). Mount points are crossed the way d_path does, stacked
+ * mounts included, so bind mounts and symlinked names come out as the real
+ * location.
  */
 static __always_inline __u32 path_resolve(char *s, const struct path *path, __u32 *flags,
 					  __u32 trunc_flag)
@@ -193,29 +195,39 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 
 	s[VGL_SCRATCH - 1] = 0;
 	/*
-	 * One path through the loop body continues to the next iteration: a
-	 * mount crossing falls through to the name step instead of looping
-	 * again, so the verifier does not fork states per level.
+	 * Each iteration first crosses every mount whose root it stands on, as
+	 * prepend_path() in fs/d_path.c does: the mountpoint of a mount stacked
+	 * on another (/dev/shm, a k8s emptyDir over the runtime's) is the lower
+	 * mount's root, so one crossing is not enough. The crossings are an
+	 * inner loop that falls through to the name step rather than a
+	 * "continue" of this one: a path that skips the name step would fork
+	 * the verifier's states per level.
 	 */
 	for (i = 0; i < VGL_MAX_COMPONENTS; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *mnt_root;
 		struct dentry *parent;
 		struct qstr name;
 		__u32 len;
+		int j;
 
-		if (dentry == mnt_root) {
-			if (mnt == mnt_parent)
-				break; /* global root */
+		for (j = 0; j < VGL_MAX_STACK; j++) {
+			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			if (dentry != mnt_root || mnt == mnt_parent)
+				break;
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
 			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 			vfsmnt = &mnt->mnt;
-			if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
-				if (mnt != mnt_parent)
-					*flags |= trunc_flag; /* stacked mounts: rare, reported */
-				break; /* "/" mounted over the initial rootfs */
+		}
+		if (j == VGL_MAX_STACK) {
+			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			if (dentry == mnt_root && mnt != mnt_parent) {
+				*flags |= trunc_flag; /* more layers than we cross */
+				break;
 			}
 		}
+		if (dentry == mnt_root)
+			break; /* global root */
 		parent = BPF_CORE_READ(dentry, d_parent);
 		if (dentry == parent)
 			break; /* root of a detached tree */
@@ -230,9 +242,9 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 		off -= 1;
 		s[off & (VGL_SCRATCH - 1)] = '/';
 		dentry = parent;
-		if (i == VGL_MAX_COMPONENTS - 1)
-			*flags |= trunc_flag; /* deeper than we walk */
 	}
+	if (i == VGL_MAX_COMPONENTS)
+		*flags |= trunc_flag; /* deeper than we walk: no root reached */
 	if (off == VGL_SCRATCH - 1) {
 		off -= 1;
 		s[off] = '/';

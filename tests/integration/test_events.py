@@ -286,6 +286,101 @@ def repeated_opens_are_folded_and_counted(a):
     assert get(evs[0], "vigil.count") is None and get(evs[1], "vigil.count") == 100
 
 
+def mount(*args):
+    subprocess.run(["mount", *args], check=True)
+
+
+def check_paths_under(a, d):
+    """Open of a weight file, exec of a program and that exec's cwd, all in d:
+    each event names d in full (not the path inside the mount alone)."""
+    weights = os.path.join(d, "c.safetensors")
+    open(weights, "w").write("x")
+    prog = os.path.join(d, "t2")
+    shutil.copy("/bin/true", prog)
+    p = run(["cat", weights], stdout=subprocess.DEVNULL)
+    ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "file.path") == weights, get(ev, "file.path")
+    assert get(ev, "vigil.file.path_truncated") is None, ev
+    p = run([prog], cwd=d)
+    ex = a.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
+    assert get(ex, "process.executable") == prog, get(ex, "process.executable")
+    assert get(ex, "process.working_directory") == d, get(ex, "process.working_directory")
+    if d.startswith("/tmp/"):  # mkdtemp's usual place: one of ephemeral_dirs
+        a.wait_for(lambda e: get(e, "rule.id") == "VGL-0019" and get(e, "process.pid") == p.pid,
+                   alerts=True, what="VGL-0019 on the exec")
+
+
+def with_mounts(a, build):
+    """Run the path checks on a mount layout `build(base)` makes under a temp
+    dir; returns the directory to check. Unmounted after, innermost first."""
+    base = tempfile.mkdtemp(dir=a.tmp)
+    os.chmod(base, 0o755)
+    try:
+        check_paths_under(a, build(base))
+    finally:
+        while subprocess.run(["umount", "-R", base], stderr=subprocess.DEVNULL).returncode == 0:
+            pass  # stacked mounts come off one layer per umount
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def stack(base, layers):
+    """`layers` tmpfs mounted one over another on base/m."""
+    m = os.path.join(base, "m")
+    os.mkdir(m)
+    for n in range(layers):
+        mount("-t", "tmpfs", "-o", "size=4m", f"layer{n}", m)
+    return m
+
+
+@test
+def paths_under_stacked_mounts(a):
+    """Two tmpfs on one mountpoint (the /dev/shm and k8s emptyDir pattern):
+    the top one's root is crossed to the lower one's root, then on up; and
+    the deepest stack the walk crosses (VGL_MAX_STACK, 8)."""
+    with_mounts(a, lambda base: stack(base, 2))
+    with_mounts(a, lambda base: stack(base, 8))
+
+
+@test
+def stack_deeper_than_walked_is_flagged_truncated(a):
+    base = tempfile.mkdtemp(dir=a.tmp)
+    try:
+        weights = os.path.join(stack(base, 9), "c.safetensors")
+        open(weights, "w").write("x")
+        p = run(["cat", weights], stdout=subprocess.DEVNULL)
+        ev = a.wait_for(lambda e: e["event"]["action"] == "open" and get(e, "process.pid") == p.pid)[0]
+        assert get(ev, "vigil.file.path_truncated") is True, ev
+    finally:
+        while subprocess.run(["umount", "-R", base], stderr=subprocess.DEVNULL).returncode == 0:
+            pass
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@test
+def paths_under_nested_mounts(a):
+    def build(base):
+        outer = os.path.join(base, "outer")
+        os.mkdir(outer)
+        mount("-t", "tmpfs", "-o", "size=4m", "outer", outer)
+        inner = os.path.join(outer, "inner")
+        os.mkdir(inner)
+        mount("-t", "tmpfs", "-o", "size=4m", "inner", inner)
+        return inner
+    with_mounts(a, build)
+
+
+@test
+def paths_under_bind_mounts(a):
+    """A bind mount is reported where it was opened, not at its source."""
+    def build(base):
+        src, dst = os.path.join(base, "src", "deep"), os.path.join(base, "dst")
+        os.makedirs(src)
+        os.mkdir(dst)
+        mount("--bind", src, dst)
+        return dst
+    with_mounts(a, build)
+
+
 @test
 def open_for_write_and_create(a):
     path = os.path.join(a.models, "w.gguf")
