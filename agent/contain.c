@@ -303,12 +303,12 @@ static json_t *cell_json(const struct cell *cell)
 
 	for (unsigned i = 0; i < cell->denied.n; i++)
 		json_array_append_new(denied, json_string(cell->denied.v[i]));
-	o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:s}", "id",
+	o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:b, s:b, s:b, s:o, s:s, s:s}", "id",
 		      cell->id, "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
 		      (json_int_t)cell->cgid, "process_set", (int)cell->set, "target_pid",
-		      cell->target, "moved", cell->moved, "frozen", cell->frozen, "isolated",
-		      cell->isolated, "denied_paths", denied, "incident", cell->incident, "boot_id",
-		      cell->boot_id);
+		      cell->target, "target_start", (json_int_t)cell->target_start, "moved",
+		      cell->moved, "frozen", cell->frozen, "isolated", cell->isolated,
+		      "denied_paths", denied, "incident", cell->incident, "boot_id", cell->boot_id);
 	if (cell->set)
 		json_object_set_new(o, "members", members_json(cell));
 	if (cell->problem[0])
@@ -586,6 +586,7 @@ static void load_cell(json_t *o, struct cell *cell)
 	copy_field(o, "boot_id", cell->boot_id, sizeof(cell->boot_id));
 	cell->cgid = json_integer_value(json_object_get(o, "cgroup_id"));
 	cell->target = json_integer_value(json_object_get(o, "target_pid"));
+	cell->target_start = json_integer_value(json_object_get(o, "target_start"));
 	cell->moved = json_is_true(json_object_get(o, "moved"));
 	cell->frozen = json_is_true(json_object_get(o, "frozen"));
 	cell->isolated = json_is_true(json_object_get(o, "isolated"));
@@ -895,11 +896,13 @@ struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 {
 	struct vgl_cell v = {0};
 	uint32_t k = pid;
+	uint64_t now = 0; /* the start of what runs as pid now; 0: nothing */
 	char cg[512] = "", want[512];
 
 	if (cgroup)
 		cg_normalize(c, cgroup, want, sizeof(want));
 	if (pid > 0) {
+		proc_start_ticks(pid, &now);
 		pid_cgroup(pid, cg, sizeof(cg));
 		if (active(c))
 			bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v);
@@ -907,7 +910,9 @@ struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 	for (unsigned i = 0; i < c->ncells; i++) {
 		struct cell *cell = c->cells[i];
 
-		if (pid > 0 && (cell->target == pid || (v.id && v.id == cell_key(cell)) ||
+		bool target = cell->target == pid && (!now || cell->target_start == now);
+
+		if (pid > 0 && (target || (v.id && v.id == cell_key(cell)) ||
 				(cg[0] && cell->path[0] && !strcmp(cg, cell->path))))
 			return cell;
 		if (cgroup && cell->path[0] && !strcmp(want, cell->path))
@@ -1009,6 +1014,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 	snprintf(id, sizeof(id), "pid-%d", pid);
 	cell = new_cell(c, id, "", NULL, pid);
 	if (cell) {
+		cell->target_start = t.starts[0];
 		cell->set = c->next_set++;
 		v = cell_value(c, cell);
 		for (unsigned i = 0; i < t.n; i++) {
