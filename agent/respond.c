@@ -653,7 +653,8 @@ static const char *target_entity(const struct run *run, bool parent)
  * Is pid still the process the run names? The start time of whatever runs
  * as pid now (read through a pidfd: see pidfd_open_verified) must give the
  * entity id the alert carries. *start gets it, for every action to check
- * again as it signals; 0 if the process is gone (the action says so).
+ * again as it signals. -ESRCH if the process is gone: with no start time to
+ * check, a pid alone could name whatever takes it next.
  */
 static int check_target(struct responder *r, const struct run *run, bool parent, pid_t pid,
 			uint64_t *start, char *err, size_t errlen)
@@ -663,9 +664,9 @@ static int check_target(struct responder *r, const struct run *run, bool parent,
 	struct proc now = {.pid = pid};
 	int e = pidfd_open_verified(pid, 0, &fd, start);
 
-	if (e < 0) {
-		*start = 0;
-		return e == -ESRCH ? 0 : e;
+	if (e < 0) { /* gone: no start to check against, so nothing may be acted on */
+		snprintf(err, errlen, "process %d: no such process", pid);
+		return e;
 	}
 	if (!want || !r->pc)
 		return 0;
