@@ -809,11 +809,14 @@ static void report_recreated(struct contain *c)
 
 	for (size_t i = 0; i < ARRAY_SIZE(confined); i++)
 		if (strv_contains(&c->recreated, confined[i])) {
-			strv_push(
-			    &c->problems,
-			    "the maps of vigil exec were recreated: processes confined before "
-			    "this start no longer report seccomp violations");
-			log_error("%s", c->problems.v[c->problems.n - 1]);
+			const char *why =
+			    "the maps of vigil exec were recreated: processes confined "
+			    "before this start no longer report seccomp violations";
+
+			log_error("%s", why);
+			if (strv_push(&c->problems, why) < 0)
+				log_error(
+				    "out of memory: the problem above is not in vigil status");
 			return;
 		}
 }
