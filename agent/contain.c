@@ -569,8 +569,14 @@ static void restore_cell(struct contain *c, struct cell *cell, bool members_on_r
 		struct vgl_deny_key k;
 		uint8_t one = 1;
 
-		if (deny_key(cell, cell->denied.v[i], &k) == 0)
-			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY);
+		if ((r = deny_key(cell, cell->denied.v[i], &k)) == 0 &&
+		    bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0)
+			r = -errno;
+		if (r < 0 && r != -ENOENT) { /* ENOENT: the file is gone, nothing left to deny */
+			snprintf(why, sizeof(why), "deny-path %.160s could not be put back (%s)",
+				 cell->denied.v[i], strerror(-r));
+			add_problem(c, cell, "%s", why);
+		}
 	}
 }
 
@@ -857,7 +863,9 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 	if (cgroup_root[0])
 		load_state(c);
 	for (unsigned i = 0; i < c->ncells; i++)
-		sync_cell(c, c->cells[i]);
+		if (active(c) && (r = sync_cell(c, c->cells[i])) < 0)
+			add_problem(c, c->cells[i], "its isolation could not be put back (%s)",
+				    strerror(-r));
 	contain_flush(c); /* members as they are now, forgotten cells gone */
 	*ret = c;
 	return 0;
