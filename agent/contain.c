@@ -481,9 +481,10 @@ static bool cell_alive(const struct contain *c, const struct cell *cell)
 }
 
 /*
- * Put recorded members that still run back into the set, with their
- * descendants (which the kernel had added at fork): the set was lost with
- * its map. *added counts them; the first failure is returned.
+ * Put the recorded members that still run (same pid, same start time) back
+ * into the set, and nothing else: the record holds the children the kernel
+ * had added at fork, so a subtree read now would only widen the
+ * containment. *added counts them; the first failure is returned.
  */
 static int rebuild_set(struct contain *c, const struct cell *cell, unsigned *added)
 {
@@ -492,22 +493,15 @@ static int rebuild_set(struct contain *c, const struct cell *cell, unsigned *add
 
 	*added = 0;
 	for (unsigned i = 0; i < cell->nmembers; i++) {
-		struct proc_tree t;
+		uint32_t k = cell->members[i].pid;
 
 		if (!member_lives(c, cell, &cell->members[i]) ||
-		    proc_tree_read(cell->members[i].pid, true, &t) < 0)
-			continue;
-		for (unsigned j = 0; j < t.n; j++) {
-			uint32_t k = t.pids[j];
-
-			if (bpf_map_lookup_elem(fd, &k, &cur) == 0)
-				continue; /* in the set still (or in another one) */
-			if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST) == 0)
-				(*added)++;
-			else if (!first)
-				first = -errno;
-		}
-		proc_tree_free(&t);
+		    bpf_map_lookup_elem(fd, &k, &cur) == 0)
+			continue; /* gone, or in the set still (or in another one) */
+		if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST) == 0)
+			(*added)++;
+		else if (!first)
+			first = -errno;
 	}
 	return first;
 }
