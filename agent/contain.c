@@ -346,43 +346,73 @@ static int member_cmp(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* The set's members now by pid and start time, sorted (calloc'd: no stray padding bytes). */
-static int read_members(const struct contain *c, const struct cell *cell, struct cell_member **ret,
-			unsigned *n)
+/* One entry of vgl_tasks: a tgid and the id of the set it is in. */
+struct task_entry {
+	uint32_t pid;
+	uint64_t id;
+};
+
+/* Every entry of vgl_tasks, in one walk (malloc'd). */
+static int read_tasks(const struct contain *c, struct task_entry **ret, unsigned *n)
 {
-	struct proc_tree t;
-	struct cell_member *m;
-	int r = set_members(c, cell, &t);
+	int fd = bpf_map__fd(c->skel->maps.vgl_tasks);
+	uint32_t key, next, *pk = NULL;
+	struct task_entry *v = NULL, *nv;
+	unsigned cap = 0;
+	struct vgl_cell val;
 
 	*n = 0;
-	if (r < 0)
-		return r;
-	m = calloc(t.n + 1, sizeof(*m));
-	if (!m) {
-		proc_tree_free(&t);
-		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, pk, &next) == 0 && *n < VGL_TASKS_MAX) {
+		key = next;
+		pk = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) < 0)
+			continue;
+		if (*n == cap) {
+			if (!(nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v)))) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = (struct task_entry){key, val.id};
 	}
-	for (unsigned i = 0; i < t.n; i++)
-		if (proc_start_ticks(t.pids[i], &m[*n].start) == 0)
-			m[(*n)++].pid = t.pids[i];
-	proc_tree_free(&t);
+	*ret = v;
+	return 0;
+}
+
+/* The set's members among all, by pid and start time, sorted (calloc'd: no stray padding). */
+static int read_members(const struct cell *cell, const struct task_entry *all, unsigned nall,
+			struct cell_member **ret, unsigned *n)
+{
+	uint64_t id = cell_key(cell);
+	unsigned count = 0;
+	struct cell_member *m;
+
+	*n = 0;
+	for (unsigned i = 0; i < nall; i++)
+		count += all[i].id == id;
+	if (!(m = calloc(count + 1, sizeof(*m))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < nall; i++)
+		if (all[i].id == id && proc_start_ticks(all[i].pid, &m[*n].start) == 0)
+			m[(*n)++].pid = all[i].pid;
 	qsort(m, *n, sizeof(*m), member_cmp);
 	*ret = m;
 	return 0;
 }
 
 /*
- * Record a pid cell's members as the kernel has them now; true if that
- * changed. A cell not enforced as recorded keeps its record, for the next
- * start to try again.
+ * Record a pid cell's members as the kernel has them now (all: vgl_tasks);
+ * true if that changed. A cell not enforced as recorded keeps its record,
+ * for the next start to try again.
  */
-static bool record_members(struct contain *c, struct cell *cell)
+static bool record_members(struct cell *cell, const struct task_entry *all, unsigned nall)
 {
 	struct cell_member *m;
 	unsigned n;
 	bool changed;
 
-	if (!cell->set || !active(c) || cell->problem[0] || read_members(c, cell, &m, &n) < 0)
+	if (!cell->set || cell->problem[0] || read_members(cell, all, nall, &m, &n) < 0)
 		return false;
 	changed = n != cell->nmembers || memcmp(m, cell->members, n * sizeof(*m));
 	free(cell->members);
@@ -403,8 +433,6 @@ void contain_flush(struct contain *c)
 
 	if (!c->dirty)
 		return;
-	for (unsigned i = 0; i < c->ncells; i++)
-		record_members(c, c->cells[i]);
 	a = contain_list_json(c);
 	text = json_dumps(a, JSON_INDENT(1));
 	json_decref(a);
@@ -417,11 +445,32 @@ void contain_flush(struct contain *c)
 	c->dirty = false;
 }
 
+/* The members of a new set: its tree as read, by pid and start time, sorted. */
+static void record_tree(struct cell *cell, const struct proc_tree *t)
+{
+	struct cell_member *m = calloc(t->n + 1, sizeof(*m));
+
+	if (!m)
+		return; /* the next tick records them */
+	for (unsigned i = 0; i < t->n; i++)
+		m[i] = (struct cell_member){t->pids[i], t->starts[i]};
+	qsort(m, t->n, sizeof(*m), member_cmp);
+	free(cell->members);
+	cell->members = m;
+	cell->nmembers = t->n;
+}
+
+/* Members are recorded here only: one walk of vgl_tasks for every cell. */
 void contain_tick(struct contain *c)
 {
-	for (unsigned i = 0; i < c->ncells; i++)
-		if (record_members(c, c->cells[i]))
-			c->dirty = true;
+	struct task_entry *all = NULL;
+	unsigned n = 0;
+
+	if (c->ncells && active(c) && read_tasks(c, &all, &n) == 0)
+		for (unsigned i = 0; i < c->ncells; i++)
+			if (record_members(c->cells[i], all, n))
+				c->dirty = true;
+	free(all);
 	contain_flush(c);
 }
 
@@ -1027,6 +1076,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 
 			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v, BPF_ANY);
 		}
+		record_tree(cell, &t); /* on record at once, not at the next tick */
 		sync_counts(c);
 		contain_save(c);
 	} else {

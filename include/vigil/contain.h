@@ -107,7 +107,11 @@ bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);
-/* Once a second: pid cells whose members changed (forks, exits) are recorded again. */
+/*
+ * Once a second: pid cells whose members changed (forks, exits) are recorded
+ * again, from one walk of vgl_tasks; the only place members are recorded,
+ * besides a new set (its tree as stopped).
+ */
 void contain_tick(struct contain *c);
 json_t *contain_list_json(const struct contain *c);
 /*
