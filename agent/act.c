@@ -201,11 +201,17 @@ static int read_tree(pid_t root, uint64_t start, bool tree, struct proc_tree *ou
 	return r;
 }
 
+int pid_reused_error(pid_t pid, const char *gone, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "pid %d was reused: %s is gone, another process runs as %d now", pid,
+		 gone ? gone : "the process it named", pid);
+	return -ESTALE;
+}
+
 static void tree_error(pid_t root, int r, char *err, size_t errlen)
 {
 	if (r == -ESTALE)
-		snprintf(err, errlen, "pid %d was reused: another process runs as %d now", root,
-			 root);
+		pid_reused_error(root, NULL, err, errlen);
 	else
 		snprintf(err, errlen, "process %d: %s", root,
 			 r == -ESRCH ? "no such process" : strerror(-r));

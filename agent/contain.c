@@ -1059,8 +1059,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 		return NULL;
 	if ((r = proc_tree_stop(g, pid, start, tree, hint, &t)) < 0) {
 		if (r == -ESTALE)
-			snprintf(err, errlen, "pid %d was reused: another process runs as %d now",
-				 pid, pid);
+			pid_reused_error(pid, NULL, err, errlen);
 		else
 			snprintf(err, errlen, "process %d: no such process", pid);
 		return NULL;

@@ -672,11 +672,11 @@ static int check_target(struct responder *r, const struct run *run, bool parent,
 		return 0;
 	now.start_ns = *start * ns_per_tick();
 	if (strcmp(proc_cache_entity_id(r->pc, &now), want)) {
-		snprintf(err, errlen,
-			 "pid %d was reused: the process the %s names (entity %s) is gone, another "
-			 "one runs as %d now",
-			 pid, run->alert ? "alert" : "request", want, pid);
-		return -ESTALE;
+		char gone[128];
+
+		snprintf(gone, sizeof(gone), "the process the %s names (entity %s)",
+			 run->alert ? "alert" : "request", want);
+		return pid_reused_error(pid, gone, err, errlen);
 	}
 	return 0;
 }
