@@ -201,11 +201,17 @@ static int read_tree(pid_t root, uint64_t start, bool tree, struct proc_tree *ou
 	return r;
 }
 
+int pid_reused_error(pid_t pid, const char *gone, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "pid %d was reused: %s is gone, another process runs as %d now", pid,
+		 gone ? gone : "the process it named", pid);
+	return -ESTALE;
+}
+
 static void tree_error(pid_t root, int r, char *err, size_t errlen)
 {
 	if (r == -ESTALE)
-		snprintf(err, errlen, "pid %d was reused: another process runs as %d now", root,
-			 root);
+		pid_reused_error(root, NULL, err, errlen);
 	else
 		snprintf(err, errlen, "process %d: %s", root,
 			 r == -ESRCH ? "no such process" : strerror(-r));
@@ -268,45 +274,86 @@ int guard_check(const struct guard *g, pid_t pid, char *why, size_t len)
 	return -EPERM;
 }
 
-/* SIGSTOP the members of t not in stopped yet (guarded ones are left alone); did any join? */
-static bool stop_new(const struct guard *g, const struct proc_tree *t, struct proc_tree *stopped)
+static bool tree_has_process(const struct proc_tree *t, pid_t pid, uint64_t start)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->pids[i] == pid && start_of(t, i) == start)
+			return true;
+	return false;
+}
+
+static int tree_push(struct proc_tree *t, pid_t pid, uint64_t start)
+{
+	pid_t *p = realloc(t->pids, (t->n + 1) * sizeof(pid_t));
+	uint64_t *s;
+
+	if (!p)
+		return -ENOMEM;
+	t->pids = p;
+	s = realloc(t->starts, (t->n + 1) * sizeof(uint64_t));
+	if (!s)
+		return -ENOMEM;
+	t->starts = s;
+	t->starts[t->n] = start;
+	t->pids[t->n++] = pid;
+	return 0;
+}
+
+/*
+ * SIGSTOP the members of t (pid and start time) not seen yet; did any join?
+ * A member whose start time is unknown (0), or no longer its pid's, is not
+ * stopped: a reused pid is another process. Guarded ones are left alone.
+ * stopped gets those this stopped, for cont_others.
+ */
+static bool stop_new(const struct guard *g, const struct proc_tree *t, struct proc_tree *seen,
+		     struct proc_tree *stopped)
 {
 	char why[128];
 	bool grew = false;
 
 	for (unsigned i = 0; i < t->n; i++) {
-		pid_t *n;
+		pid_t pid = t->pids[i];
+		uint64_t start = start_of(t, i);
 
-		if (proc_tree_has(stopped, t->pids[i]))
+		if (tree_has_process(seen, pid, start))
 			continue;
-		n = realloc(stopped->pids, (stopped->n + 1) * sizeof(pid_t));
-		if (!n)
+		if (tree_push(seen, pid, start) < 0)
 			break;
-		stopped->pids = n;
-		stopped->pids[stopped->n++] = t->pids[i];
 		grew = true;
-		if (guard_check(g, t->pids[i], why, sizeof(why)) == 0)
-			signal_checked(t->pids[i], start_of(t, i), SIGSTOP);
+		if (start && guard_check(g, pid, why, sizeof(why)) == 0 &&
+		    signal_checked(pid, start, SIGSTOP) == 0 && tree_push(stopped, pid, start) < 0)
+			signal_checked(pid, start, SIGCONT); /* cannot remember it: not stopped */
 	}
 	return grew;
+}
+
+/* SIGCONT what stop_new stopped that is not in t (the tree the caller gets, stopped). */
+static void cont_others(const struct proc_tree *stopped, const struct proc_tree *t)
+{
+	for (unsigned i = 0; i < stopped->n; i++)
+		if (!tree_has_process(t, stopped->pids[i], stopped->starts[i]))
+			signal_checked(stopped->pids[i], stopped->starts[i], SIGCONT);
 }
 
 int proc_tree_stop(const struct guard *g, pid_t root, uint64_t start, bool tree,
 		   const struct proc_tree *hint, struct proc_tree *t)
 {
-	struct proc_tree stopped = {0};
+	struct proc_tree seen = {0}, stopped = {0};
 	int r;
 
 	if (hint)
-		stop_new(g, hint, &stopped);
+		stop_new(g, hint, &seen, &stopped);
 	r = read_tree(root, start, tree, t);
 	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
-		if (!stop_new(g, t, &stopped) || !tree)
+		if (!stop_new(g, t, &seen, &stopped) || !tree)
 			break;
 		proc_tree_free(t);
 		if ((r = read_tree(root, start, true, t)) < 0)
 			break;
 	}
+	/* on failure t is empty: everything stopped is resumed */
+	cont_others(&stopped, t);
+	proc_tree_free(&seen);
 	proc_tree_free(&stopped);
 	return r;
 }

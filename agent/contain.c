@@ -303,12 +303,12 @@ static json_t *cell_json(const struct cell *cell)
 
 	for (unsigned i = 0; i < cell->denied.n; i++)
 		json_array_append_new(denied, json_string(cell->denied.v[i]));
-	o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:s}", "id",
+	o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:b, s:b, s:b, s:o, s:s, s:s}", "id",
 		      cell->id, "cgroup", cell->path, "origin", cell->origin, "cgroup_id",
 		      (json_int_t)cell->cgid, "process_set", (int)cell->set, "target_pid",
-		      cell->target, "moved", cell->moved, "frozen", cell->frozen, "isolated",
-		      cell->isolated, "denied_paths", denied, "incident", cell->incident, "boot_id",
-		      cell->boot_id);
+		      cell->target, "target_start", (json_int_t)cell->target_start, "moved",
+		      cell->moved, "frozen", cell->frozen, "isolated", cell->isolated,
+		      "denied_paths", denied, "incident", cell->incident, "boot_id", cell->boot_id);
 	if (cell->set)
 		json_object_set_new(o, "members", members_json(cell));
 	if (cell->problem[0])
@@ -346,43 +346,73 @@ static int member_cmp(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* The set's members now by pid and start time, sorted (calloc'd: no stray padding bytes). */
-static int read_members(const struct contain *c, const struct cell *cell, struct cell_member **ret,
-			unsigned *n)
+/* One entry of vgl_tasks: a tgid and the id of the set it is in. */
+struct task_entry {
+	uint32_t pid;
+	uint64_t id;
+};
+
+/* Every entry of vgl_tasks, in one walk (malloc'd). */
+static int read_tasks(const struct contain *c, struct task_entry **ret, unsigned *n)
 {
-	struct proc_tree t;
-	struct cell_member *m;
-	int r = set_members(c, cell, &t);
+	int fd = bpf_map__fd(c->skel->maps.vgl_tasks);
+	uint32_t key, next, *pk = NULL;
+	struct task_entry *v = NULL, *nv;
+	unsigned cap = 0;
+	struct vgl_cell val;
 
 	*n = 0;
-	if (r < 0)
-		return r;
-	m = calloc(t.n + 1, sizeof(*m));
-	if (!m) {
-		proc_tree_free(&t);
-		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, pk, &next) == 0 && *n < VGL_TASKS_MAX) {
+		key = next;
+		pk = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) < 0)
+			continue;
+		if (*n == cap) {
+			if (!(nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v)))) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = (struct task_entry){key, val.id};
 	}
-	for (unsigned i = 0; i < t.n; i++)
-		if (proc_start_ticks(t.pids[i], &m[*n].start) == 0)
-			m[(*n)++].pid = t.pids[i];
-	proc_tree_free(&t);
+	*ret = v;
+	return 0;
+}
+
+/* The set's members among all, by pid and start time, sorted (calloc'd: no stray padding). */
+static int read_members(const struct cell *cell, const struct task_entry *all, unsigned nall,
+			struct cell_member **ret, unsigned *n)
+{
+	uint64_t id = cell_key(cell);
+	unsigned count = 0;
+	struct cell_member *m;
+
+	*n = 0;
+	for (unsigned i = 0; i < nall; i++)
+		count += all[i].id == id;
+	if (!(m = calloc(count + 1, sizeof(*m))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < nall; i++)
+		if (all[i].id == id && proc_start_ticks(all[i].pid, &m[*n].start) == 0)
+			m[(*n)++].pid = all[i].pid;
 	qsort(m, *n, sizeof(*m), member_cmp);
 	*ret = m;
 	return 0;
 }
 
 /*
- * Record a pid cell's members as the kernel has them now; true if that
- * changed. A cell not enforced as recorded keeps its record, for the next
- * start to try again.
+ * Record a pid cell's members as the kernel has them now (all: vgl_tasks);
+ * true if that changed. A cell not enforced as recorded keeps its record,
+ * for the next start to try again.
  */
-static bool record_members(struct contain *c, struct cell *cell)
+static bool record_members(struct cell *cell, const struct task_entry *all, unsigned nall)
 {
 	struct cell_member *m;
 	unsigned n;
 	bool changed;
 
-	if (!cell->set || !active(c) || cell->problem[0] || read_members(c, cell, &m, &n) < 0)
+	if (!cell->set || cell->problem[0] || read_members(cell, all, nall, &m, &n) < 0)
 		return false;
 	changed = n != cell->nmembers || memcmp(m, cell->members, n * sizeof(*m));
 	free(cell->members);
@@ -403,8 +433,6 @@ void contain_flush(struct contain *c)
 
 	if (!c->dirty)
 		return;
-	for (unsigned i = 0; i < c->ncells; i++)
-		record_members(c, c->cells[i]);
 	a = contain_list_json(c);
 	text = json_dumps(a, JSON_INDENT(1));
 	json_decref(a);
@@ -417,11 +445,32 @@ void contain_flush(struct contain *c)
 	c->dirty = false;
 }
 
+/* The members of a new set: its tree as read, by pid and start time, sorted. */
+static void record_tree(struct cell *cell, const struct proc_tree *t)
+{
+	struct cell_member *m = calloc(t->n + 1, sizeof(*m));
+
+	if (!m)
+		return; /* the next tick records them */
+	for (unsigned i = 0; i < t->n; i++)
+		m[i] = (struct cell_member){t->pids[i], t->starts[i]};
+	qsort(m, t->n, sizeof(*m), member_cmp);
+	free(cell->members);
+	cell->members = m;
+	cell->nmembers = t->n;
+}
+
+/* Members are recorded here only: one walk of vgl_tasks for every cell. */
 void contain_tick(struct contain *c)
 {
-	for (unsigned i = 0; i < c->ncells; i++)
-		if (record_members(c, c->cells[i]))
-			c->dirty = true;
+	struct task_entry *all = NULL;
+	unsigned n = 0;
+
+	if (c->ncells && active(c) && read_tasks(c, &all, &n) == 0)
+		for (unsigned i = 0; i < c->ncells; i++)
+			if (record_members(c->cells[i], all, n))
+				c->dirty = true;
+	free(all);
 	contain_flush(c);
 }
 
@@ -481,9 +530,10 @@ static bool cell_alive(const struct contain *c, const struct cell *cell)
 }
 
 /*
- * Put recorded members that still run back into the set, with their
- * descendants (which the kernel had added at fork): the set was lost with
- * its map. *added counts them; the first failure is returned.
+ * Put the recorded members that still run (same pid, same start time) back
+ * into the set, and nothing else: the record holds the children the kernel
+ * had added at fork, so a subtree read now would only widen the
+ * containment. *added counts them; the first failure is returned.
  */
 static int rebuild_set(struct contain *c, const struct cell *cell, unsigned *added)
 {
@@ -492,22 +542,15 @@ static int rebuild_set(struct contain *c, const struct cell *cell, unsigned *add
 
 	*added = 0;
 	for (unsigned i = 0; i < cell->nmembers; i++) {
-		struct proc_tree t;
+		uint32_t k = cell->members[i].pid;
 
 		if (!member_lives(c, cell, &cell->members[i]) ||
-		    proc_tree_read(cell->members[i].pid, true, &t) < 0)
-			continue;
-		for (unsigned j = 0; j < t.n; j++) {
-			uint32_t k = t.pids[j];
-
-			if (bpf_map_lookup_elem(fd, &k, &cur) == 0)
-				continue; /* in the set still (or in another one) */
-			if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST) == 0)
-				(*added)++;
-			else if (!first)
-				first = -errno;
-		}
-		proc_tree_free(&t);
+		    bpf_map_lookup_elem(fd, &k, &cur) == 0)
+			continue; /* gone, or in the set still (or in another one) */
+		if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST) == 0)
+			(*added)++;
+		else if (!first)
+			first = -errno;
 	}
 	return first;
 }
@@ -569,8 +612,14 @@ static void restore_cell(struct contain *c, struct cell *cell, bool members_on_r
 		struct vgl_deny_key k;
 		uint8_t one = 1;
 
-		if (deny_key(cell, cell->denied.v[i], &k) == 0)
-			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY);
+		if ((r = deny_key(cell, cell->denied.v[i], &k)) == 0 &&
+		    bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0)
+			r = -errno;
+		if (r < 0 && r != -ENOENT) { /* ENOENT: the file is gone, nothing left to deny */
+			snprintf(why, sizeof(why), "deny-path %.160s could not be put back (%s)",
+				 cell->denied.v[i], strerror(-r));
+			add_problem(c, cell, "%s", why);
+		}
 	}
 }
 
@@ -586,6 +635,7 @@ static void load_cell(json_t *o, struct cell *cell)
 	copy_field(o, "boot_id", cell->boot_id, sizeof(cell->boot_id));
 	cell->cgid = json_integer_value(json_object_get(o, "cgroup_id"));
 	cell->target = json_integer_value(json_object_get(o, "target_pid"));
+	cell->target_start = json_integer_value(json_object_get(o, "target_start"));
 	cell->moved = json_is_true(json_object_get(o, "moved"));
 	cell->frozen = json_is_true(json_object_get(o, "frozen"));
 	cell->isolated = json_is_true(json_object_get(o, "isolated"));
@@ -808,11 +858,14 @@ static void report_recreated(struct contain *c)
 
 	for (size_t i = 0; i < ARRAY_SIZE(confined); i++)
 		if (strv_contains(&c->recreated, confined[i])) {
-			strv_push(
-			    &c->problems,
-			    "the maps of vigil exec were recreated: processes confined before "
-			    "this start no longer report seccomp violations");
-			log_error("%s", c->problems.v[c->problems.n - 1]);
+			const char *why =
+			    "the maps of vigil exec were recreated: processes confined "
+			    "before this start no longer report seccomp violations";
+
+			log_error("%s", why);
+			if (strv_push(&c->problems, why) < 0)
+				log_error(
+				    "out of memory: the problem above is not in vigil status");
 			return;
 		}
 }
@@ -853,7 +906,9 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 	if (cgroup_root[0])
 		load_state(c);
 	for (unsigned i = 0; i < c->ncells; i++)
-		sync_cell(c, c->cells[i]);
+		if (active(c) && (r = sync_cell(c, c->cells[i])) < 0)
+			add_problem(c, c->cells[i], "its isolation could not be put back (%s)",
+				    strerror(-r));
 	contain_flush(c); /* members as they are now, forgotten cells gone */
 	*ret = c;
 	return 0;
@@ -895,11 +950,13 @@ struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 {
 	struct vgl_cell v = {0};
 	uint32_t k = pid;
+	uint64_t now = 0; /* the start of what runs as pid now; 0: nothing */
 	char cg[512] = "", want[512];
 
 	if (cgroup)
 		cg_normalize(c, cgroup, want, sizeof(want));
 	if (pid > 0) {
+		proc_start_ticks(pid, &now);
 		pid_cgroup(pid, cg, sizeof(cg));
 		if (active(c))
 			bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v);
@@ -907,7 +964,9 @@ struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup)
 	for (unsigned i = 0; i < c->ncells; i++) {
 		struct cell *cell = c->cells[i];
 
-		if (pid > 0 && (cell->target == pid || (v.id && v.id == cell_key(cell)) ||
+		bool target = cell->target == pid && (!now || cell->target_start == now);
+
+		if (pid > 0 && (target || (v.id && v.id == cell_key(cell)) ||
 				(cg[0] && cell->path[0] && !strcmp(cg, cell->path))))
 			return cell;
 		if (cgroup && cell->path[0] && !strcmp(want, cell->path))
@@ -1000,8 +1059,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 		return NULL;
 	if ((r = proc_tree_stop(g, pid, start, tree, hint, &t)) < 0) {
 		if (r == -ESTALE)
-			snprintf(err, errlen, "pid %d was reused: another process runs as %d now",
-				 pid, pid);
+			pid_reused_error(pid, NULL, err, errlen);
 		else
 			snprintf(err, errlen, "process %d: no such process", pid);
 		return NULL;
@@ -1009,6 +1067,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 	snprintf(id, sizeof(id), "pid-%d", pid);
 	cell = new_cell(c, id, "", NULL, pid);
 	if (cell) {
+		cell->target_start = t.starts[0];
 		cell->set = c->next_set++;
 		v = cell_value(c, cell);
 		for (unsigned i = 0; i < t.n; i++) {
@@ -1016,6 +1075,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 
 			bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_tasks), &k, &v, BPF_ANY);
 		}
+		record_tree(cell, &t); /* on record at once, not at the next tick */
 		sync_counts(c);
 		contain_save(c);
 	} else {

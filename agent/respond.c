@@ -324,44 +324,74 @@ static int fail(json_t *res, int e, const char *err)
 	return e;
 }
 
-/* Live processes of the cache as (pid, parent) pairs. */
+static uint64_t ns_per_tick(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	return 1000000000ull / (hz > 0 ? hz : 100);
+}
+
+struct live {
+	struct proc_tree procs; /* live processes of the cache, with their start times */
+	pid_t *ppids;
+	uint64_t tick_ns;
+};
+
 static void add_live(struct proc *p, void *ctx)
 {
-	struct proc_tree *all = ctx;
-	pid_t *n;
+	struct live *l = ctx;
+	unsigned n = l->procs.n;
+	pid_t *pp;
 
-	if (p->flags & PROC_EXITED)
+	if ((p->flags & PROC_EXITED) || !p->start_ns)
 		return;
-	n = realloc(all->pids, (all->n + 2) * sizeof(pid_t));
-	if (!n)
+	if (!(pp = realloc(l->ppids, (n + 1) * sizeof(pid_t))))
 		return;
-	all->pids = n;
-	all->pids[all->n++] = p->pid;
-	all->pids[all->n++] = p->ppid;
+	l->ppids = pp;
+	if (!(pp = realloc(l->procs.pids, (n + 1) * sizeof(pid_t))))
+		return;
+	l->procs.pids = pp;
+	uint64_t *s = realloc(l->procs.starts, (n + 1) * sizeof(uint64_t));
+
+	if (!s)
+		return;
+	l->procs.starts = s;
+	l->ppids[n] = p->ppid;
+	l->procs.starts[n] = p->start_ns / l->tick_ns;
+	l->procs.pids[l->procs.n++] = p->pid;
 }
 
 /*
- * The tree as the process cache knows it: stopped first, before /proc is
- * read, so the common case costs one pass over /proc instead of two.
+ * The tree as the process cache knows it, each member with its start time
+ * (proc_tree_stop stops only those it can check): stopped first, before
+ * /proc is read, so the common case costs one pass over /proc instead of two.
  */
-static void tree_hint(struct responder *r, pid_t root, bool tree, struct proc_tree *out)
+static void tree_hint(struct responder *r, pid_t root, uint64_t start, bool tree,
+		      struct proc_tree *out)
 {
-	struct proc_tree all = {0};
+	struct live all = {.tick_ns = ns_per_tick()};
 
 	memset(out, 0, sizeof(*out));
-	if (!tree || !r->pc)
+	if (!tree || !r->pc || !root)
 		return;
 	proc_cache_foreach(r->pc, add_live, &all);
-	out->pids = malloc((all.n / 2 + 1) * sizeof(pid_t));
-	if (out->pids) {
+	out->pids = malloc((all.procs.n + 1) * sizeof(pid_t));
+	out->starts = malloc((all.procs.n + 1) * sizeof(uint64_t));
+	if (out->pids && out->starts) {
+		out->starts[out->n] = start;
 		out->pids[out->n++] = root;
 		for (unsigned head = 0; head < out->n; head++)
-			for (unsigned i = 0; i + 1 < all.n; i += 2)
-				if (all.pids[i + 1] == out->pids[head] &&
-				    !proc_tree_has(out, all.pids[i]))
-					out->pids[out->n++] = all.pids[i];
+			for (unsigned i = 0; i < all.procs.n; i++)
+				if (all.ppids[i] == out->pids[head] &&
+				    !proc_tree_has(out, all.procs.pids[i])) {
+					out->starts[out->n] = all.procs.starts[i];
+					out->pids[out->n++] = all.procs.pids[i];
+				}
+	} else {
+		proc_tree_free(out);
 	}
-	proc_tree_free(&all);
+	proc_tree_free(&all.procs);
+	free(all.ppids);
 }
 
 /* The cell a step works on: the CLI's cgroup, or the target's tree. */
@@ -371,7 +401,7 @@ static struct cell *cell_for(struct responder *r, const struct run *run, pid_t p
 	struct cell *cell;
 	struct proc_tree hint;
 
-	tree_hint(r, pid, tree, &hint);
+	tree_hint(r, pid, start, tree, &hint);
 	cell = run->cgroup ? contain_cell_for_cgroup(r->contain, run->cgroup, err, errlen)
 			   : contain_cell_for_pid(r->contain, &r->guard, pid, start, tree, &hint,
 						  err, errlen);
@@ -398,7 +428,7 @@ static int step_signal(struct responder *r, const struct run *run, pid_t pid, ui
 	}
 	struct proc_tree hint;
 
-	tree_hint(r, pid, tree && sig == SIGKILL, &hint);
+	tree_hint(r, pid, start, tree && sig == SIGKILL, &hint);
 	e = act_signal(&r->guard, pid, start, tree, &hint, sig, &sent, &skipped, err, errlen);
 	proc_tree_free(&hint);
 	json_object_set_new(res, "signalled", json_integer(sent));
@@ -623,30 +653,30 @@ static const char *target_entity(const struct run *run, bool parent)
  * Is pid still the process the run names? The start time of whatever runs
  * as pid now (read through a pidfd: see pidfd_open_verified) must give the
  * entity id the alert carries. *start gets it, for every action to check
- * again as it signals; 0 if the process is gone (the action says so).
+ * again as it signals. -ESRCH if the process is gone: with no start time to
+ * check, a pid alone could name whatever takes it next.
  */
 static int check_target(struct responder *r, const struct run *run, bool parent, pid_t pid,
 			uint64_t *start, char *err, size_t errlen)
 {
 	const char *want = target_entity(run, parent);
-	long hz = sysconf(_SC_CLK_TCK);
 	_cleanup_close_ int fd = -1;
 	struct proc now = {.pid = pid};
 	int e = pidfd_open_verified(pid, 0, &fd, start);
 
-	if (e < 0) {
-		*start = 0;
-		return e == -ESRCH ? 0 : e;
+	if (e < 0) { /* gone: no start to check against, so nothing may be acted on */
+		snprintf(err, errlen, "process %d: no such process", pid);
+		return e;
 	}
 	if (!want || !r->pc)
 		return 0;
-	now.start_ns = *start * (1000000000ull / (hz > 0 ? hz : 100));
+	now.start_ns = *start * ns_per_tick();
 	if (strcmp(proc_cache_entity_id(r->pc, &now), want)) {
-		snprintf(err, errlen,
-			 "pid %d was reused: the process the %s names (entity %s) is gone, another "
-			 "one runs as %d now",
-			 pid, run->alert ? "alert" : "request", want, pid);
-		return -ESTALE;
+		char gone[128];
+
+		snprintf(gone, sizeof(gone), "the process the %s names (entity %s)",
+			 run->alert ? "alert" : "request", want);
+		return pid_reused_error(pid, gone, err, errlen);
 	}
 	return 0;
 }

@@ -42,6 +42,12 @@ int proc_start_ticks(pid_t pid, uint64_t *ticks);
  * the pid belongs to another process now.
  */
 int pidfd_open_verified(pid_t pid, uint64_t start, int *ret_fd, uint64_t *ret_start);
+/*
+ * The one wording of a reused pid, into err: "pid N was reused: <gone> is
+ * gone, another process runs as N now" (gone NULL: "the process it
+ * named"). Returns -ESTALE.
+ */
+int pid_reused_error(pid_t pid, const char *gone, char *err, size_t errlen);
 
 /* root alone (tree false) or root and its descendants; -ESRCH if root is gone. */
 int proc_tree_read(pid_t root, bool tree, struct proc_tree *out);

@@ -35,7 +35,8 @@ struct cell {
 	char path[512]; /* cgroup path below the v2 mount, "/…"; "" until a pid cell is frozen */
 	char origin[512]; /* where moved processes came from; "" when not moved */
 	uint64_t cgid;
-	pid_t target; /* 0 for a --cgroup target */
+	pid_t target;	       /* 0 for a --cgroup target */
+	uint64_t target_start; /* its start time (proc_start_ticks); 0: not on record */
 	bool moved, frozen, isolated;
 	struct strv denied; /* paths */
 	char incident[64];
@@ -76,7 +77,10 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 				  char *err, size_t errlen);
 /* The cell for a cgroup path (relative to the mount or absolute under it). */
 struct cell *contain_cell_for_cgroup(struct contain *c, const char *path, char *err, size_t errlen);
-/* A live cell that holds pid or was made for it / for that cgroup; NULL if none. */
+/*
+ * A live cell that holds pid or was made for it (the process that started
+ * then, or anything while nothing runs as pid) / for that cgroup; NULL if none.
+ */
 struct cell *contain_find(struct contain *c, pid_t pid, const char *cgroup);
 
 int contain_freeze(struct contain *c, struct cell *cell, bool on, char *err, size_t errlen);
@@ -103,7 +107,11 @@ bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);
-/* Once a second: pid cells whose members changed (forks, exits) are recorded again. */
+/*
+ * Once a second: pid cells whose members changed (forks, exits) are recorded
+ * again, from one walk of vgl_tasks; the only place members are recorded,
+ * besides a new set (its tree as stopped).
+ */
 void contain_tick(struct contain *c);
 json_t *contain_list_json(const struct contain *c);
 /*

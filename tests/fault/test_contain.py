@@ -140,13 +140,15 @@ def results(log):
 class Prober:
     """A loopback listener and a process connecting to it over and over."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, pid=None, name="prober.log"):
+        """pid: the prober takes that pid again (reuse_pid)."""
         import socket
         self.srv = socket.socket()
         self.srv.bind(("127.0.0.1", 0))
         self.srv.listen(1024)
-        self.log = os.path.join(tmp, "prober.log")
-        self.p = subprocess.Popen([PY, "-c", PROBER, self.log, str(self.srv.getsockname()[1])])
+        self.log = os.path.join(tmp, name)
+        argv = [PY, "-c", PROBER, self.log, str(self.srv.getsockname()[1])]
+        self.p = reuse_pid(pid, argv) if pid else subprocess.Popen(argv)
         self.wait("ok")
 
     def wait(self, want, timeout=15):
@@ -346,6 +348,34 @@ def reused_pid_is_not_signalled_or_snapshotted(tmp):
             if impostor:
                 impostor.kill()
                 impostor.wait()
+
+
+@test
+def cell_of_an_exited_target_is_not_a_reused_pids(tmp):
+    # A is contained and exits (a cell outlives its target: its children
+    # would keep it); its pid goes to B. Containing B must give B a cell of
+    # its own, and releasing B must leave A's alone.
+    with in_namespace(tmp) as (ns, a):
+        pa, pb = Prober(tmp), None
+        try:
+            pid = pa.p.pid
+            a.cli("contain", "--pid", str(pid), "--isolate")
+            pa.wait("EPERM")
+            pa.p.kill()
+            pa.p.wait()
+            time.sleep(0.05)  # another clock tick: start times differ
+            pb = Prober(tmp, pid=pid, name="prober-b.log")
+            a.cli("contain", "--pid", str(pid), "--isolate")
+            pb.wait("EPERM")
+            assert len(listed(a, pid)) == 2, listed(a, pid)
+            a.cli("release", "--pid", str(pid))
+            pb.wait("ok")
+            cells = listed(a, pid)
+            assert len(cells) == 1 and cells[0]["isolated"], cells
+        finally:
+            pa.close()
+            if pb:
+                pb.close()
 
 
 def request(sock, req):
