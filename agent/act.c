@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "vigil/act.h"
+#include "vigil/fileio.h"
 #include "vigil/redact.h"
 #include "vigil/util.h"
 
@@ -428,21 +429,8 @@ static int write_all_file(const char *path, const void *data, size_t len)
 {
 	_cleanup_close_ int fd =
 	    open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, EVIDENCE_MODE);
-	const char *p = data;
 
-	if (fd < 0)
-		return -errno;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		p += w;
-		len -= w;
-	}
-	return 0;
+	return fd < 0 ? -errno : fd_write_all(fd, data, len);
 }
 
 /* Copy /proc/PID/name into dir/name, bounded. */

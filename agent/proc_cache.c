@@ -513,6 +513,11 @@ void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *
 			fn(p, ctx);
 }
 
+uint64_t proc_cache_ns_per_tick(const struct proc_cache *pc)
+{
+	return pc->ns_per_tick;
+}
+
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret)
 {
 	*ret = pc->st;

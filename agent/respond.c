@@ -324,41 +324,34 @@ static int fail(json_t *res, int e, const char *err)
 	return e;
 }
 
-static uint64_t ns_per_tick(void)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-
-	return 1000000000ull / (hz > 0 ? hz : 100);
-}
+/* A live process of the cache: the hint's raw material. */
+struct live_proc {
+	pid_t pid, ppid;
+	uint64_t start; /* clock ticks after boot, as /proc says */
+};
 
 struct live {
-	struct proc_tree procs; /* live processes of the cache, with their start times */
-	pid_t *ppids;
+	struct live_proc *v;
+	unsigned n, cap;
 	uint64_t tick_ns;
 };
 
 static void add_live(struct proc *p, void *ctx)
 {
 	struct live *l = ctx;
-	unsigned n = l->procs.n;
-	pid_t *pp;
 
 	if ((p->flags & PROC_EXITED) || !p->start_ns)
 		return;
-	if (!(pp = realloc(l->ppids, (n + 1) * sizeof(pid_t))))
-		return;
-	l->ppids = pp;
-	if (!(pp = realloc(l->procs.pids, (n + 1) * sizeof(pid_t))))
-		return;
-	l->procs.pids = pp;
-	uint64_t *s = realloc(l->procs.starts, (n + 1) * sizeof(uint64_t));
+	if (l->n == l->cap) {
+		unsigned cap = l->cap ? 2 * l->cap : 256;
+		struct live_proc *v = realloc(l->v, cap * sizeof(*v));
 
-	if (!s)
-		return;
-	l->procs.starts = s;
-	l->ppids[n] = p->ppid;
-	l->procs.starts[n] = p->start_ns / l->tick_ns;
-	l->procs.pids[l->procs.n++] = p->pid;
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct live_proc){p->pid, p->ppid, p->start_ns / l->tick_ns};
 }
 
 /*
@@ -369,29 +362,29 @@ static void add_live(struct proc *p, void *ctx)
 static void tree_hint(struct responder *r, pid_t root, uint64_t start, bool tree,
 		      struct proc_tree *out)
 {
-	struct live all = {.tick_ns = ns_per_tick()};
+	struct live all = {0};
 
 	memset(out, 0, sizeof(*out));
 	if (!tree || !r->pc || !root)
 		return;
+	all.tick_ns = proc_cache_ns_per_tick(r->pc);
 	proc_cache_foreach(r->pc, add_live, &all);
-	out->pids = malloc((all.procs.n + 1) * sizeof(pid_t));
-	out->starts = malloc((all.procs.n + 1) * sizeof(uint64_t));
+	out->pids = malloc((all.n + 1) * sizeof(pid_t));
+	out->starts = malloc((all.n + 1) * sizeof(uint64_t));
 	if (out->pids && out->starts) {
 		out->starts[out->n] = start;
 		out->pids[out->n++] = root;
 		for (unsigned head = 0; head < out->n; head++)
-			for (unsigned i = 0; i < all.procs.n; i++)
-				if (all.ppids[i] == out->pids[head] &&
-				    !proc_tree_has(out, all.procs.pids[i])) {
-					out->starts[out->n] = all.procs.starts[i];
-					out->pids[out->n++] = all.procs.pids[i];
+			for (unsigned i = 0; i < all.n; i++)
+				if (all.v[i].ppid == out->pids[head] &&
+				    !proc_tree_has(out, all.v[i].pid)) {
+					out->starts[out->n] = all.v[i].start;
+					out->pids[out->n++] = all.v[i].pid;
 				}
 	} else {
 		proc_tree_free(out);
 	}
-	proc_tree_free(&all.procs);
-	free(all.ppids);
+	free(all.v);
 }
 
 /* The cell a step works on: the CLI's cgroup, or the target's tree. */
@@ -670,7 +663,7 @@ static int check_target(struct responder *r, const struct run *run, bool parent,
 	}
 	if (!want || !r->pc)
 		return 0;
-	now.start_ns = *start * ns_per_tick();
+	now.start_ns = *start * proc_cache_ns_per_tick(r->pc);
 	if (strcmp(proc_cache_entity_id(r->pc, &now), want)) {
 		char gone[128];
 

@@ -105,6 +105,8 @@ unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const
 /* (Re)read /proc/PID/cgroup into p (container id, v2 path). */
 void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p);
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret);
+/* Nanoseconds per clock tick: /proc/PID/stat's start time × this = start_ns. */
+uint64_t proc_cache_ns_per_tick(const struct proc_cache *pc);
 /* Call fn for every cached process. */
 void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *ctx), void *ctx);
 /* Forget the cached JSON of p (its argv or identity changed). */
