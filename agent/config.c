@@ -345,11 +345,7 @@ static int set_value(struct reader *rd, const struct key_def *k, yaml_node_t *n,
 		*(char **)field = strdup(s);
 		return *(char **)field ? 0 : -ENOMEM;
 	case K_BOOL:
-		if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
-			*(bool *)field = true;
-		else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
-			*(bool *)field = false;
-		else
+		if (parse_bool(s, (bool *)field))
 			return rd_error(rd, n, "%s: expected true or false, got \"%s\"", k->name,
 					s);
 		return 0;

@@ -217,11 +217,7 @@ static int get_bool(struct reader *rd, const struct ynode *m, const char *key, b
 
 	if (!n)
 		return ymap_get(m, key) ? -EINVAL : 0;
-	if (!strcmp(n->value, "true") || !strcmp(n->value, "yes"))
-		*ret = true;
-	else if (!strcmp(n->value, "false") || !strcmp(n->value, "no"))
-		*ret = false;
-	else {
+	if (parse_bool(n->value, ret)) {
 		err_at(rd, n, "%s: expected true or false, not '%s'", key, n->value);
 		return -EINVAL;
 	}

@@ -304,9 +304,23 @@ static const struct ynode *scalar(struct compiler *c, const struct ydoc *d, cons
 	return n;
 }
 
+/* An optional true/false key; def when absent, false (with an error) when malformed. */
+static bool flag(struct compiler *c, const struct ydoc *d, const struct ynode *m, const char *key,
+		 bool def)
+{
+	const struct ynode *n = scalar(c, d, m, key, false);
+	bool v = def;
+
+	if (n && parse_bool(n->value, &v)) {
+		node_error(c, d, n, "'%s' is true or false, not '%s'", key, n->value);
+		return false;
+	}
+	return v;
+}
+
 static int read_list(struct compiler *c, const struct ydoc *d, const struct ynode *m)
 {
-	const struct ynode *items = ymap_get(m, "items"), *app = ymap_get(m, "append");
+	const struct ynode *items = ymap_get(m, "items");
 	struct named it = {.name = ymap_get(m, "list")->value, .doc = d, .item = m, .body = items};
 	struct named *old = find_named(c->lists, c->nlists, it.name);
 
@@ -317,7 +331,7 @@ static int read_list(struct compiler *c, const struct ydoc *d, const struct ynod
 			   it.name);
 		return 0;
 	}
-	if (app && app->kind == Y_SCALAR && !strcmp(app->value, "true")) {
+	if (flag(c, d, m, "append", false)) {
 		if (!old || old->nmore >= ARRAY_SIZE(old->more)) {
 			node_error(c, d, m,
 				   old ? "too many appends to list '%s'"
@@ -524,11 +538,10 @@ static bool add_typed(struct compiler *c, struct pnode *n, const char *s, uint32
 		cond_error(c, off, "bad address or CIDR '%s' for %s", s, fd->name);
 		return false;
 	case FT_BOOL:
-		if (strcmp(s, "true") && strcmp(s, "false")) {
+		if (parse_bool(s, &n->bval)) {
 			cond_error(c, off, "%s is true or false, not '%s'", fd->name, s);
 			return false;
 		}
-		n->bval = !strcmp(s, "true");
 		break;
 	default:
 		n->strs = realloc(n->strs, (i + 1) * sizeof(*n->strs));
@@ -1266,11 +1279,7 @@ static struct pnode *exception_tuple(struct compiler *c, const struct ynode *fie
 
 static bool read_enabled(struct compiler *c, const struct ydoc *d, const struct ynode *m)
 {
-	const struct ynode *e = scalar(c, d, m, "enabled", false);
-
-	if (e && strcmp(e->value, "true") && strcmp(e->value, "false"))
-		node_error(c, d, e, "'enabled' is true or false");
-	return !e || strcmp(e->value, "false");
+	return flag(c, d, m, "enabled", true);
 }
 
 static char *ruleset_name(const char *path)

@@ -141,6 +141,20 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms)
 	return parse_with_units(s, units, ARRAY_SIZE(units), ret_ms);
 }
 
+int parse_bool(const char *s, bool *ret)
+{
+	static const char *const truths[] = {"true", "yes", "on"}, *const lies[] = {"false", "no",
+										    "off"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(truths); i++) {
+		if (!strcasecmp(s, truths[i]) || !strcasecmp(s, lies[i])) {
+			*ret = !strcasecmp(s, truths[i]);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int parse_size(const char *s, uint64_t *ret)
 {
 	static const struct unit units[] = {{"", 1},

@@ -59,6 +59,11 @@ char *u64_digits(char *end, uint64_t v);
 int parse_rfc3339_ns(const char *s, size_t n, uint64_t *ret);
 /* "10s", "500ms", "5m", "1h", bare number = seconds. 0 or -EINVAL. */
 int parse_duration_ms(const char *s, uint64_t *ret_ms);
+/*
+ * The one boolean spelling for config, rules and playbooks (YAML 1.1's):
+ * true/yes/on, false/no/off, any case. 0, or -EINVAL for anything else.
+ */
+int parse_bool(const char *s, bool *ret);
 /* "4096", "64KiB", "100MiB", "1GiB" (K/M/G and KB/MB/GB accepted as binary). */
 int parse_size(const char *s, uint64_t *ret);
 /* Join dir and name (name absolute or dir empty: dir ignored) and drop "." / ".." lexically. */

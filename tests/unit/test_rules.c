@@ -19,6 +19,7 @@
 #include "vigil/event_view.h"
 #include "vigil/json_view.h"
 #include "vigil/rules.h"
+#include "vigil/util.h"
 
 struct diag_lines {
 	char text[4096];
@@ -321,6 +322,37 @@ static void test_compile_errors_name_file_line_col(void **state)
 		     "unterminated");
 	expect_error("- rule: [\n", "t.yaml:");
 	expect_error("- rule: r\n  id: T-3\n  id: T-4\n", "duplicate key 'id'");
+	expect_error("- list: l\n  items: [a]\n- list: l\n  items: [b]\n  append: sure\n",
+		     "t.yaml:5:11: 'append' is true or false, not 'sure'");
+}
+
+/* Do these rules load, and does some rule fire for json? */
+static bool compiles_to_match(const char *rules, const char *json)
+{
+	struct harness h;
+	unsigned n;
+
+	harness_init(&h, rules, 64);
+	n = feed(&h, json);
+	harness_fini(&h);
+	return n >= 1;
+}
+
+/* `append: yes` appends (it silently replaced the list when only "true" was read). */
+static void test_list_append_takes_every_boolean_spelling(void **state)
+{
+	static const char *const spellings[] = {"true", "yes", "on", "True"};
+	char text[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(spellings); i++) {
+		snprintf(text, sizeof(text),
+			 "- list: shells\n  items: [bash]\n"
+			 "- list: shells\n  items: [zsh]\n  append: %s\n"
+			 "- rule: r\n  id: T-1\n  severity: low\n"
+			 "  condition: process.name in (shells)\n",
+			 spellings[i]);
+		assert_true(compiles_to_match(text, EXEC_BASH));
+	}
 }
 
 static void test_compile_warns_rules_that_cannot_match(void **state)
@@ -640,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_compile_lists_macros_exceptions),
 	    cmocka_unit_test(test_compile_errors_name_file_line_col),
 	    cmocka_unit_test(test_compile_warns_rules_that_cannot_match),
+	    cmocka_unit_test(test_list_append_takes_every_boolean_spelling),
 	    cmocka_unit_test(test_compile_refuses_world_writable_files),
 	    cmocka_unit_test(test_select_enable_disable_severity),
 	    cmocka_unit_test(test_sequence_tree_within_window),
