@@ -27,34 +27,65 @@ struct cli {
 	bool json;
 };
 
-static void usage(FILE *f)
+/*
+ * One table per command level drives dispatch, prefix matching and --help
+ * (bpftool's struct cmd). Every handler gets argv[0] = its own command word,
+ * as getopt expects.
+ */
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *args; /* after the name, for --help */
+	const char *help;
+};
+
+static void usage_of(FILE *f, const char *prefix, const struct cmd *cmds)
 {
-	fprintf(f,
-		"usage: vigil [--socket PATH] [--json] COMMAND [ARGS]\n"
-		"commands:\n"
-		"  status            what vigild is doing: probes in use, counters, drops\n"
-		"  rules check PATH...\n"
-		"                    compile rule files or directories, report file:line:col\n"
-		"  rules reload      make vigild recompile its rules and playbooks (kept if they "
-		"fail)\n"
-		"  events [--follow] the event stream as vigild writes it\n"
-		"  contain (--pid N | --cgroup PATH) [--kill] [--freeze] [--isolate]\n"
-		"                    contain a process tree or cgroup (no flag: freeze + isolate)\n"
-		"  release (--pid N | --cgroup PATH)\n"
-		"                    undo every containment of that target\n"
-		"  incidents [ID]    list incidents and live containments, or show one\n"
-		"  exec --profile P [--complain] [--user U] [--strict] -- CMD [ARGS...]\n"
-		"                    run CMD under a seccomp profile (OCI/Docker/Podman JSON)\n"
-		"  seccomp check P   validate a profile; what it does on this host\n"
-		"  seccomp record (--pid N | --cgroup PATH | -- CMD...) [--duration T] -o OUT\n"
-		"                 [--merge P]  learn a profile from what a program calls\n"
-		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-\n"
-		"                    run recorded NDJSON events through rules, alerts to stdout;\n"
-		"                    what playbooks would do (dry-run) to stderr\n"
-		"  verify [--continued] FILE...\n"
-		"                    check the hash chain of events files, oldest first: every\n"
-		"                    break, from the genesis (--continued: older files rotated "
-		"away)\n");
+	for (const struct cmd *k = cmds; k->name; k++) {
+		char head[160];
+
+		snprintf(head, sizeof(head), "%s%s%s%s", prefix, k->name, k->args[0] ? " " : "",
+			 k->args);
+		if (strlen(head) <= 17)
+			fprintf(f, "  %-17s %s\n", head, k->help);
+		else
+			fprintf(f, "  %s\n  %-17s %s\n", head, "", k->help);
+	}
+}
+
+/* The command whose name is word, or the only one it is a prefix of. */
+static const struct cmd *cmd_find(const struct cmd *cmds, const char *word, const char *group)
+{
+	const struct cmd *hit = NULL;
+	unsigned n = 0;
+
+	for (const struct cmd *k = cmds; k->name; k++) {
+		if (!strcmp(k->name, word))
+			return k;
+		if (!strncmp(k->name, word, strlen(word)) && n++ == 0)
+			hit = k;
+	}
+	if (n == 1)
+		return hit;
+	fprintf(stderr, "vigil: %s%s\"%s\" (see vigil --help)\n", group,
+		n ? "ambiguous command " : "unknown command ", word);
+	return NULL;
+}
+
+static int cmd_select(struct cli *c, const struct cmd *cmds, const char *group, int argc,
+		      char **argv)
+{
+	const struct cmd *k;
+
+	if (argc < 1) {
+		fprintf(stderr, "vigil: %swhich command? (see vigil --help)\n", group);
+		return 2;
+	}
+	k = cmd_find(cmds, argv[0], group);
+	if (!k)
+		return 2;
+	argv[0] = (char *)k->name; /* handlers and getopt see the whole name */
+	return k->fn(c, argc, argv);
 }
 
 static void print_obj(json_t *o, int indent)
@@ -163,8 +194,9 @@ static int target_args(const char *cmd, int argc, char **argv, json_t *req, bool
 	return 0;
 }
 
-static int cmd_contain(struct cli *c, const char *cmd, int argc, char **argv)
+static int cmd_contain(struct cli *c, int argc, char **argv)
 {
+	const char *cmd = argv[0];
 	json_t *req = json_pack("{s:s}", "cmd", cmd), *resp, *st;
 	size_t i;
 
@@ -192,6 +224,8 @@ static int cmd_incidents(struct cli *c, int argc, char **argv)
 {
 	json_t *req = json_pack("{s:s}", "cmd", "incidents"), *resp, *x;
 	size_t i;
+
+	argc--, argv++; /* the arguments after the command word */
 
 	if (argc > 1) {
 		fprintf(stderr, "vigil: incidents: usage: incidents [ID]\n");
@@ -246,6 +280,8 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 	size_t i;
 	int e;
 
+	argc--, argv++; /* the arguments after the command word */
+
 	if (argc != 1) {
 		fprintf(stderr, "vigil: seccomp check: usage: seccomp check PROFILE\n");
 		json_decref(warnings);
@@ -293,7 +329,7 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 }
 
 /* seccomp record (--pid N | --cgroup PATH | -- CMD…) [--duration T] -o OUT [--merge P] */
-static int cmd_seccomp_record(int argc, char **argv)
+static int cmd_seccomp_record(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"pid", required_argument, NULL, 'p'},	{"cgroup", required_argument, NULL, 'c'},
@@ -330,18 +366,21 @@ static int cmd_seccomp_record(int argc, char **argv)
 	return record_run(&ro, cmd);
 }
 
+static const struct cmd seccomp_cmds[] = {
+    {"check", cmd_seccomp_check, "P", "validate a profile; what it does on this host"},
+    {"record", cmd_seccomp_record,
+     "(--pid N | --cgroup PATH | -- CMD...) [--duration T] -o OUT [--merge P]",
+     "learn a profile from what a program calls"},
+    {},
+};
+
 static int cmd_seccomp(struct cli *c, int argc, char **argv)
 {
-	if (argc >= 1 && !strcmp(argv[0], "check"))
-		return cmd_seccomp_check(c, argc - 1, argv + 1);
-	if (argc >= 1 && !strcmp(argv[0], "record"))
-		return cmd_seccomp_record(argc, argv);
-	fprintf(stderr, "vigil: seccomp: use \"seccomp check PROFILE\" or \"seccomp record …\"\n");
-	return 2;
+	return cmd_select(c, seccomp_cmds, "seccomp: ", argc - 1, argv + 1);
 }
 
 /* vigil exec --profile P [--complain] [--user U] [--strict] -- CMD ARGS… */
-static int cmd_exec(int argc, char **argv)
+static int cmd_exec(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
 					     {"complain", no_argument, NULL, 'c'},
@@ -386,10 +425,12 @@ static int cmd_exec(int argc, char **argv)
  */
 static int cmd_events(struct cli *c, int argc, char **argv)
 {
-	bool follow = argc == 1 && (!strcmp(argv[0], "--follow") || !strcmp(argv[0], "-f"));
+	bool follow = argc == 2 && (!strcmp(argv[1], "--follow") || !strcmp(argv[1], "-f"));
 	bool more;
 	json_int_t next = -1;
 	size_t shown = 0;
+
+	argc--, argv++; /* the arguments after the command word */
 
 	if (argc > 1 || (argc == 1 && !follow)) {
 		fprintf(stderr, "vigil: events: usage: events [--follow]\n");
@@ -422,10 +463,15 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_status(struct cli *c)
+static int cmd_status(struct cli *c, int argc, char **argv)
 {
-	json_t *resp = call(c, "status");
+	json_t *resp;
 
+	if (argc > 1) {
+		fprintf(stderr, "vigil: status: takes no arguments\n");
+		return 2;
+	}
+	resp = call(c, "status");
 	if (!resp)
 		return 1;
 	if (c->json) {
@@ -454,6 +500,8 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	struct chain_verify_opts o = {.on_break = print_break, .ctx = breaks};
 	struct chain_result res;
 	int r;
+
+	argc--, argv++; /* the arguments after the command word */
 
 	if (argc > 0 && !strcmp(argv[0], "--continued")) {
 		o.continued = true;
@@ -504,6 +552,8 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 	struct ruleset *rs = NULL;
 	int r;
 
+	argc--, argv++; /* the arguments after the command word */
+
 	if (argc < 1) {
 		fprintf(stderr, "vigil: rules check: which files or directories?\n");
 		return 2;
@@ -527,23 +577,34 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 	return r == 0 ? 0 : 1;
 }
 
-static int cmd_rules(struct cli *c, int argc, char **argv)
+static int cmd_rules_reload(struct cli *c, int argc, char **argv)
 {
 	json_t *resp;
 
-	if (argc >= 1 && !strcmp(argv[0], "check"))
-		return cmd_rules_check(c, argc - 1, argv + 1);
-	if (argc == 1 && !strcmp(argv[0], "reload")) {
-		resp = call(c, "rules-reload");
-		if (!resp)
-			return 1;
-		printf("rules reloaded: %lld rules\n",
-		       (long long)json_integer_value(json_object_get(resp, "rules")));
-		json_decref(resp);
-		return 0;
+	if (argc > 1) {
+		fprintf(stderr, "vigil: rules reload: takes no arguments\n");
+		return 2;
 	}
-	fprintf(stderr, "vigil: rules: use \"rules check PATH...\" or \"rules reload\"\n");
-	return 2;
+	resp = call(c, "rules-reload");
+	if (!resp)
+		return 1;
+	printf("rules reloaded: %lld rules\n",
+	       (long long)json_integer_value(json_object_get(resp, "rules")));
+	json_decref(resp);
+	return 0;
+}
+
+static const struct cmd rules_cmds[] = {
+    {"check", cmd_rules_check, "PATH...",
+     "compile rule files or directories, report file:line:col"},
+    {"reload", cmd_rules_reload, "",
+     "make vigild recompile its rules and playbooks (kept if they fail)"},
+    {},
+};
+
+static int cmd_rules(struct cli *c, int argc, char **argv)
+{
+	return cmd_select(c, rules_cmds, "rules: ", argc - 1, argv + 1);
 }
 
 static int cmd_replay(struct cli *c, int argc, char **argv)
@@ -613,6 +674,34 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+static const struct cmd cmds[] = {
+    {"status", cmd_status, "", "what vigild is doing: probes in use, counters, drops"},
+    {"rules", cmd_rules, "check|reload ...", "compile rule files; make vigild reload (below)"},
+    {"events", cmd_events, "[--follow]", "the event stream as vigild writes it"},
+    {"contain", cmd_contain, "(--pid N | --cgroup PATH) [--kill] [--freeze] [--isolate]",
+     "contain a process tree or cgroup (no flag: freeze + isolate)"},
+    {"release", cmd_contain, "(--pid N | --cgroup PATH)", "undo every containment of that target"},
+    {"incidents", cmd_incidents, "[ID]", "list incidents and live containments, or show one"},
+    {"exec", cmd_exec, "--profile P [--complain] [--user U] [--strict] -- CMD [ARGS...]",
+     "run CMD under a seccomp profile (OCI/Docker/Podman JSON)"},
+    {"seccomp", cmd_seccomp, "check|record ...", "validate or learn seccomp profiles (below)"},
+    {"replay", cmd_replay, "--rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-",
+     "recorded NDJSON through rules: alerts to stdout, playbooks' dry run to stderr"},
+    {"verify", cmd_verify, "[--continued] FILE...",
+     "every break in the hash chain of events files, oldest first"},
+    {},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vigil [--socket PATH] [--json] COMMAND [ARGS]\n"
+		   "commands (any unique prefix will do):\n");
+	usage_of(f, "", cmds);
+	fprintf(f, "subcommands:\n");
+	usage_of(f, "rules ", rules_cmds);
+	usage_of(f, "seccomp ", seccomp_cmds);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
@@ -642,24 +731,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[optind], "status"))
-		return cmd_status(&c);
-	if (!strcmp(argv[optind], "rules"))
-		return cmd_rules(&c, argc - optind - 1, argv + optind + 1);
-	if (!strcmp(argv[optind], "replay"))
-		return cmd_replay(&c, argc - optind, argv + optind);
-	if (!strcmp(argv[optind], "contain") || !strcmp(argv[optind], "release"))
-		return cmd_contain(&c, argv[optind], argc - optind, argv + optind);
-	if (!strcmp(argv[optind], "incidents"))
-		return cmd_incidents(&c, argc - optind - 1, argv + optind + 1);
-	if (!strcmp(argv[optind], "events"))
-		return cmd_events(&c, argc - optind - 1, argv + optind + 1);
-	if (!strcmp(argv[optind], "exec"))
-		return cmd_exec(argc - optind, argv + optind);
-	if (!strcmp(argv[optind], "seccomp"))
-		return cmd_seccomp(&c, argc - optind - 1, argv + optind + 1);
-	if (!strcmp(argv[optind], "verify"))
-		return cmd_verify(&c, argc - optind - 1, argv + optind + 1);
-	fprintf(stderr, "vigil: unknown command \"%s\" (see vigil --help)\n", argv[optind]);
-	return 2;
+	return cmd_select(&c, cmds, "", argc - optind, argv + optind);
 }
