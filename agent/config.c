@@ -63,6 +63,8 @@ struct key_def {
 	uint64_t min, max; /* numeric bounds */
 };
 
+#define CONFIG_MAX (1u << 20) /* a config file is a few KiB */
+
 #define CFG(f) offsetof(struct vigil_config, f)
 static const struct key_def keys[] = {
     {"host_name", K_STR, CFG(host_name)},
@@ -420,25 +422,20 @@ static int read_mapping(struct reader *rd, yaml_node_t *map, const char *prefix,
 
 int config_load_file(struct vigil_config *c, const char *path, char *err, size_t errlen)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
 	struct reader rd = {.path = path, .doc = &doc, .err = err, .errlen = errlen};
 	int r;
 
-	r = path_check_trusted(path, err, errlen);
+	r = read_trusted_file(path, CONFIG_MAX, &text, &len, err, errlen);
 	if (r < 0)
 		return r;
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
-	}
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
 			 parser.problem_mark.column + 1,

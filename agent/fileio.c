@@ -179,3 +179,44 @@ int path_check_trusted(const char *path, char *err, size_t errlen)
 	}
 	return check_chain(path, real, err, errlen);
 }
+
+int read_trusted_file(const char *path, size_t max, char **ret, size_t *len, char *err,
+		      size_t errlen)
+{
+	int r = path_check_trusted(path, err, errlen);
+	_cleanup_close_ int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	if (r < 0)
+		return r;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: not a regular file of at most %zu MiB", path, max >> 20);
+		return -EINVAL;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: read: %s", path, n ? strerror(errno) : "short");
+			return -EIO;
+		}
+		got += n;
+	}
+	buf[got] = 0;
+	*len = got;
+	*ret = buf;
+	buf = NULL;
+	return 0;
+}

@@ -182,20 +182,7 @@ static int strv_from(struct reader *rd, const struct ynode *n, const char *what,
 
 static bool check_keys(struct reader *rd, const struct ynode *m, const char *const *allowed)
 {
-	bool ok = true;
-
-	for (unsigned i = 0; i + 1 < m->nkids; i += 2) {
-		const char *k = m->kids[i]->value;
-		bool found = false;
-
-		for (const char *const *a = allowed; *a && !found; a++)
-			found = k && !strcmp(k, *a);
-		if (!found) {
-			err_at(rd, m->kids[i], "unknown key '%s'", k ? k : "?");
-			ok = false;
-		}
-	}
-	return ok;
+	return yaml_check_keys(rd->diag, rd->doc, m, allowed);
 }
 
 static int get_duration(struct reader *rd, const struct ynode *m, const char *key, uint64_t *ms)

@@ -225,6 +225,38 @@ int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *f
 	return diag->errors ? -EINVAL : 0;
 }
 
+static const char *closest_key(const char *key, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (str_edit_distance(key, strlen(key), *keys) <= 2)
+			return *keys;
+	return NULL;
+}
+
+bool yaml_check_keys(struct rules_diag *diag, const struct ydoc *d, const struct ynode *m,
+		     const char *const *keys)
+{
+	bool ok = true;
+
+	for (unsigned i = 0; i + 1 < m->nkids; i += 2) {
+		const struct ynode *kn = m->kids[i];
+		const char *k = kn->value ? kn->value : "?", *const * p, *hint;
+
+		for (p = keys; *p && strcmp(*p, k); p++)
+			;
+		if (*p)
+			continue;
+		hint = closest_key(k, keys);
+		if (hint)
+			diag_report(diag, true, d, kn->line, kn->col,
+				    "unknown key '%s' (did you mean '%s'?)", k, hint);
+		else
+			diag_report(diag, true, d, kn->line, kn->col, "unknown key '%s'", k);
+		ok = false;
+	}
+	return ok;
+}
+
 /* ---- reader: items into the name tables (a later one overrides) ---- */
 
 static struct named *find_named(struct named *tab, unsigned n, const char *name)
@@ -257,34 +289,10 @@ static const char *const rule_keys[] = {
 static const char *const list_keys[] = {"list", "items", "append", NULL};
 static const char *const macro_keys[] = {"macro", "condition", NULL};
 
-static const char *closest_key(const char *key, const char *const *keys)
-{
-	for (; *keys; keys++)
-		if (str_edit_distance(key, strlen(key), *keys) <= 2)
-			return *keys;
-	return NULL;
-}
-
 static bool check_keys(struct compiler *c, const struct ydoc *d, const struct ynode *m,
 		       const char *const *keys)
 {
-	bool ok = true;
-
-	for (unsigned i = 0; i < m->nkids; i += 2) {
-		const char *k = m->kids[i]->value, *const * p;
-
-		for (p = keys; *p && strcmp(*p, k); p++)
-			;
-		if (*p)
-			continue;
-		if (closest_key(k, keys))
-			node_error(c, d, m->kids[i], "unknown key '%s' (did you mean '%s'?)", k,
-				   closest_key(k, keys));
-		else
-			node_error(c, d, m->kids[i], "unknown key '%s'", k);
-		ok = false;
-	}
-	return ok;
+	return yaml_check_keys(c->diag, d, m, keys);
 }
 
 static const struct ynode *scalar(struct compiler *c, const struct ydoc *d, const struct ynode *m,

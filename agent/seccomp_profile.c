@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vigil/abi.h"
+#include "vigil/fileio.h"
 #include "vigil/seccomp_profile.h"
 #include "vigil/util.h"
 
@@ -545,34 +546,14 @@ int sc_profile_parse(const char *text, size_t len, struct sc_profile **ret, char
 
 int sc_profile_load(const char *path, struct sc_profile **ret, char *err, size_t errlen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
 	char inner[512];
-	struct stat st;
-	ssize_t n;
-	int r;
+	size_t len;
+	int r = read_trusted_file(path, PROFILE_MAX, &buf, &len, err, errlen);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (st.st_mode & S_IWOTH) {
-		snprintf(err, errlen, "%s: refusing a world-writable profile (chmod o-w)", path);
-		return -EPERM;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > PROFILE_MAX) {
-		snprintf(err, errlen, "%s: not a regular file of at most 16 MiB", path);
-		return -EINVAL;
-	}
-	buf = malloc(st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = read(fd, buf, st.st_size);
-	if (n != st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
-		return -EIO;
-	}
-	r = sc_profile_parse(buf, n, ret, inner, sizeof(inner));
+	if (r < 0)
+		return r;
+	r = sc_profile_parse(buf, len, ret, inner, sizeof(inner));
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, inner);
 	return r;

@@ -170,35 +170,11 @@ int ydoc_parse(const char *name, const char *text, size_t len, struct ydoc **ret
 
 int ydoc_load(const char *path, struct ydoc **ret, char *err, size_t errlen)
 {
-	int r = path_check_trusted(path, err, errlen); /* rules and playbooks run as root */
-	_cleanup_close_ int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
+	size_t len;
+	int r = read_trusted_file(path, MAX_FILE, &buf, &len, err, errlen); /* run as root */
 
-	if (r < 0)
-		return r;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE) {
-		snprintf(err, errlen, "%s: not a regular file under 16 MiB", path);
-		return -EINVAL;
-	}
-	buf = malloc(st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, st.st_size - got);
-
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: read: %s", path, r ? strerror(errno) : "short");
-			return -EIO;
-		}
-		got += r;
-	}
-	return ydoc_parse(path, buf, got, ret, err, errlen);
+	return r < 0 ? r : ydoc_parse(path, buf, len, ret, err, errlen);
 }
 
 struct ydoc *ydoc_free(struct ydoc *d)

@@ -29,5 +29,13 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * -errno) with one line in err naming path and the culprit.
  */
 int path_check_trusted(const char *path, char *err, size_t errlen);
+/*
+ * The one reader for what vigil loads as root (config, rules, playbooks,
+ * seccomp profiles): path_check_trusted, then a regular file of at most max
+ * bytes read whole. *ret is malloc'd and NUL-terminated (*len without the
+ * NUL). 0, or -errno with one line in err naming path.
+ */
+int read_trusted_file(const char *path, size_t max, char **ret, size_t *len, char *err,
+		      size_t errlen);
 
 #endif

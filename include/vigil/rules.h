@@ -55,6 +55,15 @@ __attribute__((format(printf, 6, 7))) void diag_report(struct rules_diag *d, boo
  */
 int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *files,
 		       struct rules_diag *diag);
+struct ydoc;
+struct ynode;
+/*
+ * Every key of mapping m must be in allowed (NULL-terminated); each other
+ * one is an error at its position, with "did you mean" when a known key is
+ * within two edits. Rules and playbooks alike. false if any was unknown.
+ */
+bool yaml_check_keys(struct rules_diag *diag, const struct ydoc *d, const struct ynode *m,
+		     const char *const *allowed);
 
 struct rules_select {
 	const struct strv *enable;   /* ids, names or tags */

@@ -83,7 +83,10 @@ struct sc_report {
 /* Parse JSON text; err gets "PATH: message" (e.g. `syscalls[12].args[0].op: …`). */
 int sc_profile_parse(const char *text, size_t len, struct sc_profile **ret, char *err,
 		     size_t errlen);
-/* Read a file (world-writable refused); err gets "FILE: PATH: message". */
+/*
+ * Read a file through read_trusted_file (owned by root or by us, writable by
+ * nobody else, parents too); err gets "PATH: message".
+ */
 int sc_profile_load(const char *path, struct sc_profile **ret, char *err, size_t errlen);
 struct sc_profile *sc_profile_free(struct sc_profile *p);
 

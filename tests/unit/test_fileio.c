@@ -140,6 +140,30 @@ static void test_path_check_trusted_follows_symlinks_to_the_target(void **state)
 	trust_teardown(&t);
 }
 
+static void test_read_trusted_file_reads_whole_and_caps_the_size(void **state)
+{
+	struct trust_dir t;
+	char *buf = NULL;
+	size_t len = 0;
+
+	trust_setup(&t);
+	assert_int_equal(read_trusted_file(t.file, 1 << 20, &buf, &len, t.err, sizeof(t.err)), 0);
+	assert_int_equal(len, 3);
+	assert_string_equal(buf, "[]\n");
+	free(buf);
+	buf = NULL;
+	assert_int_equal(read_trusted_file(t.file, 2, &buf, &len, t.err, sizeof(t.err)), -EINVAL);
+	assert_null(buf);
+	assert_non_null(strstr(t.err, "not a regular file of at most"));
+	assert_int_equal(read_trusted_file(t.dir, 1 << 20, &buf, &len, t.err, sizeof(t.err)),
+			 -EINVAL); /* a directory */
+	chmod(t.file, 0666);
+	assert_int_equal(read_trusted_file(t.file, 1 << 20, &buf, &len, t.err, sizeof(t.err)),
+			 -EPERM);
+	assert_null(buf);
+	trust_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_path_check_trusted_refuses_an_other_writable_parent),
 	    cmocka_unit_test(test_path_check_trusted_refuses_a_file_of_another_user),
 	    cmocka_unit_test(test_path_check_trusted_follows_symlinks_to_the_target),
+	    cmocka_unit_test(test_read_trusted_file_reads_whole_and_caps_the_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

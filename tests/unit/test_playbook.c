@@ -127,6 +127,8 @@ static void test_errors_name_file_line_col(void **state)
 		     13, "absolute path");
 	expect_error("- playbook: p\n  match: {rules: [X]}\n  colour: red\n  steps: [kill]\n", 3, 3,
 		     "unknown key 'colour'");
+	expect_error("- playbook: p\n  match: {rules: [X]}\n  rate_limt: 5/m\n  steps: [kill]\n", 3,
+		     3, "unknown key 'rate_limt' (did you mean 'rate_limit'?)");
 	expect_error("- egress_allowlist: e\n  cgroup: x\n  allow: [\"10.0.0.0/33\"]\n", 3, 11,
 		     "10.0.0.0/33");
 	expect_error("- webhook: w\n  url: ftp://x\n", 2, 8, "https://");
