@@ -3,22 +3,14 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/inet_diag.h>
 #include <linux/magic.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -29,12 +21,11 @@
 #include "vigil/contain.h"
 #include "vigil/fileio.h"
 #include "vigil/log.h"
+#include "vigil/sockdiag.h"
 #include "vigil/util.h"
 
 #define FREEZE_WAIT_MS 1000
 #define BPFFS	       "/sys/fs/bpf"
-#define TCP_LISTEN     10
-#define TCP_EST	       1
 
 struct egress_cg {
 	uint64_t cgid;
@@ -1212,196 +1203,12 @@ int contain_kill(struct contain *c, struct cell *cell, char *err, size_t errlen)
 	return r;
 }
 
-/* ---- cutting open sockets (sock_diag) ---- */
-
-struct inode_set {
-	uint64_t *v;
-	unsigned n, cap;
-};
-
-static bool inode_set_has(const struct inode_set *s, uint64_t ino)
-{
-	for (unsigned i = 0; i < s->n; i++)
-		if (s->v[i] == ino)
-			return true;
-	return false;
-}
-
-static void socket_inodes(pid_t pid, struct inode_set *s)
-{
-	char dir[64], link[384], target[64];
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		ssize_t n;
-		unsigned long long ino;
-
-		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = 0;
-		if (sscanf(target, "socket:[%llu]", &ino) != 1 || inode_set_has(s, ino))
-			continue;
-		if (s->n == s->cap) {
-			uint64_t *nv = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 32) * 8);
-
-			if (!nv)
-				break;
-			s->v = nv;
-		}
-		s->v[s->n++] = ino;
-	}
-	closedir(d);
-}
-
-struct diag_req {
-	struct nlmsghdr nlh;
-	struct inet_diag_req_v2 r;
-};
-
-static int diag_send(int fd, uint16_t type, uint16_t flags, uint8_t family, uint8_t proto,
-		     uint32_t states, const struct inet_diag_sockid *id)
-{
-	struct diag_req req = {
-	    .nlh = {.nlmsg_len = sizeof(req),
-		    .nlmsg_type = type,
-		    .nlmsg_flags = NLM_F_REQUEST | flags},
-	    .r = {.sdiag_family = family, .sdiag_protocol = proto, .idiag_states = states}};
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-
-	if (id)
-		req.r.id = *id;
-	return sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno
-											: 0;
-}
-
-struct victim {
-	struct inet_diag_sockid id;
-	uint8_t family, proto, state;
-};
-
-/* Dump family/proto and collect the sockets whose inode is in s. */
-static int diag_collect(int fd, uint8_t family, uint8_t proto, const struct inode_set *s,
-			struct victim **v, unsigned *n)
-{
-	static char buf[32768];
-	int r = diag_send(fd, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, proto, ~0u, NULL);
-
-	while (r == 0) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (len < 0)
-			return errno == EINTR ? 0 : -errno;
-		for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct victim *nv;
-
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
-				return 0;
-			if (!inode_set_has(s, m->idiag_inode) ||
-			    (proto == IPPROTO_TCP && m->idiag_state == TCP_LISTEN) ||
-			    (proto == IPPROTO_UDP && m->idiag_state != TCP_EST))
-				continue;
-			nv = realloc(*v, (*n + 1) * sizeof(**v));
-			if (!nv)
-				return -ENOMEM;
-			*v = nv;
-			nv[*n] = (struct victim){m->id, family, proto, m->idiag_state};
-			(*n)++;
-		}
-	}
-	return r;
-}
-
-static int destroy_sockets_here(const struct inode_set *s)
-{
-	static const uint8_t fams[] = {AF_INET, AF_INET6}, protos[] = {IPPROTO_TCP, IPPROTO_UDP};
-	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	struct victim *v = NULL;
-	unsigned n = 0;
-	int cut = 0, failed = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (int f = 0; f < 2; f++)
-		for (int p = 0; p < 2; p++)
-			diag_collect(fd, fams[f], protos[p], s, &v, &n);
-	for (unsigned i = 0; i < n; i++) {
-		char buf[512];
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		int e;
-
-		if (diag_send(fd, SOCK_DESTROY, NLM_F_ACK, v[i].family, v[i].proto,
-			      1u << v[i].state, &v[i].id) < 0)
-			continue;
-		if (recv(fd, buf, sizeof(buf), 0) <= 0 || h->nlmsg_type != NLMSG_ERROR)
-			continue;
-		e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-		if (e == 0)
-			cut++;
-		else if (e != -ENOENT) /* gone meanwhile: nothing to cut */
-			failed = failed ? failed : e;
-	}
-	free(v);
-	/* EPERM without CAP_NET_ADMIN; EOPNOTSUPP without CONFIG_INET_DIAG_DESTROY */
-	return failed && !cut ? failed : cut;
-}
-
-struct netns_job {
-	int ns_fd;
-	const struct inode_set *set;
-	int cut;
-};
-
-/* A thread of its own: setns() moves only the calling thread, and it ends with the job. */
-static void *destroy_sockets_in_ns(void *arg)
-{
-	struct netns_job *j = arg;
-
-	j->cut = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : destroy_sockets_here(j->set);
-	return NULL;
-}
-
-/*
- * Sockets live in the target's network namespace: do it from there, on a
- * short-lived thread that setns() (CAP_SYS_ADMIN) — not a forked child of
- * this multi-threaded daemon, which would allocate between fork and exit.
- * Returns the count or -errno.
- */
-static int destroy_sockets(pid_t in_ns_of, const struct inode_set *s)
-{
-	char mine[64] = "", theirs[64] = "", path[64];
-	_cleanup_close_ int ns = -1;
-	struct netns_job j = {.set = s, .cut = -EIO};
-	pthread_t t;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", in_ns_of);
-	if (readlink("/proc/self/ns/net", mine, sizeof(mine) - 1) < 0 ||
-	    readlink(path, theirs, sizeof(theirs) - 1) < 0 || !strcmp(mine, theirs))
-		return destroy_sockets_here(s);
-	ns = j.ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return -errno;
-	r = pthread_create(&t, NULL, destroy_sockets_in_ns, &j);
-	if (r)
-		return -r;
-	pthread_join(t, NULL);
-	return j.cut;
-}
+/* ---- isolation ---- */
 
 /* Cut the cell's open sockets; the first error (with the pid it came from) if any. */
 static int cut_open_sockets(struct contain *c, const struct cell *cell, unsigned *cut,
 			    pid_t *failed_pid)
 {
-	struct inode_set s = {0};
 	struct proc_tree t;
 	int r, first = 0;
 
@@ -1409,11 +1216,7 @@ static int cut_open_sockets(struct contain *c, const struct cell *cell, unsigned
 	if ((cell->set ? set_members(c, cell, &t) : cg_procs(c, cell->path, &t)) < 0)
 		return 0;
 	for (unsigned i = 0; i < t.n; i++) {
-		s.n = 0;
-		socket_inodes(t.pids[i], &s);
-		if (!s.n)
-			continue;
-		r = destroy_sockets(t.pids[i], &s);
+		r = sockdiag_destroy_sockets_of(t.pids[i]);
 		if (r >= 0) {
 			*cut += r;
 		} else if (!first) {
@@ -1421,7 +1224,6 @@ static int cut_open_sockets(struct contain *c, const struct cell *cell, unsigned
 			*failed_pid = t.pids[i];
 		}
 	}
-	free(s.v);
 	proc_tree_free(&t);
 	return first;
 }
@@ -1631,51 +1433,6 @@ int contain_teardown(struct contain *c)
 
 /* ---- egress allowlists ---- */
 
-static void allow_key(struct vgl_allow_key *k, uint32_t policy, const struct egress_rule *e)
-{
-	memset(k, 0, sizeof(*k));
-	k->prefixlen = 32 + e->prefix;
-	k->policy = policy;
-	memcpy(k->addr, e->addr, 16);
-}
-
-static bool covers(const struct egress_rule *outer, const struct egress_rule *in)
-{
-	if (outer->prefix > in->prefix)
-		return false;
-	for (unsigned b = 0; b < outer->prefix; b++)
-		if ((outer->addr[b / 8] ^ in->addr[b / 8]) & (0x80 >> (b % 8)))
-			return false;
-	return true;
-}
-
-/*
- * The trie answers with the longest matching prefix only, so each entry
- * carries the ports of every entry covering it.
- */
-static void allow_value(const struct egress_allowlist *e, const struct egress_rule *r,
-			struct vgl_allow_val *v)
-{
-	memset(v, 0, sizeof(*v));
-	for (unsigned i = 0; i < e->nallow; i++) {
-		const struct egress_rule *q = &e->allow[i];
-		bool have = false;
-
-		if (!covers(q, r) || v->nports == (uint32_t)-1)
-			continue;
-		if (!q->port) {
-			v->nports = (uint32_t)-1; /* any port */
-			continue;
-		}
-		for (unsigned j = 0; j < v->nports; j++)
-			have |= v->ports[j] == q->port;
-		if (!have && v->nports < VGL_ALLOW_PORTS)
-			v->ports[v->nports++] = q->port;
-	}
-	if (v->nports == (uint32_t)-1)
-		v->nports = 0;
-}
-
 static void clear_allow(struct contain *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.vgl_allow);
@@ -1695,24 +1452,24 @@ static void clear_allow(struct contain *c)
 	free(old);
 }
 
-int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen)
+int contain_allowlists(struct contain *c, const struct egress_allowlist *lists, unsigned n,
+		       char *err, size_t errlen)
 {
 	int fd, r = 0;
 
 	if (!active(c))
-		return set && set->negress
-			   ? (snprintf(err, errlen, "egress allowlists: containment %s", c->status),
-			      -ENOTSUP)
-			   : 0;
+		return n ? (snprintf(err, errlen, "egress allowlists: containment %s", c->status),
+			    -ENOTSUP)
+			 : 0;
 	clear_allow(c);
-	if (!set || !set->negress)
+	if (!n)
 		return 0;
 	fd = bpf_map__fd(c->skel->maps.vgl_allow);
-	c->egress = calloc(set->negress, sizeof(*c->egress));
+	c->egress = calloc(n, sizeof(*c->egress));
 	if (!c->egress)
 		return -ENOMEM;
-	for (unsigned i = 0; i < set->negress; i++) {
-		const struct egress_allowlist *e = &set->egress[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct egress_allowlist *e = &lists[i];
 		char rel[512];
 		uint64_t cgid;
 
@@ -1728,8 +1485,7 @@ int contain_allowlists(struct contain *c, const struct playbook_set *set, char *
 			struct vgl_allow_key k;
 			struct vgl_allow_val v;
 
-			allow_key(&k, i + 1, &e->allow[j]);
-			allow_value(e, &e->allow[j], &v);
+			egress_trie_entry(e, j, i + 1, &k, &v);
 			bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 		}
 		c->egress[c->negress++] = (struct egress_cg){cgid, i + 1};

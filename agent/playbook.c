@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,81 +59,6 @@ int pb_target_parse(const char *s, enum pb_target *ret)
 	if (i >= 0)
 		*ret = i;
 	return i < 0 ? i : 0;
-}
-
-/* ---- egress rules ---- */
-
-static int parse_port(const char *s, uint16_t *ret)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (!*s || *end || v == 0 || v > 65535)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-static int parse_addr(const char *s, struct egress_rule *r, int *bits)
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(r->addr, 0, 10);
-		r->addr[10] = r->addr[11] = 0xff;
-		memcpy(r->addr + 12, &a4, 4);
-		*bits = 32;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, r->addr) == 1) {
-		*bits = 128;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int egress_rule_parse(const char *s, struct egress_rule *ret)
-{
-	char buf[128], *port = NULL, *slash, *host = buf;
-	int bits;
-	unsigned long plen;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	strcpy(buf, s);
-	if (buf[0] == '[') { /* [v6]:port or [v6/len]:port */
-		char *close = strchr(buf, ']');
-
-		if (!close || (close[1] && close[1] != ':'))
-			return -EINVAL;
-		*close = 0;
-		host = buf + 1;
-		port = close[1] ? close + 2 : NULL;
-	} else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':')) {
-		port = strchr(buf, ':'); /* one colon: v4 with a port */
-		*port++ = 0;
-	}
-	if (port && parse_port(port, &ret->port) < 0)
-		return -EINVAL;
-	slash = strchr(host, '/');
-	if (slash)
-		*slash = 0;
-	if (parse_addr(host, ret, &bits) < 0)
-		return -EINVAL;
-	plen = bits;
-	if (slash) {
-		char *end;
-
-		plen = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || plen > (unsigned long)bits)
-			return -EINVAL;
-	}
-	ret->prefix = 128 - bits + plen;
-	/* clear host bits so equal networks compare equal */
-	for (unsigned i = ret->prefix; i < 128; i++)
-		ret->addr[i / 8] &= ~(0x80 >> (i % 8));
-	return 0;
 }
 
 /* ---- reading ---- */
@@ -527,41 +450,6 @@ static int read_webhook(struct reader *rd, const struct ynode *m, struct webhook
 	return 0;
 }
 
-/* A host name in an allowlist: every address it resolves to now (see README). */
-static int resolve_rule(const char *s, struct egress_allowlist *e)
-{
-	char host[256];
-	const char *colon = strrchr(s, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	uint16_t port = 0;
-	int r;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(host) || parse_port(colon + 1, &port) < 0)
-		return -EINVAL;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return -ENOENT;
-	r = -ENOENT;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		char ip[INET6_ADDRSTRLEN];
-		struct egress_rule *nr = realloc(e->allow, (e->nallow + 1) * sizeof(*nr));
-		const void *a = ai->ai_family == AF_INET
-				    ? (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-				    : (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-
-		if (!nr)
-			break;
-		e->allow = nr;
-		inet_ntop(ai->ai_family, a, ip, sizeof(ip));
-		if (egress_rule_parse(ip, &nr[e->nallow]) == 0) {
-			nr[e->nallow++].port = port;
-			r = 0;
-		}
-	}
-	freeaddrinfo(res);
-	return r;
-}
-
 static int read_egress(struct reader *rd, const struct ynode *m, struct egress_allowlist *e)
 {
 	static const char *const keys[] = {"egress_allowlist", "cgroup", "allow", NULL};
@@ -576,22 +464,15 @@ static int read_egress(struct reader *rd, const struct ynode *m, struct egress_a
 	}
 	for (unsigned i = 0; i < allow->nkids; i++) {
 		const struct ynode *n = allow->kids[i];
-		struct egress_rule *nr;
 		int r;
 
 		if (n->kind != Y_SCALAR) {
 			err_at(rd, n, "allow: expected CIDR[:port] or host:port");
 			return -EINVAL;
 		}
-		nr = realloc(e->allow, (e->nallow + 1) * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		e->allow = nr;
-		if (egress_rule_parse(n->value, &nr[e->nallow]) == 0) {
-			e->nallow++;
-			continue;
-		}
-		r = rd->flags & PB_LOAD_NO_RESOLVE ? -EINVAL : resolve_rule(n->value, e);
+		r = egress_allow_add(e, n->value, !(rd->flags & PB_LOAD_NO_RESOLVE));
+		if (r == -ENOMEM)
+			return r;
 		if (r < 0) {
 			err_at(rd, n,
 			       r == -ENOENT ? "allow: cannot resolve '%s'"
@@ -614,14 +495,6 @@ static void webhook_fini(struct webhook_def *w)
 	free(w->client_cert);
 	free(w->client_key);
 	memset(w, 0, sizeof(*w));
-}
-
-static void egress_fini(struct egress_allowlist *e)
-{
-	free(e->name);
-	free(e->cgroup);
-	free(e->allow);
-	memset(e, 0, sizeof(*e));
 }
 
 /* Append *item to an array unless one of the same name exists: then it replaces that one. */
@@ -691,10 +564,10 @@ static int read_item(struct reader *rd, const struct ynode *m)
 		struct egress_allowlist e = {0};
 
 		if (read_egress(rd, m, &e) < 0) {
-			egress_fini(&e);
+			egress_allowlist_fini(&e);
 			return 0;
 		}
-		return PUT_NAMED(s->egress, s->negress, &e, egress_fini);
+		return PUT_NAMED(s->egress, s->negress, &e, egress_allowlist_fini);
 	}
 	err_at(rd, m, "expected a mapping with 'playbook', 'webhook' or 'egress_allowlist'");
 	return 0;
@@ -788,7 +661,7 @@ struct playbook_set *playbooks_free(struct playbook_set *s)
 	for (unsigned i = 0; i < s->nhooks; i++)
 		webhook_fini(&s->hooks[i]);
 	for (unsigned i = 0; i < s->negress; i++)
-		egress_fini(&s->egress[i]);
+		egress_allowlist_fini(&s->egress[i]);
 	free(s->pbs);
 	free(s->hooks);
 	free(s->egress);

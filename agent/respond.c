@@ -132,7 +132,7 @@ static void apply(struct responder *r, struct playbook_set *set)
 	if (webhooks_configure(r->hooks, set, err, sizeof(err)) < 0)
 		log_error("webhooks: %s", err);
 	err[0] = 0;
-	if (contain_allowlists(r->contain, set, err, sizeof(err)) < 0)
+	if (contain_allowlists(r->contain, set->egress, set->negress, err, sizeof(err)) < 0)
 		log_error("%s", err);
 	log_info("playbooks: %u loaded from %u files (%u webhooks, %u egress allowlists)",
 		 set->npbs, set->nfiles, set->nhooks, set->negress);

@@ -27,7 +27,7 @@
 
 #include "vigil/act.h"
 #include "vigil/config.h"
-#include "vigil/playbook.h"
+#include "vigil/egress.h"
 
 struct cell {
 	char id[48];
@@ -101,7 +101,8 @@ int contain_release(struct contain *c, struct cell *cell, char *err, size_t errl
  */
 int contain_teardown(struct contain *c);
 /* Apply the egress allowlists (replacing the previous ones). */
-int contain_allowlists(struct contain *c, const struct playbook_set *set, char *err, size_t errlen);
+int contain_allowlists(struct contain *c, const struct egress_allowlist *lists, unsigned n,
+		       char *err, size_t errlen);
 /* Is any process confined by `vigil exec` (so the syscall check is needed)? */
 bool contain_any_confined(const struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vigil/egress.h"
 #include "vigil/rules.h"
 
 /* clang-format off */
@@ -74,18 +75,6 @@ struct webhook_def {
 	uint64_t timeout_ms;
 };
 
-struct egress_rule {
-	uint8_t addr[16]; /* v4 as ::ffff:a.b.c.d */
-	uint8_t prefix;	  /* of the 128 bits */
-	uint16_t port;	  /* 0 = any */
-};
-
-struct egress_allowlist {
-	char *name, *cgroup; /* cgroup: relative to the v2 mount */
-	struct egress_rule *allow;
-	unsigned nallow;
-};
-
 struct playbook_set {
 	struct playbook *pbs;
 	unsigned npbs;
@@ -118,8 +107,5 @@ const struct webhook_def *playbooks_webhook(const struct playbook_set *s, const 
 enum pb_gate { PB_RUN, PB_DEDUPLICATED, PB_RATE_LIMITED };
 /* May pb run for target key (e.g. an entity id) now? Counts the verdict. */
 enum pb_gate playbook_admit(struct playbook *pb, const char *key, uint64_t now_ms);
-
-/* "10.0.0.0/8:443", "[::1]:8080", "192.0.2.1", "::/0" → rule; -EINVAL otherwise. */
-int egress_rule_parse(const char *s, struct egress_rule *ret);
 
 #endif

@@ -179,27 +179,6 @@ static void test_gates_deduplicate_by_target_and_rate_limit(void **state)
 	free(pb.recent);
 }
 
-static void test_egress_rules_parse_and_reject(void **state)
-{
-	struct egress_rule r;
-
-	assert_int_equal(egress_rule_parse("10.1.2.3/8:443", &r), 0);
-	assert_int_equal(r.prefix, 104);
-	assert_int_equal(r.port, 443);
-	assert_int_equal(r.addr[12], 10);
-	assert_int_equal(r.addr[13], 0); /* host bits cleared */
-	assert_int_equal(r.addr[10], 0xff);
-	assert_int_equal(egress_rule_parse("[::1]:8080", &r), 0);
-	assert_int_equal(r.prefix, 128);
-	assert_int_equal(r.port, 8080);
-	assert_int_equal(egress_rule_parse("::/0", &r), 0);
-	assert_int_equal(r.prefix, 0);
-	assert_int_equal(egress_rule_parse("10.0.0.1:0", &r), -22);
-	assert_int_equal(egress_rule_parse("10.0.0.1:70000", &r), -22);
-	assert_int_equal(egress_rule_parse("hub.example:443", &r), -22);
-	assert_int_equal(egress_rule_parse("[::1", &r), -22);
-}
-
 static void test_webhook_retry_policy(void **state)
 {
 	assert_true(webhook_retryable(0));
@@ -240,7 +219,6 @@ int main(void)
 	    cmocka_unit_test(test_exec_script_others_can_change_is_an_error),
 	    cmocka_unit_test(test_matching_by_rule_tag_and_severity),
 	    cmocka_unit_test(test_gates_deduplicate_by_target_and_rate_limit),
-	    cmocka_unit_test(test_egress_rules_parse_and_reject),
 	    cmocka_unit_test(test_webhook_retry_policy),
 	};
 
