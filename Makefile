@@ -48,7 +48,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude
 BPF_OBJS := process file net probe contain record
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
-AGENT_CORE := log sockdiag egress config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
+AGENT_CORE := log proc_tree sockdiag egress config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
 	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
 	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch record metrics \
 	devices fileio
@@ -57,7 +57,7 @@ VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio act control
+	webhook_sign spool seccomp devices metrics fileio proc_tree control
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help

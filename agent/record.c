@@ -17,7 +17,7 @@
 
 #include "record.skel.h"
 #include "vigil/abi.h"
-#include "vigil/act.h"
+#include "vigil/proc_tree.h"
 #include "vigil/cgroup.h"
 #include "vigil/record.h"
 #include "vigil/util.h"

@@ -422,7 +422,7 @@ static int step_signal(struct responder *r, const struct run *run, pid_t pid, ui
 	struct proc_tree hint;
 
 	tree_hint(r, pid, start, tree && sig == SIGKILL, &hint);
-	e = act_signal(&r->guard, pid, start, tree, &hint, sig, &sent, &skipped, err, errlen);
+	e = proc_tree_signal(&r->guard, pid, start, tree, &hint, sig, &sent, &skipped, err, errlen);
 	proc_tree_free(&hint);
 	json_object_set_new(res, "signalled", json_integer(sent));
 	if (skipped)

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vigil/act.h"
+#include "vigil/proc_tree.h"
 #include "vigil/config.h"
 #include "vigil/egress.h"
 

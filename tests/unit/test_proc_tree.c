@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vigil/act.h"
+#include "vigil/proc_tree.h"
 
 /* A child that waits to be killed; the caller reaps it. */
 static pid_t sleeper(void)
@@ -60,7 +60,7 @@ static void test_pidfd_open_verified_refuses_another_start_time(void **state)
 	assert_int_equal(pidfd_open_verified(p, start, &fd, NULL), -ESRCH);
 }
 
-static void test_act_signal_leaves_a_reused_pid_alone(void **state)
+static void test_proc_tree_signal_leaves_a_reused_pid_alone(void **state)
 {
 	struct guard g;
 	struct strv none = {0};
@@ -73,14 +73,15 @@ static void test_act_signal_leaves_a_reused_pid_alone(void **state)
 	(void)state;
 	guard_init(&g, &none);
 	assert_int_equal(proc_start_ticks(p, &start), 0);
-	assert_int_equal(
-	    act_signal(&g, p, start + 1, false, NULL, SIGKILL, &sent, &skipped, err, sizeof(err)),
-	    -ESTALE);
+	assert_int_equal(proc_tree_signal(&g, p, start + 1, false, NULL, SIGKILL, &sent, &skipped,
+					  err, sizeof(err)),
+			 -ESTALE);
 	assert_non_null(strstr(err, "was reused"));
 	assert_int_equal(sent, 0);
 	assert_int_equal(waitpid(p, &status, WNOHANG), 0); /* still running */
 	assert_int_equal(
-	    act_signal(&g, p, start, false, NULL, SIGKILL, &sent, &skipped, err, sizeof(err)), 0);
+	    proc_tree_signal(&g, p, start, false, NULL, SIGKILL, &sent, &skipped, err, sizeof(err)),
+	    0);
 	assert_int_equal(sent, 1);
 	assert_int_equal(waitpid(p, &status, 0), p);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -135,7 +136,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_proc_start_ticks_matches_proc_stat_field_22),
 	    cmocka_unit_test(test_pidfd_open_verified_refuses_another_start_time),
-	    cmocka_unit_test(test_act_signal_leaves_a_reused_pid_alone),
+	    cmocka_unit_test(test_proc_tree_signal_leaves_a_reused_pid_alone),
 	    cmocka_unit_test(test_proc_tree_stop_leaves_no_hinted_process_stopped),
 	};
 
