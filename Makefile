@@ -33,7 +33,7 @@ DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Ibuild \
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Iagent -Ibuild \
 	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
 # libcurl: headers only; vigild loads it with dlopen when a webhook exists (webhook.c)
 LDLIBS := $(shell pkg-config --libs $(filter-out libcurl,$(LIBS)) 2>/dev/null) -lelf -lz
@@ -48,12 +48,16 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude
 BPF_OBJS := process file net probe contain record
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
-AGENT_CORE := log proc_tree sockdiag egress config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
-	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
-	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch record metrics \
-	devices fileio
+# the agent, stage by stage (agent/<stage>/<module>.c; docs/design.md)
+AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
+	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices \
+	stream/json_writer stream/ecs stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
+	detect/fields detect/cond detect/rule_compile detect/rule_eval detect/json_view detect/event_view detect/alert detect/replay detect/detect \
+	confine/sockdiag confine/egress confine/contain confine/seccomp_profile confine/launch confine/record \
+	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond \
+	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
-VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
+VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/sense/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
@@ -111,7 +115,7 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/probes.o $(B)/agent/contain.o $(B)/agent/record.o: $(SKELS)
+$(B)/agent/sense/probes.o $(B)/agent/confine/contain.o $(B)/agent/confine/record.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
@@ -135,9 +139,9 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := config decode rules json_view playbook seccomp
 # the agent's sources are compiled once, instrumented, and shared by every target
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Ibuild
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iagent -Ibuild
 FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))
-build/fuzz/obj/%.o: agent/%.c $(wildcard include/vigil/*.h) | $(SKELS)
+build/fuzz/obj/%.o: agent/%.c $(wildcard include/vigil/*.h agent/*/*.h) | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
@@ -204,13 +208,14 @@ deb:
 	$(Q)mv build/deb/vigil_$(VERSION)_$(DEB_ARCH).deb build/
 	$(Q)lintian --fail-on error --info build/vigil_$(VERSION)_$(DEB_ARCH).deb
 
+FORMATTED := agent/*.c agent/*/*.[ch] include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
 format:
-	clang-format -i agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
+	clang-format -i $(FORMATTED)
 
 format-check:
-	clang-format --dry-run -Werror agent/*.c include/vigil/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c
+	clang-format --dry-run -Werror $(FORMATTED)
 
 clean:
 	rm -rf build
 
--include $(wildcard $(B)/agent/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/agent/*.d $(B)/agent/*/*.d $(B)/tests/*.d)

@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vigil/chain.h"
-#include "vigil/control.h"
-#include "vigil/launch.h"
-#include "vigil/playbook.h"
-#include "vigil/record.h"
-#include "vigil/replay.h"
-#include "vigil/rules.h"
-#include "vigil/seccomp_profile.h"
-#include "vigil/util.h"
+#include "stream/chain.h"
+#include "daemon/control.h"
+#include "confine/launch.h"
+#include "respond/playbook.h"
+#include "confine/record.h"
+#include "detect/replay.h"
+#include "detect/rules.h"
+#include "confine/seccomp_profile.h"
+#include "core/util.h"
 
 #define DEFAULT_SOCKET "/run/vigil/vigil.sock"
 

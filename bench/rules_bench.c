@@ -15,9 +15,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "vigil/json_view.h"
-#include "vigil/rules.h"
-#include "vigil/util.h"
+#include "detect/json_view.h"
+#include "detect/rules.h"
+#include "core/util.h"
 
 #define EVAL_VIEWS 64 /* views spread evenly over the input, evaluated round-robin */
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vigil/decode.h"
-#include "vigil/ecs.h"
+#include "sense/decode.h"
+#include "stream/ecs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vigil/alert.h"
-#include "vigil/json_view.h"
-#include "vigil/rules.h"
+#include "detect/alert.h"
+#include "detect/json_view.h"
+#include "detect/rules.h"
 
 struct fuzz_ctx {
 	struct rule_engine *e;

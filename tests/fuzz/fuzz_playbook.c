@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vigil/playbook.h"
+#include "respond/playbook.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vigil/json_view.h"
-#include "vigil/rules.h"
+#include "detect/json_view.h"
+#include "detect/rules.h"
 
 static const char *const events[] = {
     "{\"@timestamp\":\"2026-11-28T10:00:00Z\",\"event\":{\"action\":\"exec\",\"id\":\"a-1\"},"

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/chain.h"
-#include "vigil/file_sink.h"
+#include "stream/chain.h"
+#include "stream/file_sink.h"
 
 static char dir[] = "/tmp/vigil-chain-XXXXXX";
 static char file[256];

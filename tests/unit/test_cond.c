@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/cond.h"
+#include "detect/cond.h"
 
 static struct cnode *parse_ok(const char *text)
 {

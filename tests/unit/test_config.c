@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/config.h"
+#include "core/config.h"
 
 static char path[] = "/tmp/vigil-cfg-XXXXXX";
 

@@ -14,8 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vigil/control.h"
-#include "vigil/util.h"
+#include "daemon/control.h"
+#include "core/util.h"
 
 struct fixture {
 	char dir[32], path[64];

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "vigil/abi.h"
-#include "vigil/decode.h"
+#include "sense/decode.h"
 
 static struct decoder dec;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/devices.h"
+#include "sense/devices.h"
 
 /* a GPU host's /proc/devices (NVIDIA 535 with UVM loaded, amdgpu, an accel driver) */
 static const char gpu_host[] = "Character devices:\n"

@@ -9,8 +9,8 @@
 #include <jansson.h>
 
 #include "vigil/abi.h"
-#include "vigil/ecs.h"
-#include "vigil/json_writer.h"
+#include "stream/ecs.h"
+#include "stream/json_writer.h"
 
 static json_t *parse(const char *line, size_t len)
 {

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vigil/egress.h"
+#include "confine/egress.h"
 
 static void test_egress_rule_parse_and_reject(void **state)
 {

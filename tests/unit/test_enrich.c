@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/enrich.h"
+#include "sense/enrich.h"
 
 /* the default selectors and launchers over an empty /proc: only events teach the cache */
 struct fixture {

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vigil/fileio.h"
-#include "vigil/util.h"
+#include "core/fileio.h"
+#include "core/util.h"
 
 static void test_write_file_atomic_replaces_and_leaves_no_temporary(void **state)
 {

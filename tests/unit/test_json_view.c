@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/json_view.h"
+#include "detect/json_view.h"
 
 struct fx {
 	struct json_view *jv;

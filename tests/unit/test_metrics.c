@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/metrics.h"
+#include "stream/metrics.h"
 
 static char *format(const char *counters_json)
 {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/playbook.h"
-#include "vigil/webhook.h"
+#include "respond/playbook.h"
+#include "respond/webhook.h"
 
 static char path[] = "/tmp/vigil-pb-XXXXXX.yaml";
 static char first_error[512];

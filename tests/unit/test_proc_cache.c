@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/proc_cache.h"
+#include "sense/proc_cache.h"
 
 static char root[] = "/tmp/vigil-proc-XXXXXX";
 

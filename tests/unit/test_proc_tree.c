@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vigil/proc_tree.h"
+#include "sense/proc_tree.h"
 
 /* A child that waits to be killed; the caller reaps it. */
 static pid_t sleeper(void)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/redact.h"
+#include "stream/redact.h"
 
 static void test_redact_key_value(void **state)
 {

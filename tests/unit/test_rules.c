@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/event_view.h"
-#include "vigil/json_view.h"
-#include "vigil/rules.h"
-#include "vigil/util.h"
+#include "detect/event_view.h"
+#include "detect/json_view.h"
+#include "detect/rules.h"
+#include "core/util.h"
 
 struct diag_lines {
 	char text[4096];

@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/sniff.h"
+#include "sense/sniff.h"
 
 #define FMT(lit) sniff_format((const unsigned char *)(lit), sizeof(lit) - 1)
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vigil/spool.h"
+#include "respond/spool.h"
 
 static char dir[] = "/tmp/vigil-spool-XXXXXX";
 static char sub[64];

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vigil/webhook_sign.h"
+#include "respond/webhook_sign.h"
 
 /* The vector the Standard Webhooks libraries test with. */
 #define SECRET	  "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

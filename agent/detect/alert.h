@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * alert.h — the JSON of an alert, in the stream's ECS form or in Falco's.
+ *
+ * Owns: turning a rule match into a line. ECS: the triggering event's
+ * fields, event.kind alert, rule.*, event.severity, threat.technique.id,
+ * tags, message (the rendered output) and vigil.alert (trigger id,
+ * sequence steps). Falco: time, rule, priority, output, output_fields,
+ * tags, hostname, source — what Falcosidekick and Falco Talon read.
+ * Alerts are rare, so this uses jansson; the per-event path never does.
+ */
+#ifndef VIGIL_ALERT_H
+#define VIGIL_ALERT_H
+
+#include <stddef.h>
+
+#include "stream/ecs.h"
+#include "detect/rules.h"
+
+/*
+ * ECS alert from the triggering event's line (trigger, tlen). Returns a
+ * malloc'd line without '\n', or NULL (out of memory / unparsable trigger).
+ */
+char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const struct rule *r,
+		const struct rule_hit *hit);
+/* Falco-compatible alert JSON (malloc'd, no '\n'). */
+char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v,
+		  const struct rule_hit *hit);
+const char *falco_priority(enum severity s);
+
+#endif

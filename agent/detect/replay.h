@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * replay.h — recorded NDJSON through the rules: retro-hunting.
+ *
+ * Owns: reading lines (any length, up to 16 MiB each), skipping and
+ * counting malformed ones (reported as NAME:LINE: reason), skipping alert
+ * lines (event.kind alert: a stream's own alerts are not evidence), and
+ * writing alerts as ECS or Falco JSON lines. The engine is the daemon's.
+ */
+#ifndef VIGIL_REPLAY_H
+#define VIGIL_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "detect/rules.h"
+
+struct playbook_set;
+
+struct replay_stats {
+	uint64_t lines, events, alerts, malformed, skipped_alerts, alert_errors, playbook_runs;
+};
+
+struct replay_opts {
+	bool falco; /* Falco-compatible alert JSON instead of ECS */
+	unsigned max_sequences;
+	uint64_t dedup_ms;     /* identical alerts within this are held back (0: off) */
+	const char *host_name; /* for Falco's hostname when events lack host.name */
+	/* dry run: which playbook steps each alert would trigger, on err (NULL: none) */
+	struct playbook_set *playbooks;
+};
+
+/* Runs rs (taken over and freed) over in; alerts to out, problems to err. */
+int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,
+	       FILE *out, FILE *err, struct replay_stats *st);
+
+#endif

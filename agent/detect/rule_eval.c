@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule evaluator: compiled conditions against a struct rule_view, rules
+ * picked by event.action, and the bounded state of sequence rules (one
+ * state per rule and key, LRU-evicted when the cap is reached and the
+ * evictions counted per rule, expired on event time so replay behaves like
+ * live).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/rule_prog.h"
+#include "core/util.h"
+
+#define EVENT_ID_MAX 48
+#define DEDUP_SLOTS  4096
+#define MESSAGE_MAX  4096
+
+struct seq_state {
+	uint64_t hash;
+	uint64_t ts_first;
+	uint32_t rule;
+	uint32_t step;			 /* last step reached; threshold rules: matches counted */
+	uint64_t seen[SEQ_DISTINCT_MAX]; /* threshold with distinct: value hashes counted */
+	int32_t hnext, prev, next;
+	char key[SEQ_KEY_MAX];
+	char first_id[EVENT_ID_MAX];
+	bool live;
+};
+
+struct rule_engine {
+	struct ruleset *rs;
+	alert_fn fn;
+	void *ctx;
+	struct seq_state *pool;
+	unsigned max, used;
+	int32_t *buckets; /* hash → first state index, -1 none */
+	uint32_t bmask;
+	int32_t free_head, lru_head, lru_tail; /* head = most recently touched */
+	struct rule_engine_stats st;
+	/* by rule index: flooding keys evicts others' pending sequences, so say whose */
+	struct rule_evicted {
+		uint64_t total, reported;
+	} * evicted;
+	uint64_t dedup_ns;
+	struct dedup_slot {
+		uint64_t hash, last_ns, held;
+	} * dedup; /* by hash: a collision only ever lets an alert through */
+	char msg[MESSAGE_MAX];
+};
+
+/* ---- conditions ---- */
+
+static bool mem_icontains(const char *h, size_t hn, const char *needle, size_t nn)
+{
+	if (nn > hn)
+		return false;
+	for (size_t i = 0; i + nn <= hn; i++) {
+		size_t j = 0;
+
+		while (j < nn && tolower((unsigned char)h[i + j]) == needle[j])
+			j++;
+		if (j == nn)
+			return true;
+	}
+	return false;
+}
+
+static bool starts(const char *p, size_t n, const struct pstr *pre)
+{
+	return n >= pre->n && !memcmp(p, pre->p, pre->n);
+}
+
+/* Prefixes are sorted and none covers another: the greatest one <= s is the only candidate. */
+static bool prefix_search(const struct pnode *t, const char *p, size_t n)
+{
+	size_t lo = 0, hi = t->n;
+
+	if (t->n < SET_MIN_ITEMS) {
+		for (unsigned i = 0; i < t->n; i++)
+			if (starts(p, n, &t->strs[i]))
+				return true;
+		return false;
+	}
+	while (lo < hi) { /* first prefix > s */
+		size_t mid = (lo + hi) / 2;
+		const struct pstr *m = &t->strs[mid];
+		int c = memcmp(m->p, p, m->n < n ? m->n : n);
+
+		if (c < 0 || (c == 0 && m->n <= n))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && starts(p, n, &t->strs[lo - 1]);
+}
+
+static bool set_has(const struct strset *s, const char *p, size_t n)
+{
+	uint32_t h = str_hash(p, n) & s->mask;
+
+	for (; s->slots[h].p; h = (h + 1) & s->mask)
+		if (s->slots[h].n == n && !memcmp(s->slots[h].p, p, n))
+			return true;
+	return false;
+}
+
+static bool glob_match(const char *pattern, const char *p, size_t n)
+{
+	char buf[4096];
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return fnmatch(pattern, buf, 0) == 0;
+}
+
+static bool str_test(const struct pnode *t, const char *p, size_t n)
+{
+	switch (t->op) {
+	case OP_EQ:
+		if (t->set.slots)
+			return set_has(&t->set, p, n);
+		for (unsigned i = 0; i < t->n; i++)
+			if (t->strs[i].n == n && !memcmp(t->strs[i].p, p, n))
+				return true;
+		return false;
+	case OP_STARTSWITH:
+		return prefix_search(t, p, n);
+	case OP_ENDSWITH:
+		for (unsigned i = 0; i < t->n; i++)
+			if (n >= t->strs[i].n &&
+			    !memcmp(p + n - t->strs[i].n, t->strs[i].p, t->strs[i].n))
+				return true;
+		return false;
+	case OP_CONTAINS:
+		for (unsigned i = 0; i < t->n; i++)
+			if (memmem(p, n, t->strs[i].p, t->strs[i].n))
+				return true;
+		return false;
+	case OP_ICONTAINS:
+		for (unsigned i = 0; i < t->n; i++)
+			if (mem_icontains(p, n, t->strs[i].p, t->strs[i].n))
+				return true;
+		return false;
+	case OP_GLOB:
+		for (unsigned i = 0; i < t->n; i++)
+			if (glob_match(t->strs[i].p, p, n))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+static bool num_test(const struct pnode *t, int64_t x)
+{
+	switch (t->op) {
+	case OP_LT:
+		return x < t->nums[0];
+	case OP_LE:
+		return x <= t->nums[0];
+	case OP_GT:
+		return x > t->nums[0];
+	case OP_GE:
+		return x >= t->nums[0];
+	default:
+		for (unsigned i = 0; i < t->n; i++)
+			if (t->nums[i] == x)
+				return true;
+		return false;
+	}
+}
+
+static bool in_cidr(const struct cidr *c, const struct ipaddr *ip)
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (c->ip.v6 != ip->v6 || memcmp(c->ip.a, ip->a, full))
+		return false;
+	return !rest || ((c->ip.a[full] ^ ip->a[full]) & (0xff00 >> rest)) == 0;
+}
+
+static bool ip_test(const struct pnode *t, const struct ipaddr *ip)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (in_cidr(&t->cidrs[i], ip))
+			return true;
+	return false;
+}
+
+static bool value_test(const struct pnode *t, const struct rval *v)
+{
+	switch (field_defs[t->field].type) {
+	case FT_NUM:
+		return num_test(t, v->i);
+	case FT_IP:
+		return ip_test(t, &v->ip);
+	case FT_BOOL:
+		return v->b == t->bval;
+	default:
+		return str_test(t, v->s.p, v->s.n);
+	}
+}
+
+/* A missing field fails every test ("!=" included); several values: any one. */
+static bool test_eval(const struct pnode *t, const struct rule_view *v)
+{
+	const struct rval *r = view_first(v, t->field);
+
+	if (!r)
+		return false;
+	for (; r; r = view_next(v, r))
+		if (value_test(t, r))
+			return !t->negate;
+	return t->negate;
+}
+
+/* Most frequent kinds first: a chain of ifs predicts better than a jump table here. */
+bool pnode_eval(const struct pnode *n, const struct rule_view *v)
+{
+	if (n->kind == P_TEST)
+		return test_eval(n, v);
+	if (n->kind == P_ACTION)
+		return (n->mask >> v->action) & 1;
+	if (n->kind == P_AND) {
+		for (unsigned i = 0; i < n->nkids; i++)
+			if (!pnode_eval(n->kids[i], v))
+				return false;
+		return true;
+	}
+	if (n->kind == P_OR) {
+		for (unsigned i = 0; i < n->nkids; i++)
+			if (pnode_eval(n->kids[i], v))
+				return true;
+		return false;
+	}
+	if (n->kind == P_NOT)
+		return !pnode_eval(n->a, v);
+	if (n->kind == P_EXISTS)
+		return v->head[n->field] != 0;
+	return n->bval;
+}
+
+/* ---- output ---- */
+
+/* Append p[0..n) to buf (len bytes, kept NUL-terminated), cutting at the end. */
+static void put(char *buf, size_t len, size_t *o, const char *p, size_t n)
+{
+	if (*o + 1 >= len)
+		return;
+	if (n > len - 1 - *o)
+		n = len - 1 - *o;
+	memcpy(buf + *o, p, n);
+	*o += n;
+	buf[*o] = 0;
+}
+
+/* buf = p[0..n), cut to len - 1 bytes. */
+static void copy_str(char *buf, size_t len, const char *p, size_t n)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	put(buf, len, &o, p, n);
+}
+
+static void put_int(char *buf, size_t len, size_t *o, int64_t x)
+{
+	char tmp[24], *e = tmp + sizeof(tmp);
+	char *c = u64_digits(e, x < 0 ? -(uint64_t)x : (uint64_t)x);
+
+	if (x < 0)
+		*--c = '-';
+	put(buf, len, o, c, e - c);
+}
+
+static void put_value(char *buf, size_t len, size_t *o, const struct rval *r, enum field_type t)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	switch (t) {
+	case FT_NUM:
+		put_int(buf, len, o, r->i);
+		break;
+	case FT_BOOL:
+		put(buf, len, o, r->b ? "true" : "false", r->b ? 4 : 5);
+		break;
+	case FT_IP:
+		inet_ntop(r->ip.v6 ? AF_INET6 : AF_INET, r->ip.a, ip, sizeof(ip));
+		put(buf, len, o, ip, strlen(ip));
+		break;
+	default:
+		put(buf, len, o, r->s.p, r->s.n);
+	}
+}
+
+size_t rule_render(const struct rule *rl, const struct rule_view *v, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < rl->nout; i++) {
+		const struct tmpl_part *p = &rl->out[i];
+		const struct rval *r;
+
+		if (p->field < 0) {
+			put(buf, len, &o, p->lit.p, p->lit.n);
+			continue;
+		}
+		r = view_first(v, p->field);
+		if (!r)
+			put(buf, len, &o, "<NA>", 4);
+		for (; r; r = view_next(v, r)) {
+			put_value(buf, len, &o, r, field_defs[p->field].type);
+			if (r->next)
+				put(buf, len, &o, " ", 1);
+		}
+	}
+	return o;
+}
+
+void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_id f), void *ctx)
+{
+	for (unsigned i = 0; i < r->nout; i++)
+		if (r->out[i].field >= 0)
+			fn(ctx, r->out[i].field);
+}
+
+/* ---- alerts ---- */
+
+static void fire(struct rule_engine *e, const struct rule *r, const struct rule_view *v,
+		 const struct seq_match *seq)
+{
+	struct rule_hit hit = {.message = e->msg, .seq = seq};
+	const struct rval *ent = view_first(v, F_PROC_ENTITY);
+	size_t n = rule_render(r, v, e->msg, sizeof(e->msg));
+
+	e->st.matches++;
+	if (e->dedup_ns) {
+		uint64_t h = str_hash(e->msg, n) ^ str_hash(r->id, strlen(r->id)) ^
+			     (ent ? str_hash(ent->s.p, ent->s.n) : 0);
+		struct dedup_slot *d = &e->dedup[h % DEDUP_SLOTS];
+
+		if (d->hash == h && v->ts_ns >= d->last_ns && v->ts_ns - d->last_ns < e->dedup_ns) {
+			d->held++;
+			e->st.suppressed++;
+			return;
+		}
+		hit.suppressed = d->hash == h ? d->held : 0;
+		*d = (struct dedup_slot){.hash = h, .last_ns = v->ts_ns};
+	}
+	e->fn(e->ctx, r, v, &hit);
+}
+
+/* ---- sequence state ---- */
+
+static void lru_unlink(struct rule_engine *e, int32_t i)
+{
+	struct seq_state *s = &e->pool[i];
+
+	if (s->prev >= 0)
+		e->pool[s->prev].next = s->next;
+	else
+		e->lru_head = s->next;
+	if (s->next >= 0)
+		e->pool[s->next].prev = s->prev;
+	else
+		e->lru_tail = s->prev;
+}
+
+static void lru_push(struct rule_engine *e, int32_t i)
+{
+	struct seq_state *s = &e->pool[i];
+
+	s->prev = -1;
+	s->next = e->lru_head;
+	if (e->lru_head >= 0)
+		e->pool[e->lru_head].prev = i;
+	e->lru_head = i;
+	if (e->lru_tail < 0)
+		e->lru_tail = i;
+}
+
+static void state_drop(struct rule_engine *e, int32_t i)
+{
+	struct seq_state *s = &e->pool[i];
+	int32_t *pp = &e->buckets[s->hash & e->bmask];
+
+	while (*pp != i)
+		pp = &e->pool[*pp].hnext;
+	*pp = s->hnext;
+	lru_unlink(e, i);
+	s->live = false;
+	s->hnext = e->free_head;
+	e->free_head = i;
+	e->st.seq_live--;
+}
+
+static uint64_t state_hash(uint32_t rule, const char *key)
+{
+	return str_hash(key, strlen(key)) ^ ((uint64_t)rule * 0x9e3779b97f4a7c15ull);
+}
+
+static int32_t state_find(struct rule_engine *e, uint32_t rule, const char *key)
+{
+	uint64_t h = state_hash(rule, key);
+
+	for (int32_t i = e->buckets[h & e->bmask]; i >= 0; i = e->pool[i].hnext)
+		if (e->pool[i].hash == h && e->pool[i].rule == rule && !strcmp(e->pool[i].key, key))
+			return i;
+	return -1;
+}
+
+static bool expired(const struct rule_engine *e, const struct seq_state *s, uint64_t now)
+{
+	return now > s->ts_first && now - s->ts_first > e->rs->rules[s->rule]->seq->within_ns;
+}
+
+/* Drop expired states from the old end, then take a free slot (evicting if full). */
+static int32_t state_alloc(struct rule_engine *e, uint64_t now)
+{
+	int32_t i;
+
+	while (e->lru_tail >= 0 && expired(e, &e->pool[e->lru_tail], now)) {
+		state_drop(e, e->lru_tail);
+		e->st.seq_expired++;
+	}
+	if (e->free_head < 0 && e->used < e->max) {
+		e->pool[e->used].hnext = -1;
+		e->free_head = e->used++;
+	}
+	if (e->free_head < 0) {
+		if (e->evicted)
+			e->evicted[e->pool[e->lru_tail].rule].total++;
+		state_drop(e, e->lru_tail);
+		e->st.seq_evicted++;
+	}
+	i = e->free_head;
+	e->free_head = e->pool[i].hnext;
+	e->st.seq_live++;
+	return i;
+}
+
+static void state_start(struct rule_engine *e, const struct rule *r, const char *key,
+			const struct rule_view *v)
+{
+	int32_t i = state_find(e, r->index, key);
+	struct seq_state *s;
+	const struct rval *id = view_first(v, F_EVENT_ID);
+
+	if (i >= 0 && e->pool[i].step > 0 && !expired(e, &e->pool[i], v->ts_ns))
+		return; /* a sequence under way keeps its progress */
+	if (i < 0) {
+		i = state_alloc(e, v->ts_ns);
+		s = &e->pool[i];
+		s->hash = state_hash(r->index, key);
+		s->rule = r->index;
+		copy_str(s->key, sizeof(s->key), key, strlen(key));
+		s->hnext = e->buckets[s->hash & e->bmask];
+		e->buckets[s->hash & e->bmask] = i;
+		s->live = true;
+		e->st.seq_started++;
+	} else {
+		lru_unlink(e, i);
+	}
+	s = &e->pool[i];
+	s->step = 0;
+	s->ts_first = v->ts_ns;
+	copy_str(s->first_id, sizeof(s->first_id), id ? id->s.p : "", id ? id->s.n : 0);
+	lru_push(e, i);
+}
+
+/* The key an event gives a sequence: "" when the event has none. */
+static void event_key(const struct seq_def *sq, const struct rule_view *v, char *key, size_t len)
+{
+	enum field_id f = sq->by == BY_FIELD ? sq->key_field : F_PROC_ENTITY;
+	const struct rval *r = view_first(v, f);
+
+	size_t o = 0;
+
+	key[0] = 0;
+	if (r)
+		put_value(key, len, &o, r, field_defs[f].type);
+}
+
+static void state_advance(struct rule_engine *e, const struct rule *r, int32_t i, unsigned step,
+			  const struct rule_view *v)
+{
+	struct seq_state *s = &e->pool[i];
+
+	if (step + 1 < r->seq->nsteps) {
+		s->step = step;
+		lru_unlink(e, i);
+		lru_push(e, i);
+		return;
+	}
+	struct seq_match m = {.by = r->seq->by_name,
+			      .key = s->key,
+			      .steps = r->seq->nsteps,
+			      .first_ts_ns = s->ts_first,
+			      .first_event_id = s->first_id};
+
+	fire(e, r, v, &m);
+	state_drop(e, i);
+}
+
+/* Candidate keys for a later step: the event's own, and for trees its ancestors'. */
+static bool try_advance(struct rule_engine *e, const struct rule *r, unsigned step, const char *key,
+			const struct rule_view *v)
+{
+	int32_t i = key[0] ? state_find(e, r->index, key) : -1;
+
+	if (i < 0 || e->pool[i].step != step - 1)
+		return false;
+	if (expired(e, &e->pool[i], v->ts_ns)) {
+		state_drop(e, i);
+		e->st.seq_expired++;
+		return false;
+	}
+	state_advance(e, r, i, step, v);
+	return true;
+}
+
+/* A threshold rule matched: count it (distinct values only, if asked) for its key. */
+static void threshold_step(struct rule_engine *e, const struct rule *r, const char *key,
+			   const struct rule_view *v)
+{
+	const struct seq_def *sq = r->seq;
+	struct seq_state *s;
+	int32_t i = state_find(e, r->index, key);
+
+	if (i < 0 || expired(e, &e->pool[i], v->ts_ns)) {
+		state_start(e, r, key, v); /* count 0, fresh window */
+		i = state_find(e, r->index, key);
+	}
+	s = &e->pool[i];
+	if (sq->distinct >= 0) {
+		const struct rval *d = view_first(v, sq->distinct);
+		char buf[SEQ_KEY_MAX];
+		size_t n = 0;
+		uint64_t h;
+
+		if (!d)
+			return;
+		put_value(buf, sizeof(buf), &n, d, field_defs[sq->distinct].type);
+		h = str_hash(buf, n) | 1; /* 0 marks a free slot */
+		for (unsigned k = 0; k < s->step; k++)
+			if (s->seen[k] == h)
+				return;
+		s->seen[s->step] = h;
+	}
+	if (++s->step < sq->count)
+		return;
+	struct seq_match m = {.by = sq->by_name,
+			      .key = s->key,
+			      .steps = s->step,
+			      .first_ts_ns = s->ts_first,
+			      .first_event_id = s->first_id};
+
+	fire(e, r, v, &m);
+	state_drop(e, i);
+}
+
+static void seq_step(struct rule_engine *e, const struct rule *r, unsigned step,
+		     const struct rule_view *v)
+{
+	char key[SEQ_KEY_MAX];
+
+	event_key(r->seq, v, key, sizeof(key));
+	if (r->seq->count) {
+		if (key[0])
+			threshold_step(e, r, key, v);
+		return;
+	}
+	if (step == 0) {
+		if (key[0])
+			state_start(e, r, key, v);
+		return;
+	}
+	if (try_advance(e, r, step, key, v) || r->seq->by != BY_TREE)
+		return;
+	for (const struct rval *a = view_first(v, F_ANC_ENTITY); a; a = view_next(v, a)) {
+		copy_str(key, sizeof(key), a->s.p, a->s.n);
+		if (try_advance(e, r, step, key, v))
+			return;
+	}
+}
+
+/* ---- engine ---- */
+
+/* Per-rule eviction counts for the current ruleset (none if out of memory: the total stays). */
+static void evicted_reset(struct rule_engine *e)
+{
+	free(e->evicted);
+	e->evicted = calloc(e->rs->n ? e->rs->n : 1, sizeof(*e->evicted));
+}
+
+static void states_reset(struct rule_engine *e)
+{
+	memset(e->buckets, 0xff, (e->bmask + 1) * sizeof(*e->buckets));
+	e->used = 0;
+	e->free_head = e->lru_head = e->lru_tail = -1;
+	e->st.seq_live = 0;
+}
+
+int rule_engine_new(struct ruleset *rs, unsigned state_max, alert_fn fn, void *ctx,
+		    struct rule_engine **ret)
+{
+	struct rule_engine *e = calloc(1, sizeof(*e));
+	uint32_t nb = 64;
+
+	if (!e)
+		return -ENOMEM;
+	if (state_max < 16)
+		state_max = 16;
+	while (nb < state_max)
+		nb <<= 1;
+	e->pool = calloc(state_max, sizeof(*e->pool)); /* pages are touched only as used */
+	e->buckets = malloc(nb * sizeof(*e->buckets));
+	if (!e->pool || !e->buckets) {
+		free(e->pool);
+		free(e->buckets);
+		free(e);
+		return -ENOMEM;
+	}
+	e->bmask = nb - 1;
+	e->max = state_max;
+	e->rs = rs;
+	e->fn = fn;
+	e->ctx = ctx;
+	states_reset(e);
+	evicted_reset(e);
+	*ret = e;
+	return 0;
+}
+
+void rule_engine_set_dedup(struct rule_engine *e, uint64_t window_ns)
+{
+	if (!e->dedup && window_ns)
+		e->dedup = calloc(DEDUP_SLOTS, sizeof(*e->dedup));
+	e->dedup_ns = e->dedup ? window_ns : 0;
+}
+
+struct rule_engine *rule_engine_free(struct rule_engine *e)
+{
+	if (e) {
+		free(e->dedup);
+		free(e->evicted);
+		ruleset_free(e->rs);
+		free(e->pool);
+		free(e->buckets);
+		free(e);
+	}
+	return NULL;
+}
+
+struct ruleset *rule_engine_swap(struct rule_engine *e, struct ruleset *rs)
+{
+	struct ruleset *old = e->rs;
+
+	e->rs = rs;
+	states_reset(e); /* rule indexes changed */
+	evicted_reset(e);
+	return old;
+}
+
+const struct ruleset *rule_engine_ruleset(const struct rule_engine *e)
+{
+	return e->rs;
+}
+
+bool rule_engine_wants(const struct rule_engine *e, enum action_bit a)
+{
+	return e->rs->nby[a] != 0;
+}
+
+void rule_engine_eval(struct rule_engine *e, const struct rule_view *v)
+{
+	const struct ruleset *rs = e->rs;
+	const struct rule_entry *ent = rs->by_action[v->action];
+	unsigned n = rs->nby[v->action];
+
+	e->st.events++;
+	for (unsigned i = 0; i < n; i++) {
+		if (!pnode_eval(ent[i].cond, v))
+			continue;
+		if (ent[i].step >= 0) {
+			seq_step(e, ent[i].r, ent[i].step, v);
+			continue;
+		}
+		fire(e, ent[i].r, v, NULL);
+	}
+}
+
+void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *ret)
+{
+	*ret = e->st;
+}
+
+void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction_fn fn, void *ctx)
+{
+	for (unsigned i = 0; e->evicted && i < e->rs->n; i++) {
+		struct rule_evicted *x = &e->evicted[i];
+
+		if (x->total == (unreported_only ? x->reported : 0))
+			continue;
+		fn(ctx, e->rs->rules[i], x->total - (unreported_only ? x->reported : 0), x->total);
+		if (unreported_only)
+			x->reported = x->total;
+	}
+}

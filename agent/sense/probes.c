@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+
+#include "file.skel.h"
+#include "net.skel.h"
+#include "probe.skel.h"
+#include "process.skel.h"
+#include "sense/cgroup.h"
+#include "sense/devices.h"
+#include "core/log.h"
+#include "sense/probes.h"
+#include "core/util.h"
+
+#define MAX_LINKS 64
+
+struct probes {
+	struct bpf_link *links[MAX_LINKS];
+	unsigned nlinks;
+	struct vigil_process *proc;
+	struct vigil_file *file;
+	struct vigil_net *net;
+	struct ring_buffer *rb;
+	int cgroup_fd;
+	int contain_fds[7];	  /* see contain.h CONTAIN_SHARED_MAPS; -1: none */
+	struct bpf_link *sc_link; /* the seccomp check, while attached */
+	int ncpus;
+	bool open_via_lsm;
+	bool watch_gpus; /* watch.gpu_devices is not empty */
+	struct probes_info info;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return log_libbpf(level == LIBBPF_WARN ? 0 : 1, fmt, ap);
+}
+
+/* Try to load and attach one program of probe.bpf.c: the only honest test. */
+static void probe_feature(const char *prog_name, char *out, size_t len)
+{
+	struct vigil_probe *skel = vigil_probe__open();
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int r;
+
+	if (!skel) {
+		snprintf(out, len, "unavailable (%s)", strerror(errno));
+		return;
+	}
+	libbpf_set_print(NULL); /* an expected refusal is not a warning */
+	bpf_object__for_each_program (prog, skel->obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
+	r = vigil_probe__load(skel);
+	if (r) {
+		snprintf(out, len, "unavailable (load: %s)", strerror(-r));
+		goto out;
+	}
+	prog = bpf_object__find_program_by_name(skel->obj, prog_name);
+	link = bpf_program__attach(prog);
+	if (!link) {
+		snprintf(out, len, "unavailable (attach: %s)", strerror(errno));
+		goto out;
+	}
+	bpf_link__destroy(link);
+	snprintf(out, len, "available");
+out:
+	vigil_probe__destroy(skel);
+	libbpf_set_print(libbpf_print);
+}
+
+/* Syscall tracepoints are found through tracefs: mount it where it is missing. */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		log_warn_errno(
+		    -errno, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed");
+}
+
+/*
+ * The filter maps a watch list fills. A reload fills scratch copies, then
+ * adds what is new to the live maps before it removes what is stale: an
+ * open of a file watched before and after a SIGHUP is never missed.
+ */
+enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_NR };
+
+struct watches {
+	int fd[W_NR];		   /* the maps being filled */
+	struct probes_info *count; /* watched_* and gpu_majors */
+	bool all_dirs;		   /* some dir watches the files directly in it */
+};
+
+static int add_ext(struct watches *w, const char *ext, uint32_t kind)
+{
+	struct vgl_ext_key k = {};
+	size_t n = strlen(ext);
+
+	if (ext[0] == '.')
+		ext++, n--;
+	if (!n || n >= VGL_EXT_LEN)
+		return log_warn(
+		    "watch: extension \"%s\" is empty or longer than %d characters: ignored", ext,
+		    VGL_EXT_LEN - 1);
+	for (size_t i = 0; i < n; i++)
+		k.ext[i] = tolower((unsigned char)ext[i]);
+	return bpf_map_update_elem(w->fd[W_EXTS], &k, &kind, BPF_ANY);
+}
+
+typedef void (*glob_fn)(struct watches *w, const char *path, const struct stat *st, uint32_t arg);
+
+static void for_each_glob(struct watches *w, const struct strv *globs, glob_fn fn, uint32_t arg)
+{
+	for (unsigned i = 0; i < globs->n; i++) {
+		glob_t g;
+
+		if (glob(globs->v[i], GLOB_NOSORT, NULL, &g) != 0)
+			continue; /* nothing there yet: fine */
+		for (size_t j = 0; j < g.gl_pathc; j++) {
+			struct stat st;
+
+			if (stat(g.gl_pathv[j], &st) == 0)
+				fn(w, g.gl_pathv[j], &st, arg);
+		}
+		globfree(&g);
+	}
+}
+
+static void watch_dir(struct watches *w, const char *path, const struct stat *st, uint32_t flag)
+{
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
+	uint32_t v = 0;
+
+	if (!S_ISDIR(st->st_mode))
+		return;
+	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
+	v |= flag;
+	if (bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY) == 0) {
+		w->count->watched_dirs++;
+		if (flag == VGL_DIR_ALL)
+			w->all_dirs = true;
+	}
+}
+
+static void watch_file(struct watches *w, const char *path, const struct stat *st, uint32_t kind)
+{
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
+
+	if (S_ISDIR(st->st_mode)) {
+		watch_dir(w, path, st, VGL_DIR_ALL);
+		return;
+	}
+	if (bpf_map_update_elem(w->fd[W_FILES], &k, &kind, BPF_ANY) == 0)
+		w->count->watched_files++;
+}
+
+/* Watch minors >= min_minor of a GPU driver's major (the lowest seen wins); true if new. */
+static bool add_major(struct watches *w, uint32_t maj, uint32_t min_minor)
+{
+	struct vgl_major_val v = {.min_minor = min_minor, .kind = VGL_KIND_GPU}, old;
+	int fd = w->fd[W_MAJORS];
+
+	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
+		if (old.min_minor > min_minor)
+			bpf_map_update_elem(fd, &maj, &v, BPF_EXIST);
+		return false;
+	}
+	if (bpf_map_update_elem(fd, &maj, &v, BPF_NOEXIST) < 0)
+		return false;
+	w->count->gpu_majors++;
+	return true;
+}
+
+static void watch_gpu_drivers(struct watches *w)
+{
+	char text[16384];
+	struct gpu_major m[16];
+	unsigned n;
+
+	if (read_file("/proc/devices", text, sizeof(text)) <= 0)
+		return;
+	n = gpu_majors_parse(text, m, ARRAY_SIZE(m));
+	for (unsigned i = 0; i < n; i++)
+		if (add_major(w, m[i].major, 0))
+			log_info("watching GPU driver %s (major %u)", m[i].driver, m[i].major);
+}
+
+static void live_watches(struct probes *p, struct watches *w)
+{
+	struct vigil_file *f = p->file;
+
+	*w = (struct watches){.fd = {bpf_map__fd(f->maps.exts), bpf_map__fd(f->maps.dirs),
+				     bpf_map__fd(f->maps.files), bpf_map__fd(f->maps.majors),
+				     bpf_map__fd(f->maps.gpu_nodes)},
+			      .count = &p->info};
+}
+
+void probes_watch_gpu_drivers(struct probes *p)
+{
+	struct watches w;
+
+	if (!p->watch_gpus)
+		return;
+	live_watches(p, &w);
+	watch_gpu_drivers(&w);
+}
+
+/*
+ * A configured node is watched by its own number only: its major may be
+ * another driver's (1:7, /dev/full), whose other nodes are no GPUs. The
+ * drivers' own majors come from add_major.
+ */
+static void watch_gpu(struct watches *w, const char *path, const struct stat *st, uint32_t unused)
+{
+	uint32_t rdev = kernel_dev(st->st_rdev), kind = VGL_KIND_GPU;
+
+	if (S_ISCHR(st->st_mode))
+		bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
+}
+
+static void fill_watches(struct watches *w, const struct vigil_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
+		const char *x = cfg->model_extensions.v[i];
+
+		if (add_ext(w, x, strcmp(x, "pth") ? VGL_KIND_MODEL : VGL_KIND_MODEL_PTH) == 0)
+			w->count->watched_exts++;
+	}
+	for (unsigned i = 0; i < cfg->ambiguous_extensions.n; i++)
+		if (add_ext(w, cfg->ambiguous_extensions.v[i], VGL_KIND_MODEL_AMBIGUOUS) == 0)
+			w->count->watched_exts++;
+	for_each_glob(w, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
+	for_each_glob(w, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
+	for_each_glob(w, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
+	if (cfg->gpu_devices.n) {
+		add_major(w, 195, 0);	/* NVIDIA, even before the driver creates nodes */
+		add_major(w, 226, 128); /* DRM render nodes */
+		for_each_glob(w, &cfg->gpu_devices, watch_gpu, 0);
+		watch_gpu_drivers(w); /* dynamic majors, nodes or not */
+	}
+}
+
+#define KEY_MAX 64 /* the largest key of the watch maps */
+
+/* Scratch maps shaped like the live ones (fds -1 where creation failed). */
+static int stage_open(struct probes *p, struct watches *stage, struct probes_info *count)
+{
+	struct watches live;
+
+	live_watches(p, &live);
+	*stage = (struct watches){.count = count};
+	for (int i = 0; i < W_NR; i++)
+		stage->fd[i] = -1; /* stage_close skips what was not created */
+	for (int i = 0; i < W_NR; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t len = sizeof(mi);
+		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+
+		if (bpf_obj_get_info_by_fd(live.fd[i], &mi, &len) < 0)
+			return -errno;
+		if (mi.key_size > KEY_MAX)
+			return -E2BIG;
+		stage->fd[i] = bpf_map_create(BPF_MAP_TYPE_HASH, "vgl_stage", mi.key_size,
+					      mi.value_size, mi.max_entries, &o);
+		if (stage->fd[i] < 0)
+			return stage->fd[i];
+	}
+	return 0;
+}
+
+static void stage_close(struct watches *stage)
+{
+	for (int i = 0; i < W_NR; i++)
+		if (stage->fd[i] >= 0)
+			close(stage->fd[i]);
+}
+
+/* live := stage, adding and updating first, then deleting what stage lacks. */
+static void sync_map(int live, int stage)
+{
+	char key[KEY_MAX], next[KEY_MAX], val[KEY_MAX], *stale = NULL;
+	size_t nstale = 0, ksz;
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(mi);
+
+	if (bpf_obj_get_info_by_fd(live, &mi, &len) < 0 || mi.value_size > sizeof(val))
+		return;
+	ksz = mi.key_size;
+	for (void *prev = NULL; bpf_map_get_next_key(stage, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (bpf_map_lookup_elem(stage, key, val) == 0)
+			bpf_map_update_elem(live, key, val, BPF_ANY);
+	}
+	stale = malloc((size_t)mi.max_entries * ksz);
+	for (void *prev = NULL; stale && bpf_map_get_next_key(live, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (bpf_map_lookup_elem(stage, key, val) < 0)
+			memcpy(stale + nstale++ * ksz, key, ksz);
+	}
+	for (size_t i = 0; i < nstale; i++)
+		bpf_map_delete_elem(live, stale + i * ksz);
+	free(stale);
+}
+
+int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
+{
+	struct probes_info count = {};
+	struct watches stage, live;
+	struct vigil_file *f = p->file;
+	int r = stage_open(p, &stage, &count);
+
+	if (r < 0) {
+		stage_close(&stage);
+		return log_error_errno(r, "cannot stage the watch lists: keeping the current ones");
+	}
+	fill_watches(&stage, cfg);
+	live_watches(p, &live);
+	/* the gates open before entries appear and close only after they are gone */
+	if (count.watched_files)
+		f->bss->nr_files = count.watched_files;
+	if (stage.all_dirs)
+		f->bss->have_all_dirs = 1;
+	for (int i = 0; i < W_NR; i++)
+		sync_map(live.fd[i], stage.fd[i]);
+	f->bss->nr_files = count.watched_files;
+	f->bss->have_all_dirs = stage.all_dirs;
+	stage_close(&stage);
+	p->watch_gpus = cfg->gpu_devices.n > 0;
+	p->info.watched_exts = count.watched_exts;
+	p->info.watched_dirs = count.watched_dirs;
+	p->info.watched_files = count.watched_files;
+	p->info.gpu_majors = count.gpu_majors;
+	return 0;
+}
+
+/* Attach each program on its own: a syscall this kernel lacks skips one probe, not all. */
+static void attach_all(struct probes *p, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, obj) {
+		enum bpf_attach_type t = bpf_program__expected_attach_type(prog);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue; /* the other variant of a probe */
+		if (prog == p->proc->progs.seccomp_check)
+			continue; /* attached only while a process is confined */
+		if (t == BPF_CGROUP_INET4_CONNECT || t == BPF_CGROUP_INET6_CONNECT ||
+		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG)
+			link = bpf_program__attach_cgroup(prog, p->cgroup_fd);
+		else
+			link = bpf_program__attach(prog);
+		if (!link) {
+			log_warn("probe %s not attached: %s", bpf_program__name(prog),
+				 strerror(errno));
+			p->info.skipped++;
+			continue;
+		}
+		p->info.attached++;
+		if (p->nlinks < MAX_LINKS)
+			p->links[p->nlinks++] = link;
+	}
+}
+
+/* One ring buffer and one set of counters/scratch for every object. */
+static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
+{
+	static const char *const shared[] = {"events", "drops", "recs", "paths"};
+	struct bpf_map *src, *dst;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(shared); i++) {
+		src = bpf_object__find_map_by_name(proc->obj, shared[i]);
+		dst = bpf_object__find_map_by_name(obj, shared[i]);
+		if (!dst)
+			continue;
+		r = bpf_map__reuse_fd(dst, bpf_map__fd(src));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int load_process(struct probes *p, const struct vigil_config *cfg)
+{
+	int r;
+
+	p->proc = vigil_process__open();
+	if (!p->proc)
+		return -errno;
+	p->proc->rodata->args_max = cfg->args_max;
+	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
+	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
+	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
+	bpf_map__set_max_entries(p->proc->maps.recs, p->ncpus);
+	/* confined processes and their verdicts: the containment object's pinned maps */
+	if (p->contain_fds[4] >= 0 &&
+	    (bpf_map__reuse_fd(p->proc->maps.vgl_confined, p->contain_fds[4]) ||
+	     bpf_map__reuse_fd(p->proc->maps.vgl_verdicts, p->contain_fds[5]) ||
+	     bpf_map__reuse_fd(p->proc->maps.vgl_sc_state, p->contain_fds[6])))
+		return log_error_errno(-errno, "sharing the seccomp maps failed");
+	r = vigil_process__load(p->proc);
+	if (r)
+		return log_error_errno(r, "loading the process probes failed");
+	attach_all(p, p->proc->obj);
+	return 0;
+}
+
+static const char *const open_tracepoints[] = {"exit_openat", "exit_open", "exit_openat2",
+					       "exit_creat"};
+
+/* Opens: the BPF-LSM file_open program where LSM programs load, else the exit tracepoints. */
+static void choose_open_probe(struct vigil_file *f, bool lsm)
+{
+	bpf_program__set_autoload(f->progs.lsm_file_open, lsm);
+	for (size_t i = 0; i < ARRAY_SIZE(open_tracepoints); i++)
+		bpf_program__set_autoload(
+		    bpf_object__find_program_by_name(f->obj, open_tracepoints[i]), !lsm);
+}
+
+static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool lsm)
+{
+	int r;
+
+	p->file = vigil_file__open();
+	if (!p->file)
+		return -errno;
+	p->file->rodata->agent_pid = getpid(); /* its own opens are not the host's */
+	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
+	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
+	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
+	choose_open_probe(p->file, lsm);
+	r = share_maps(p->file->obj, p->proc);
+	/* deny-path state: the containment object's (pinned) maps */
+	if (!r && p->contain_fds[0] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_cells, p->contain_fds[0]);
+	if (!r && p->contain_fds[1] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_deny, p->contain_fds[1]);
+	if (!r && p->contain_fds[2] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_cstate, p->contain_fds[2]);
+	if (!r && p->contain_fds[3] >= 0)
+		r = bpf_map__reuse_fd(p->file->maps.vgl_tasks, p->contain_fds[3]);
+	if (!r)
+		r = vigil_file__load(p->file);
+	return r;
+}
+
+static int load_file(struct probes *p, const struct vigil_config *cfg)
+{
+	/* VIGIL_TRY_LSM=1 tries the LSM probe regardless: tests the fallback */
+	bool lsm = !strcmp(p->info.lsm, "available") || getenv("VIGIL_TRY_LSM");
+	int r = open_file_skel(p, cfg, lsm);
+
+	if (r && lsm) {
+		log_warn_errno(r, "the BPF-LSM open probe did not load; using tracepoints");
+		vigil_file__destroy(p->file);
+		lsm = false;
+		r = open_file_skel(p, cfg, lsm);
+	}
+	if (r)
+		return log_error_errno(r, "loading the file probes failed");
+	p->open_via_lsm = p->info.open_via_lsm = lsm;
+	probes_load_watches(p, cfg);
+	attach_all(p, p->file->obj);
+	return 0;
+}
+
+static int load_net(struct probes *p, const struct vigil_config *cfg)
+{
+	int r;
+
+	p->net = vigil_net__open();
+	if (!p->net)
+		return -errno;
+	p->net->rodata->agent_pid = getpid(); /* nor its webhooks' connects */
+	p->net->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
+	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
+	r = share_maps(p->net->obj, p->proc);
+	if (!r)
+		r = vigil_net__load(p->net);
+	if (r)
+		return log_error_errno(r, "loading the network probes failed");
+	if (cgroup2_root(p->info.cgroup_root, sizeof(p->info.cgroup_root)) < 0)
+		log_warn("no cgroup v2 mount: UDP destinations will not be seen");
+	else
+		p->cgroup_fd = open(p->info.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	attach_all(p, p->net->obj);
+	return 0;
+}
+
+int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
+	       void *ctx, struct probes **ret)
+{
+	struct probes *p = calloc(1, sizeof(*p));
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->cgroup_fd = -1;
+	for (int i = 0; i < 7; i++)
+		p->contain_fds[i] = contain_fds ? contain_fds[i] : -1;
+	libbpf_set_print(libbpf_print);
+	setrlimit(RLIMIT_MEMLOCK, &rl); /* kernels before 5.11 charge BPF maps here */
+	p->ncpus = libbpf_num_possible_cpus();
+	if (p->ncpus <= 0) {
+		free(p);
+		return -EINVAL;
+	}
+	ensure_tracefs();
+	probe_feature("probe_lsm", p->info.lsm, sizeof(p->info.lsm));
+	probe_feature("probe_fentry", p->info.fentry, sizeof(p->info.fentry));
+	r = load_process(p, cfg);
+	if (!r)
+		r = load_file(p, cfg);
+	if (!r)
+		r = load_net(p, cfg);
+	if (!r) {
+		p->rb = ring_buffer__new(bpf_map__fd(p->proc->maps.events), fn, ctx, NULL);
+		if (!p->rb)
+			r = -errno;
+	}
+	if (r) {
+		probes_free(p);
+		return r;
+	}
+	/* opens use BPF-LSM where it loads; fentry is probed and reported only */
+	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms),
+		 "%stracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
+		 p->open_via_lsm ? "lsm(file_open)," : "",
+		 p->cgroup_fd >= 0 ? ",cgroup(connect4/6,sendmsg4/6)" : "");
+	*ret = p;
+	return 0;
+}
+
+struct probes *probes_free(struct probes *p)
+{
+	if (!p)
+		return NULL;
+	ring_buffer__free(p->rb);
+	probes_seccomp_check(p, false);
+	while (p->nlinks)
+		bpf_link__destroy(p->links[--p->nlinks]);
+	vigil_net__destroy(p->net);
+	vigil_file__destroy(p->file);
+	vigil_process__destroy(p->proc);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	free(p);
+	return NULL;
+}
+
+/* Consume whatever is in the ring buffer: producers only wake us when it fills up. */
+int probes_drain(struct probes *p)
+{
+	int r = ring_buffer__consume(p->rb);
+
+	return r == -EINTR ? 0 : r;
+}
+
+int probes_epoll_fd(struct probes *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR])
+{
+	uint64_t vals[p->ncpus];
+	int fd = bpf_map__fd(p->proc->maps.drops);
+
+	for (uint32_t i = 0; i < VGL_DROP_NR; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals) == 0)
+			for (int c = 0; c < p->ncpus; c++)
+				out[i] += vals[c];
+	}
+}
+
+const struct probes_info *probes_info(const struct probes *p)
+{
+	return &p->info;
+}
+
+int probes_seccomp_check(struct probes *p, bool on)
+{
+	uint32_t k = 0, v;
+
+	if (on == (p->sc_link != NULL) || p->contain_fds[6] < 0)
+		return 0;
+	if (on) {
+		p->sc_link = bpf_program__attach(p->proc->progs.seccomp_check);
+		if (!p->sc_link)
+			return log_warn_errno(-errno, "the seccomp check did not attach");
+	} else {
+		bpf_link__destroy(p->sc_link);
+		p->sc_link = NULL;
+	}
+	v = on;
+	bpf_map_update_elem(p->contain_fds[6], &k, &v, BPF_ANY);
+	log_info("seccomp check %s", on ? "attached: confined processes are watched" : "detached");
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * probes.h — the kernel side, seen from userspace.
+ *
+ * Owns: the BPF skeletons (process, file, net), feature probing (BPF-LSM,
+ * fentry: tried by really loading and attaching), filling the filter maps
+ * from config (extensions, model dirs, credential files, GPU majors), the
+ * shared ring buffer, and the drop counters. Nothing else touches libbpf.
+ */
+#ifndef VIGIL_PROBES_H
+#define VIGIL_PROBES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/abi.h"
+#include "core/config.h"
+
+struct probes;
+
+typedef int (*probes_sample_fn)(void *ctx, void *data, size_t size);
+
+struct probes_info {
+	char mechanisms[256]; /* e.g. "tracepoints,tp_btf,cgroup_sock_addr" */
+	char lsm[64];	      /* "available" / "unavailable (Operation not permitted)" */
+	char fentry[64];
+	unsigned attached, skipped; /* programs */
+	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
+	char cgroup_root[256];
+	bool open_via_lsm; /* deny-path answers EPERM; otherwise kill-on-open */
+};
+
+/* contain_fds: the containment maps (see contain.h) or NULL. */
+int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
+	       void *ctx, struct probes **ret);
+struct probes *probes_free(struct probes *p);
+/*
+ * Re-resolve watch globs into the maps (SIGHUP): new entries are added before
+ * stale ones are removed, so what stays watched is never unwatched meanwhile.
+ */
+int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
+/*
+ * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is
+ * often loaded by the first CUDA program, after vigild. Called on the tick.
+ */
+void probes_watch_gpu_drivers(struct probes *p);
+int probes_drain(struct probes *p);
+/* Attach (on) or detach the syscall check for processes confined by `vigil exec`. */
+int probes_seccomp_check(struct probes *p, bool on);
+int probes_epoll_fd(struct probes *p);
+/* Sum of the per-CPU drop counters, indexed by VGL_DROP_*. */
+void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR]);
+const struct probes_info *probes_info(const struct probes *p);
+
+#endif

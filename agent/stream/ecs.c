@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "vigil/abi.h"
+#include "stream/ecs.h"
+#include "stream/redact.h"
+#include "core/util.h"
+
+#define MAX_ANCESTORS 8
+
+struct ecs_writer {
+	time_t ts_sec; /* second whose "YYYY-MM-DDTHH:MM:SS." is in ts_prefix */
+	char ts_prefix[32];
+	size_t ts_len;
+	char host_name[256];
+	char run_id[17];
+	uint64_t seq;
+	int64_t boot_to_real_ns;
+	struct proc_cache *pc;
+	/*
+	 * Two buffers: a kernel event's line is read by every rule that matches it
+	 * while the response stage writes audit lines (agent lines) for the first
+	 * alert, so agent lines must never reuse (or reallocate) the event's.
+	 */
+	struct jw ev, agent;
+};
+
+int ecs_new(const char *host_name, const char *boot_id, struct proc_cache *pc,
+	    struct ecs_writer **ret)
+{
+	struct ecs_writer *w = calloc(1, sizeof(*w));
+	unsigned char rnd[8];
+
+	if (!w)
+		return -ENOMEM;
+	if (jw_init(&w->ev, 64 * 1024) < 0 || jw_init(&w->agent, 16 * 1024) < 0) {
+		ecs_free(w);
+		return -ENOMEM;
+	}
+	snprintf(w->host_name, sizeof(w->host_name), "%s", host_name);
+	w->ts_sec = -1;
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	for (int i = 0; i < 8; i++)
+		snprintf(w->run_id + 2 * i, 3, "%02x", rnd[i]);
+	w->pc = pc;
+	ecs_sync_clock(w);
+	*ret = w;
+	return 0;
+}
+
+struct ecs_writer *ecs_free(struct ecs_writer *w)
+{
+	if (w) {
+		jw_free(&w->ev);
+		jw_free(&w->agent);
+		free(w);
+	}
+	return NULL;
+}
+
+void ecs_sync_clock(struct ecs_writer *w)
+{
+	w->boot_to_real_ns = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+}
+
+uint64_t ecs_next_sequence(const struct ecs_writer *w)
+{
+	return w->seq + 1;
+}
+
+size_t ecs_last_event_id(const struct ecs_writer *w, char *buf, size_t len)
+{
+	char digits[24], *d = u64_digits(digits + sizeof(digits), w->seq);
+	size_t nd = digits + sizeof(digits) - d, nr = strlen(w->run_id);
+
+	if (nr + 1 + nd >= len)
+		return 0;
+	memcpy(buf, w->run_id, nr);
+	buf[nr] = '-';
+	memcpy(buf + nr + 1, d, nd);
+	buf[nr + 1 + nd] = 0;
+	return nr + 1 + nd;
+}
+
+uint64_t ecs_claim_id(struct ecs_writer *w, char *id, size_t len)
+{
+	w->seq++;
+	ecs_last_event_id(w, id, len);
+	return w->seq;
+}
+
+const char *ecs_host_name(const struct ecs_writer *w)
+{
+	return w->host_name;
+}
+
+uint64_t ecs_realtime_ns(const struct ecs_writer *w, uint64_t boot_ns)
+{
+	return boot_ns + w->boot_to_real_ns;
+}
+
+static size_t format_time(struct ecs_writer *w, uint64_t boot_ns, char *buf)
+{
+	uint64_t ns = boot_ns + w->boot_to_real_ns;
+	time_t sec = ns / 1000000000ull;
+	uint32_t frac = ns % 1000000000ull;
+
+	if (sec != w->ts_sec) { /* one gmtime per second of events, not per event */
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		w->ts_len = strftime(w->ts_prefix, sizeof(w->ts_prefix), "%Y-%m-%dT%H:%M:%S.", &tm);
+		w->ts_sec = sec;
+	}
+	memcpy(buf, w->ts_prefix, w->ts_len);
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		buf[w->ts_len + i] = '0' + frac % 10;
+	buf[w->ts_len + 9] = 'Z';
+	buf[w->ts_len + 10] = 0;
+	return w->ts_len + 10;
+}
+
+static void put_time(struct jw *j, const char *key, struct ecs_writer *w, uint64_t boot_ns)
+{
+	char buf[48];
+
+	jw_strn(j, key, buf, format_time(w, boot_ns, buf));
+}
+
+static void put_list(struct jw *j, const char *key, const char *csv)
+{
+	char item[32];
+
+	jw_arr_open(j, key);
+	while (*csv) {
+		size_t n = strcspn(csv, ",");
+
+		snprintf(item, sizeof(item), "%.*s", (int)n, csv);
+		jw_str(j, NULL, item);
+		csv += n + (csv[n] == ',');
+	}
+	jw_arr_close(j);
+}
+
+static struct jw *begin(struct ecs_writer *w, struct jw *j, uint64_t ts_boot_ns, const char *kind,
+			const char *category, const char *type, const char *action,
+			const char *outcome)
+{
+	char id[40];
+
+	if (!ts_boot_ns)
+		ts_boot_ns = clock_ns(CLOCK_BOOTTIME);
+	w->seq++;
+	jw_reset(j);
+	jw_obj_open(j, NULL);
+	put_time(j, "@timestamp", w, ts_boot_ns);
+	jw_obj_open(j, "ecs");
+	jw_str(j, "version", ECS_VERSION);
+	jw_obj_close(j);
+	jw_obj_open(j, "event");
+	jw_str(j, "kind", kind);
+	put_list(j, "category", category);
+	put_list(j, "type", type);
+	jw_str(j, "action", action);
+	snprintf(id, sizeof(id), "%s-%llu", w->run_id, (unsigned long long)w->seq);
+	jw_str(j, "id", id);
+	jw_u64(j, "sequence", w->seq);
+	jw_str(j, "module", "vigil");
+	if (outcome)
+		jw_str(j, "outcome", outcome);
+	jw_obj_close(j);
+	jw_obj_open(j, "agent");
+	jw_str(j, "type", "vigil");
+	jw_str(j, "version", VIGIL_VERSION);
+	jw_str(j, "ephemeral_id", w->run_id);
+	jw_obj_close(j);
+	jw_obj_open(j, "host");
+	jw_str(j, "name", w->host_name);
+	jw_obj_close(j);
+	return j;
+}
+
+struct jw *ecs_begin(struct ecs_writer *w, uint64_t ts_boot_ns, const char *kind,
+		     const char *category, const char *type, const char *action)
+{
+	return begin(w, &w->agent, ts_boot_ns, kind, category, type, action, NULL);
+}
+
+struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char *category,
+			     const char *type, const char *action, const char *outcome)
+{
+	return begin(w, &w->agent, 0, kind, category, type, action, outcome);
+}
+
+static struct jw *open_vigil(struct jw *j)
+{
+	jw_obj_open(j, "vigil");
+	return j;
+}
+
+struct jw *ecs_vigil(struct ecs_writer *w)
+{
+	return open_vigil(&w->agent);
+}
+
+static void end(struct jw *j, const char **line, size_t *len)
+{
+	if (j->lossy)
+		jw_bool(j, "lossy", true);
+	jw_obj_close(j); /* vigil */
+	jw_obj_close(j); /* event */
+	*line = j->buf;
+	*len = j->oom ? 0 : j->len;
+}
+
+void ecs_end(struct ecs_writer *w, const char **line, size_t *len)
+{
+	end(&w->agent, line, len);
+}
+
+/* One argument as JSON string content, its secret part (if any) replaced. */
+static void put_arg_content(struct jw *j, const char *arg, size_t l, bool *next_secret)
+{
+	struct redaction r;
+
+	if (!redact_arg(arg, l, next_secret, &r)) {
+		jw_escape(j, arg, l);
+		return;
+	}
+	jw_escape(j, arg, r.keep);
+	jw_raw(j, REDACTED, strlen(REDACTED));
+	jw_escape(j, arg + r.resume, l - r.resume);
+}
+
+/* argv (NUL-separated) as process.args, args_count and command_line, secrets redacted. */
+static void put_args(struct jw *j, const char *args, size_t n)
+{
+	static const char cmd_key[] = ",\"command_line\":\"";
+	bool next_secret = false;
+	size_t off, count = 0;
+
+	jw_arr_open(j, "args");
+	for (off = 0; off < n; count++) {
+		size_t l = strnlen(args + off, n - off);
+
+		jw_raw(j, count ? ",\"" : "\"", count ? 2 : 1);
+		put_arg_content(j, args + off, l, &next_secret);
+		jw_raw(j, "\"", 1);
+		off += l + 1;
+	}
+	jw_arr_close(j);
+	jw_u64(j, "args_count", count);
+	/* command_line: the same arguments joined by spaces */
+	jw_raw(j, cmd_key, sizeof(cmd_key) - 1);
+	next_secret = false;
+	for (off = 0; off < n;) {
+		size_t l = strnlen(args + off, n - off);
+
+		if (off)
+			jw_raw(j, " ", 1);
+		put_arg_content(j, args + off, l, &next_secret);
+		off += l + 1;
+	}
+	jw_raw(j, "\"", 1);
+}
+
+/*
+ * What a process renders to never changes while it lives (argv, identity,
+ * ancestry): build such JSON members once, keep them with the process, and
+ * copy them into later events.
+ */
+typedef void (*frag_fn)(struct jw *j, struct ecs_writer *w, const struct proc *p);
+
+static void put_cached(struct jw *j, struct ecs_writer *w, const struct proc *cp,
+		       struct json_frag *f, frag_fn build)
+{
+	if (!f->s) {
+		struct jw tmp;
+
+		if (jw_init(&tmp, 512) < 0)
+			return;
+		build(&tmp, w, cp);
+		if (tmp.oom) {
+			jw_free(&tmp);
+			return;
+		}
+		f->s = tmp.buf; /* the proc owns it now */
+		f->len = tmp.len;
+		f->lossy = tmp.lossy;
+	}
+	if (!f->len)
+		return;
+	if (j->need_comma[j->depth])
+		jw_raw(j, ",", 1);
+	j->need_comma[j->depth] = true;
+	jw_raw(j, f->s, f->len);
+	if (f->lossy)
+		j->lossy = true;
+}
+
+static void build_args(struct jw *j, struct ecs_writer *w, const struct proc *p)
+{
+	put_args(j, p->args, p->args_len);
+}
+
+/* pid, entity_id, name, executable, [args…], start */
+static void put_identity(struct jw *j, struct ecs_writer *w, struct proc *p, bool with_args)
+{
+	jw_u64(j, "pid", p->pid);
+	jw_str(j, "entity_id", proc_cache_entity_id(w->pc, p));
+	jw_str(j, "name", p->name);
+	if (p->exe)
+		jw_str(j, "executable", p->exe);
+	if (with_args && p->args_len)
+		put_cached(j, w, p, &p->args_json, build_args);
+	if (p->start_ns) {
+		if (!p->start_str[0])
+			format_time(w, p->start_ns, p->start_str);
+		jw_str(j, "start", p->start_str);
+	}
+}
+
+static void build_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp)
+{
+	put_identity(j, w, (struct proc *)cp, true); /* cache fills only */
+}
+
+/* full: with argv (every process but the one an exec event describes) */
+static void put_proc_brief(struct jw *j, struct ecs_writer *w, const struct proc *cp, bool full)
+{
+	struct proc *p = (struct proc *)cp;
+
+	if (full)
+		put_cached(j, w, p, &p->brief_json, build_brief);
+	else
+		put_identity(j, w, p, false);
+}
+
+static void put_process(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	const struct proc *p = ev->proc;
+	const struct proc *parent = p ? proc_cache_get(w->pc, p->ppid) : NULL;
+	char id[16];
+
+	jw_obj_open(j, "process");
+	if (p) {
+		put_proc_brief(j, w, p, ev->action != VA_EXEC);
+	} else {
+		jw_u64(j, "pid", ev->pid);
+		jw_str(j, "name", ev->comm);
+	}
+	if (ev->action == VA_EXEC) {
+		put_args(j, ev->exec.args.p, ev->exec.args.n);
+		jw_strn(j, "working_directory", ev->exec.cwd.p, ev->exec.cwd.n);
+	}
+	if (p && p->sid) {
+		jw_obj_open(j, "session_leader");
+		jw_u64(j, "pid", p->sid);
+		jw_obj_close(j);
+	}
+	if (ev->tid != ev->pid) {
+		jw_obj_open(j, "thread");
+		jw_u64(j, "id", ev->tid);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_EXIT) {
+		jw_i64(j, "exit_code", ev->exit.signal ? 128 + ev->exit.signal : ev->exit.code);
+		put_time(j, "end", w, ev->ts_boot_ns);
+	}
+	snprintf(id, sizeof(id), "%u", ev->uid);
+	jw_obj_open(j, "user");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	if (parent || ev->ppid) {
+		jw_obj_open(j, "parent");
+		if (parent)
+			put_proc_brief(j, w, parent, true);
+		else
+			jw_u64(j, "pid", ev->ppid);
+		jw_obj_close(j);
+	}
+	jw_obj_close(j);
+	jw_obj_open(j, "user");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	snprintf(id, sizeof(id), "%u", ev->gid);
+	jw_obj_open(j, "group");
+	jw_str(j, "id", id);
+	jw_obj_close(j);
+	if (p && p->container.id[0]) {
+		jw_obj_open(j, "container");
+		jw_str(j, "id", p->container.id);
+		if (p->container.runtime)
+			jw_str(j, "runtime", p->container.runtime);
+		jw_obj_close(j);
+	}
+	if (p && p->container.pod_uid[0]) {
+		jw_obj_open(j, "orchestrator");
+		jw_str(j, "type", "kubernetes");
+		jw_obj_open(j, "resource");
+		jw_str(j, "type", "pod");
+		jw_str(j, "id", p->container.pod_uid);
+		jw_obj_close(j);
+		jw_obj_close(j);
+	}
+}
+
+const char *ecs_file_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case VGL_KIND_MODEL:
+	case VGL_KIND_MODEL_AMBIGUOUS:
+		return "model";
+	case VGL_KIND_GPU:
+		return "gpu-device";
+	case VGL_KIND_CREDENTIAL:
+		return "credential";
+	default:
+		return "watched";
+	}
+}
+
+void ecs_path_parts(struct vstr path, struct vstr *name, struct vstr *dir, struct vstr *ext)
+{
+	const char *slash = memrchr(path.p, '/', path.n);
+	const char *dot;
+
+	name->p = slash ? slash + 1 : path.p;
+	name->n = path.n - (name->p - path.p);
+	dir->p = slash ? path.p : NULL;
+	dir->n = !slash ? 0 : slash == path.p ? 1 : (size_t)(slash - path.p);
+	dot = memrchr(name->p, '.', name->n);
+	ext->p = dot && dot != name->p ? dot + 1 : NULL;
+	ext->n = ext->p ? name->n - (ext->p - name->p) : 0;
+}
+
+static void put_file_names(struct jw *j, struct vstr path)
+{
+	struct vstr name, dir, ext;
+
+	ecs_path_parts(path, &name, &dir, &ext);
+	jw_strn(j, "path", path.p, path.n);
+	jw_strn(j, "name", name.p, name.n);
+	if (dir.p)
+		jw_strn(j, "directory", dir.p, dir.n);
+	if (ext.p)
+		jw_strn(j, "extension", ext.p, ext.n);
+}
+
+#define O_ACCMODE_     03
+#define FMODE_CREATED_ 0x100000
+
+const char *ecs_open_type(const struct vigil_event *ev)
+{
+	if (ev->open.fmode & FMODE_CREATED_)
+		return "creation";
+	if ((ev->open.open_flags & O_ACCMODE_) != O_RDONLY || (ev->open.open_flags & O_TRUNC))
+		return "change";
+	return "access";
+}
+
+static void put_open(struct jw *j, const struct vigil_event *ev)
+{
+	char ino[24];
+
+	jw_obj_open(j, "file");
+	put_file_names(j, ev->open.path);
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)ev->open.ino);
+	jw_str(j, "inode", ino);
+	if (S_ISREG(ev->open.imode))
+		jw_str(j, "type", "file");
+	jw_obj_close(j);
+}
+
+static void put_open_vigil(struct jw *j, const struct vigil_event *ev)
+{
+	uint64_t fl = ev->open.open_flags;
+
+	jw_obj_open(j, "file");
+	jw_str(j, "kind", ecs_file_kind_name(ev->open.kind));
+	if (ev->open.opened.n && (ev->open.opened.n != ev->open.path.n ||
+				  memcmp(ev->open.opened.p, ev->open.path.p, ev->open.path.n)))
+		jw_strn(j, "opened_path", ev->open.opened.p, ev->open.opened.n);
+	jw_arr_open(j, "access");
+	if ((fl & O_ACCMODE_) == O_RDONLY || (fl & O_ACCMODE_) == O_RDWR)
+		jw_str(j, NULL, "read");
+	if ((fl & O_ACCMODE_) == O_WRONLY || (fl & O_ACCMODE_) == O_RDWR)
+		jw_str(j, NULL, "write");
+	if (fl & O_CREAT)
+		jw_str(j, NULL, "create");
+	if (fl & O_TRUNC)
+		jw_str(j, NULL, "truncate");
+	jw_arr_close(j);
+	if (ev->open.sflags & VGL_SF_PATH_TRUNC)
+		jw_bool(j, "path_truncated", true);
+	if (ev->open.sflags & VGL_SF_DENIED)
+		jw_bool(j, "denied", true);
+	jw_obj_close(j);
+	if (ev->open.folded)
+		jw_u64(j, "count", ev->open.folded + 1ull);
+}
+
+static void put_addr(struct jw *j, const char *obj, const uint8_t *addr, uint16_t port, int family)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, buf, sizeof(buf)))
+		return;
+	jw_obj_open(j, obj);
+	jw_str(j, "ip", buf);
+	jw_str(j, "address", buf);
+	if (port)
+		jw_u64(j, "port", port);
+	jw_obj_close(j);
+}
+
+const char *ecs_net_outcome(const struct vigil_event *ev)
+{
+	if (ev->net.error == 0)
+		return "success";
+	return ev->net.error > 0 ? "failure" : "unknown";
+}
+
+static void put_net(struct jw *j, const struct vigil_event *ev)
+{
+	static const uint8_t zero[16];
+	int fam = ev->net.family == 10 ? AF_INET6 : AF_INET;
+	bool tcp = ev->net.protocol == 6;
+
+	if (ev->action == VA_CONNECT) {
+		put_addr(j, "destination", ev->net.daddr, ev->net.dport, fam);
+		if (memcmp(ev->net.saddr, zero, fam == AF_INET ? 4 : 16) || ev->net.sport)
+			put_addr(j, "source", ev->net.saddr, ev->net.sport, fam);
+	} else {
+		put_addr(j, "source", ev->net.saddr, ev->net.sport, fam);
+	}
+	jw_obj_open(j, "network");
+	jw_str(j, "transport", tcp ? "tcp" : "udp");
+	jw_str(j, "type", fam == AF_INET6 ? "ipv6" : "ipv4");
+	jw_str(j, "iana_number", tcp ? "6" : "17");
+	if (ev->action == VA_CONNECT)
+		jw_str(j, "direction", "egress");
+	jw_obj_close(j);
+}
+
+static void put_file(struct jw *j, struct vstr path)
+{
+	jw_obj_open(j, "file");
+	put_file_names(j, path);
+	jw_obj_close(j);
+}
+
+static void build_ancestors(struct jw *j, struct ecs_writer *w, const struct proc *p)
+{
+	const struct proc *anc[MAX_ANCESTORS];
+	unsigned n = proc_cache_ancestors(w->pc, p, anc, MAX_ANCESTORS);
+
+	jw_arr_open(j, "ancestors");
+	for (unsigned i = 0; i < n; i++) {
+		jw_obj_open(j, NULL);
+		jw_u64(j, "pid", anc[i]->pid);
+		jw_str(j, "entity_id", proc_cache_entity_id(w->pc, anc[i]));
+		jw_str(j, "name", anc[i]->name);
+		if (anc[i]->exe)
+			jw_str(j, "executable", anc[i]->exe);
+		jw_obj_close(j);
+	}
+	jw_arr_close(j);
+}
+
+static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	struct proc *p = (struct proc *)ev->proc;
+
+	jw_obj_open(j, "process");
+	if (ev->action == VA_EXEC && (ev->exec.sflags & VGL_SF_STDIN_SOCK))
+		jw_bool(j, "stdin_socket", true);
+	if (ev->action == VA_EXEC && (ev->exec.sflags & VGL_SF_STDOUT_SOCK))
+		jw_bool(j, "stdout_socket", true);
+	put_cached(j, w, p, &p->anc_json, build_ancestors);
+	if (p->cgroup && p->cgroup[0])
+		jw_str(j, "cgroup", p->cgroup);
+	if (p->cgroup_id)
+		jw_u64(j, "cgroup_id", p->cgroup_id);
+	if (p->flags & PROC_ARGS_TRUNC)
+		jw_bool(j, "args_truncated", true);
+	if (p->flags & PROC_EXE_DELETED)
+		jw_bool(j, "exe_deleted", true);
+	jw_obj_close(j);
+	if (p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU)) {
+		jw_obj_open(j, "workload");
+		jw_bool(j, "inference", p->flags & PROC_INFERENCE);
+		jw_bool(j, "inference_tree", p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+		jw_bool(j, "gpu", p->flags & PROC_GPU);
+		jw_obj_close(j);
+	}
+}
+
+struct action_meta ecs_action_meta(const struct vigil_event *ev)
+{
+	switch (ev->action) {
+	case VA_EXEC:
+		return (struct action_meta){"process", "start"};
+	case VA_EXIT:
+		return (struct action_meta){"process", "end"};
+	case VA_OPEN:
+		return (struct action_meta){"file", ecs_open_type(ev)};
+	case VA_UNLINK:
+		return (struct action_meta){"file", "deletion"};
+	case VA_RENAME:
+	case VA_TRUNCATE:
+	case VA_CHMOD:
+		return (struct action_meta){"file", "change"};
+	case VA_CONNECT:
+		return (struct action_meta){"network", "connection,start"};
+	case VA_LISTEN:
+		return (struct action_meta){"network", "start"};
+	case VA_IOURING:
+		return (struct action_meta){"process", "info"};
+	case VA_PTRACE:
+		return (struct action_meta){"process", "access"};
+	case VA_MODEL_FORMAT:
+		return (struct action_meta){"file", "info"};
+	case VA_SIGNAL:
+		return (struct action_meta){"process", "info"};
+	case VA_SECCOMP:
+		return (struct action_meta){"intrusion_detection",
+					    ev->seccomp.denied ? "denied" : "info"};
+	default:
+		return (struct action_meta){"host", "info"};
+	}
+}
+
+/* vigild, or (SIGSYS from a seccomp filter) the process itself. */
+const char *ecs_signal_target_name(const struct vigil_event *ev)
+{
+	if (ev->signal.sig == SIGSYS && ev->signal.target == ev->pid && ev->proc)
+		return ev->proc->name;
+	return ev->signal.sig == SIGSYS ? "" : "vigild";
+}
+
+size_t ecs_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	return snprintf(buf, len, "SIG%s", abbrev ? abbrev : "?");
+}
+
+const char *ecs_ptrace_request_name(uint32_t request)
+{
+	switch (request) {
+	case 16:
+		return "attach";
+	case 0x4206:
+		return "seize";
+	case VGL_PTRACE_VM_READV:
+		return "process_vm_readv";
+	case VGL_PTRACE_VM_WRITEV:
+		return "process_vm_writev";
+	default:
+		return "other";
+	}
+}
+
+/* vigil.target: the process whose memory was asked for; vigil.ptrace: how. */
+static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	const struct proc *t = ev->ptrace.target_proc;
+
+	jw_obj_open(j, "target");
+	jw_u64(j, "pid", ev->ptrace.target);
+	if (t) {
+		jw_str(j, "entity_id", proc_cache_entity_id(w->pc, t));
+		jw_str(j, "name", t->name);
+		if (t->exe)
+			jw_str(j, "executable", t->exe);
+		jw_bool(j, "inference", t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+	}
+	jw_obj_close(j);
+	jw_obj_open(j, "ptrace");
+	jw_str(j, "request", ecs_ptrace_request_name(ev->ptrace.request));
+	jw_i64(j, "result", ev->ptrace.ret);
+	jw_obj_close(j);
+}
+
+void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
+		      size_t *len)
+{
+	struct action_meta m = ecs_action_meta(ev);
+	struct jw *j = begin(
+	    w, &w->ev, ev->ts_boot_ns, "event", m.category, m.type, vigil_action_name(ev->action),
+	    ev->action == VA_CONNECT   ? ecs_net_outcome(ev)
+	    : ev->action == VA_PTRACE  ? (ev->ptrace.ret < 0 ? "failure" : "success")
+	    : ev->action == VA_SECCOMP ? (ev->seccomp.denied ? "failure" : "success")
+				       : NULL);
+
+	put_process(j, w, ev);
+	if (ev->action == VA_OPEN)
+		put_open(j, ev);
+	else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD)
+		put_file(j, ev->change.path);
+	else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN)
+		put_net(j, ev);
+	else if (ev->action == VA_MODEL_FORMAT)
+		put_file(j, ev->sniff.path);
+	j = open_vigil(j);
+	if (ev->proc)
+		put_ancestry(j, w, ev);
+	if (ev->action == VA_OPEN)
+		put_open_vigil(j, ev);
+	if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
+		jw_obj_open(j, "file");
+		jw_str(j, "kind", ecs_file_kind_name(ev->change.kind));
+		if (ev->action == VA_RENAME && ev->change.target.n)
+			jw_strn(j, "new_path", ev->change.target.p, ev->change.target.n);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_CONNECT) {
+		jw_obj_open(j, "network");
+		if (ev->net.error > 0)
+			jw_i64(j, "errno", ev->net.error);
+		jw_str(j, "via",
+		       ev->net.via == VGL_VIA_SENDMSG	? "sendmsg"
+		       : ev->net.via == VGL_VIA_CONNECT ? "connect"
+							: "tcp");
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_IOURING) {
+		jw_obj_open(j, "io_uring");
+		jw_u64(j, "sq_entries", ev->iouring.sq_entries);
+		jw_u64(j, "cq_entries", ev->iouring.cq_entries);
+		jw_u64(j, "flags", ev->iouring.flags);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_PTRACE)
+		put_ptrace(j, w, ev);
+	if (ev->action == VA_SIGNAL) {
+		char name[24];
+
+		ecs_signal_name(ev->signal.sig, name, sizeof(name));
+		jw_obj_open(j, "target");
+		jw_u64(j, "pid", ev->signal.target);
+		jw_str(j, "name", ecs_signal_target_name(ev));
+		jw_obj_close(j);
+		jw_obj_open(j, "signal");
+		jw_i64(j, "number", ev->signal.sig);
+		jw_str(j, "name", name);
+		jw_i64(j, "code", ev->signal.code);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_SECCOMP) {
+		jw_obj_open(j, "seccomp");
+		jw_str(j, "syscall", ev->seccomp.name);
+		jw_u64(j, "number", ev->seccomp.nr);
+		jw_str(j, "arch", ev->seccomp.compat ? "x86" : "native");
+		jw_str(j, "verdict", ev->seccomp.denied ? "denied" : "logged");
+		jw_u64(j, "confined_root", ev->seccomp.profile);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_MODEL_FORMAT) {
+		jw_obj_open(j, "file");
+		jw_str(j, "kind", ecs_file_kind_name(ev->sniff.kind));
+		jw_str(j, "format", ev->sniff.format);
+		if (ev->sniff.expected[0])
+			jw_str(j, "expected_format", ev->sniff.expected);
+		jw_bool(j, "format_mismatch", ev->sniff.mismatch);
+		jw_bool(j, "pickle", ev->sniff.pickle);
+		jw_obj_close(j);
+	}
+	if (ev->action == VA_EXIT && ev->exit.signal) {
+		jw_obj_open(j, "exit");
+		jw_u64(j, "signal", ev->exit.signal);
+		jw_bool(j, "core_dumped", ev->exit.core);
+		jw_obj_close(j);
+	}
+	end(j, line, len);
+}
