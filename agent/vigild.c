@@ -517,7 +517,8 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 		return reload_rules(m, peer);
 	if (!strcmp(cmd, "events"))
 		return recent_events(m, req);
-	if ((r = respond_command(m->respond, cmd, req, peer)))
+	if ((r = respond_command(m->respond, cmd, req,
+				 &(struct respond_requester){peer->uid, peer->pid})))
 		return r;
 	if (strcmp(cmd, "status"))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");

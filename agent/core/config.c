@@ -11,7 +11,6 @@
 
 #include "core/config.h"
 #include "core/fileio.h"
-#include "sense/proc_cache.h"
 #include "core/util.h"
 
 int strv_push(struct strv *s, const char *str)

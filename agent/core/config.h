@@ -19,6 +19,13 @@ struct strv {
 	unsigned n;
 };
 
+/*
+ * capture.process_cache_max's default. An entry is 400 bytes plus its argv
+ * (<= 4 KiB), path, cgroup and cached JSON: ~1 KiB typically, so ~64 MiB
+ * when full; hosts run far fewer.
+ */
+#define PROC_CACHE_MAX_DEFAULT 65536
+
 struct vigil_config {
 	char *source;	 /* file it was read from, NULL for defaults */
 	char *host_name; /* NULL: gethostname() */

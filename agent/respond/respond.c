@@ -1007,12 +1007,10 @@ static bool read_target(json_t *req, struct run *run, char *err, size_t errlen)
 	return true;
 }
 
-static json_t *cmd_contain(struct responder *r, json_t *req, const struct control_peer *peer)
+static json_t *cmd_contain(struct responder *r, json_t *req, const struct respond_requester *who)
 {
-	struct run run = {.via = "cli",
-			  .uid = peer->uid,
-			  .by_pid = peer->pid,
-			  .t0_ns = clock_ns(CLOCK_MONOTONIC)};
+	struct run run = {
+	    .via = "cli", .uid = who->uid, .by_pid = who->pid, .t0_ns = clock_ns(CLOCK_MONOTONIC)};
 	bool kill_ = json_is_true(json_object_get(req, "kill"));
 	bool freeze = json_is_true(json_object_get(req, "freeze"));
 	bool isolate = json_is_true(json_object_get(req, "isolate"));
@@ -1059,12 +1057,10 @@ static json_t *cmd_contain(struct responder *r, json_t *req, const struct contro
 	return out;
 }
 
-static json_t *cmd_release(struct responder *r, json_t *req, const struct control_peer *peer)
+static json_t *cmd_release(struct responder *r, json_t *req, const struct respond_requester *who)
 {
-	struct run run = {.via = "cli",
-			  .uid = peer->uid,
-			  .by_pid = peer->pid,
-			  .t0_ns = clock_ns(CLOCK_MONOTONIC)};
+	struct run run = {
+	    .via = "cli", .uid = who->uid, .by_pid = who->pid, .t0_ns = clock_ns(CLOCK_MONOTONIC)};
 	char err[512] = "", incident[64];
 	struct cell *cell;
 	json_t *res, *out;
@@ -1117,12 +1113,12 @@ static json_t *cmd_incidents(struct responder *r, json_t *req)
 }
 
 json_t *respond_command(struct responder *r, const char *cmd, json_t *req,
-			const struct control_peer *peer)
+			const struct respond_requester *who)
 {
 	if (!strcmp(cmd, "contain"))
-		return cmd_contain(r, req, peer);
+		return cmd_contain(r, req, who);
 	if (!strcmp(cmd, "release"))
-		return cmd_release(r, req, peer);
+		return cmd_release(r, req, who);
 	if (!strcmp(cmd, "incidents"))
 		return cmd_incidents(r, req);
 	return NULL;

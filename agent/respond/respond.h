@@ -18,9 +18,9 @@
 #define VIGIL_RESPOND_H
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "core/config.h"
-#include "daemon/control.h"
 #include "stream/ecs.h"
 #include "detect/rules.h"
 #include "stream/sink.h"
@@ -39,9 +39,14 @@ bool respond_any_confined(const struct responder *r);
 int respond_reload(struct responder *r, const struct vigil_config *cfg, char *err, size_t errlen);
 /* An alert was written (line, len: its ECS JSON): run the playbooks that want it. */
 void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len);
+/* Who asked for an action by hand (the control socket's peer), for the audit trail. */
+struct respond_requester {
+	uid_t uid;
+	pid_t pid;
+};
 /* contain, release, incidents; NULL if cmd is not one of them. */
 json_t *respond_command(struct responder *r, const char *cmd, json_t *req,
-			const struct control_peer *peer);
+			const struct respond_requester *who);
 /*
  * Once a second: operator scripts that finished or ran out of time; the
  * containment record kept current; on the first tick (after agent-start)

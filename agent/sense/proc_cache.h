@@ -18,14 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "sense/cgroup.h"
 
 #define PROC_ARGS_MAX 4096 /* bytes of argv kept per cached process */
-/*
- * An entry is 400 bytes plus its argv (<= PROC_ARGS_MAX), path, cgroup and
- * cached JSON: ~1 KiB typically, so ~64 MiB when full; hosts run far fewer.
- */
-#define PROC_CACHE_MAX_DEFAULT 65536
 
 enum proc_flags {
 	PROC_INFERENCE = 1 << 0,      /* matched an inference workload selector */
@@ -91,7 +87,7 @@ struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 void proc_cache_exit(struct proc_cache *pc, uint32_t pid, uint64_t ts_ns);
 /* drop processes that exited more than grace_ns before now_ns */
 void proc_cache_expire(struct proc_cache *pc, uint64_t now_ns, uint64_t grace_ns);
-/* At most max entries (default PROC_CACHE_MAX_DEFAULT); past it new ones are refused. */
+/* At most max entries (default PROC_CACHE_MAX_DEFAULT, config.h); past it new ones are refused. */
 void proc_cache_set_max(struct proc_cache *pc, unsigned max);
 /*
  * Drop the processes cached as running that /proc no longer has, or has
