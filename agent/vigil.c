@@ -17,7 +17,7 @@
 #include "confine/record.h"
 #include "detect/replay.h"
 #include "detect/rules.h"
-#include "confine/seccomp_profile.h"
+#include "confine/seccomp_filter.h"
 #include "core/util.h"
 
 #define DEFAULT_SOCKET "/run/vigil/vigil.sock"

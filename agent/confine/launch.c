@@ -13,7 +13,7 @@
 #include "vigil/abi.h"
 #include "core/config.h"
 #include "confine/launch.h"
-#include "confine/seccomp_profile.h"
+#include "confine/seccomp_filter.h"
 
 #define CONFIG_PATH   "/etc/vigil/vigil.yaml"
 #define EXIT_VIGIL    125

@@ -5,7 +5,7 @@
  * Owns: the order a container runtime uses — resolve the user, compute the
  * capabilities the command will hold (none after switching to a non-root
  * user; the caller's effective set otherwise) so Docker's cap-gated rules
- * resolve as Docker would, build the filter (seccomp_profile.h), drop to
+ * resolve as Docker would, build the filter (seccomp_filter.h), drop to
  * the user (groups, gid, uid), set no_new_privs, load the filter with
  * TSYNC, exec. Exit codes like env(1): 125 vigil failed, 126 cannot
  * execute, 127 not found; otherwise the command's own (it replaces vigil).

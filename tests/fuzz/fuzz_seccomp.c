@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "confine/seccomp_profile.h"
+#include "confine/seccomp_filter.h"
 
 /*
  * libseccomp 2.5.4 leaks inside seccomp_rule_add on some refused rules

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "confine/seccomp_profile.h"
+#include "confine/seccomp_filter.h"
 
 #define TESTDATA	  "tests/fixtures/seccomp/" /* run from the repository root */
 #define CAP_SYS_ADMIN_BIT (1ull << 21)
