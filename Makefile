@@ -53,7 +53,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices \
 	stream/json_writer stream/ecs stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_compile detect/rule_eval detect/json_view detect/event_view detect/alert detect/replay detect/detect \
-	confine/sockdiag confine/egress confine/contain confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
+	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
@@ -115,7 +115,8 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/sense/probes.o $(B)/agent/confine/contain.o $(B)/agent/confine/record.o: $(SKELS)
+$(B)/agent/sense/probes.o $(B)/agent/confine/contain.o $(B)/agent/confine/contain_state.o \
+	$(B)/agent/confine/contain_load.o $(B)/agent/confine/record.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
