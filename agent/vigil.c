@@ -112,10 +112,10 @@ static void print_obj(json_t *o, int indent)
 /* One request to vigild (req is consumed); NULL (and a message) on failure. */
 static json_t *call_req(struct cli *c, const char *cmd, json_t *req)
 {
+	_cleanup_(json_decrefp) json_t *sent = req, *resp = NULL;
 	char err[512];
-	json_t *resp = control_call(c->socket, req, err, sizeof(err));
 
-	json_decref(req);
+	resp = control_call(c->socket, sent, err, sizeof(err));
 	if (!resp) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return NULL;
@@ -123,11 +123,10 @@ static json_t *call_req(struct cli *c, const char *cmd, json_t *req)
 	if (!json_is_true(json_object_get(resp, "ok"))) {
 		fprintf(stderr, "vigil: %s: %s\n", cmd,
 			json_string_value(json_object_get(resp, "error")) ?: "failed");
-		json_decref(resp);
 		return NULL;
 	}
 	json_object_del(resp, "ok");
-	return resp;
+	return TAKE_PTR(resp);
 }
 
 static json_t *call(struct cli *c, const char *cmd)
@@ -135,11 +134,10 @@ static json_t *call(struct cli *c, const char *cmd)
 	return call_req(c, cmd, json_pack("{s:s}", "cmd", cmd));
 }
 
-static int print_json(json_t *o)
+static int print_json(const json_t *o)
 {
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
-	json_decref(o);
 	return 0;
 }
 
@@ -197,14 +195,13 @@ static int target_args(const char *cmd, int argc, char **argv, json_t *req, bool
 static int cmd_contain(struct cli *c, int argc, char **argv)
 {
 	const char *cmd = argv[0];
-	json_t *req = json_pack("{s:s}", "cmd", cmd), *resp, *st;
+	_cleanup_(json_decrefp) json_t *req = json_pack("{s:s}", "cmd", cmd), *resp = NULL;
+	json_t *st;
 	size_t i;
 
-	if (target_args(cmd, argc, argv, req, !strcmp(cmd, "contain")) < 0) {
-		json_decref(req);
+	if (target_args(cmd, argc, argv, req, !strcmp(cmd, "contain")) < 0)
 		return 2;
-	}
-	resp = call_req(c, cmd, req);
+	resp = call_req(c, cmd, TAKE_PTR(req));
 	if (!resp)
 		return 1;
 	if (c->json)
@@ -216,35 +213,32 @@ static int cmd_contain(struct cli *c, int argc, char **argv)
 		       json_string_value(json_object_get(st, "outcome")));
 	if (!strcmp(cmd, "release"))
 		printf("released\n");
-	json_decref(resp);
 	return 0;
 }
 
 static int cmd_incidents(struct cli *c, int argc, char **argv)
 {
-	json_t *req = json_pack("{s:s}", "cmd", "incidents"), *resp, *x;
+	_cleanup_(json_decrefp) json_t *req = json_pack("{s:s}", "cmd", "incidents"), *resp = NULL;
+	json_t *x;
 	size_t i;
 
 	argc--, argv++; /* the arguments after the command word */
 
 	if (argc > 1) {
 		fprintf(stderr, "vigil: incidents: usage: incidents [ID]\n");
-		json_decref(req);
 		return 2;
 	}
 	if (argc == 1)
 		json_object_set_new(req, "id", json_string(argv[0]));
-	resp = call_req(c, "incidents", req);
+	resp = call_req(c, "incidents", TAKE_PTR(req));
 	if (!resp)
 		return 1;
-	if (c->json || argc == 1) {
-		if (argc == 1 && !c->json) {
-			json_dumpf(json_object_get(resp, "incident"), stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(resp);
-			return 0;
-		}
+	if (c->json)
 		return print_json(resp);
+	if (argc == 1) {
+		json_dumpf(json_object_get(resp, "incident"), stdout, JSON_INDENT(2));
+		putchar('\n');
+		return 0;
 	}
 	json_array_foreach (json_object_get(resp, "incidents"), i, x)
 		printf("%s  %-9s %-8s %s\n", json_string_value(json_object_get(x, "id")),
@@ -258,7 +252,6 @@ static int cmd_incidents(struct cli *c, int argc, char **argv)
 		       json_is_true(json_object_get(x, "frozen")) ? " frozen" : "",
 		       json_is_true(json_object_get(x, "isolated")) ? " isolated" : "",
 		       json_string_value(json_object_get(x, "incident")));
-	json_decref(resp);
 	return 0;
 }
 
@@ -270,11 +263,11 @@ static void collect_warning(void *ctx, const char *msg)
 /* Validate a profile and say what it does on this host. */
 static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 {
-	struct sc_profile *p = NULL;
+	_cleanup_(sc_profile_freep) struct sc_profile *p = NULL;
+	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+	_cleanup_(json_decrefp) json_t *warnings = json_array(), *o = NULL;
 	struct sc_report rep;
 	struct sc_host host;
-	scmp_filter_ctx ctx = NULL;
-	json_t *warnings = json_array(), *o;
 	struct sc_opts so = {.warn = collect_warning, .ctx = warnings};
 	char err[768];
 	size_t i;
@@ -284,7 +277,6 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 
 	if (argc != 1) {
 		fprintf(stderr, "vigil: seccomp check: usage: seccomp check PROFILE\n");
-		json_decref(warnings);
 		return 2;
 	}
 	e = sc_profile_load(argv[0], &p, err, sizeof(err));
@@ -298,19 +290,15 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 	}
 	if (e < 0) {
 		fprintf(stderr, "vigil: seccomp check: %s\n", err);
-		json_decref(warnings);
-		sc_profile_free(p);
 		return 1;
 	}
-	o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:o}", "ok", 1,
+	o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:O}", "ok", 1,
 		      "default_action", sc_action_name(p->default_action), "rules", p->nrules,
 		      "syscall_rules_added", rep.rules_added, "allowed", rep.syscalls_allowed,
 		      "denied", rep.syscalls_denied, "skipped_for_this_host",
 		      rep.skipped_conditional, "same_as_default", rep.skipped_default,
 		      "unknown_names", rep.unknown_names, "host_arch", host.arch, "warnings",
 		      warnings);
-	seccomp_release(ctx);
-	sc_profile_free(p);
 	if (c->json)
 		return print_json(o);
 	printf(
@@ -324,7 +312,6 @@ static int cmd_seccomp_check(struct cli *c, int argc, char **argv)
 	    (long long)rep.skipped_default, (long long)rep.unknown_names);
 	for (i = 0; i < json_array_size(warnings); i++)
 		printf("  warning: %s\n", json_string_value(json_array_get(warnings, i)));
-	json_decref(o);
 	return 0;
 }
 
@@ -439,7 +426,8 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 	do {
 		json_t *req = json_pack("{s:s, s:i}", "cmd", "events", "max",
 					follow ? 1000 : (int)(1000 - shown)),
-		       *resp, *l;
+		       *l;
+		_cleanup_(json_decrefp) json_t *resp = NULL;
 		size_t i;
 
 		if (next >= 0)
@@ -456,7 +444,6 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 		shown += json_array_size(json_object_get(resp, "lines"));
 		next = json_integer_value(json_object_get(resp, "next"));
 		more = json_is_true(json_object_get(resp, "more"));
-		json_decref(resp);
 		if (follow && !more)
 			usleep(200000);
 	} while (follow || (more && shown < 1000));
@@ -465,7 +452,7 @@ static int cmd_events(struct cli *c, int argc, char **argv)
 
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
-	json_t *resp;
+	_cleanup_(json_decrefp) json_t *resp = NULL;
 
 	if (argc > 1) {
 		fprintf(stderr, "vigil: status: takes no arguments\n");
@@ -474,13 +461,9 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 	resp = call(c, "status");
 	if (!resp)
 		return 1;
-	if (c->json) {
-		json_dumpf(resp, stdout, JSON_COMPACT);
-		putchar('\n');
-	} else {
-		print_obj(resp, 0);
-	}
-	json_decref(resp);
+	if (c->json)
+		return print_json(resp);
+	print_obj(resp, 0);
 	return 0;
 }
 
@@ -496,7 +479,7 @@ static void print_break(void *ctx, const char *file, uint64_t line, const char *
 /* vigil verify [--continued] FILE...: every break, one line each, then a verdict. */
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
-	json_t *breaks = c->json ? json_array() : NULL;
+	_cleanup_(json_decrefp) json_t *breaks = c->json ? json_array() : NULL;
 	struct chain_verify_opts o = {.on_break = print_break, .ctx = breaks};
 	struct chain_result res;
 	int r;
@@ -511,23 +494,19 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	if (argc < 1) {
 		fprintf(stderr, "vigil: verify: which files? (oldest first, e.g. events.jsonl.2 "
 				"events.jsonl.1 events.jsonl)\n");
-		json_decref(breaks);
 		return 2;
 	}
 	r = chain_verify(argv, argc, &o, &res);
 	if (r < 0) {
 		fprintf(stderr, "vigil: verify: %s: %s\n", res.file, strerror(-r));
-		json_decref(breaks);
 		return 1;
 	}
 	if (c->json) {
-		json_t *out =
-		    json_pack("{s:b, s:I, s:I, s:o}", "ok", r == 0, "lines", (json_int_t)res.lines,
+		_cleanup_(json_decrefp) json_t *out =
+		    json_pack("{s:b, s:I, s:I, s:O}", "ok", r == 0, "lines", (json_int_t)res.lines,
 			      "breaks_found", (json_int_t)res.breaks, "breaks", breaks);
 
-		json_dumpf(out, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(out);
+		print_json(out);
 	} else if (r) {
 		printf("FAILED: %llu lines, %llu break%s in the hash chain\n",
 		       (unsigned long long)res.lines, (unsigned long long)res.breaks,
@@ -579,7 +558,7 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 
 static int cmd_rules_reload(struct cli *c, int argc, char **argv)
 {
-	json_t *resp;
+	_cleanup_(json_decrefp) json_t *resp = NULL;
 
 	if (argc > 1) {
 		fprintf(stderr, "vigil: rules reload: takes no arguments\n");
@@ -590,7 +569,6 @@ static int cmd_rules_reload(struct cli *c, int argc, char **argv)
 		return 1;
 	printf("rules reloaded: %lld rules\n",
 	       (long long)json_integer_value(json_object_get(resp, "rules")));
-	json_decref(resp);
 	return 0;
 }
 

@@ -143,10 +143,10 @@ static void register_with_vigild(const struct launch_opts *o, const struct sc_pr
 
 int launch_exec(const struct launch_opts *o, char *const argv[])
 {
-	struct sc_profile *p = NULL;
+	_cleanup_(sc_profile_freep) struct sc_profile *p = NULL;
+	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
 	struct sc_report rep;
 	struct sc_host host;
-	scmp_filter_ctx ctx = NULL;
 	struct warnings warns = {0};
 	struct sc_opts so = {.complain = o->complain,
 			     .strict_names = o->strict_names,
@@ -162,7 +162,6 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 	}
 	if (resolve_user(o->user, &w) < 0) {
 		fprintf(stderr, "vigil: exec: --user %s: no such user\n", o->user);
-		sc_profile_free(p);
 		return EXIT_VIGIL;
 	}
 	/* the capabilities the command will hold: a non-root uid keeps none */
@@ -170,7 +169,6 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 	e = sc_build(p, &host, &so, &ctx, &rep, err, sizeof(err));
 	if (e == 0)
 		register_with_vigild(o, p, &host);
-	sc_profile_free(p);
 	if (e < 0) {
 		fprintf(stderr, "vigil: exec: %s: %s\n", o->profile, err);
 		return EXIT_VIGIL;
@@ -185,11 +183,10 @@ int launch_exec(const struct launch_opts *o, char *const argv[])
 		fprintf(stderr, "vigil: exec: %s: %s\n",
 			e < 0 ? "cannot switch user" : "no_new_privs",
 			strerror(e < 0 ? -e : errno));
-		seccomp_release(ctx);
 		return EXIT_VIGIL;
 	}
+	/* from here on the filter applies: nothing is freed before the exec */
 	e = seccomp_load(ctx);
-	seccomp_release(ctx);
 	if (e < 0) {
 		fprintf(stderr, "vigil: exec: cannot load the seccomp filter: %s\n", strerror(-e));
 		return EXIT_VIGIL;

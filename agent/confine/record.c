@@ -288,16 +288,18 @@ static int attach(struct vigil_record *skel, const struct record_opts *o, char *
 	return 0;
 }
 
+DEFINE_CLEANUP(struct vigil_record *, vigil_record__destroy)
+
 int record_run(const struct record_opts *o, char *const argv[])
 {
-	struct vigil_record *skel = vigil_record__open();
+	_cleanup_(vigil_record__destroyp) struct vigil_record *skel = vigil_record__open();
 	struct sigaction sa = {.sa_handler = on_sigint};
 	struct seen s = {0};
 	uint64_t calls = 0;
 	pid_t child = -1;
 	int go = -1, status = 0, rc = 1;
 	char err[512] = "";
-	json_t *p = NULL;
+	_cleanup_(json_decrefp) json_t *p = NULL;
 
 	if (!skel) {
 		fprintf(stderr, "vigil: seccomp record: cannot open the BPF object\n");
@@ -331,10 +333,8 @@ int record_run(const struct record_opts *o, char *const argv[])
 			    : "");
 	else
 		fprintf(stderr, "vigil: seccomp record: %s\n", err);
-	json_decref(p);
 	for (unsigned i = 0; i < s.n; i++)
 		free(s.names[i]);
 	free(s.names);
-	vigil_record__destroy(skel);
 	return rc;
 }

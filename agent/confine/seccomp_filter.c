@@ -244,7 +244,7 @@ int sc_build(const struct sc_profile *p, const struct sc_host *h, const struct s
 	     scmp_filter_ctx *ret, struct sc_report *rep, char *err, size_t errlen)
 {
 	uint32_t def = effective(o, with_errno(p->default_action, p->default_errno, EPERM));
-	scmp_filter_ctx ctx;
+	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
 	int e;
 
 	memset(rep, 0, sizeof(*rep));
@@ -281,11 +281,9 @@ int sc_build(const struct sc_profile *p, const struct sc_host *h, const struct s
 			e = add_rule(ctx, r, def, o, rep, err, errlen);
 		}
 	}
-	if (e < 0) {
-		seccomp_release(ctx);
+	if (e < 0)
 		return e;
-	}
-	*ret = ctx;
+	*ret = TAKE_PTR(ctx);
 	return 0;
 }
 

@@ -22,6 +22,9 @@
 #include <stdint.h>
 
 #include "confine/seccomp_profile.h"
+#include "core/util.h"
+
+DEFINE_CLEANUP(scmp_filter_ctx, seccomp_release)
 
 struct sc_host {
 	uint64_t caps;	  /* effective capabilities of the launched process */

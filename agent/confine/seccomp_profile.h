@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/util.h"
+
 #define SC_CONDS_MAX 6 /* conditions per rule: seccomp has six arguments */
 
 struct sc_cond {
@@ -67,6 +69,7 @@ int sc_profile_parse(const char *text, size_t len, struct sc_profile **ret, char
  */
 int sc_profile_load(const char *path, struct sc_profile **ret, char *err, size_t errlen);
 struct sc_profile *sc_profile_free(struct sc_profile *p);
+DEFINE_CLEANUP(struct sc_profile *, sc_profile_free)
 
 const char *sc_action_name(uint32_t action);
 /* CAP_* number of a capability name ("CAP_SYS_ADMIN", any case), or -1. */

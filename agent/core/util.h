@@ -35,6 +35,28 @@ static inline void closedirp(DIR **d)
 	if (*d)
 		closedir(*d);
 }
+/*
+ * One line per type gets it a cleanup function (systemd's
+ * DEFINE_TRIVIAL_CLEANUP_FUNC): DEFINE_CLEANUP(scmp_filter_ctx,
+ * seccomp_release) makes seccomp_releasep, used as
+ * `_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;`. The destructor
+ * is not called on NULL. Jansson ships its own: `_cleanup_(json_decrefp)`.
+ */
+#define DEFINE_CLEANUP(type, fn)          \
+	static inline void fn##p(type *p) \
+	{                                 \
+		if (*p)                   \
+			fn(*p);           \
+	}
+#define _cleanup_(f) __attribute__((cleanup(f)))
+/* Hand a _cleanup_ variable's value on (to the caller, a container): it is left NULL. */
+#define TAKE_PTR(p)                        \
+	({                                 \
+		__typeof__(p) _took = (p); \
+		(p) = NULL;                \
+		_took;                     \
+	})
+
 #define _cleanup_free_	   __attribute__((cleanup(freep)))
 #define _cleanup_close_	   __attribute__((cleanup(closep)))
 #define _cleanup_fclose_   __attribute__((cleanup(fclosep)))
