@@ -26,7 +26,7 @@ from datetime import datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from test_events import get  # noqa: E402
+from harness import get, wait_until  # noqa: E402
 import test_response as tr  # noqa: E402
 
 N = int(os.environ.get("N", "100"))
@@ -82,7 +82,7 @@ def bench_kill(env, st):
     before = len(st.actions("contain.kill"))
     for _ in range(N):
         subprocess.run([tr.PY, env.server, code], timeout=60)
-    tr.wait_until(lambda: len(st.actions("contain.kill")) >= before + N, timeout=60, what="kills")
+    wait_until(lambda: len(st.actions("contain.kill")) >= before + N, timeout=60, what="kills")
     execs = execs_by_pid(st)
     inner, e2e = [], []
     for a in st.actions("contain.kill")[before:]:
@@ -98,7 +98,7 @@ def bench_isolate(env, st):
     for _ in range(N):
         subprocess.run([os.path.join(env.tmp, "vigil-isolate"), "-c", "import time; time.sleep(0.3)"],
                        timeout=60)
-    tr.wait_until(lambda: len(st.actions("contain.isolate")) >= before + N, timeout=60, what="isolations")
+    wait_until(lambda: len(st.actions("contain.isolate")) >= before + N, timeout=60, what="isolations")
     acts = st.actions("contain.isolate")[before:]
     # release what the bench contained (the processes are gone; cells are emptied)
     for a in acts:
@@ -114,7 +114,7 @@ def bench_webhook(env, st):
     rx = env.receiver
     for _ in range(M):
         tr.notify(env)
-    tr.wait_until(lambda: len(st.actions("contain.webhook")) >= M, timeout=120, what="webhook steps")
+    wait_until(lambda: len(st.actions("contain.webhook")) >= M, timeout=120, what="webhook steps")
     rx.start()
     t0 = None
     deadline = time.time() + 300

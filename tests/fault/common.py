@@ -1,5 +1,5 @@
 """The fault-injection harness: each case gets a fresh temp dir and its own
-private vigild (tests/integration's Agent), injects one fault, and checks
+private vigild (tests/integration/harness.py's Agent), injects one fault, and checks
 that nothing was lost or corrupted. Test files only hold cases:
 
     from common import Agent, registry, running, suite_main
@@ -20,8 +20,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-from test_events import (Agent, CGROUP2, ROOT, VIGIL, VIGILD, get, registry,  # noqa: E402,F401
-                         run_one, selected)
+from harness import (Agent, CGROUP2, ROOT, VIGIL, VIGILD, WebhookReceiver, get,  # noqa: E402,F401
+                     registry, run_one, selected, wait_until)
 
 
 def suite_main(label, tests):

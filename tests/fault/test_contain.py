@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-from common import Agent, VIGIL, VIGILD, get, registry, running, suite_main
-from test_events import ECS_FIELDS, SCHEMA, ecs_check  # noqa: E402
+from common import Agent, VIGIL, VIGILD, get, registry, running, suite_main, wait_until
+from harness import ECS_FIELDS, SCHEMA, ecs_check  # noqa: E402
 
 TESTS, test = registry()
 
@@ -119,15 +119,6 @@ class in_namespace:
             return self.r.__exit__(*exc)
         finally:
             self.ns.close()
-
-
-def wait_until(pred, timeout=15, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def results(log):

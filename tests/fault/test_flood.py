@@ -18,6 +18,7 @@ import sys
 import time
 
 from common import VIGIL, Agent, get, registry, running, suite_main
+from common import wait_until as harness_wait_until
 
 TESTS, test = registry()
 
@@ -36,13 +37,8 @@ def live_processes():
 
 
 def wait_until(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Reading a flooded stream is slow: poll it less often."""
+    return harness_wait_until(pred, timeout, what, every=0.3)
 
 
 def start_sleepers(n):

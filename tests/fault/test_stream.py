@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Agent, VIGIL, get, registry, running, suite_main  # noqa: E402
-from test_events import SCHEMA  # noqa: E402
+from harness import SCHEMA  # noqa: E402
 
 TESTS, test = registry()
 

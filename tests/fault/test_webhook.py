@@ -8,7 +8,6 @@ A local plain-HTTP receiver on 127.0.0.1, a local playbook with one webhook
 step, and a test rule raised by the exec of a named program (as
 tests/integration/test_response.py does); no containment is involved.
 """
-import http.server
 import json
 import os
 import shutil
@@ -19,50 +18,12 @@ import sys
 import threading
 import time
 
-from common import Agent, VIGIL, get, registry, running, suite_main
+from common import Agent, VIGIL, get, registry, running, suite_main, wait_until
+from common import WebhookReceiver as Receiver
 
 TESTS, test = registry()
 
 PY = os.path.realpath(sys.executable)
-
-
-class Receiver:
-    """Plain HTTP on 127.0.0.1:port; records (webhook-id, body) of each 2xx it answers.
-    busy: answer 503 with Retry-After: 60 instead (the sender must wait a minute)."""
-
-    def __init__(self, port, busy=False):
-        self.port, self.got, self.server, self.busy = port, [], None, busy
-
-    def start(self):
-        me = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            # HTTP/1.0: one request per connection, so stop() leaves no kept-alive one serving
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if me.busy:
-                    self.send_response(503)
-                    self.send_header("Retry-After", "60")
-                else:
-                    me.got.append((self.headers["webhook-id"], json.loads(body)))
-                    self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def ids(self):
-        return [m for m, _ in self.got]
 
 
 class Hung:
@@ -106,15 +67,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Hook:
@@ -285,7 +237,7 @@ def endpoint_removed_mid_post_then_restored_delivers_once(tmp):
 @test
 def reload_with_a_new_url_takes_the_backlog_there(tmp):
     down, up = free_port(), free_port()
-    busy, rx = Receiver(down, busy=True), Receiver(up)
+    busy, rx = Receiver(down, refuse=float("inf"), retry_after=60), Receiver(up)
     busy.start()
     h = Hook(tmp, down, max_backoff="120s")
     try:

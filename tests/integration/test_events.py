@@ -8,17 +8,12 @@ repo's JSON Schema and against ECS 9.4's field types. Hermetic: a temp dir,
 loopback only, a private socket/state dir/events file. Prints
 "integration: N passed, N failed".
 """
-import atexit
-import glob
-import hashlib
-import ipaddress
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
-import stat
 import socket
 import subprocess
 import sys
@@ -27,173 +22,8 @@ import threading
 import time
 import traceback
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("B", os.path.join(ROOT, "build"))
-VIGILD = os.path.join(ROOT, BUILD, "vigild") if not os.path.isabs(BUILD) else os.path.join(BUILD, "vigild")
-VIGIL = os.path.join(os.path.dirname(VIGILD), "vigil")
-SCHEMA = os.path.join(ROOT, "packaging", "schema", "vigil-event.schema.json")
-ECS_FIELDS = os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")
-
-
-CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
-
-
-class Agent:
-    """A private vigild on a temp config."""
-
-    instances = []  # every agent a suite made: none may outlive it (see kill_leftover_agents)
-
-    def __init__(self, tmp, capture="", playbooks=None, response=""):
-        Agent.instances.append(self)
-        self.tmp = tmp
-        # containment state of its own: pinned programs/maps and quarantine cgroups
-        tag = hashlib.sha256(os.path.abspath(tmp).encode()).hexdigest()[:10]
-        self.pin_dir = f"/sys/fs/bpf/vigil-test-{tag}"
-        self.cg_parent = f"vigil-test-{tag}"
-        self.state = os.path.join(tmp, "state")
-        if playbooks is None:  # none: the event and rule tests must not act
-            playbooks = [os.path.join(tmp, "no-playbooks")]
-            os.makedirs(playbooks[0], exist_ok=True)
-        self.events = os.path.join(tmp, "events.jsonl")
-        self.sock = os.path.join(tmp, "vigil.sock")
-        self.models = os.path.join(tmp, "models")
-        self.creds = os.path.join(tmp, "creds")
-        os.makedirs(self.models, exist_ok=True)
-        os.makedirs(self.creds, exist_ok=True)
-        # a stand-in GPU node: /dev/full's numbers (1:7), so opens succeed
-        # without a GPU driver; a configured node is matched by major:minor,
-        # so /dev/urandom (1:9) and /dev/zero (1:5) stay ordinary files
-        os.makedirs(os.path.join(tmp, "dev"), exist_ok=True)
-        self.gpu = os.path.join(tmp, "dev", "nvidia0")
-        os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
-        with open(os.path.join(self.creds, "token"), "w") as f:
-            f.write("hf_dummy")
-        self.config = os.path.join(tmp, "vigil.yaml")
-        with open(self.config, "w") as f:
-            f.write(f"""# test config
-output:
-  heartbeat_interval: 1s
-capture:
-  max_args_bytes: 2048
-{capture}response:
-  pin_dir: {self.pin_dir}
-  cgroup_parent: {self.cg_parent}
-  playbooks: [{", ".join(playbooks)}]
-{response}watch:
-  model_dirs: [{self.models}]
-  credential_files: [{self.creds}/token]
-  gpu_devices: [{tmp}/dev/nvidia0]
-workloads:
-  inference:
-    executables: [fake-vllm]
-""")
-        os.chmod(self.config, 0o600)
-        self.proc = None
-        self.stderr = os.path.join(tmp, "vigild.stderr")
-
-    def command(self, args=()):
-        """vigild's argv, SIGKILLed once the harness is gone: one killed by a
-        timeout runs no finally and no stop(), and a vigild left with the
-        default playbooks kills what later suites' fake model servers spawn
-        (VGL-0001), e.g. VGL-0024's listener before it listens. A second start
-        would orphan the first the same way. setpriv execs: same pid."""
-        assert not self.proc or self.proc.poll() is not None, "vigild already running"
-        return ["/usr/bin/setpriv", "--pdeathsig", "KILL", VIGILD, "--config", self.config,
-                "--events", self.events, "--socket", self.sock, "--state-dir", self.state, *args]
-
-    def start(self, env=None, args=()):
-        self.proc = subprocess.Popen(self.command(args), stdout=subprocess.DEVNULL,
-                                     stderr=open(self.stderr, "w"), env=env)
-        self.wait_for(lambda e: e["event"]["action"] == "agent-start"
-                      and get(e, "vigil.agent.pid") == self.proc.pid, timeout=90,
-                      what="agent-start")
-
-    def cleanup(self):
-        """Undo what containment left in the kernel: pinned links (detached
-        with their pins), maps, and quarantine cgroups (emptied first)."""
-        shutil.rmtree(self.pin_dir, ignore_errors=True)
-        parent = os.path.join(CGROUP2, self.cg_parent)
-        for cell in (glob.glob(os.path.join(parent, "*", "")) if os.path.isdir(parent) else []):
-            try:
-                with open(os.path.join(cell, "cgroup.freeze"), "w") as f:
-                    f.write("0")
-                with open(os.path.join(cell, "cgroup.kill"), "w") as f:
-                    f.write("1")
-            except OSError:
-                pass
-            for _ in range(50):
-                try:
-                    os.rmdir(cell)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        try:
-            os.rmdir(parent)
-        except OSError:
-            pass
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=30)
-        return self.proc.returncode if self.proc else None
-
-    def lines(self, alerts=False):
-        """Events in the stream (alerts=False), alerts only (True) or both (None)."""
-        try:
-            with open(self.events, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        # only complete lines: the last one may be mid-write (or waiting for disk space)
-        evs = [json.loads(l) for l in data.split(b"\n")[:-1] if l]
-        return [e for e in evs if alerts is None or (e["event"]["kind"] == "alert") == alerts]
-
-    def wait_for(self, pred, timeout=20, what="event", alerts=False):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"vigild exited ({self.proc.returncode}): {open(self.stderr).read()[-2000:]}")
-            found = [e for e in self.lines(alerts) if pred(e)]
-            if found:
-                return found
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}")
-
-
-@atexit.register
-def kill_leftover_agents():
-    """A suite that failed before stopping its vigild must not leave it running
-    with its playbooks on the host (it would act on the next suite's processes)."""
-    for a in Agent.instances:
-        if a.proc and a.proc.poll() is None:
-            a.proc.kill()
-            a.proc.wait(timeout=30)
-
-
-def run(cmd, **kw):
-    p = subprocess.Popen(cmd, **kw)
-    p.wait(timeout=30)
-    return p
-
-
-def get(e, dotted, default=None):
-    for k in dotted.split("."):
-        if not isinstance(e, dict) or k not in e:
-            return default
-        e = e[k]
-    return e
-
-
-def registry():
-    """A list of tests and the decorator that fills it (one per test file)."""
-    tests = []
-
-    def register(fn):
-        tests.append(fn)
-        return fn
-    return tests, register
-
+from harness import (ECS_FIELDS, ROOT, SCHEMA, VIGIL, VIGILD, Agent, ecs_check, get,  # noqa: F401
+                     registry, run, run_one, selected)
 
 TESTS, test = registry()
 
@@ -651,42 +481,6 @@ def untrusted_rules_file_is_one_clear_line(a):
     assert out.returncode == 0, out.stderr
 
 
-def ecs_check(ev, fields, path=""):
-    """Every non-vigil leaf must be an ECS field of ECS's type (and allowed value)."""
-    errs = []
-    for k, v in ev.items():
-        name = f"{path}{k}"
-        if name == "vigil":
-            continue
-        if isinstance(v, dict) and name not in fields:
-            errs += ecs_check(v, fields, name + ".")
-            continue
-        spec = fields.get(name)
-        if spec is None:
-            errs.append(f"{name}: not an ECS field")
-            continue
-        vals = v if isinstance(v, list) else [v]
-        if isinstance(v, list) and "array" not in spec.get("normalize", []):
-            errs.append(f"{name}: array for a non-array field")
-        for x in vals:
-            t = spec["type"]
-            ok = {"keyword": isinstance(x, str), "wildcard": isinstance(x, str), "match_only_text": isinstance(x, str),
-                  "long": isinstance(x, int) and not isinstance(x, bool), "boolean": isinstance(x, bool),
-                  "date": isinstance(x, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", x or ""),
-                  "object": isinstance(x, dict)}.get(t)
-            if t == "ip":
-                try:
-                    ipaddress.ip_address(x)
-                    ok = True
-                except ValueError:
-                    ok = False
-            if not ok:
-                errs.append(f"{name}: {x!r} is not ECS type {t}")
-            if "allowed" in spec and x not in spec["allowed"]:
-                errs.append(f"{name}: {x!r} not an allowed value")
-    return errs
-
-
 @test
 def stream_is_valid_schema_ecs_and_gapless(a):
     import jsonschema
@@ -775,22 +569,6 @@ def full_disk_is_counted_reported_and_survived(tmp):
         b.stop()
         b.cleanup()
         subprocess.run(["umount", "-l", disk])
-
-
-def selected(tests):
-    """The tests whose name contains $ONLY (all when it is unset): for reruns by hand."""
-    only = os.environ.get("ONLY")
-    return [t for t in tests if not only or only in t.__name__]
-
-
-def run_one(name, fn, *args):
-    try:
-        fn(*args)
-        print(f"  ok    {name}")
-        return True
-    except Exception:
-        print(f"  FAIL  {name}\n" + "".join("        " + l for l in traceback.format_exc().splitlines(True)[-6:]))
-        return False
 
 
 def main():

@@ -21,11 +21,10 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import CGROUP2, ROOT, get, registry, run_one, selected  # noqa: E402
+from harness import CGROUP2, ROOT, get, registry, run_suite, wait_until  # noqa: E402
 
 UNIT = "/lib/systemd/system/vigil.service"
 EVENTS = "/var/log/vigil/events.jsonl"
@@ -47,16 +46,6 @@ def sh(*cmd, check=True, **kw):
 def installed_version():
     out = sh("dpkg-query", "-W", "-f=${Status} ${Version}", "vigil", check=False)
     return out.stdout.split()[-1] if out.stdout.startswith("install ok installed") else None
-
-
-def wait_until(pred, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def events():
@@ -316,34 +305,26 @@ def restore(saved):
         shutil.move(where, d)
 
 
+def make_env(tmp):
+    env = Env(tmp)
+    env.saved = set_aside(tmp)
+    return env
+
+
+def finish(env):
+    cleanup(env)
+    restore(env.saved)
+
+
 def main():
-    if os.geteuid() != 0:
-        print("package-integration: 0 passed, 1 failed")
-        return 1
-    why = why_not_here()
+    why = os.geteuid() == 0 and why_not_here()
     if why:
         print(f"package tests install and purge vigil on this host, but {why}", file=sys.stderr)
         print("package-integration: 0 passed, 1 failed")
         return 1
-    tmp = tempfile.mkdtemp(prefix="vigil-pkg-")
-    env = Env(tmp)
-    passed = failed = 0
-    saved = set_aside(tmp)
-    try:
-        for t in selected(TESTS):
-            ok = run_one(t.__name__, t, env)
-            passed, failed = passed + ok, failed + (not ok)
-            if not ok:
-                break  # each step needs the one before
-    finally:
-        err = getattr(env, "agent_err", None)
-        if failed and err and os.path.exists(err):
-            print(open(err).read()[-3000:], file=sys.stderr)
-        cleanup(env)
-        restore(saved)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"package-integration: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_suite("package-integration", TESTS, make_env, finish=finish,
+                     log=lambda env: getattr(env, "agent_err", None), chained=True,
+                     prefix="vigil-pkg-")
 
 
 if __name__ == "__main__":

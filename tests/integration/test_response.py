@@ -14,25 +14,20 @@ quarantine cgroups, loopback and a network namespace made here.
 Prints "response-integration: N passed, N failed".
 """
 import base64
-import hashlib
-import hmac
-import http.server
 import json
 import os
 import shlex
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, CGROUP2, ROOT, VIGIL, VIGILD, get, registry, run_one, selected  # noqa: E402
+from harness import (Agent, CGROUP2, ROOT, VIGIL, VIGILD, WebhookReceiver, get, registry,  # noqa: E402
+                     run_suite, wait_until)
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-rt-{os.getpid()}"
@@ -174,15 +169,6 @@ def cgroup_of(pid):
         if line.startswith("0::"):
             return line[3:].strip()
     return None
-
-
-def wait_until(pred, timeout=10, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 TESTS, test = registry()
@@ -601,59 +587,6 @@ def deny_path_kills_a_contained_opener(env):
 
 # ---- webhooks ----
 
-class Receiver:
-    """An HTTPS receiver that checks Standard Webhooks signatures."""
-
-    def __init__(self, tmp, port):
-        self.port = port
-        self.got = []  # (webhook-id, body)
-        self.bad = []
-        self.fail_first = 0
-        self.server = None
-        self.cert = os.path.join(tmp, "server.pem")
-        self.key = os.path.join(tmp, "server.key")
-
-    def start(self):
-        me = self
-        key = base64.b64decode(SECRET[len("whsec_"):])
-
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: vigild reuses its connection
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
-                mac = hmac.new(key, f"{mid}.{ts}.".encode() + body, hashlib.sha256).digest()
-                want = "v1," + base64.b64encode(mac).decode()
-                if want not in self.headers.get("webhook-signature", "").split():
-                    me.bad.append(mid)
-                    self.send_response(401)
-                elif me.fail_first > 0:
-                    me.fail_first -= 1
-                    self.send_response(503)
-                    self.send_header("Retry-After", "1")
-                else:
-                    me.got.append((mid, json.loads(body)))
-                    self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-
 def make_ca(tmp):
     """A test CA and a server certificate for 127.0.0.1, with openssl(1)."""
     def ossl(*a):
@@ -687,7 +620,7 @@ def webhooks_signed_delivered_once_across_receiver_outage_and_agent_kill(env):
     assert st["delivered"] == 0 and st["pending"] == 3 and 1 <= st["retries"] <= 6, st
     env.a.proc.send_signal(signal.SIGKILL)  # pending messages are on disk only
     env.a.proc.wait()
-    rx.fail_first = 1  # and the first answer after that is a 503 with Retry-After
+    rx.refuse = 1  # and the first answer after that is a 503 with Retry-After
     rx.start()
     env.start()
     pids.append(notify(env))
@@ -831,7 +764,8 @@ def setup(env):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env.receiver = Receiver(env.tmp, port)
+    env.receiver = WebhookReceiver(port, secret=SECRET, cert=os.path.join(env.tmp, "server.pem"),
+                                   key=os.path.join(env.tmp, "server.key"))
     secret = os.path.join(env.tmp, "soc.secret")
     with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write(SECRET + "\n")
@@ -876,33 +810,20 @@ def teardown(env):
             pass
 
 
+def start(env):
+    setup(env)
+    env.start()
+
+
+def stop(env):
+    env.a.stop()
+    env.a.cleanup()
+    teardown(env)
+
+
 def main():
-    if os.geteuid() != 0:
-        print("response tests need root: run sudo make test", file=sys.stderr)
-        print("response-integration: 0 passed, 1 failed")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="vigil-rt-")
-    os.chmod(tmp, 0o755)
-    env = Env(tmp)
-    passed = failed = 0
-    try:
-        setup(env)
-        env.start()
-        for t in selected(TESTS):
-            ok = run_one(t.__name__, t, env)
-            passed, failed = passed + ok, failed + (not ok)
-    except Exception:
-        failed += 1
-        traceback.print_exc()
-    finally:
-        env.a.stop()
-        env.a.cleanup()
-        if failed and os.path.exists(env.a.stderr):
-            print(open(env.a.stderr).read()[-4000:], file=sys.stderr)
-        teardown(env)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"response-integration: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_suite("response-integration", TESTS, Env, start=start, finish=stop,
+                     log=lambda env: env.a.stderr, prefix="vigil-rt-")
 
 
 if __name__ == "__main__":

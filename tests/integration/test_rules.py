@@ -16,12 +16,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, ROOT, VIGIL, get, registry, run_one, selected  # noqa: E402
+from harness import Agent, ROOT, VIGIL, get, registry, run_suite  # noqa: E402
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -567,31 +565,20 @@ def rules_reload_keeps_running_rules_on_error(env):
     env.a.wait_for(lambda e: get(e, "event.action") == "rules-reload", what="rules-reload event")
 
 
+def start(env):
+    setup_netns()
+    env.start()
+
+
+def stop(env):
+    env.a.stop()
+    env.a.cleanup()
+    subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
+
+
 def main():
-    if os.geteuid() != 0:
-        print("rules-integration: 0 passed, 1 failed")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="vigil-rt-")
-    env = Env(tmp)
-    passed = failed = 0
-    try:
-        setup_netns()
-        env.start()
-        for t in selected(TESTS):
-            ok = run_one(t.__name__, t, env)
-            passed, failed = passed + ok, failed + (not ok)
-    except Exception:
-        failed += 1
-        traceback.print_exc()
-    finally:
-        env.a.stop()
-        env.a.cleanup()
-        if failed and os.path.exists(env.a.stderr):
-            print(open(env.a.stderr).read()[-3000:], file=sys.stderr)
-        subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"rules-integration: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_suite("rules-integration", TESTS, Env, start=start, finish=stop,
+                     log=lambda env: env.a.stderr, prefix="vigil-rt-")
 
 
 if __name__ == "__main__":

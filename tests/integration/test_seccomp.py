@@ -6,14 +6,11 @@ in a default container). Prints "seccomp-integration: N passed, N failed".
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import ROOT, VIGIL, registry, run_one, selected  # noqa: E402
+from harness import ROOT, VIGIL, registry, run_suite  # noqa: E402
 
 PROFILES = os.path.join(ROOT, "tests", "fixtures", "seccomp")
 DOCKER = os.path.join(PROFILES, "docker-default.json")
@@ -165,20 +162,7 @@ def record_a_running_tree_and_merge_into_a_profile(tmp):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("seccomp tests need root (--user): run sudo make test", file=sys.stderr)
-        print("seccomp-integration: 0 passed, 1 failed")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="vigil-sc-")
-    passed = failed = 0
-    try:
-        for t in selected(TESTS):
-            ok = run_one(t.__name__, t, tmp)
-            passed, failed = passed + ok, failed + (not ok)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"seccomp-integration: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_suite("seccomp-integration", TESTS, lambda tmp: tmp, prefix="vigil-sc-")
 
 
 if __name__ == "__main__":
