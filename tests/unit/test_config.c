@@ -276,8 +276,9 @@ static void test_config_man_page_documents_every_key(void **state)
 				k = &man[j];
 		if (!k) {
 			print_error("%s: key %s (%s) is in config.c but not documented: add\n"
-				    "  .TP\n  .BR %s \" (%s, default \" VALUE )\nunder .SH KEYS\n",
-				    path, name, type, name, type);
+				    "  .TP\n  .BR %s \" (%s%s\nunder .SH KEYS\n",
+				    path, name, type, name, type,
+				    strcmp(type, "list") ? ", default \" VALUE )" : ")\"");
 			bad++;
 			continue;
 		}
