@@ -185,6 +185,8 @@ install: all
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/seccomp packaging/seccomp/*.json
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 packaging/man/vigild.8 packaging/man/vigil.8
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 packaging/man/vigil.yaml.5 \
+		packaging/man/vigil-rules.5 packaging/man/vigil-playbooks.5
 	install -D -m 0644 packaging/vigil.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigil
 	ln -sf vigil $(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigild

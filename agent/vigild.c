@@ -552,7 +552,9 @@ static void usage(FILE *f)
 	    "  --check        validate the configuration, rules and playbooks, and exit\n"
 	    "  --teardown     undo every containment, unpin vigil's eBPF programs and maps,\n"
 	    "                 and exit (vigild must be stopped; the package runs it on removal)\n"
-	    "  --debug        log at debug level, libbpf's messages included\n");
+	    "  --debug        log at debug level, libbpf's messages included\n"
+	    "The configuration keys: man 5 vigil.yaml; rules: man 5 vigil-rules;\n"
+	    "playbooks, webhooks, egress allowlists: man 5 vigil-playbooks.\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)

@@ -109,6 +109,58 @@ static const struct key_def keys[] = {
     {"output.metrics_interval", K_DURATION, CFG(metrics_interval_ms), 1000, 86400000},
 };
 
+unsigned config_key_count(void)
+{
+	return ARRAY_SIZE(keys);
+}
+
+const char *config_key_name(unsigned i)
+{
+	return i < ARRAY_SIZE(keys) ? keys[i].name : NULL;
+}
+
+const char *config_key_type(unsigned i)
+{
+	static const char *const names[] = {
+	    [K_STR] = "string", [K_SIZE] = "size",    [K_DURATION] = "duration",
+	    [K_U32] = "number", [K_BOOL] = "boolean", [K_LIST] = "list"};
+
+	return i < ARRAY_SIZE(keys) ? names[keys[i].type] : NULL;
+}
+
+bool config_key_equal(const struct vigil_config *a, const struct vigil_config *b, unsigned i)
+{
+	const void *x, *y;
+
+	if (i >= ARRAY_SIZE(keys))
+		return false;
+	x = (const char *)a + keys[i].off;
+	y = (const char *)b + keys[i].off;
+	switch (keys[i].type) {
+	case K_STR: {
+		const char *s = *(char *const *)x, *t = *(char *const *)y;
+
+		return s == t || (s && t && !strcmp(s, t));
+	}
+	case K_LIST: {
+		const struct strv *s = x, *t = y;
+
+		if (s->n != t->n)
+			return false;
+		for (unsigned j = 0; j < s->n; j++)
+			if (strcmp(s->v[j], t->v[j]))
+				return false;
+		return true;
+	}
+	case K_BOOL:
+		return *(const bool *)x == *(const bool *)y;
+	case K_U32:
+		return *(const uint32_t *)x == *(const uint32_t *)y;
+	default:
+		return *(const uint64_t *)x == *(const uint64_t *)y;
+	}
+}
+
 static const char *const default_model_exts[] = {
     "safetensors", "gguf", "onnx", "pt", "pth", "ckpt", "tflite", "keras", "mar", "engine", NULL};
 static const char *const default_ambiguous_exts[] = {"bin", "pkl", "pickle", "joblib", "dill", "h5",

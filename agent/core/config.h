@@ -84,6 +84,17 @@ struct vigil_config *config_free(struct vigil_config *cfg);
 void config_swap_lists(struct vigil_config *a, struct vigil_config *b);
 
 /*
+ * The keys a config file may set, for checks that the documentation covers
+ * them (tests/unit/test_config.c against packaging/man/vigil.yaml.5): the
+ * dotted name, its type (string, size, duration, number, boolean, list), and
+ * whether two configs hold the same value for key I. NULL/false past the end.
+ */
+unsigned config_key_count(void);
+const char *config_key_name(unsigned i);
+const char *config_key_type(unsigned i);
+bool config_key_equal(const struct vigil_config *a, const struct vigil_config *b, unsigned i);
+
+/*
  * Where rule or playbook files come from: cli if given, else cfg_paths, else
  * NAME/ beside build/ when running from a source tree, else system_dir and
  * local_dir (those that exist; a later same-named file overrides).

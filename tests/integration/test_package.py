@@ -131,7 +131,10 @@ def dpkg_installs_files_groups_and_directories(env):
                        ("/usr/share/vigil/playbooks/00-default.yaml", 0o644),
                        ("/usr/share/vigil/seccomp/inference.json", 0o644),
                        ("/usr/share/man/man8/vigild.8.gz", 0o644),
-                       ("/usr/share/man/man8/vigil.8.gz", 0o644)):
+                       ("/usr/share/man/man8/vigil.8.gz", 0o644),
+                       ("/usr/share/man/man5/vigil.yaml.5.gz", 0o644),
+                       ("/usr/share/man/man5/vigil-rules.5.gz", 0o644),
+                       ("/usr/share/man/man5/vigil-playbooks.5.gz", 0o644)):
         st = os.stat(path)
         assert stat.S_IMODE(st.st_mode) == mode and st.st_uid == 0, f"{path}: {oct(st.st_mode)}"
     for g in ("vigil", "vigil-admin"):
