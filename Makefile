@@ -51,7 +51,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 AGENT_CORE := log config decode proc_cache cgroup enrich json_writer ecs redact sink file_sink \
 	chain control util fields cond ytree rule_compile rule_eval json_view event_view alert replay detect \
 	sniff webhook_sign spool playbook act contain incident webhook respond seccomp_profile launch record metrics \
-	devices fileio
+	devices fileio derive
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o

@@ -546,6 +546,21 @@ static int cmd_rules(struct cli *c, int argc, char **argv)
 	return 2;
 }
 
+/* The watch lists and selectors replay derives with: vigild's defaults, or FILE over them. */
+static int replay_config(const char *path, struct vigil_config **ret)
+{
+	char err[512];
+	int r = config_defaults(ret);
+
+	if (r < 0)
+		return fprintf(stderr, "vigil: replay: %s\n", strerror(-r)), r;
+	if (path && (r = config_load_file(*ret, path, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vigil: replay: %s\n", err);
+		*ret = config_free(*ret);
+	}
+	return r;
+}
+
 static int cmd_replay(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
@@ -553,12 +568,16 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 					     {"falco", no_argument, NULL, 'f'},
 					     {"max-sequences", required_argument, NULL, 'm'},
 					     {"dedup-window", required_argument, NULL, 'd'},
+					     {"config", required_argument, NULL, 'c'},
+					     {"no-derive", no_argument, NULL, 'n'},
 					     {}};
 	struct replay_opts ro = {.max_sequences = 100000, .host_name = "replay", .dedup_ms = 10000};
 	struct rules_diag diag = {.fn = print_diag};
 	struct replay_stats st;
 	struct ruleset *rs = NULL;
-	const char *paths[64], *pbpaths[64];
+	const char *paths[64], *pbpaths[64], *cfg_path = NULL;
+	struct vigil_config *cfg = NULL;
+	bool derive = true;
 	unsigned np = 0, npb = 0;
 	FILE *in;
 	int o, r;
@@ -573,11 +592,18 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 			ro.falco = true;
 		else if (o == 'm')
 			ro.max_sequences = strtoul(optarg, NULL, 10);
+		else if (o == 'c')
+			cfg_path = optarg;
+		else if (o == 'n')
+			derive = false;
 		else if (o == 'd' && parse_duration_ms(optarg, &ro.dedup_ms) < 0)
 			return fprintf(stderr, "vigil: replay: bad --dedup-window %s\n", optarg), 2;
 		else if (o != 'd')
 			return 2;
 	}
+	if (derive && replay_config(cfg_path, &cfg) < 0)
+		return 1;
+	ro.cfg = cfg;
 	if (!np || optind != argc - 1) {
 		fprintf(stderr,
 			"vigil: replay: usage: replay --rules PATH [--playbooks PATH] [--falco] "
@@ -585,9 +611,10 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (ruleset_load(paths, np, NULL, &diag, &rs) < 0)
-		return 1;
+		return config_free(cfg), 1;
 	if (npb && playbooks_load(pbpaths, npb, 0, &diag, &ro.playbooks) < 0) {
 		ruleset_free(rs);
+		config_free(cfg);
 		return 1;
 	}
 	in = strcmp(argv[optind], "-") ? fopen(argv[optind], "re") : stdin;
@@ -595,10 +622,12 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "vigil: replay: %s: %s\n", argv[optind], strerror(errno));
 		ruleset_free(rs);
 		playbooks_free(ro.playbooks);
+		config_free(cfg);
 		return 1;
 	}
 	r = replay_run(rs, &ro, in, argv[optind], stdout, stderr, &st);
 	playbooks_free(ro.playbooks);
+	config_free(cfg);
 	if (in != stdin)
 		fclose(in);
 	if (r < 0) {
@@ -606,9 +635,10 @@ static int cmd_replay(struct cli *c, int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr,
-		"replay: %llu events, %llu alerts, %llu playbook runs (dry-run), %llu malformed "
-		"lines skipped\n",
-		(unsigned long long)st.events, (unsigned long long)st.alerts,
+		"replay: %llu events (%llu from another collector), %llu alerts, %llu undecided, "
+		"%llu playbook runs (dry-run), %llu malformed lines skipped\n",
+		(unsigned long long)st.events, (unsigned long long)st.foreign,
+		(unsigned long long)st.alerts, (unsigned long long)st.undecided,
 		(unsigned long long)st.playbook_runs, (unsigned long long)st.malformed);
 	return 0;
 }

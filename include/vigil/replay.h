@@ -6,6 +6,10 @@
  * counting malformed ones (reported as NAME:LINE: reason), skipping alert
  * lines (event.kind alert: a stream's own alerts are not evidence), and
  * writing alerts as ECS or Falco JSON lines. The engine is the daemon's.
+ * Lines another collector wrote are completed first (derive.h); their
+ * alerts say which fields were derived (vigil.derived) and which the rules
+ * needed but no line could tell (vigil.underived); a rule left undecided
+ * by such a field does not fire and is counted in the summary.
  */
 #ifndef VIGIL_REPLAY_H
 #define VIGIL_REPLAY_H
@@ -20,6 +24,8 @@ struct playbook_set;
 
 struct replay_stats {
 	uint64_t lines, events, alerts, malformed, skipped_alerts, alert_errors, playbook_runs;
+	uint64_t foreign;   /* events from other collectors (derivation ran) */
+	uint64_t undecided; /* rule conditions left unknown by an underived field */
 };
 
 struct replay_opts {
@@ -29,6 +35,8 @@ struct replay_opts {
 	const char *host_name; /* for Falco's hostname when events lack host.name */
 	/* dry run: which playbook steps each alert would trigger, on err (NULL: none) */
 	struct playbook_set *playbooks;
+	/* watch lists and workload selectors to derive fields of foreign lines with (NULL: none) */
+	const struct vigil_config *cfg;
 };
 
 /* Runs rs (taken over and freed) over in; alerts to out, problems to err. */
