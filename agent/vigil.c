@@ -12,6 +12,7 @@
 
 #include "vigil/chain.h"
 #include "vigil/control.h"
+#include "vigil/derive.h"
 #include "vigil/launch.h"
 #include "vigil/playbook.h"
 #include "vigil/record.h"
@@ -33,8 +34,9 @@ static void usage(FILE *f)
 		"usage: vigil [--socket PATH] [--json] COMMAND [ARGS]\n"
 		"commands:\n"
 		"  status            what vigild is doing: probes in use, counters, drops\n"
-		"  rules check PATH...\n"
-		"                    compile rule files or directories, report file:line:col\n"
+		"  rules check [--portable [--strict]] PATH...\n"
+		"                    compile rule files or directories, report file:line:col;\n"
+		"                    --portable: rules that need what a plain ECS stream lacks\n"
 		"  rules reload      make vigild recompile its rules and playbooks (kept if they "
 		"fail)\n"
 		"  events [--follow] the event stream as vigild writes it\n"
@@ -48,9 +50,11 @@ static void usage(FILE *f)
 		"  seccomp check P   validate a profile; what it does on this host\n"
 		"  seccomp record (--pid N | --cgroup PATH | -- CMD...) [--duration T] -o OUT\n"
 		"                 [--merge P]  learn a profile from what a program calls\n"
-		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco] FILE|-\n"
+		"  replay --rules PATH [--rules PATH]... [--playbooks PATH]... [--falco]\n"
+		"         [--config FILE] [--no-derive] FILE|-\n"
 		"                    run recorded NDJSON events through rules, alerts to stdout;\n"
-		"                    what playbooks would do (dry-run) to stderr\n"
+		"                    what playbooks would do (dry-run) to stderr; other\n"
+		"                    collectors' ECS lines get vigil's fields derived\n"
 		"  verify [--continued] FILE...\n"
 		"                    check the hash chain of events files, oldest first: every\n"
 		"                    break, from the genesis (--continued: older files rotated "
@@ -498,12 +502,59 @@ static void print_diag(void *ctx, bool error, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
+/*
+ * --portable: the rules that need a field a plain ECS stream (auditbeat,
+ * Elastic Defend…) cannot carry and replay cannot derive (derive.h). One
+ * that cannot fire at all without it is "cannot"; one where it only
+ * decides part of the condition is "partly". Returns how many cannot.
+ */
+static unsigned portable_report(const struct ruleset *rs)
+{
+	uint64_t never[FIELD_WORDS];
+	unsigned cannot = 0, partly = 0;
+
+	derive_never(never);
+	for (unsigned i = 0; i < ruleset_count(rs); i++) {
+		const struct rule *r = ruleset_rule(rs, i);
+		const struct rule_meta *m = rule_meta(r);
+		uint64_t used[FIELD_WORDS] = {0};
+		bool can = rule_can_fire_without(r, never, used);
+		const char *sep = "";
+
+		if (!memcmp(used, (uint64_t[FIELD_WORDS]){0}, sizeof(used)))
+			continue;
+		can ? partly++ : cannot++;
+		printf("%s:%u: %s %s: %s on plain ECS, needs", m->file, m->line, m->id, m->name,
+		       can ? "partly" : "cannot fire");
+		for (int f = 0; f < F__COUNT; f++)
+			if (field_bit(used, f)) {
+				printf("%s %s", sep, field_defs[f].name);
+				sep = ",";
+			}
+		putchar('\n');
+	}
+	printf("portable: %u of %u rules work on a plain ECS stream, %u partly, %u cannot fire\n",
+	       ruleset_count(rs) - cannot - partly, ruleset_count(rs), partly, cannot);
+	return cannot;
+}
+
 static int cmd_rules_check(struct cli *c, int argc, char **argv)
 {
 	struct rules_diag diag = {.fn = print_diag};
 	struct ruleset *rs = NULL;
+	bool portable = false, strict = false;
+	unsigned cannot = 0;
 	int r;
 
+	for (; argc > 0 && !strncmp(argv[0], "--", 2); argc--, argv++) {
+		if (!strcmp(argv[0], "--portable"))
+			portable = true;
+		else if (!strcmp(argv[0], "--strict"))
+			strict = portable = true;
+		else
+			return fprintf(stderr, "vigil: rules check: unknown option %s\n", argv[0]),
+			       2;
+	}
 	if (argc < 1) {
 		fprintf(stderr, "vigil: rules check: which files or directories?\n");
 		return 2;
@@ -523,8 +574,10 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 	} else {
 		fprintf(stderr, "vigil: rules check: %u errors\n", diag.errors ? diag.errors : 1);
 	}
+	if (r == 0 && portable && !c->json)
+		cannot = portable_report(rs);
 	ruleset_free(rs);
-	return r == 0 ? 0 : 1;
+	return r == 0 && !(strict && cannot) ? 0 : 1;
 }
 
 static int cmd_rules(struct cli *c, int argc, char **argv)
