@@ -57,7 +57,7 @@ VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio act control
+	webhook_sign spool seccomp devices metrics fileio act control derive
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help

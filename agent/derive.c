@@ -529,8 +529,11 @@ static enum tri parent_tree(struct dctx *c, struct dproc *pp)
 	if (!have_anc)
 		add_parent_fields(c, ppid);
 	t = line_selectors(c->d, c->v, true);
-	/* a child of init has no other ancestor; otherwise the grandparents are unseen */
-	return t == YES ? YES : ppid && ppid->i <= 1 ? t : UNSURE;
+	if (t == YES)
+		return YES;
+	/* init (collectors report host pids) is no workload and has no ancestor;
+	 * any other parent's own ancestors are unseen */
+	return ppid && ppid->i <= 1 ? NO : UNSURE;
 }
 
 static char *dup_field(const struct rule_view *v, enum field_id f)
