@@ -575,7 +575,7 @@ static struct dproc *remember(struct dctx *c, const char *key, struct dproc *sel
 		memcpy(self->args, args, self->args_len);
 	else
 		self->args_len = 0;
-	self->entity = dup_field(v, F_PROC_ENTITY);
+	self->entity = strdup(key); /* the entity id, or "pid:N" the line's entity was given */
 	self->parent = pkey ? strdup(pkey) : NULL;
 	self->pid = pid ? pid->i : 0;
 	self->inference = inference;
@@ -627,6 +627,13 @@ static void derive_process(struct dctx *c)
 	derive_cmdline(c);
 	if (!key)
 		return;
+	/* no entity id (auditd): "pid:N" stands in, so sequences by process and tree still key */
+	if (!view_first(v, F_PROC_ENTITY)) {
+		char *s = view_stash(v, key, strlen(key));
+
+		if (s)
+			add_derived_str(c, F_PROC_ENTITY, s, strlen(key));
+	}
 	pp = proc_find(d, parent_key(v, pk, sizeof(pk)));
 	if (self && pp == self)
 		pp = NULL;
