@@ -130,6 +130,8 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+# test_derive also runs the CLI's rules check --portable
+$(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30

@@ -555,6 +555,10 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 			return fprintf(stderr, "vigil: rules check: unknown option %s\n", argv[0]),
 			       2;
 	}
+	if (portable && c->json) {
+		fprintf(stderr, "vigil: rules check: --portable writes text, not --json\n");
+		return 2;
+	}
 	if (argc < 1) {
 		fprintf(stderr, "vigil: rules check: which files or directories?\n");
 		return 2;
@@ -574,7 +578,7 @@ static int cmd_rules_check(struct cli *c, int argc, char **argv)
 	} else {
 		fprintf(stderr, "vigil: rules check: %u errors\n", diag.errors ? diag.errors : 1);
 	}
-	if (r == 0 && portable && !c->json)
+	if (r == 0 && portable)
 		cannot = portable_report(rs);
 	ruleset_free(rs);
 	return r == 0 && !(strict && cannot) ? 0 : 1;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "vigil/config.h"
@@ -233,6 +234,31 @@ static void test_derive_portable_flags_rules_plain_ecs_cannot_serve(void **state
 	ruleset_free(rs);
 }
 
+/* The CLI around it: file:line per rule, the count, --strict's exit status. */
+static void test_derive_rules_check_portable_cli(void **state)
+{
+	const char *b = getenv("B") ?: "build";
+	char cmd[256], out[8192];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s/vigil rules check --portable rules", b);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out,
+			       "rules/10-process.yaml:16: VGL-0002 Reverse shell: cannot fire on "
+			       "plain ECS, needs vigil.process.stdin_socket"));
+	assert_non_null(strstr(out, "VGL-0019 Exec from ephemeral path: partly"));
+	assert_null(strstr(out, "VGL-0009"));
+	assert_non_null(strstr(out,
+			       "portable: 21 of 28 rules work on a plain ECS stream, 2 partly, "
+			       "5 cannot fire"));
+	snprintf(cmd, sizeof(cmd), "%s/vigil rules check --strict rules >/dev/null", b);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_derive_child_of_init_is_decided),
 	    cmocka_unit_test(test_derive_vigils_own_lines_are_taken_as_written),
 	    cmocka_unit_test(test_derive_portable_flags_rules_plain_ecs_cannot_serve),
+	    cmocka_unit_test(test_derive_rules_check_portable_cli),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
