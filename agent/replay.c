@@ -302,7 +302,7 @@ static void field_counts(FILE *err, const char *what, const uint64_t *n)
 	fprintf(err, "%s\n", *sep ? "" : " none");
 }
 
-static void undecided_one(void *ctx, const struct rule *r, uint64_t n, uint64_t total)
+static void undecided_one(void *ctx, const struct rule *r, uint64_t n)
 {
 	fprintf(ctx, " %s %llu", rule_meta(r)->id, (unsigned long long)n);
 }

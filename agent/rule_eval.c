@@ -832,9 +832,9 @@ void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction
 	}
 }
 
-void rule_engine_undecided(const struct rule_engine *e, eviction_fn fn, void *ctx)
+void rule_engine_undecided(const struct rule_engine *e, undecided_fn fn, void *ctx)
 {
 	for (unsigned i = 0; e->evicted && i < e->rs->n; i++)
 		if (e->evicted[i].undecided)
-			fn(ctx, e->rs->rules[i], e->evicted[i].undecided, e->evicted[i].undecided);
+			fn(ctx, e->rs->rules[i], e->evicted[i].undecided);
 }

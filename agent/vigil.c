@@ -502,6 +502,14 @@ static void print_diag(void *ctx, bool error, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
+static bool rule_names_any(const uint64_t *fields)
+{
+	for (unsigned i = 0; i < FIELD_WORDS; i++)
+		if (fields[i])
+			return true;
+	return false;
+}
+
 /*
  * --portable: the rules that need a field a plain ECS stream (auditbeat,
  * Elastic Defend…) cannot carry and replay cannot derive (derive.h). One
@@ -521,7 +529,7 @@ static unsigned portable_report(const struct ruleset *rs)
 		bool can = rule_can_fire_without(r, never, used);
 		const char *sep = "";
 
-		if (!memcmp(used, (uint64_t[FIELD_WORDS]){0}, sizeof(used)))
+		if (!rule_names_any(used))
 			continue;
 		can ? partly++ : cannot++;
 		printf("%s:%u: %s %s: %s on plain ECS, needs", m->file, m->line, m->id, m->name,

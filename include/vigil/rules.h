@@ -146,8 +146,9 @@ void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *re
  */
 typedef void (*eviction_fn)(void *ctx, const struct rule *r, uint64_t n, uint64_t total);
 void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction_fn fn, void *ctx);
-/* Rules whose condition was unknown on some events (view has_unknown): fn(r, n, n). */
-void rule_engine_undecided(const struct rule_engine *e, eviction_fn fn, void *ctx);
+/* Rules whose condition was unknown on n events (views with unknown fields). */
+typedef void (*undecided_fn)(void *ctx, const struct rule *r, uint64_t n);
+void rule_engine_undecided(const struct rule_engine *e, undecided_fn fn, void *ctx);
 /*
  * Can r fire at all on events where the fields in the bitmap unknown are
  * never known (a plain ECS stream)? used gets the unknown fields r names.
