@@ -554,6 +554,8 @@ static struct dproc *remember(struct dctx *c, const char *key, struct dproc *sel
 	const struct rval *pid = view_first(v, F_PROC_PID);
 
 	if (self && v->action != AB_exec) {
+		if (self->inference == UNSURE)
+			self->inference = inference;
 		if (self->tree == UNSURE)
 			self->tree = tree;
 		return self;
@@ -637,7 +639,10 @@ static void derive_process(struct dctx *c)
 	pp = proc_find(d, parent_key(v, pk, sizeof(pk)));
 	if (self && pp == self)
 		pp = NULL;
-	inf = (self && v->action != AB_exec) ? self->inference : line_selectors(d, v, false);
+	/* what the exec line said holds until the next exec; a line can only add argv it lacked */
+	inf = self && v->action != AB_exec ? self->inference : UNSURE;
+	if (inf == UNSURE)
+		inf = line_selectors(d, v, false);
 	tree = tri_or(inf, parent_tree(c, pp));
 	self = remember(c, key, self, inf, tree);
 	if (self && v->action == AB_open && str_is(view_first(v, F_V_FILE_KIND), "gpu-device"))

@@ -182,6 +182,27 @@ static void test_derive_child_of_init_is_decided(void **state)
 	free(r);
 }
 
+static void test_derive_later_line_adds_the_argv_an_earlier_lacked(void **state)
+{
+	struct run *r = malloc(sizeof(*r));
+	const char *lines =
+	    "{\"@timestamp\":\"2026-11-30T10:00:00Z\",\"agent\":{\"type\":\"endpoint\"},"
+	    "\"event\":{\"category\":[\"network\"],\"type\":[\"start\"],"
+	    "\"action\":\"connection_attempted\"},\"process\":{\"entity_id\":\"E7\",\"pid\":7,"
+	    "\"name\":\"python3\",\"parent\":{\"pid\":1}},"
+	    "\"destination\":{\"ip\":\"127.0.0.1\",\"port\":9}}\n"
+	    "{\"@timestamp\":\"2026-11-30T10:00:01Z\",\"agent\":{\"type\":\"endpoint\"},"
+	    "\"event\":{\"category\":[\"file\"],\"type\":[\"access\"],\"action\":\"open\"},"
+	    "\"process\":{\"entity_id\":\"E7\",\"pid\":7,\"name\":\"python3\","
+	    "\"args\":[\"python3\",\"steal.py\"],\"parent\":{\"pid\":1}},"
+	    "\"file\":{\"path\":\"/models/m.gguf\"}}\n";
+
+	/* the first line cannot rule out "python3 -m vllm"; the second's argv does */
+	replay(text_in(lines), true, r);
+	assert_string_equal(r->ids, "VGL-0009 ");
+	free(r);
+}
+
 static void test_derive_vigils_own_lines_are_taken_as_written(void **state)
 {
 	struct run *r = malloc(sizeof(*r));
@@ -266,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_derive_elastic_defend_fires_the_rules_vigil_would),
 	    cmocka_unit_test(test_derive_missing_exemption_does_not_fire),
 	    cmocka_unit_test(test_derive_child_of_init_is_decided),
+	    cmocka_unit_test(test_derive_later_line_adds_the_argv_an_earlier_lacked),
 	    cmocka_unit_test(test_derive_vigils_own_lines_are_taken_as_written),
 	    cmocka_unit_test(test_derive_portable_flags_rules_plain_ecs_cannot_serve),
 	    cmocka_unit_test(test_derive_rules_check_portable_cli),
