@@ -442,7 +442,9 @@ static size_t join_args(const struct rule_view *v, enum field_id args, enum fiel
 
 /*
  * The inference selectors (enrich.c) over what a line says of a process.
- * Without argv, a command-line selector cannot be ruled out: unknown.
+ * Without argv a command-line selector, and with cgroup selectors (no
+ * collector writes the v2 path vigil matches) any process, cannot be
+ * ruled out: unknown.
  */
 static enum tri selectors(struct derive *d, const char *name, const char *exe, const char *args,
 			  size_t args_len)
@@ -457,6 +459,8 @@ static enum tri selectors(struct derive *d, const char *name, const char *exe, c
 	p.args_len = args_len;
 	if (enrich_is_inference(d->en, &p))
 		return YES;
+	if (d->cfg->inference_cgroups.n)
+		return UNSURE;
 	return args_len || !d->cfg->inference_command_lines.n ? NO : UNSURE;
 }
 
