@@ -52,7 +52,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices \
 	stream/json_writer stream/ecs stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
-	detect/fields detect/cond detect/rule_compile detect/rule_eval detect/json_view detect/event_view detect/alert detect/replay detect/detect \
+	detect/fields detect/cond detect/rule_compile detect/rule_eval detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
 	daemon/control
@@ -61,7 +61,7 @@ VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/sense/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio proc_tree control
+	webhook_sign spool seccomp devices metrics fileio proc_tree control derive
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -135,6 +135,8 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+# test_derive also runs the CLI's rules check --portable
+$(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
@@ -217,6 +219,7 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $(FORMATTED)
+	$(PYTHON) tests/layout/check_arrows.py
 
 clean:
 	rm -rf build

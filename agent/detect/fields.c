@@ -112,6 +112,10 @@ void view_reset(struct rule_view *v)
 	memset(v->head, 0, sizeof(v->head));
 	v->nvals = 1; /* index 0 means "none" */
 	v->overflow = false;
+	if (v->has_unknown) {
+		memset(v->unknown, 0, sizeof(v->unknown));
+		v->has_unknown = false;
+	}
 	v->scratch_len = 0;
 	v->ts_ns = 0;
 	v->action = AB_OTHER;

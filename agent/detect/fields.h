@@ -29,6 +29,8 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(EVENT_OUTCOME, "event.outcome", FT_STR, 0)                     \
 	X(EVENT_ID, "event.id", FT_STR, 0)                               \
 	X(EVENT_SEQUENCE, "event.sequence", FT_NUM, 0)                   \
+	X(EVENT_MODULE, "event.module", FT_STR, 0)                       \
+	X(AGENT_TYPE, "agent.type", FT_STR, 0)                           \
 	X(HOST_NAME, "host.name", FT_STR, 0)                             \
 	X(PROC_PID, "process.pid", FT_NUM, 0)                            \
 	X(PROC_ENTITY, "process.entity_id", FT_STR, 0)                   \
@@ -177,6 +179,13 @@ struct rule_view {
 	uint16_t head[F__COUNT], tail[F__COUNT]; /* 0 = absent (vals[0] unused) */
 	uint16_t nvals;
 	bool overflow; /* values were dropped (argv longer than VIEW_MAX_VALS) */
+	/*
+	 * Fields whose value is not known (replay of another collector's line:
+	 * neither carried nor derived). A test on one is neither true nor false
+	 * and a rule that depends on it does not fire (rule_eval.c). Empty live.
+	 */
+	bool has_unknown;
+	uint64_t unknown[(F__COUNT + 63) / 64];
 	struct rval vals[VIEW_MAX_VALS];
 	/* room for strings the producer derives (command lines, unescaped JSON) */
 	char *scratch;
@@ -196,6 +205,15 @@ bool ip_parse(const char *p, size_t n, struct ipaddr *ret);
 void view_add_ip(struct rule_view *v, enum field_id f, const struct ipaddr *ip);
 /* Copy n bytes into the scratch area; NULL when it is full. */
 char *view_stash(struct rule_view *v, const char *p, size_t n);
+static inline void view_set_unknown(struct rule_view *v, enum field_id f)
+{
+	v->unknown[f / 64] |= 1ull << (f % 64);
+	v->has_unknown = true;
+}
+static inline bool view_is_unknown(const struct rule_view *v, enum field_id f)
+{
+	return (v->unknown[f / 64] >> (f % 64)) & 1;
+}
 static inline const struct rval *view_first(const struct rule_view *v, enum field_id f)
 {
 	return v->head[f] ? &v->vals[v->head[f]] : NULL;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -7,8 +9,8 @@
 #include <string.h>
 
 #include "detect/alert.h"
+#include "detect/derive.h"
 #include "detect/json_view.h"
-#include "respond/playbook.h"
 #include "detect/replay.h"
 
 #define MAX_LINE (16u << 20)
@@ -20,49 +22,90 @@ struct replay {
 	const char *line;
 	size_t len;
 	struct replay_stats *st;
+	struct derive *dv;     /* NULL: lines are taken as written */
+	struct derive_line dl; /* of the current line */
 };
 
-static int64_t num_of(const struct rule_view *v, enum field_id f)
+static json_t *names_json(const uint64_t *bits)
 {
-	const struct rval *x = view_first(v, f);
+	json_t *a = json_array();
 
-	return x ? x->i : 0;
+	for (int f = 0; a && f < F__COUNT; f++)
+		if (field_bit(bits, f))
+			json_array_append_new(a, json_string(field_defs[f].name));
+	return a;
 }
 
-/* What the playbooks would do for this alert, on err: nothing is done in a replay. */
-static void dry_run(struct replay *rp, const struct rule *r, const struct rule_view *v)
+static json_t *rval_json(const struct rval *r, enum field_type t)
 {
-	const struct rule_meta *m = rule_meta(r);
-	struct pb_alert a = {m->id, m->name, m->tags, m->ntags, m->severity};
-	const struct rval *ent = view_first(v, F_PROC_ENTITY);
-	char key[128];
+	char ip[INET6_ADDRSTRLEN] = "";
 
-	snprintf(key, sizeof(key), "%.*s", ent ? (int)ent->s.n : 1, ent ? ent->s.p : "-");
-	for (unsigned i = 0; i < rp->o->playbooks->npbs; i++) {
-		struct playbook *pb = &rp->o->playbooks->pbs[i];
-		enum pb_gate g;
-
-		if (!playbook_matches(pb, &a))
-			continue;
-		g = playbook_admit(pb, key, v->ts_ns / 1000000);
-		fprintf(rp->err, "dry-run: playbook %s for %s (pid %lld)%s", pb->name, m->id,
-			(long long)num_of(v, F_PROC_PID),
-			g == PB_DEDUPLICATED   ? ": de-duplicated\n"
-			: g == PB_RATE_LIMITED ? ": rate-limited\n"
-					       : ":");
-		if (g != PB_RUN)
-			continue;
-		rp->st->playbook_runs++;
-		for (unsigned j = 0; j < pb->nsteps; j++) {
-			const struct pb_step *st = &pb->steps[j];
-			bool parent = st->target == PB_T_PARENT || st->target == PB_T_PARENT_TREE;
-
-			fprintf(rp->err, " %s %s %lld%s", pb_action_name(st->action),
-				pb_target_name(st->target),
-				(long long)num_of(v, parent ? F_PARENT_PID : F_PROC_PID),
-				j + 1 < pb->nsteps ? "," : "\n");
-		}
+	switch (t) {
+	case FT_NUM:
+		return json_integer(r->i);
+	case FT_BOOL:
+		return json_boolean(r->b);
+	case FT_IP:
+		inet_ntop(r->ip.v6 ? AF_INET6 : AF_INET, r->ip.a, ip, sizeof(ip));
+		return json_string(ip);
+	default:
+		return json_stringn(r->s.p, r->s.n);
 	}
+}
+
+/* o[dotted path] = val, making the objects on the way (one that is not an object is replaced). */
+static void set_path(json_t *o, const char *path, json_t *val)
+{
+	const char *dot;
+	char key[64];
+
+	while ((dot = strchr(path, '.'))) {
+		json_t *next;
+
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		next = json_object_get(o, key);
+		if (!json_is_object(next)) {
+			next = json_object();
+			json_object_set_new(o, key, next);
+		}
+		o = next;
+		path = dot + 1;
+	}
+	json_object_set_new(o, path, val);
+}
+
+/*
+ * A foreign line's alert: the values replay derived, where vigil would have
+ * written them, and the lists. event.action keeps the collector's word and
+ * the ancestors stay in the message only (they are arrays of objects).
+ */
+static char *annotate(const struct replay *rp, const struct rule_view *v, char *line)
+{
+	json_t *o = json_loads(line, 0, NULL);
+	char *out;
+
+	if (!json_is_object(o))
+		return json_decref(o), line;
+	for (int f = 0; f < F__COUNT; f++) {
+		const struct rval *r = view_first(v, f);
+		json_t *val;
+
+		if (!field_bit(rp->dl.derived, f) || f == F_EVENT_ACTION ||
+		    (f >= F_ANC_PID && f <= F_ANC_EXE))
+			continue;
+		val = field_defs[f].multi ? json_array() : rval_json(r, field_defs[f].type);
+		for (; field_defs[f].multi && r; r = view_next(v, r))
+			json_array_append_new(val, rval_json(r, field_defs[f].type));
+		set_path(o, field_defs[f].name, val);
+	}
+	set_path(o, "vigil.derived", names_json(rp->dl.derived));
+	set_path(o, "vigil.underived", names_json(rp->dl.unknown));
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!out)
+		return line;
+	free(line);
+	return out;
 }
 
 static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
@@ -84,12 +127,15 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 		rp->st->alert_errors++;
 		return;
 	}
+	if (rp->dl.foreign && !rp->o->falco)
+		line = annotate(rp, v, line);
 	fputs(line, rp->out);
 	fputc('\n', rp->out);
 	free(line);
 	rp->st->alerts++;
-	if (rp->o->playbooks)
-		dry_run(rp, r, v);
+	if (rp->o->on_alert)
+		rp->st->playbook_runs +=
+		    rp->o->on_alert(rp->o->alert_ctx, rule_meta(r), v, rp->err);
 }
 
 static bool is_alert(const struct rule_view *v)
@@ -190,9 +236,57 @@ static void replay_line(struct replay *rp, struct json_view *jv, struct rule_vie
 		return;
 	}
 	st->events++;
+	if (rp->dv) {
+		derive_fill(rp->dv, v, &rp->dl);
+		st->foreign += rp->dl.foreign;
+	}
 	rp->line = line;
 	rp->len = n;
 	rule_engine_eval(eng, v);
+}
+
+static void field_counts(FILE *err, const char *what, const uint64_t *n)
+{
+	const char *sep = "";
+
+	fprintf(err, "%s", what);
+	for (int f = 0; f < F__COUNT; f++)
+		if (n[f]) {
+			fprintf(err, "%s %s %llu", sep, field_defs[f].name,
+				(unsigned long long)n[f]);
+			sep = ",";
+		}
+	fprintf(err, "%s\n", *sep ? "" : " none");
+}
+
+static void undecided_one(void *ctx, const struct rule *r, uint64_t n)
+{
+	fprintf(ctx, " %s %llu", rule_meta(r)->id, (unsigned long long)n);
+}
+
+/* What replay had to make up, and what it could not, on other collectors' lines. */
+static void derive_summary(struct replay *rp, struct rule_engine *eng)
+{
+	const struct derive_stats *ds = derive_stats(rp->dv);
+	struct rule_engine_stats es;
+
+	if (!ds->foreign)
+		return;
+	rule_engine_stats(eng, &es);
+	rp->st->undecided = es.undecided;
+	fprintf(rp->err,
+		"replay: %llu events from another collector: event.action derived on %llu, not "
+		"derivable on %llu\n",
+		(unsigned long long)ds->foreign, (unsigned long long)ds->action_derived,
+		(unsigned long long)ds->action_unknown);
+	field_counts(rp->err, "replay: derived (lines):", ds->derived);
+	field_counts(rp->err, "replay: underived, unknown to the rules (lines):", ds->unknown);
+	fprintf(rp->err, "replay: undecided (an underived field decides it; not fired):");
+	rule_engine_undecided(eng, undecided_one, rp->err);
+	fprintf(rp->err, "%s\n", es.undecided ? "" : " none");
+	if (ds->procs_dropped)
+		fprintf(rp->err, "replay: %llu processes not remembered (table full)\n",
+			(unsigned long long)ds->procs_dropped);
 }
 
 int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,
@@ -215,6 +309,12 @@ int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const 
 		r = json_view_new(&jv);
 	if (r == 0)
 		r = ecs_new(o->host_name, "replay", NULL, &rp.w);
+	if (r == 0 && o->cfg) {
+		uint64_t wanted[FIELD_WORDS];
+
+		ruleset_fields(rs, wanted);
+		r = derive_new(o->cfg, wanted, &rp.dv);
+	}
 	if (r == 0)
 		r = rule_engine_new(rs, o->max_sequences, on_alert, &rp, &eng);
 	if (!eng)
@@ -226,6 +326,9 @@ int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const 
 	if (r == 0 && !ls.map && ferror(in))
 		r = -errno ?: -EIO;
 	lines_close(&ls);
+	if (r == 0 && rp.dv)
+		derive_summary(&rp, eng);
+	derive_free(rp.dv);
 	rule_engine_free(eng);
 	ecs_free(rp.w);
 	json_view_free(jv);

@@ -6,6 +6,10 @@
  * counting malformed ones (reported as NAME:LINE: reason), skipping alert
  * lines (event.kind alert: a stream's own alerts are not evidence), and
  * writing alerts as ECS or Falco JSON lines. The engine is the daemon's.
+ * Lines another collector wrote are completed first (derive.h); their
+ * alerts say which fields were derived (vigil.derived) and which the rules
+ * needed but no line could tell (vigil.underived); a rule left undecided
+ * by such a field does not fire and is counted in the summary.
  */
 #ifndef VIGIL_REPLAY_H
 #define VIGIL_REPLAY_H
@@ -16,10 +20,12 @@
 
 #include "detect/rules.h"
 
-struct playbook_set;
+struct rule_view;
 
 struct replay_stats {
 	uint64_t lines, events, alerts, malformed, skipped_alerts, alert_errors, playbook_runs;
+	uint64_t foreign;   /* events from other collectors (derivation ran) */
+	uint64_t undecided; /* rule conditions left unknown by an underived field */
 };
 
 struct replay_opts {
@@ -27,8 +33,16 @@ struct replay_opts {
 	unsigned max_sequences;
 	uint64_t dedup_ms;     /* identical alerts within this are held back (0: off) */
 	const char *host_name; /* for Falco's hostname when events lack host.name */
-	/* dry run: which playbook steps each alert would trigger, on err (NULL: none) */
-	struct playbook_set *playbooks;
+	/*
+	 * Called for each alert (NULL: nothing): the CLI prints what the
+	 * playbooks would do there (playbook_dry_run); returns the playbook runs
+	 * it counted. Response is a stage above detection: it comes in as a hook.
+	 */
+	unsigned (*on_alert)(void *ctx, const struct rule_meta *m, const struct rule_view *v,
+			     FILE *err);
+	void *alert_ctx;
+	/* watch lists and workload selectors to derive fields of foreign lines with (NULL: none) */
+	const struct vigil_config *cfg;
 };
 
 /* Runs rs (taken over and freed) over in; alerts to out, problems to err. */

@@ -931,6 +931,7 @@ static struct rule *rule_free(struct rule *r)
 	free(r->name);
 	free(r->desc);
 	free(r->ruleset);
+	free(r->file);
 	for (unsigned i = 0; r->tags && r->tags[i]; i++)
 		free(r->tags[i]);
 	free(r->tags);
@@ -1316,7 +1317,8 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 	r->name = strdup(ymap_get(m, "rule")->value);
 	r->desc = strdup(desc ? desc->value : "");
 	r->ruleset = ruleset_name(d->path);
-	if (!r->id || !r->name || !r->desc || !r->ruleset || !read_tags(c, d, m, r) ||
+	r->file = strdup(d->path);
+	if (!r->id || !r->name || !r->desc || !r->ruleset || !r->file || !read_tags(c, d, m, r) ||
 	    !read_severity(c, d, m, r))
 		return rule_free(r);
 	if (!cond == !seq || (th && !cond)) {
@@ -1350,6 +1352,8 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 				     .name = r->name,
 				     .desc = r->desc,
 				     .ruleset = r->ruleset,
+				     .file = r->file,
+				     .line = m->line,
 				     .severity = r->meta.severity,
 				     .tags = (const char *const *)r->tags,
 				     .ntags = r->meta.ntags};
@@ -1527,6 +1531,11 @@ struct ruleset *ruleset_free(struct ruleset *rs)
 unsigned ruleset_count(const struct ruleset *rs)
 {
 	return rs->n;
+}
+
+const struct rule *ruleset_rule(const struct ruleset *rs, unsigned i)
+{
+	return i < rs->n ? rs->rules[i] : NULL;
 }
 
 unsigned ruleset_files(const struct ruleset *rs)

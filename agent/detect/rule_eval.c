@@ -46,6 +46,7 @@ struct rule_engine {
 	/* by rule index: flooding keys evicts others' pending sequences, so say whose */
 	struct rule_evicted {
 		uint64_t total, reported;
+		uint64_t undecided; /* events on which its condition was unknown (replay) */
 	} * evicted;
 	uint64_t dedup_ns;
 	struct dedup_slot {
@@ -246,6 +247,109 @@ bool pnode_eval(const struct pnode *n, const struct rule_view *v)
 	if (n->kind == P_EXISTS)
 		return v->head[n->field] != 0;
 	return n->bval;
+}
+
+/*
+ * Kleene's three values, for views with unknown fields (replay of another
+ * collector's stream): a test on an unknown field is neither true nor
+ * false, "not" keeps it unknown, "and" is false if any part is false, "or"
+ * true if any part is true. So a missing exemption (`not
+ * vigil.workload.inference_tree`) cannot make a rule fire; it leaves it
+ * undecided. Live views have no unknown field and never come here.
+ */
+enum tri { TRI_FALSE, TRI_TRUE, TRI_UNKNOWN };
+
+static enum tri pnode_eval3(const struct pnode *n, const struct rule_view *v)
+{
+	enum tri r, k;
+
+	switch (n->kind) {
+	case P_TEST:
+	case P_EXISTS:
+		return view_is_unknown(v, n->field) ? TRI_UNKNOWN : (enum tri)pnode_eval(n, v);
+	case P_AND:
+	case P_OR:
+		r = n->kind == P_AND ? TRI_TRUE : TRI_FALSE;
+		for (unsigned i = 0; i < n->nkids; i++) {
+			k = pnode_eval3(n->kids[i], v);
+			if (k == TRI_UNKNOWN)
+				r = TRI_UNKNOWN;
+			else if ((k == TRI_TRUE) == (n->kind == P_OR))
+				return k;
+		}
+		return r;
+	case P_NOT:
+		k = pnode_eval3(n->a, v);
+		return k == TRI_UNKNOWN ? k : k == TRI_TRUE ? TRI_FALSE : TRI_TRUE;
+	default:
+		return (enum tri)pnode_eval(n, v);
+	}
+}
+
+/*
+ * Can n be true (*t) or false (*f) for some event on which the fields in
+ * unknown are never known? Other tests are taken as free to be either (their
+ * correlations are ignored: this errs towards "can").
+ */
+static void can_be(const struct pnode *n, const uint64_t *unknown, uint64_t *used, bool *t, bool *f)
+{
+	bool kt, kf;
+
+	switch (n->kind) {
+	case P_TEST:
+	case P_EXISTS:
+		*t = *f = !((unknown[n->field / 64] >> (n->field % 64)) & 1);
+		if (!*t)
+			used[n->field / 64] |= 1ull << (n->field % 64);
+		return;
+	case P_AND:
+	case P_OR:
+		*t = n->kind == P_AND; /* and: true if every part can be, false if any; or: dual */
+		*f = n->kind == P_OR;
+		for (unsigned i = 0; i < n->nkids; i++) {
+			can_be(n->kids[i], unknown, used, &kt, &kf);
+			if (n->kind == P_AND) {
+				*t = *t && kt;
+				*f = *f || kf;
+			} else {
+				*t = *t || kt;
+				*f = *f && kf;
+			}
+		}
+		return;
+	case P_NOT:
+		can_be(n->a, unknown, used, f, t);
+		return;
+	case P_CONST:
+		*t = n->bval;
+		*f = !n->bval;
+		return;
+	default:
+		*t = *f = true;
+	}
+}
+
+bool rule_can_fire_without(const struct rule *r, const uint64_t *unknown, uint64_t *used)
+{
+	bool t = true, f, st;
+
+	if (r->cond)
+		can_be(r->cond, unknown, used, &t, &f);
+	for (unsigned i = 0; r->seq && i < r->seq->nsteps; i++) {
+		can_be(r->seq->steps[i], unknown, used, &st, &f);
+		t = t && st;
+	}
+	return t;
+}
+
+void ruleset_fields(const struct ruleset *rs, uint64_t *ret)
+{
+	uint64_t all[(F__COUNT + 63) / 64];
+
+	memset(all, 0xff, sizeof(all));
+	memset(ret, 0, sizeof(all));
+	for (unsigned i = 0; i < rs->n; i++)
+		rule_can_fire_without(rs->rules[i], all, ret);
 }
 
 /* ---- output ---- */
@@ -689,8 +793,19 @@ void rule_engine_eval(struct rule_engine *e, const struct rule_view *v)
 
 	e->st.events++;
 	for (unsigned i = 0; i < n; i++) {
-		if (!pnode_eval(ent[i].cond, v))
+		if (v->has_unknown) {
+			enum tri t = pnode_eval3(ent[i].cond, v);
+
+			if (t == TRI_UNKNOWN) {
+				e->st.undecided++;
+				if (e->evicted)
+					e->evicted[ent[i].r->index].undecided++;
+			}
+			if (t != TRI_TRUE)
+				continue;
+		} else if (!pnode_eval(ent[i].cond, v)) {
 			continue;
+		}
 		if (ent[i].step >= 0) {
 			seq_step(e, ent[i].r, ent[i].step, v);
 			continue;
@@ -715,4 +830,11 @@ void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction
 		if (unreported_only)
 			x->reported = x->total;
 	}
+}
+
+void rule_engine_undecided(const struct rule_engine *e, undecided_fn fn, void *ctx)
+{
+	for (unsigned i = 0; e->evicted && i < e->rs->n; i++)
+		if (e->evicted[i].undecided)
+			fn(ctx, e->rs->rules[i], e->evicted[i].undecided);
 }

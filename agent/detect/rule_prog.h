@@ -72,7 +72,7 @@ struct seq_def {
 
 struct rule {
 	struct rule_meta meta; /* points into the owned strings below */
-	char *id, *name, *desc, *ruleset;
+	char *id, *name, *desc, *ruleset, *file;
 	char **tags;
 	struct pnode *cond; /* NULL for sequences */
 	struct seq_def *seq;

@@ -84,10 +84,14 @@ int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_s
 struct ruleset *ruleset_free(struct ruleset *rs);
 unsigned ruleset_count(const struct ruleset *rs); /* enabled rules */
 unsigned ruleset_files(const struct ruleset *rs);
+/* The i-th enabled rule (i < ruleset_count), in load order. */
+const struct rule *ruleset_rule(const struct ruleset *rs, unsigned i);
 
 /* What an alert needs to know about its rule. */
 struct rule_meta {
 	const char *id, *name, *desc, *ruleset;
+	const char *file; /* where the rule is written, and its line */
+	unsigned line;
 	enum severity severity;
 	const char *const *tags;
 	unsigned ntags;
@@ -119,6 +123,7 @@ typedef void (*alert_fn)(void *ctx, const struct rule *r, const struct rule_view
 
 struct rule_engine_stats {
 	uint64_t events, matches, suppressed, seq_started, seq_expired, seq_evicted, seq_live;
+	uint64_t undecided; /* conditions (rules or steps) left unknown by unknown fields */
 };
 
 struct rule_engine;
@@ -150,5 +155,15 @@ void rule_engine_stats(const struct rule_engine *e, struct rule_engine_stats *re
  */
 typedef void (*eviction_fn)(void *ctx, const struct rule *r, uint64_t n, uint64_t total);
 void rule_engine_evictions(struct rule_engine *e, bool unreported_only, eviction_fn fn, void *ctx);
+/* Rules whose condition was unknown on n events (views with unknown fields). */
+typedef void (*undecided_fn)(void *ctx, const struct rule *r, uint64_t n);
+void rule_engine_undecided(const struct rule_engine *e, undecided_fn fn, void *ctx);
+/*
+ * Can r fire at all on events where the fields in the bitmap unknown are
+ * never known (a plain ECS stream)? used gets the unknown fields r names.
+ */
+bool rule_can_fire_without(const struct rule *r, const uint64_t *unknown, uint64_t *used);
+/* Every field some rule's condition names, as a bitmap of (F__COUNT + 63) / 64 words. */
+void ruleset_fields(const struct ruleset *rs, uint64_t *ret);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "core/fileio.h"
 #include "respond/playbook.h"
+#include "detect/fields.h"
 #include "core/util.h"
 #include "core/ytree.h"
 
@@ -746,4 +747,51 @@ enum pb_gate playbook_admit(struct playbook *pb, const char *key, uint64_t now_m
 	}
 	pb->runs++;
 	return PB_RUN;
+}
+
+/* ---- replay's dry run ---- */
+
+static int64_t num_of(const struct rule_view *v, enum field_id f)
+{
+	const struct rval *x = view_first(v, f);
+
+	return x ? x->i : 0;
+}
+
+unsigned playbook_dry_run(void *set_, const struct rule_meta *m, const struct rule_view *v,
+			  FILE *err)
+{
+	struct playbook_set *set = set_;
+	unsigned runs = 0;
+	struct pb_alert a = {m->id, m->name, m->tags, m->ntags, m->severity};
+	const struct rval *ent = view_first(v, F_PROC_ENTITY);
+	char key[128];
+
+	snprintf(key, sizeof(key), "%.*s", ent ? (int)ent->s.n : 1, ent ? ent->s.p : "-");
+	for (unsigned i = 0; i < set->npbs; i++) {
+		struct playbook *pb = &set->pbs[i];
+		enum pb_gate g;
+
+		if (!playbook_matches(pb, &a))
+			continue;
+		g = playbook_admit(pb, key, v->ts_ns / 1000000);
+		fprintf(err, "dry-run: playbook %s for %s (pid %lld)%s", pb->name, m->id,
+			(long long)num_of(v, F_PROC_PID),
+			g == PB_DEDUPLICATED   ? ": de-duplicated\n"
+			: g == PB_RATE_LIMITED ? ": rate-limited\n"
+					       : ":");
+		if (g != PB_RUN)
+			continue;
+		runs++;
+		for (unsigned j = 0; j < pb->nsteps; j++) {
+			const struct pb_step *st = &pb->steps[j];
+			bool parent = st->target == PB_T_PARENT || st->target == PB_T_PARENT_TREE;
+
+			fprintf(err, " %s %s %lld%s", pb_action_name(st->action),
+				pb_target_name(st->target),
+				(long long)num_of(v, parent ? F_PARENT_PID : F_PROC_PID),
+				j + 1 < pb->nsteps ? "," : "\n");
+		}
+	}
+	return runs;
 }

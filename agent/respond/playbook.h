@@ -15,6 +15,7 @@
 #define VIGIL_PLAYBOOK_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "confine/egress.h"
@@ -105,7 +106,16 @@ bool playbook_matches(const struct playbook *pb, const struct pb_alert *a);
 const struct webhook_def *playbooks_webhook(const struct playbook_set *s, const char *name);
 
 enum pb_gate { PB_RUN, PB_DEDUPLICATED, PB_RATE_LIMITED };
+struct rule_view;
 /* May pb run for target key (e.g. an entity id) now? Counts the verdict. */
 enum pb_gate playbook_admit(struct playbook *pb, const char *key, uint64_t now_ms);
+
+/*
+ * vigil replay's dry run (a replay_opts.on_alert hook; set: a struct
+ * playbook_set): what the playbooks matching this alert would do, on err,
+ * gates included. Nothing is done. Returns the playbook runs.
+ */
+unsigned playbook_dry_run(void *set, const struct rule_meta *m, const struct rule_view *v,
+			  FILE *err);
 
 #endif
