@@ -231,8 +231,47 @@ static void watch_gpu(struct watches *w, const char *path, const struct stat *st
 		bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
 }
 
+/*
+ * Names that matter wherever they are: a user's new ~/.ssh, a container's
+ * own /etc, a home directory that did not exist at start. Persistence files
+ * by name; another process's /proc/PID/environ (API keys), mem and maps (its
+ * memory and layout). cmdline, status and stat are left out: ps and top read
+ * them for every process.
+ */
+static const char *const persist_names[] = {
+    "authorized_keys", "authorized_keys2", "crontab",  ".bashrc",   ".bash_profile",
+    ".bash_login",     ".profile",	   ".zshrc",   ".zprofile", ".zshenv",
+    ".zlogin",	       "ld.so.preload",	   "rc.local", "sudoers"};
+static const char *const proc_secret_names[] = {"environ", "mem", "maps"};
+
+static void add_name(struct vigil_file *f, const char *name, uint32_t kind)
+{
+	struct vgl_name_key k = {};
+	size_t n = strlen(name);
+	unsigned h = VGL_NAME_HASH(n, name[0], name[n - 1]);
+
+	memcpy(k.name, name, n < sizeof(k.name) ? n : sizeof(k.name));
+	if (bpf_map_update_elem(bpf_map__fd(f->maps.names), &k, &kind, BPF_ANY) < 0) {
+		log_warn_errno(-errno, "watch: name %s not added", name);
+		return;
+	}
+	f->bss->name_bits[h / 64] |= 1ull
+				     << (h % 64); /* after the entry: never a bit without one */
+}
+
+/* The fixed list: filled once at load, a reload does not change it. */
+static void watch_names(struct vigil_file *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(persist_names); i++)
+		add_name(f, persist_names[i], VGL_KIND_PERSIST);
+	for (size_t i = 0; i < ARRAY_SIZE(proc_secret_names); i++)
+		add_name(f, proc_secret_names[i], VGL_KIND_PROC_SECRET);
+}
+
 static void fill_watches(struct watches *w, const struct vigil_config *cfg)
 {
+	add_ext(w, "service", VGL_KIND_UNIT); /* systemd units: only in a unit dir (in_unit_dir) */
+	add_ext(w, "timer", VGL_KIND_UNIT);
 	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
 		const char *x = cfg->model_extensions.v[i];
 
@@ -474,6 +513,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
 	p->open_via_lsm = p->info.open_via_lsm = lsm;
+	watch_names(p->file);
 	probes_load_watches(p, cfg);
 	attach_all(p, p->file->obj);
 	return 0;
