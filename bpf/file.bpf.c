@@ -19,7 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
-volatile __u8 have_all_dirs = 0;   /* some dir watches the files directly in it */
+volatile __u8 have_all_dirs = 0;   /* some dir watches (or awaits) the files directly in it */
 volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
@@ -160,10 +160,10 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 }
 
 /*
- * Is the file's own directory watched with `want`? One lookup: this runs for
- * every open that matched nothing else, so it must not walk the path.
+ * VGL_DIR_* of the file's own directory. One lookup: this runs for every
+ * open that matched nothing else, so it must not walk the path.
  */
-static __always_inline int in_dir(struct dentry *dentry, __u32 want)
+static __always_inline __u32 dir_flags(struct dentry *dentry)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_parent, d_inode);
 	struct vgl_inode_key k = {};
@@ -172,7 +172,7 @@ static __always_inline int in_dir(struct dentry *dentry, __u32 want)
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = inode_dev(inode);
 	v = bpf_map_lookup_elem(&dirs, &k);
-	return v && (*v & want);
+	return v ? *v : 0;
 }
 
 /* Python's site-packages .pth files are path files every interpreter start opens. */
@@ -332,8 +332,14 @@ static __always_inline __u32 file_kind(struct file *f)
 		if (kind)
 			return *kind;
 	}
-	if (have_all_dirs && in_dir(dentry, VGL_DIR_ALL))
-		return VGL_KIND_CONFIG;
+	if (have_all_dirs) {
+		__u32 d = dir_flags(dentry);
+
+		if (d & VGL_DIR_ALL)
+			return VGL_KIND_CONFIG;
+		if (d & VGL_DIR_PENDING)
+			return VGL_KIND_PENDING; /* emit_open keeps only the creating open */
+	}
 	return 0;
 }
 
@@ -403,6 +409,12 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 	inode = BPF_CORE_READ(f, f_inode);
 
 	flags = open_flags(current_regs(), sys, &uname);
+	/* a pending watch appears by creation: other opens there are not watched */
+	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
+		if (!denied)
+			return 0;
+		kind = 0;
+	}
 	if (fold_ns && !denied && fold(inode, flags, &folded))
 		return 0;
 	if (!heap_get(hp))
@@ -701,7 +713,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	if (!f)
 		return 0;
 	kind = file_kind(f);
-	if (!kind)
+	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
 	if (!heap_get(hp))

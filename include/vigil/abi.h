@@ -112,6 +112,7 @@ struct vgl_fork {
 #define VGL_KIND_PERSIST	 7 /* a well-known persistence file name, anywhere (vgl_names) */
 #define VGL_KIND_PROC_SECRET	 8 /* /proc/PID/environ|mem|maps of another process */
 #define VGL_KIND_UNIT		 9 /* exts only: .service and .timer names count in a systemd unit dir */
+#define VGL_KIND_PENDING	 10 /* created in a VGL_DIR_PENDING dir: userspace re-resolves */
 
 /* Which syscall produced an open/change record. */
 #define VGL_SYS_OPEN	  1
@@ -248,6 +249,7 @@ struct vgl_major_val {
 /* Value of `dirs` entries: how a watched directory widens the filter. */
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
 #define VGL_DIR_ALL	  2 /* every file directly in it counts */
+#define VGL_DIR_PENDING	  4 /* a configured watch directly in it does not exist yet */
 
 /*
  * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:
