@@ -462,6 +462,11 @@ def persistence_from_workload_VGL_0021(env):
     open(target, "w").write("y")  # root editing it by hand: not a workload
     pid = spawn(["/bin/sh", "-c", f"echo z >> {target}"])
     expect_none(env, "VGL-0021", pid)
+    # a well-known name outside every configured path: a home made after start
+    keys = os.path.join(env.tmp, "late-home", ".ssh", "authorized_keys")
+    os.makedirs(os.path.dirname(keys))
+    pid = server(env, f"open({keys!r}, 'w').write('ssh-ed25519 AAAA')")
+    assert get(expect_alert(env, "VGL-0021", pid), "file.path") == keys
 
 
 @test
