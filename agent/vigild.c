@@ -122,22 +122,6 @@ static void maybe_sniff(struct manager *m, const struct vigil_event *ev)
 	sniff_request(m->sniff, &j);
 }
 
-static int on_sample(void *ctx, void *data, size_t size)
-{
-	struct manager *m = ctx;
-	struct vigil_event ev;
-
-	if (decode_record(&m->dec, data, size, &ev) < 0) {
-		m->decode_errors++;
-		return 0;
-	}
-	if (!enrich_event(m->en, &ev))
-		return 0;
-	emit_event(m, &ev);
-	maybe_sniff(m, &ev);
-	return 0;
-}
-
 /* What the sniffer found: a model-format event for the process that opened the file. */
 static void on_sniffed(struct manager *m)
 {
@@ -278,6 +262,59 @@ static void emit_health(struct manager *m, const char *kind, const char *type, c
 	emit_line(m);
 }
 
+/*
+ * A watch that begins while running (`watch-added`; `watch-removed` when it
+ * ends): vigil.watch.path and why. One function for every source of watches.
+ */
+static void emit_watch(struct manager *m, const char *action, const char *path, const char *reason)
+{
+	struct jw *j = ecs_begin(m->ecs, 0, "state", "host", "change", action);
+
+	j = ecs_vigil(m->ecs);
+	jw_obj_open(j, "watch");
+	jw_str(j, "path", path);
+	jw_str(j, "reason", reason);
+	jw_obj_close(j);
+	emit_line(m);
+}
+
+/* Re-resolve the configured watches; those that were pending and are there now say so. */
+static void reload_watches(struct manager *m)
+{
+	const struct strv *up;
+
+	probes_load_watches(m->probes, m->cfg);
+	up = probes_promoted(m->probes);
+	for (unsigned i = 0; i < up->n; i++) {
+		log_info("watching %s: it appeared after start", up->v[i]);
+		emit_watch(m, "watch-added", up->v[i], "configured path appeared after start");
+	}
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct manager *m = ctx;
+	struct vigil_event ev;
+
+	if (decode_record(&m->dec, data, size, &ev) < 0) {
+		m->decode_errors++;
+		return 0;
+	}
+	/* created where a pending watch waits: reported if it is the one awaited */
+	if (ev.action == VA_OPEN && ev.open.kind == VGL_KIND_PENDING) {
+		reload_watches(m);
+		ev.open.kind =
+		    probes_watched_kind(m->probes, ev.open.ino, ev.open.dev, ev.open.path.p);
+		if (!ev.open.kind)
+			return 0;
+	}
+	if (!enrich_event(m->en, &ev))
+		return 0;
+	emit_event(m, &ev);
+	maybe_sniff(m, &ev);
+	return 0;
+}
+
 static json_t *features_json(struct manager *m)
 {
 	const struct probes_info *pi = probes_info(m->probes);
@@ -289,6 +326,8 @@ static json_t *features_json(struct manager *m)
 		      pi->attached, "probes_skipped", pi->skipped, "watch", "extensions",
 		      pi->watched_exts, "dirs", pi->watched_dirs, "files", pi->watched_files,
 		      "gpu_majors", pi->gpu_majors, "cgroup_root", pi->cgroup_root);
+	json_object_set_new(json_object_get(o, "watch"), "pending",
+			    json_integer(pi->watched_pending));
 	json_object_set_new(o, "containment", json_string(contain));
 	json_object_set_new(o, "deny_path",
 			    json_string(strcmp(contain, "active") ? "unavailable"
@@ -826,7 +865,7 @@ static void on_signal(struct manager *m, int sfd)
 		file_sink_reopen(m->sinks.file);
 	if (m->cfg->source)
 		reload_lists(m);
-	probes_load_watches(m->probes, m->cfg);
+	reload_watches(m);
 	json_decref(reload_rules(m, NULL)); /* the reply is for the CLI only */
 }
 
@@ -863,12 +902,12 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
 static int run_loop(struct manager *m)
 {
 	struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
-	struct epoll_event evs[5];
+	struct epoll_event evs[6];
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	_cleanup_close_ int sfd = -1;
 	sigset_t mask;
-	int fds[5];
+	int fds[6];
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -883,9 +922,12 @@ static int run_loop(struct manager *m)
 	fds[2] = sfd;
 	fds[3] = tfd;
 	fds[4] = sniff_fd(m->sniff);
-	for (int i = 0; i < 5; i++) {
+	fds[5] = probes_pending_fd(m->probes);
+	for (int i = 0; i < 6; i++) {
 		struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
 
+		if (fds[i] < 0) /* no inotify: paths made later stay unwatched (logged) */
+			continue;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0)
 			return log_error_errno(-errno, "epoll_ctl failed");
 	}
@@ -909,6 +951,8 @@ static int run_loop(struct manager *m)
 				on_signal(m, sfd);
 			else if (fd == fds[4])
 				on_sniffed(m);
+			else if (fd == fds[5] && probes_pending_changed(m->probes))
+				reload_watches(m);
 			else if (read(tfd, &ticks, sizeof(ticks)) > 0)
 				on_tick(m);
 		}

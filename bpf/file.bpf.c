@@ -19,10 +19,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
-volatile __u8 have_all_dirs = 0;   /* some dir watches the files directly in it */
+volatile __u8 have_all_dirs = 0;   /* some dir watches (or awaits) the files directly in it */
 volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
+/* VGL_NAME_HASH bits of the names in `names`: the guard that keeps the lookup off ordinary opens */
+volatile __u64 name_bits[VGL_NAME_BITS / 64] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -44,6 +46,14 @@ struct {
 	__type(key, struct vgl_inode_key);
 	__type(value, __u32); /* VGL_DIR_* */
 } dirs SEC(".maps");
+
+/* Well-known names, wherever they are (authorized_keys, crontab, environ…). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct vgl_name_key);
+	__type(value, __u32); /* VGL_KIND_PERSIST or VGL_KIND_PROC_SECRET */
+} names SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -71,18 +81,24 @@ struct {
 	__type(value, __u32); /* VGL_KIND_* */
 } gpu_nodes SEC(".maps");
 
-/* Extension of a dentry name: last '.' within its final VGL_NAME_TAIL bytes. */
-static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key *key)
+/* The last VGL_NAME_TAIL bytes of a dentry name (bytes past its end are not cleared). */
+static __always_inline __u32 name_tail(const struct qstr *name, char tail[VGL_NAME_TAIL])
 {
-	char tail[VGL_NAME_TAIL] = {};
-	__u32 len = name->len, start = 0, dot = VGL_NAME_TAIL;
+	__u32 start = name->len > VGL_NAME_TAIL ? name->len - VGL_NAME_TAIL : 0;
+
+	bpf_probe_read_kernel(tail, VGL_NAME_TAIL, name->name + start);
+	return start;
+}
+
+/* Extension of a name from its tail: last '.' within its final VGL_NAME_TAIL bytes. */
+static __always_inline int tail_ext(const char *tail, __u32 len, __u32 start,
+				    struct vgl_ext_key *key)
+{
+	__u32 dot = VGL_NAME_TAIL;
 	int i;
 
-	if (len > VGL_NAME_TAIL)
-		start = len - VGL_NAME_TAIL;
-	else if (len < 2)
+	if (len < 2)
 		return 0;
-	bpf_probe_read_kernel(tail, VGL_NAME_TAIL, name->name + start);
 	for (i = VGL_NAME_TAIL - 1; i >= 0; i--) {
 		if (i >= (int)(len - start))
 			continue;
@@ -105,6 +121,18 @@ static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key 
 		key->ext[i] = c;
 	}
 	return 1;
+}
+
+/* Extension of a dentry name. */
+static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key *key)
+{
+	char tail[VGL_NAME_TAIL] = {};
+	__u32 start;
+
+	if (name->len < 2)
+		return 0;
+	start = name_tail(name, tail);
+	return tail_ext(tail, name->len, start, key);
 }
 
 /* Is some ancestor of dentry (up to dir_depth) a watched dir with `want`? */
@@ -132,10 +160,10 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 }
 
 /*
- * Is the file's own directory watched with `want`? One lookup: this runs for
- * every open that matched nothing else, so it must not walk the path.
+ * VGL_DIR_* of the file's own directory. One lookup: this runs for every
+ * open that matched nothing else, so it must not walk the path.
  */
-static __always_inline int in_dir(struct dentry *dentry, __u32 want)
+static __always_inline __u32 dir_flags(struct dentry *dentry)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_parent, d_inode);
 	struct vgl_inode_key k = {};
@@ -144,7 +172,7 @@ static __always_inline int in_dir(struct dentry *dentry, __u32 want)
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = inode_dev(inode);
 	v = bpf_map_lookup_elem(&dirs, &k);
-	return v && (*v & want);
+	return v ? *v : 0;
 }
 
 /* Python's site-packages .pth files are path files every interpreter start opens. */
@@ -168,6 +196,84 @@ static __always_inline int in_site_packages(struct dentry *dentry)
 	return 1;
 }
 
+static __always_inline int dentry_name_is(struct dentry *d, const char *want, __u32 n)
+{
+	struct qstr q = BPF_CORE_READ(d, d_name);
+	char buf[8] = {};
+	__u32 i;
+
+	if (q.len != n || n > sizeof(buf))
+		return 0;
+	bpf_probe_read_kernel(buf, sizeof(buf), q.name);
+	for (i = 0; i < sizeof(buf) && i < n; i++)
+		if (buf[i] != want[i])
+			return 0;
+	return 1;
+}
+
+/* A unit file directly in .../systemd/system or .../systemd/user (etc, usr/lib, run, ~/.config). */
+static __always_inline int in_unit_dir(struct dentry *dentry)
+{
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+	return (dentry_name_is(parent, "system", 6) || dentry_name_is(parent, "user", 4)) &&
+	       dentry_name_is(BPF_CORE_READ(parent, d_parent), "systemd", 7);
+}
+
+/*
+ * The tgid whose /proc/PID (or /proc/PID/task/TID) file this is, from the proc
+ * inode's struct pid: right in any pid namespace, and 0 for the caller's own
+ * process (/proc/self, /proc/thread-self) or anything that is not procfs.
+ */
+static __always_inline __u32 proc_target(struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct proc_inode *pi;
+	struct hlist_node *first;
+	struct task_struct *t;
+	struct pid *pid;
+	__u32 tgid;
+
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != 0x9fa0 /* PROC_SUPER_MAGIC */)
+		return 0;
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	pid = BPF_CORE_READ(pi, pid);
+	if (!pid)
+		return 0;
+	first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return 0; /* the task has exited */
+	t = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	tgid = BPF_CORE_READ(t, tgid);
+	return tgid == bpf_get_current_pid_tgid() >> 32 ? 0 : tgid;
+}
+
+/*
+ * A well-known name (whole name up to VGL_NAME_TAIL bytes) behind a bitmap of
+ * VGL_NAME_HASH(len, first, last): most names stop at one bit test.
+ */
+static __always_inline __u32 known_name(const char *tail, __u32 len, struct file *f)
+{
+	struct vgl_name_key k = {};
+	__u32 h, *kind;
+	int i;
+
+	if (len < 3 || len > VGL_NAME_TAIL)
+		return 0;
+	h = VGL_NAME_HASH(len, tail[0], tail[(len - 1) & (VGL_NAME_TAIL - 1)]);
+	if (!(name_bits[h >> 6] & (1ull << (h & 63))))
+		return 0;
+	for (i = 0; i < VGL_NAME_TAIL; i++)
+		if (i < (int)len)
+			k.name[i] = tail[i];
+	kind = bpf_map_lookup_elem(&names, &k);
+	if (!kind)
+		return 0;
+	if (*kind == VGL_KIND_PROC_SECRET)
+		return proc_target(f) ? VGL_KIND_PROC_SECRET : 0;
+	return *kind;
+}
+
 /* VGL_KIND_* if this file is watched, 0 otherwise. The hot path of every open. */
 static __always_inline __u32 file_kind(struct file *f)
 {
@@ -176,8 +282,10 @@ static __always_inline __u32 file_kind(struct file *f)
 	struct qstr name = BPF_CORE_READ(dentry, d_name);
 	struct vgl_inode_key ik = {};
 	struct vgl_ext_key ek = {};
-	int has_ext = name_ext(&name, &ek);
-	__u32 mode, *kind;
+	char tail[VGL_NAME_TAIL] = {};
+	__u32 start = name_tail(&name, tail);
+	int has_ext = tail_ext(tail, name.len, start, &ek);
+	__u32 mode, named, *kind;
 
 	/* most opens end here: one read of the name, one lookup of its extension */
 	if (has_ext) {
@@ -186,8 +294,12 @@ static __always_inline __u32 file_kind(struct file *f)
 			return VGL_KIND_MODEL;
 		if (kind && *kind == VGL_KIND_MODEL_PTH)
 			return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
-		if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+		if (kind && *kind == VGL_KIND_UNIT) {
+			if (in_unit_dir(dentry))
+				return VGL_KIND_PERSIST;
+		} else if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL)) {
 			return VGL_KIND_MODEL;
+		}
 	} else {
 		inode = BPF_CORE_READ(f, f_inode);
 		mode = BPF_CORE_READ(inode, i_mode);
@@ -209,6 +321,9 @@ static __always_inline __u32 file_kind(struct file *f)
 		    under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
 			return VGL_KIND_MODEL;
 	}
+	named = known_name(tail, name.len, f);
+	if (named)
+		return named;
 	if (nr_files) {
 		inode = BPF_CORE_READ(f, f_inode);
 		ik.ino = BPF_CORE_READ(inode, i_ino);
@@ -217,8 +332,14 @@ static __always_inline __u32 file_kind(struct file *f)
 		if (kind)
 			return *kind;
 	}
-	if (have_all_dirs && in_dir(dentry, VGL_DIR_ALL))
-		return VGL_KIND_CONFIG;
+	if (have_all_dirs) {
+		__u32 d = dir_flags(dentry);
+
+		if (d & VGL_DIR_ALL)
+			return VGL_KIND_CONFIG;
+		if (d & VGL_DIR_PENDING)
+			return VGL_KIND_PENDING; /* emit_open keeps only the creating open */
+	}
 	return 0;
 }
 
@@ -288,6 +409,12 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 	inode = BPF_CORE_READ(f, f_inode);
 
 	flags = open_flags(current_regs(), sys, &uname);
+	/* a pending watch appears by creation: other opens there are not watched */
+	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
+		if (!denied)
+			return 0;
+		kind = 0;
+	}
 	if (fold_ns && !denied && fold(inode, flags, &folded))
 		return 0;
 	if (!heap_get(hp))
@@ -305,6 +432,8 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 
 	e->open_flags = flags;
 	e->folded = folded;
+	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
+	e->_pad0 = 0;
 
 	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
 	at = sizeof(*e);
@@ -584,7 +713,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	if (!f)
 		return 0;
 	kind = file_kind(f);
-	if (!kind)
+	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
 	if (!heap_get(hp))

@@ -240,19 +240,24 @@ static void add_net(struct rule_view *v, const struct vigil_event *ev)
 	add_cstr(v, F_NET_TYPE, d.v6 ? "ipv6" : "ipv4");
 }
 
-static void add_target(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc)
+/* vigil.target.*: a ptrace target or the process whose /proc file was opened. */
+static void add_target_proc(struct rule_view *v, struct proc_cache *pc, uint32_t pid,
+			    const struct proc *t)
 {
-	const struct proc *t = ev->ptrace.target_proc;
-
-	view_add_num(v, F_V_TARGET_PID, ev->ptrace.target);
-	add_cstr(v, F_V_PTRACE_REQUEST, ecs_ptrace_request_name(ev->ptrace.request));
-	add_cstr(v, F_EVENT_OUTCOME, ev->ptrace.ret < 0 ? "failure" : "success");
+	view_add_num(v, F_V_TARGET_PID, pid);
 	if (!t)
 		return;
 	add_cstr(v, F_V_TARGET_ENTITY, proc_cache_entity_id(pc, t));
 	add_cstr(v, F_V_TARGET_NAME, t->name);
 	add_cstr(v, F_V_TARGET_EXE, t->exe);
 	view_add_bool(v, F_V_TARGET_INFERENCE, t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
+}
+
+static void add_target(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc)
+{
+	add_cstr(v, F_V_PTRACE_REQUEST, ecs_ptrace_request_name(ev->ptrace.request));
+	add_cstr(v, F_EVENT_OUTCOME, ev->ptrace.ret < 0 ? "failure" : "success");
+	add_target_proc(v, pc, ev->ptrace.target, ev->ptrace.target_proc);
 }
 
 enum action_bit event_view_action(enum vigil_action a)
@@ -313,6 +318,8 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		add_context(v, ev->proc, pc);
 	if (ev->action == VA_OPEN) {
 		add_open(v, ev);
+		if (ev->open.target)
+			add_target_proc(v, pc, ev->open.target, ev->open.target_proc);
 	} else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
 		add_path(v, ev->change.path, 0);
 		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->change.kind));

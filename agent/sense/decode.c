@@ -91,6 +91,8 @@ static int decode_open(const char *data, size_t size, struct vigil_event *ev)
 	ev->open.kind = e->kind;
 	ev->open.syscall = e->syscall;
 	ev->open.folded = e->folded;
+	ev->open.target = e->kind == VGL_KIND_PROC_SECRET ? e->target : 0;
+	ev->open.target_proc = NULL;
 	if (take_str(data, size, sizeof(*e), e->path_len, &ev->open.path) < 0 ||
 	    take_str(data, size, sizeof(*e) + e->path_len, e->opened_len, &ev->open.opened) < 0)
 		return -EBADMSG;

@@ -131,6 +131,8 @@ bool enrich_event(struct enricher *en, struct vigil_event *ev)
 		proc_cache_set_cgroup(en->pc, p, ev->cgroup_id); /* moved to another cgroup */
 	if (ev->action == VA_PTRACE)
 		ev->ptrace.target_proc = proc_cache_get_or_load(en->pc, ev->ptrace.target);
+	if (ev->action == VA_OPEN && ev->open.target)
+		ev->open.target_proc = proc_cache_get_or_load(en->pc, ev->open.target);
 	ev->proc = p;
 	return true;
 }

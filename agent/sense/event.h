@@ -68,6 +68,8 @@ struct vigil_event {
 			uint32_t fmode, imode, rdev, dev, sflags, kind;
 			uint32_t folded; /* identical opens folded into this one */
 			uint16_t syscall;
+			uint32_t target;		/* kind proc-secret: whose /proc file */
+			const struct proc *target_proc; /* enrich.c */
 		} open;
 		struct {
 			struct vstr path, target; /* target: rename destination */

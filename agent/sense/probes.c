@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -24,7 +25,8 @@
 #include "sense/probes.h"
 #include "core/util.h"
 
-#define MAX_LINKS 64
+#define MAX_LINKS	 64
+#define MAX_PENDING_DIRS 256 /* inotify watches on pending watches' nearest ancestors */
 
 struct probes {
 	struct bpf_link *links[MAX_LINKS];
@@ -40,6 +42,11 @@ struct probes {
 	bool open_via_lsm;
 	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;
+	int ino_fd;		   /* inotify on pending watches' ancestors; -1: none */
+	int wds[MAX_PENDING_DIRS]; /* its watch descriptors */
+	unsigned nwds;
+	struct strv pending;  /* configured paths not there yet */
+	struct strv promoted; /* pending before the last load, there now */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -101,7 +108,11 @@ enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_NR };
 struct watches {
 	int fd[W_NR];		   /* the maps being filled */
 	struct probes_info *count; /* watched_* and gpu_majors */
-	bool all_dirs;		   /* some dir watches the files directly in it */
+	bool all_dirs;		   /* some dir watches (or awaits) the files directly in it */
+	struct strv pending;	   /* configured paths not there yet */
+	int ino_fd;		   /* inotify: where pending paths would appear (-1: none) */
+	int wds[MAX_PENDING_DIRS];
+	unsigned nwds;
 };
 
 static int add_ext(struct watches *w, const char *ext, uint32_t kind)
@@ -122,13 +133,77 @@ static int add_ext(struct watches *w, const char *ext, uint32_t kind)
 
 typedef void (*glob_fn)(struct watches *w, const char *path, const struct stat *st, uint32_t arg);
 
+/*
+ * `want` is configured but missing; `dir`, its nearest existing ancestor,
+ * is where it will appear. inotify sees a directory made there (mkdir opens
+ * nothing); where `want` is directly in `dir`, VGL_DIR_PENDING makes the
+ * kernel report the open that creates it, so that first write is not lost.
+ */
+static void add_pending(struct watches *w, const char *want, const char *dir, bool file_here)
+{
+	struct vgl_inode_key k = {};
+	struct stat st;
+	uint32_t v = 0;
+	int wd;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || strv_contains(&w->pending, want) ||
+	    strv_push(&w->pending, want) < 0)
+		return;
+	wd = w->ino_fd < 0
+		 ? -1
+		 : inotify_add_watch(w->ino_fd, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	if (wd >= 0 && w->nwds < MAX_PENDING_DIRS)
+		w->wds[w->nwds++] = wd;
+	if (!file_here)
+		return;
+	k = (struct vgl_inode_key){.ino = st.st_ino, .dev = kernel_dev(st.st_dev)};
+	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
+	v |= VGL_DIR_PENDING;
+	if (bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY) == 0)
+		w->all_dirs = true;
+}
+
+/*
+ * Where does a pattern with no match wait? Its parent pattern is expanded
+ * (/home/STAR/.ssh: each home); a parent that is missing too is looked for one
+ * level up, so `want` stays the whole path under the nearest existing dir.
+ * Only a literal last component can be awaited.
+ */
+static void find_pending(struct watches *w, const char *pattern, const char *rest, int depth)
+{
+	char parent[PATH_MAX], want[PATH_MAX];
+	const char *slash = strrchr(pattern, '/');
+	struct stat st;
+	glob_t g;
+
+	if (!slash || slash == pattern || depth > 8 || strpbrk(slash, "*?[") ||
+	    (size_t)(slash - pattern) >= sizeof(parent))
+		return;
+	memcpy(parent, pattern, slash - pattern);
+	parent[slash - pattern] = 0;
+	if (glob(parent, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0) {
+		snprintf(want, sizeof(want), "%s%s", slash, rest);
+		find_pending(w, parent, want, depth + 1);
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		if (snprintf(want, sizeof(want), "%s%s%s", g.gl_pathv[i], slash, rest) >=
+		    (int)sizeof(want))
+			continue;
+		if (stat(want, &st) < 0)
+			add_pending(w, want, g.gl_pathv[i], !rest[0]);
+	}
+	globfree(&g);
+}
+
 static void for_each_glob(struct watches *w, const struct strv *globs, glob_fn fn, uint32_t arg)
 {
 	for (unsigned i = 0; i < globs->n; i++) {
 		glob_t g;
 
+		find_pending(w, globs->v[i], "", 0); /* also the homes lacking it */
 		if (glob(globs->v[i], GLOB_NOSORT, NULL, &g) != 0)
-			continue; /* nothing there yet: fine */
+			continue; /* nothing there yet: pending */
 		for (size_t j = 0; j < g.gl_pathc; j++) {
 			struct stat st;
 
@@ -205,7 +280,8 @@ static void live_watches(struct probes *p, struct watches *w)
 	*w = (struct watches){.fd = {bpf_map__fd(f->maps.exts), bpf_map__fd(f->maps.dirs),
 				     bpf_map__fd(f->maps.files), bpf_map__fd(f->maps.majors),
 				     bpf_map__fd(f->maps.gpu_nodes)},
-			      .count = &p->info};
+			      .count = &p->info,
+			      .ino_fd = -1};
 }
 
 void probes_watch_gpu_drivers(struct probes *p)
@@ -231,8 +307,47 @@ static void watch_gpu(struct watches *w, const char *path, const struct stat *st
 		bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
 }
 
+/*
+ * Names that matter wherever they are: a user's new ~/.ssh, a container's
+ * own /etc, a home directory that did not exist at start. Persistence files
+ * by name; another process's /proc/PID/environ (API keys), mem and maps (its
+ * memory and layout). cmdline, status and stat are left out: ps and top read
+ * them for every process.
+ */
+static const char *const persist_names[] = {
+    "authorized_keys", "authorized_keys2", "crontab",  ".bashrc",   ".bash_profile",
+    ".bash_login",     ".profile",	   ".zshrc",   ".zprofile", ".zshenv",
+    ".zlogin",	       "ld.so.preload",	   "rc.local", "sudoers"};
+static const char *const proc_secret_names[] = {"environ", "mem", "maps"};
+
+static void add_name(struct vigil_file *f, const char *name, uint32_t kind)
+{
+	struct vgl_name_key k = {};
+	size_t n = strlen(name);
+	unsigned h = VGL_NAME_HASH(n, name[0], name[n - 1]);
+
+	memcpy(k.name, name, n < sizeof(k.name) ? n : sizeof(k.name));
+	if (bpf_map_update_elem(bpf_map__fd(f->maps.names), &k, &kind, BPF_ANY) < 0) {
+		log_warn_errno(-errno, "watch: name %s not added", name);
+		return;
+	}
+	f->bss->name_bits[h / 64] |= 1ull
+				     << (h % 64); /* after the entry: never a bit without one */
+}
+
+/* The fixed list: filled once at load, a reload does not change it. */
+static void watch_names(struct vigil_file *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(persist_names); i++)
+		add_name(f, persist_names[i], VGL_KIND_PERSIST);
+	for (size_t i = 0; i < ARRAY_SIZE(proc_secret_names); i++)
+		add_name(f, proc_secret_names[i], VGL_KIND_PROC_SECRET);
+}
+
 static void fill_watches(struct watches *w, const struct vigil_config *cfg)
 {
+	add_ext(w, "service", VGL_KIND_UNIT); /* systemd units: only in a unit dir (in_unit_dir) */
+	add_ext(w, "timer", VGL_KIND_UNIT);
 	for (unsigned i = 0; i < cfg->model_extensions.n; i++) {
 		const char *x = cfg->model_extensions.v[i];
 
@@ -261,7 +376,7 @@ static int stage_open(struct probes *p, struct watches *stage, struct probes_inf
 	struct watches live;
 
 	live_watches(p, &live);
-	*stage = (struct watches){.count = count};
+	*stage = (struct watches){.count = count, .ino_fd = -1};
 	for (int i = 0; i < W_NR; i++)
 		stage->fd[i] = -1; /* stage_close skips what was not created */
 	for (int i = 0; i < W_NR; i++) {
@@ -286,6 +401,7 @@ static void stage_close(struct watches *stage)
 	for (int i = 0; i < W_NR; i++)
 		if (stage->fd[i] >= 0)
 			close(stage->fd[i]);
+	strv_clear(&stage->pending);
 }
 
 /* live := stage, adding and updating first, then deleting what stage lacks. */
@@ -315,6 +431,32 @@ static void sync_map(int live, int stage)
 	free(stale);
 }
 
+/* Keep the new pending list; what was pending and is there now is `promoted`. */
+static void swap_pending(struct probes *p, struct watches *stage)
+{
+	struct stat st;
+
+	strv_clear(&p->promoted);
+	for (unsigned i = 0; i < p->pending.n; i++)
+		if (!strv_contains(&stage->pending, p->pending.v[i]) &&
+		    stat(p->pending.v[i], &st) == 0)
+			strv_push(&p->promoted, p->pending.v[i]);
+	for (unsigned i = 0; i < p->nwds; i++) {
+		bool kept = false;
+
+		for (unsigned j = 0; j < stage->nwds && !kept; j++)
+			kept = stage->wds[j] == p->wds[i];
+		if (!kept)
+			inotify_rm_watch(p->ino_fd, p->wds[i]);
+	}
+	memcpy(p->wds, stage->wds, sizeof(p->wds));
+	p->nwds = stage->nwds;
+	strv_clear(&p->pending);
+	p->pending = stage->pending;
+	stage->pending = (struct strv){0};
+	p->info.watched_pending = p->pending.n;
+}
+
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 {
 	struct probes_info count = {};
@@ -322,6 +464,7 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	struct vigil_file *f = p->file;
 	int r = stage_open(p, &stage, &count);
 
+	stage.ino_fd = p->ino_fd;
 	if (r < 0) {
 		stage_close(&stage);
 		return log_error_errno(r, "cannot stage the watch lists: keeping the current ones");
@@ -337,6 +480,7 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 		sync_map(live.fd[i], stage.fd[i]);
 	f->bss->nr_files = count.watched_files;
 	f->bss->have_all_dirs = stage.all_dirs;
+	swap_pending(p, &stage);
 	stage_close(&stage);
 	p->watch_gpus = cfg->gpu_devices.n > 0;
 	p->info.watched_exts = count.watched_exts;
@@ -474,6 +618,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
 	p->open_via_lsm = p->info.open_via_lsm = lsm;
+	watch_names(p->file);
 	probes_load_watches(p, cfg);
 	attach_all(p, p->file->obj);
 	return 0;
@@ -512,6 +657,10 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 	if (!p)
 		return -ENOMEM;
 	p->cgroup_fd = -1;
+	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->ino_fd < 0)
+		log_warn_errno(-errno,
+			       "no inotify: watched paths made after start are not watched");
 	for (int i = 0; i < 7; i++)
 		p->contain_fds[i] = contain_fds ? contain_fds[i] : -1;
 	libbpf_set_print(libbpf_print);
@@ -560,6 +709,10 @@ struct probes *probes_free(struct probes *p)
 	vigil_process__destroy(p->proc);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
+	if (p->ino_fd >= 0)
+		close(p->ino_fd);
+	strv_clear(&p->pending);
+	strv_clear(&p->promoted);
 	free(p);
 	return NULL;
 }
@@ -613,4 +766,46 @@ int probes_seccomp_check(struct probes *p, bool on)
 	bpf_map_update_elem(p->contain_fds[6], &k, &v, BPF_ANY);
 	log_info("seccomp check %s", on ? "attached: confined processes are watched" : "detached");
 	return 0;
+}
+
+int probes_pending_fd(const struct probes *p)
+{
+	return p->ino_fd;
+}
+
+bool probes_pending_changed(struct probes *p)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	while (p->ino_fd >= 0 && read(p->ino_fd, buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
+const struct strv *probes_promoted(const struct probes *p)
+{
+	return &p->promoted;
+}
+
+uint32_t probes_watched_kind(struct probes *p, uint64_t ino, uint32_t dev, const char *path)
+{
+	struct vgl_inode_key k = {.ino = ino, .dev = dev};
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	uint32_t v = 0;
+	struct stat st;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(p->file->maps.files), &k, &v) == 0)
+		return v;
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, slash - path);
+	dir[slash - path] = 0;
+	if (stat(dir[0] ? dir : "/", &st) < 0)
+		return 0;
+	k = (struct vgl_inode_key){.ino = st.st_ino, .dev = kernel_dev(st.st_dev)};
+	v = 0;
+	bpf_map_lookup_elem(bpf_map__fd(p->file->maps.dirs), &k, &v);
+	return v & VGL_DIR_ALL ? VGL_KIND_CONFIG : 0;
 }

@@ -26,6 +26,7 @@ struct probes_info {
 	char fentry[64];
 	unsigned attached, skipped; /* programs */
 	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
+	unsigned watched_pending; /* configured paths not there yet (probes_pending_fd) */
 	char cgroup_root[256];
 	bool open_via_lsm; /* deny-path answers EPERM; otherwise kill-on-open */
 };
@@ -39,6 +40,18 @@ struct probes *probes_free(struct probes *p);
  * stale ones are removed, so what stays watched is never unwatched meanwhile.
  */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
+/*
+ * Configured paths that do not exist yet wait on their nearest existing
+ * ancestor: this fd (inotify) is readable when something appears there, and
+ * a creating open directly in it comes as an open of kind VGL_KIND_PENDING.
+ * Either way the owner reloads the watches; probes_promoted then lists the
+ * pending paths that are there now (watched from then on).
+ */
+int probes_pending_fd(const struct probes *p);
+bool probes_pending_changed(struct probes *p); /* drains the fd */
+const struct strv *probes_promoted(const struct probes *p);
+/* The kind a file has now (files map, or a VGL_DIR_ALL parent); 0: not watched. */
+uint32_t probes_watched_kind(struct probes *p, uint64_t ino, uint32_t dev, const char *path);
 /*
  * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is
  * often loaded by the first CUDA program, after vigild. Called on the tick.

@@ -425,6 +425,10 @@ const char *ecs_file_kind_name(uint32_t kind)
 		return "gpu-device";
 	case VGL_KIND_CREDENTIAL:
 		return "credential";
+	case VGL_KIND_PERSIST:
+		return "persistence";
+	case VGL_KIND_PROC_SECRET:
+		return "proc-secret";
 	default:
 		return "watched";
 	}
@@ -672,13 +676,11 @@ const char *ecs_ptrace_request_name(uint32_t request)
 	}
 }
 
-/* vigil.target: the process whose memory was asked for; vigil.ptrace: how. */
-static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+/* vigil.target: the process whose memory (ptrace) or /proc file (proc-secret) was asked for. */
+static void put_target(struct jw *j, struct ecs_writer *w, uint32_t pid, const struct proc *t)
 {
-	const struct proc *t = ev->ptrace.target_proc;
-
 	jw_obj_open(j, "target");
-	jw_u64(j, "pid", ev->ptrace.target);
+	jw_u64(j, "pid", pid);
 	if (t) {
 		jw_str(j, "entity_id", proc_cache_entity_id(w->pc, t));
 		jw_str(j, "name", t->name);
@@ -687,6 +689,12 @@ static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_ev
 		jw_bool(j, "inference", t->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
 	}
 	jw_obj_close(j);
+}
+
+/* vigil.ptrace: how the memory was asked for. */
+static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_event *ev)
+{
+	put_target(j, w, ev->ptrace.target, ev->ptrace.target_proc);
 	jw_obj_open(j, "ptrace");
 	jw_str(j, "request", ecs_ptrace_request_name(ev->ptrace.request));
 	jw_i64(j, "result", ev->ptrace.ret);
@@ -718,6 +726,8 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		put_ancestry(j, w, ev);
 	if (ev->action == VA_OPEN)
 		put_open_vigil(j, ev);
+	if (ev->action == VA_OPEN && ev->open.target)
+		put_target(j, w, ev->open.target, ev->open.target_proc);
 	if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
 		jw_obj_open(j, "file");
 		jw_str(j, "kind", ecs_file_kind_name(ev->change.kind));

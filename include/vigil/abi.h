@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define VGL_ABI_VERSION 1
+#define VGL_ABI_VERSION 2
 
 /* Message types (vgl_hdr.type). Never reuse a number. */
 #define VGL_MSG_EXEC	1
@@ -109,6 +109,10 @@ struct vgl_fork {
 #define VGL_KIND_CREDENTIAL	 4
 #define VGL_KIND_CONFIG		 5 /* extra paths from config */
 #define VGL_KIND_MODEL_PTH	 6 /* .pth: a model, except Python's site-packages path files */
+#define VGL_KIND_PERSIST	 7 /* a well-known persistence file name, anywhere (vgl_names) */
+#define VGL_KIND_PROC_SECRET	 8 /* /proc/PID/environ|mem|maps of another process */
+#define VGL_KIND_UNIT		 9 /* exts only: .service and .timer names count in a systemd unit dir */
+#define VGL_KIND_PENDING	 10 /* created in a VGL_DIR_PENDING dir: userspace re-resolves */
 
 /* Which syscall produced an open/change record. */
 #define VGL_SYS_OPEN	  1
@@ -141,6 +145,8 @@ struct vgl_open {
 	__u16 path_len;	  /* incl NUL */
 	__u16 opened_len; /* incl NUL, 1 = not available */
 	__u32 folded;	  /* identical opens suppressed since the previous event */
+	__u32 target;	  /* VGL_KIND_PROC_SECRET: the tgid whose /proc file was opened */
+	__u32 _pad0;
 	char data[];
 };
 
@@ -201,6 +207,19 @@ struct vgl_ext_key {
 	char ext[VGL_EXT_LEN]; /* lower-case, without the dot, NUL padded */
 };
 
+/*
+ * Well-known file names (vgl_names), looked up only when the name's bit in
+ * the .bss bitmap is set: an ordinary open pays a shift and a load, no lookup.
+ */
+#define VGL_NAME_BITS 4096
+#define VGL_NAME_HASH(len, first, last)                                      \
+	((((unsigned)(len) << 8) ^ ((unsigned)(unsigned char)(first) << 4) ^ \
+	  (unsigned)(unsigned char)(last)) &                                 \
+	 (VGL_NAME_BITS - 1))
+struct vgl_name_key {
+	char name[VGL_NAME_TAIL]; /* the whole name (at most VGL_NAME_TAIL bytes), NUL padded */
+};
+
 struct vgl_inode_key {
 	__u64 ino;
 	__u32 dev; /* kernel encoding */
@@ -230,6 +249,7 @@ struct vgl_major_val {
 /* Value of `dirs` entries: how a watched directory widens the filter. */
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
 #define VGL_DIR_ALL	  2 /* every file directly in it counts */
+#define VGL_DIR_PENDING	  4 /* a configured watch directly in it does not exist yet */
 
 /*
  * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:
@@ -289,7 +309,7 @@ _Static_assert(sizeof(struct vgl_seccomp) == 80, "vgl_seccomp layout");
 _Static_assert(sizeof(struct vgl_hdr) == 64, "vgl_hdr layout");
 _Static_assert(sizeof(struct vgl_ptrace) == 80, "vgl_ptrace layout");
 _Static_assert(sizeof(struct vgl_exec) == 64 + 32, "vgl_exec layout");
-_Static_assert(sizeof(struct vgl_open) == 64 + 48, "vgl_open layout");
+_Static_assert(sizeof(struct vgl_open) == 64 + 56, "vgl_open layout");
 _Static_assert(sizeof(struct vgl_fchange) == 64 + 40, "vgl_fchange layout");
 _Static_assert(sizeof(struct vgl_connect) == 64 + 56, "vgl_connect layout");
 _Static_assert(sizeof(struct vgl_iouring) == 64 + 16, "vgl_iouring layout");

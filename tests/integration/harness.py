@@ -56,6 +56,7 @@ class Agent:
         self.sock = os.path.join(tmp, "vigil.sock")
         self.models = os.path.join(tmp, "models")
         self.creds = os.path.join(tmp, "creds")
+        self.later = os.path.join(tmp, "later")  # configured, made only by a test
         os.makedirs(self.models, exist_ok=True)
         os.makedirs(self.creds, exist_ok=True)
         # a stand-in GPU node: /dev/full's numbers (1:7), so opens succeed
@@ -79,7 +80,7 @@ capture:
   playbooks: [{", ".join(playbooks)}]
 {response}watch:
   model_dirs: [{self.models}]
-  credential_files: [{self.creds}/token]
+  credential_files: [{self.creds}/token, {self.creds}/late-token, {self.later}/cloud/credentials]
   gpu_devices: [{tmp}/dev/nvidia0]
 workloads:
   inference:

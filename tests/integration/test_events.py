@@ -272,6 +272,58 @@ def credential_file_read(a):
     assert get(ev, "vigil.file.kind") == "credential"
 
 
+def status(a):
+    out = subprocess.run([VIGIL, "--socket", a.sock, "--json", "status"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def opened(a, path, pid):
+    return a.wait_for(lambda e: get(e, "event.action") == "open" and get(e, "process.pid") == pid
+                      and get(e, "file.path") == path, what=f"open of {path}")[0]
+
+
+@test
+def watches_made_after_start_are_promoted(a):
+    pending = status(a)["features"]["watch"].get("pending")
+    # the awaited file itself appears: its creating open is reported
+    late = os.path.join(a.creds, "late-token")
+    p = run(["sh", "-c", f"echo hf_late > {late}"])
+    ev = opened(a, late, p.pid)
+    assert get(ev, "vigil.file.kind") == "credential" and "create" in get(ev, "vigil.file.access")
+    a.wait_for(lambda e: get(e, "event.action") == "watch-added" and get(e, "vigil.watch.path") == late,
+               what="watch-added")
+    p = run(["cat", late], stdout=subprocess.DEVNULL)
+    assert get(opened(a, late, p.pid), "vigil.file.kind") == "credential"
+    # two directories missing: the watch moves down as they appear (mkdir -p)
+    os.makedirs(os.path.join(a.later, "cloud"))
+    status(a)
+    status(a)  # served after the loop pass that handled the mkdir's inotify event
+    cred = os.path.join(a.later, "cloud", "credentials")
+    p = run(["sh", "-c", f"echo key > {cred}"])
+    assert get(opened(a, cred, p.pid), "vigil.file.kind") == "credential"
+    a.wait_for(lambda e: get(e, "event.action") == "watch-added" and get(e, "vigil.watch.path") == cred,
+               what="watch-added")
+    assert pending >= 2 and status(a)["features"]["watch"]["pending"] == pending - 2, pending
+
+
+@test
+def well_known_names_anywhere(a):
+    home = os.path.join(a.tmp, "home-made-later", ".ssh")
+    units = os.path.join(a.tmp, "etc", "systemd", "system")
+    elsewhere = os.path.join(a.tmp, "not-units")
+    for d in (home, units, elsewhere):
+        os.makedirs(d)
+    for path in (os.path.join(home, "authorized_keys"), os.path.join(units, "evil.service"),
+                 os.path.join(a.tmp, "ld.so.preload")):
+        p = run(["sh", "-c", f"echo x > {path}"])
+        assert get(opened(a, path, p.pid), "vigil.file.kind") == "persistence"
+    # a unit name outside a unit dir, a name that only looks alike: nothing
+    p = run(["sh", "-c", f"echo x > {elsewhere}/evil.service; echo x > {elsewhere}/authorized_key"])
+    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+    assert not [e for e in a.lines() if e["event"]["action"] == "open" and get(e, "process.pid") == p.pid]
+
+
 @test
 def gpu_device_open_tags_gpu_workload(a):
     p = run(["head", "-c", "1", a.gpu], stdout=subprocess.DEVNULL)

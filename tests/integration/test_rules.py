@@ -376,6 +376,39 @@ def inference_memory_scraping_VGL_0012(env):
 
 
 @test
+def secrets_scraped_from_workload_proc_VGL_0028(env):
+    srv = subprocess.Popen([PY, env.server, "import time; time.sleep(30)"],
+                           env={**os.environ, "HF_TOKEN": "hf_not_a_real_token"})
+    other = subprocess.Popen(["/bin/sleep", "30"])
+    try:
+        env.a.wait_for(lambda e: get(e, "event.action") == "exec" and get(e, "process.pid") == srv.pid,
+                       what="server exec")
+        pid = spawn(["/bin/cat", f"/proc/{srv.pid}/environ"], stdout=subprocess.DEVNULL)
+        e = expect_alert(env, "VGL-0028", pid)
+        assert get(e, "file.path") == f"/proc/{srv.pid}/environ", get(e, "file.path")
+        assert get(e, "vigil.file.kind") == "proc-secret"
+        assert get(e, "vigil.target.pid") == srv.pid and get(e, "vigil.target.inference") is True
+        # maps through the thread's own directory: the target is still the process
+        pid = spawn([PY, "-c", f"open('/proc/{srv.pid}/task/{srv.pid}/maps').read()"])
+        e = expect_alert(env, "VGL-0028", pid)
+        assert get(e, "vigil.target.pid") == srv.pid
+        # reading a process that is no workload: reported, no alert
+        pid = spawn(["/bin/cat", f"/proc/{other.pid}/environ"], stdout=subprocess.DEVNULL)
+        env.a.wait_for(lambda e: get(e, "process.pid") == pid and get(e, "vigil.target.pid") == other.pid,
+                       what="environ read of a plain process")
+        expect_none(env, "VGL-0028", pid)
+        # a process reading its own environ is not reported at all
+        pid = spawn(["/bin/cat", "/proc/self/environ"], stdout=subprocess.DEVNULL)
+        settle(env, pid)
+        assert not [e for e in env.a.lines() if get(e, "process.pid") == pid and
+                    get(e, "vigil.file.kind") == "proc-secret"]
+    finally:
+        for p in (srv, other):
+            p.kill()
+            p.wait()
+
+
+@test
 def mining_port_VGL_0016_and_miner_VGL_0017(env):
     pid = spawn([PY, "-c", connect_code("127.0.0.1", 3333)])
     expect_alert(env, "VGL-0016", pid)
@@ -427,6 +460,11 @@ def persistence_from_workload_VGL_0021(env):
     open(target, "w").write("y")  # root editing it by hand: not a workload
     pid = spawn(["/bin/sh", "-c", f"echo z >> {target}"])
     expect_none(env, "VGL-0021", pid)
+    # a well-known name outside every configured path: a home made after start
+    keys = os.path.join(env.tmp, "late-home", ".ssh", "authorized_keys")
+    os.makedirs(os.path.dirname(keys))
+    pid = server(env, f"open({keys!r}, 'w').write('ssh-ed25519 AAAA')")
+    assert get(expect_alert(env, "VGL-0021", pid), "file.path") == keys
 
 
 @test

@@ -43,6 +43,25 @@ static void test_decode_open_ok(void **state)
 	assert_int_equal(ev.open.opened.n, strlen("a.safetensors"));
 }
 
+/* The target pid is the proc-secret kind's only: any other kind's field is not read. */
+static void test_decode_open_proc_secret_target(void **state)
+{
+	char buf[512];
+	struct vgl_open *e = (void *)buf;
+	struct vigil_event ev;
+	size_t n = build_open(buf, "/proc/77/environ", "/proc/77/environ");
+
+	e->kind = VGL_KIND_PROC_SECRET;
+	e->target = 77;
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_int_equal(ev.open.kind, VGL_KIND_PROC_SECRET);
+	assert_int_equal(ev.open.target, 77);
+	assert_null(ev.open.target_proc);
+	e->kind = VGL_KIND_CREDENTIAL;
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_int_equal(ev.open.target, 0);
+}
+
 static void test_decode_open_truncated_record(void **state)
 {
 	char buf[512];
@@ -116,6 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_decode_open_ok),
+	    cmocka_unit_test(test_decode_open_proc_secret_target),
 	    cmocka_unit_test(test_decode_open_truncated_record),
 	    cmocka_unit_test(test_decode_rejects_unknown_type_and_version),
 	    cmocka_unit_test(test_decode_exit_status),
