@@ -596,6 +596,8 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct vigil_
 		jw_bool(j, "args_truncated", true);
 	if (p->flags & PROC_EXE_DELETED)
 		jw_bool(j, "exe_deleted", true);
+	if (p->flags & PROC_EXE_MEMFD)
+		jw_bool(j, "exe_memfd", true);
 	jw_obj_close(j);
 	if (p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU)) {
 		jw_obj_open(j, "workload");
