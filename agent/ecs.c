@@ -202,6 +202,20 @@ struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char 
 	return begin(w, &w->agent, 0, kind, category, type, action, outcome);
 }
 
+void ecs_watch_change(struct ecs_writer *w, const char *action, const char *path, const char *kind,
+		      const char *reason, const char **line, size_t *len)
+{
+	struct jw *j = ecs_begin(w, 0, "state", "configuration", "change", action);
+
+	j = ecs_vigil(w);
+	jw_obj_open(j, "watch");
+	jw_str(j, "path", path);
+	jw_str(j, "kind", kind);
+	jw_str(j, "reason", reason);
+	jw_obj_close(j);
+	ecs_end(w, line, len);
+}
+
 static struct jw *open_vigil(struct jw *j)
 {
 	jw_obj_open(j, "vigil");

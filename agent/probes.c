@@ -25,6 +25,14 @@
 #include "vigil/util.h"
 
 #define MAX_LINKS 64
+#define EXTRA_MAX 256 /* watches added at run time (probes_extra_add) */
+
+/* A watch not from config: kept here so that a reload stages it too. */
+struct extra {
+	char *path;
+	bool dir;
+	uint32_t kind; /* files: VGL_KIND_* */
+};
 
 struct probes {
 	struct bpf_link *links[MAX_LINKS];
@@ -40,6 +48,9 @@ struct probes {
 	bool open_via_lsm;
 	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;
+	const struct vigil_config *cfg; /* the watches were last loaded from it */
+	struct extra extras[EXTRA_MAX];
+	unsigned nextras;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -253,6 +264,21 @@ static void fill_watches(struct watches *w, const struct vigil_config *cfg)
 	}
 }
 
+static void fill_extras(struct watches *w, const struct probes *p)
+{
+	for (unsigned i = 0; i < p->nextras; i++) {
+		const struct extra *x = &p->extras[i];
+		struct stat st;
+
+		if (stat(x->path, &st) < 0)
+			continue; /* gone meanwhile: its owner gives it back */
+		if (x->dir)
+			watch_dir(w, x->path, &st, VGL_DIR_AMBIGUOUS);
+		else if (S_ISREG(st.st_mode))
+			watch_file(w, x->path, &st, x->kind);
+	}
+}
+
 #define KEY_MAX 64 /* the largest key of the watch maps */
 
 /* Scratch maps shaped like the live ones (fds -1 where creation failed). */
@@ -327,6 +353,8 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 		return log_error_errno(r, "cannot stage the watch lists: keeping the current ones");
 	}
 	fill_watches(&stage, cfg);
+	fill_extras(&stage, p);
+	p->cfg = cfg;
 	live_watches(p, &live);
 	/* the gates open before entries appear and close only after they are gone */
 	if (count.watched_files)
@@ -344,6 +372,47 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	p->info.watched_files = count.watched_files;
 	p->info.gpu_majors = count.gpu_majors;
 	return 0;
+}
+
+int probes_extra_add(struct probes *p, const char *path, bool dir, uint32_t kind)
+{
+	struct extra *x = &p->extras[p->nextras];
+	struct watches w;
+	struct stat st;
+
+	if (p->nextras == EXTRA_MAX)
+		return -ENOSPC;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return -EINVAL;
+	x->path = strdup(path);
+	if (!x->path)
+		return -ENOMEM;
+	x->dir = dir;
+	x->kind = kind;
+	p->nextras++;
+	live_watches(p, &w);
+	if (dir) {
+		watch_dir(&w, path, &st, VGL_DIR_AMBIGUOUS);
+	} else {
+		watch_file(&w, path, &st, kind);
+		p->file->bss->nr_files = p->info.watched_files; /* the gate opens with it */
+	}
+	return 0;
+}
+
+int probes_extra_del(struct probes *p, const char *path)
+{
+	for (unsigned i = 0; i < p->nextras; i++) {
+		if (strcmp(p->extras[i].path, path))
+			continue;
+		free(p->extras[i].path);
+		p->extras[i] = p->extras[--p->nextras];
+		/* a restage: what config also watches (or another extra's inode) stays */
+		return probes_load_watches(p, p->cfg);
+	}
+	return -ENOENT;
 }
 
 /* Attach each program on its own: a syscall this kernel lacks skips one probe, not all. */
@@ -560,6 +629,8 @@ struct probes *probes_free(struct probes *p)
 	vigil_process__destroy(p->proc);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
+	for (unsigned i = 0; i < p->nextras; i++)
+		free(p->extras[i].path);
 	free(p);
 	return NULL;
 }

@@ -40,6 +40,14 @@ struct probes *probes_free(struct probes *p);
  */
 int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
 /*
+ * A watch that is no config's (a workload's model dir or token): a model
+ * dir (dir) or a file of VGL_KIND_* kind, added to the live maps at once
+ * and kept by every reload until probes_extra_del, which restages the
+ * maps so that what config also watches stays watched.
+ */
+int probes_extra_add(struct probes *p, const char *path, bool dir, uint32_t kind);
+int probes_extra_del(struct probes *p, const char *path);
+/*
  * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is
  * often loaded by the first CUDA program, after vigild. Called on the tick.
  */
