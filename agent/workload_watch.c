@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vigil/workload_watch.h"
@@ -144,26 +148,90 @@ static bool refused_path(const char *real)
 	return false;
 }
 
+/* Kernel interfaces, not files: nothing there is a model or a token. */
+static bool pseudo_fs(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return true;
+	switch ((unsigned long)sf.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case TRACEFS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
+struct derive {
+	struct ww_found *out;
+	unsigned n, max, refused;
+	int root_fd;	     /* the workload's root (/proc/PID/root): its paths are its own */
+	char root[PATH_MAX]; /* that root as vigild sees it ("/" outside containers) */
+	struct stat root_st;
+};
+
+/* The path vigild sees for fd; *inner: the same path as the workload sees it. */
+static int host_path(const struct derive *d, int fd, char *out, size_t len, const char **inner)
+{
+	char link[64];
+	size_t rl = strcmp(d->root, "/") ? strlen(d->root) : 0;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	out[n] = 0;
+	*inner = out;
+	if (rl && !strncmp(out, d->root, rl) && (out[rl] == '/' || !out[rl]))
+		*inner = out[rl] ? out + rl : "/";
+	return 0;
+}
+
 /*
- * value (+ "/" sub) resolved to an existing path of the right type, in
- * f->path. want_kind WW_MODEL_FILE from argv means "either": a directory
- * becomes a model dir.
+ * value (+ "/" sub) resolved inside the workload's own root (a container's
+ * HF_HOME is a path in the container: openat2 RESOLVE_IN_ROOT keeps its
+ * absolute symlinks there too) to an existing path of the right type, in
+ * f->path as vigild (and the open events) see it. WW_MODEL_FILE from argv
+ * means "either": a directory becomes a model dir.
  */
-static int resolve(const char *value, size_t n, const char *sub, enum ww_kind want,
-		   struct ww_found *f)
+static int resolve(const struct derive *d, const char *value, size_t n, const char *sub,
+		   enum ww_kind want, struct ww_found *f)
 {
 	char joined[WW_PATH_MAX + 64], real[PATH_MAX];
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int fd = -1;
+	const char *inner;
 	struct stat st;
+	int r;
 
 	if (!clean_value(value, n))
 		return -EINVAL;
+	if (d->root_fd < 0)
+		return -ENOENT; /* gone already */
 	snprintf(joined, sizeof(joined), "%.*s%s%s", (int)n, value, sub ? "/" : "", sub ? sub : "");
-	if (!realpath(joined, real))
+	fd = syscall(SYS_openat2, d->root_fd, joined, &how, sizeof(how));
+	if (fd < 0)
 		return -errno;
-	if (strlen(real) >= sizeof(f->path) || refused_path(real))
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	r = host_path(d, fd, real, sizeof(real), &inner);
+	if (r < 0)
+		return r;
+	if (strlen(real) >= sizeof(f->path) || refused_path(real) || refused_path(inner) ||
+	    pseudo_fs(fd) || (st.st_dev == d->root_st.st_dev && st.st_ino == d->root_st.st_ino))
 		return -EPERM;
-	if (stat(real, &st) < 0)
-		return -errno;
 	if (want == WW_MODEL_FILE && S_ISDIR(st.st_mode))
 		want = WW_MODEL_DIR;
 	if (want == WW_MODEL_DIR ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
@@ -172,11 +240,6 @@ static int resolve(const char *value, size_t n, const char *sub, enum ww_kind wa
 	f->kind = want;
 	return 0;
 }
-
-struct derive {
-	struct ww_found *out;
-	unsigned n, max, refused;
-};
 
 static void found(struct derive *d, const char *source, const char *value, size_t n,
 		  const char *sub, enum ww_kind kind)
@@ -189,7 +252,7 @@ static void found(struct derive *d, const char *source, const char *value, size_
 		return;
 	}
 	f = &d->out[d->n];
-	r = resolve(value, n, sub, kind, f);
+	r = resolve(d, value, n, sub, kind, f);
 	if (r < 0) {
 		/* HF_HOME/stored_tokens not there (yet) is normal: hostile or too broad values count */
 		if (r != -ENOENT)
@@ -268,10 +331,19 @@ static void derive_args(struct derive *d, const struct proc *p)
 unsigned workload_watch_derive(const char *proc_root, const struct proc *p, struct ww_found *out,
 			       unsigned max, unsigned *refused)
 {
-	struct derive d = {.out = out, .max = max};
+	struct derive d = {.out = out, .max = max, .root_fd = -1};
+	const char *unused;
+	char path[300];
 
+	snprintf(path, sizeof(path), "%s/%u/root", proc_root, p->pid);
+	d.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d.root_fd >= 0 && (fstat(d.root_fd, &d.root_st) < 0 ||
+			       host_path(&d, d.root_fd, d.root, sizeof(d.root), &unused) < 0))
+		snprintf(d.root, sizeof(d.root), "/");
 	derive_env(&d, proc_root, p->pid);
 	derive_args(&d, p);
+	if (d.root_fd >= 0)
+		close(d.root_fd);
 	*refused = d.refused;
 	return d.n;
 }

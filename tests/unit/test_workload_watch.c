@@ -57,6 +57,8 @@ static void environ_of(unsigned pid, const char *const *vars)
 	}
 	snprintf(rel, sizeof(rel), "proc/%u/environ", pid);
 	put(rel, buf, n);
+	snprintf(v, sizeof(v), "%s/proc/%u/root", root, pid); /* not in a container */
+	assert_int_equal(symlink("/", v), 0);
 }
 
 static int setup(void **state)
@@ -165,6 +167,38 @@ static void test_workload_watch_derive_refuses_hostile_values(void **state)
 	assert_int_equal(refused, 8);
 }
 
+/*
+ * A container's HF_HOME is a path in the container, and its absolute
+ * symlinks point into the container too: resolved in the workload's root.
+ */
+static void test_workload_watch_derive_in_a_container_root(void **state)
+{
+	static const char *const env[] = {"HF_HOME=/models", "OLLAMA_MODELS=/",
+					  "TRANSFORMERS_CACHE=/tmp", NULL};
+	char link[256], want[256];
+	struct proc p = proc_of(40, "x\0", 2);
+	struct ww_found f[WW_PER_WORKLOAD];
+	unsigned refused;
+
+	dir("ctr");
+	dir("ctr/tmp");
+	dir("ctr/data");
+	dir("ctr/data/hf");
+	dir("ctr/data/hf/hub");
+	snprintf(link, sizeof(link), "%s/ctr/models", root);
+	assert_int_equal(symlink("/data/hf", link), 0); /* absolute, as the container sees it */
+	environ_of(40, env);
+	snprintf(link, sizeof(link), "%s/proc/40/root", root);
+	assert_int_equal(unlink(link), 0);
+	snprintf(want, sizeof(want), "%s/ctr", root);
+	assert_int_equal(symlink(want, link), 0);
+	assert_int_equal(workload_watch_derive(proc_root, &p, f, WW_PER_WORKLOAD, &refused), 1);
+	snprintf(want, sizeof(want), "%s/ctr/data/hf/hub", root);
+	assert_string_equal(f[0].path, want);
+	assert_int_equal(f[0].kind, WW_MODEL_DIR);
+	assert_int_equal(refused, 2); /* the container's own / and /tmp */
+}
+
 struct changes {
 	int added, removed;
 	char last[256], reason[128];
@@ -246,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_workload_watch_derive_env_and_argv),
 	    cmocka_unit_test(test_workload_watch_derive_refuses_hostile_values),
+	    cmocka_unit_test(test_workload_watch_derive_in_a_container_root),
 	    cmocka_unit_test(test_workload_watch_refcount_exec_and_exit),
 	    cmocka_unit_test(test_workload_watch_bound_and_refusal_are_counted),
 	};
