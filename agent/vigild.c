@@ -135,8 +135,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (!enrich_event(m->en, &ev))
 		return 0;
-	workload_watch_event(m->ww, &ev);
 	emit_event(m, &ev);
+	workload_watch_event(m->ww, &ev); /* after the exec it names */
 	maybe_sniff(m, &ev);
 	return 0;
 }
