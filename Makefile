@@ -50,7 +50,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 
 # the agent, stage by stage (agent/<stage>/<module>.c; docs/design.md)
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
-	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices \
+	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices sense/workload_watch \
 	stream/json_writer stream/ecs stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_compile detect/rule_eval detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
@@ -61,7 +61,7 @@ VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/sense/probes.o $(B)/agent/vigild.o
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio proc_tree control derive
+	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help

@@ -38,6 +38,7 @@
 #include "stream/sink.h"
 #include "sense/sniff.h"
 #include "core/util.h"
+#include "sense/workload_watch.h"
 
 #define BACKLOG_MAX (16u << 20)
 #define TICK_MS	    1000
@@ -68,6 +69,7 @@ struct manager {
 	struct detector *detect;
 	struct responder *respond;
 	struct sniffer *sniff;
+	struct workload_watch *ww;
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;
@@ -158,6 +160,33 @@ static void emit_line(struct manager *m)
 
 	ecs_end(m->ecs, &line, &len);
 	sinks_emit(&m->sinks, line, len);
+}
+
+/* watch-added / watch-removed: one event shape for every watch not made at start. */
+static void emit_watch(struct manager *m, const char *action, const char *path, const char *kind,
+		       const char *reason)
+{
+	const char *line;
+	size_t len;
+
+	ecs_watch_change(m->ecs, action, path, kind, reason, &line, &len);
+	sinks_emit(&m->sinks, line, len);
+}
+
+/* A workload's model dir, model or token (workload_watch.h): into the maps, then said. */
+static int on_watch_change(void *ctx, bool added, const char *path, enum ww_kind kind,
+			   const char *reason)
+{
+	struct manager *m = ctx;
+	uint32_t vk = kind == WW_CREDENTIAL ? VGL_KIND_CREDENTIAL : VGL_KIND_MODEL;
+	int r = added ? probes_extra_add(m->probes, path, kind == WW_MODEL_DIR, vk)
+		      : probes_extra_del(m->probes, path);
+
+	if (r < 0 && added)
+		return log_msg(LOG_LVL_DEBUG, r, "not watching %s (%s)", path, reason);
+	emit_watch(m, added ? "watch-added" : "watch-removed", path, workload_watch_kind_name(kind),
+		   reason);
+	return 0;
 }
 
 static const char *const drop_names[VGL_DROP_NR] = {
@@ -266,17 +295,6 @@ static void emit_health(struct manager *m, const char *kind, const char *type, c
  * A watch that begins while running (`watch-added`; `watch-removed` when it
  * ends): vigil.watch.path and why. One function for every source of watches.
  */
-static void emit_watch(struct manager *m, const char *action, const char *path, const char *reason)
-{
-	struct jw *j = ecs_begin(m->ecs, 0, "state", "host", "change", action);
-
-	j = ecs_vigil(m->ecs);
-	jw_obj_open(j, "watch");
-	jw_str(j, "path", path);
-	jw_str(j, "reason", reason);
-	jw_obj_close(j);
-	emit_line(m);
-}
 
 /* Re-resolve the configured watches; those that were pending and are there now say so. */
 static void reload_watches(struct manager *m)
@@ -287,7 +305,8 @@ static void reload_watches(struct manager *m)
 	up = probes_promoted(m->probes);
 	for (unsigned i = 0; i < up->n; i++) {
 		log_info("watching %s: it appeared after start", up->v[i]);
-		emit_watch(m, "watch-added", up->v[i], "configured path appeared after start");
+		emit_watch(m, "watch-added", up->v[i], "configured",
+			   "configured path appeared after start");
 	}
 }
 
@@ -311,6 +330,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (!enrich_event(m->en, &ev))
 		return 0;
 	emit_event(m, &ev);
+	workload_watch_event(m->ww, &ev); /* after the exec it names */
 	maybe_sniff(m, &ev);
 	return 0;
 }
@@ -487,6 +507,7 @@ static void on_tick(struct manager *m)
 		m->last_heartbeat_ns = now;
 		ecs_sync_clock(m->ecs);
 	}
+	workload_watch_expire(m->ww, m->pc); /* before the cache forgets the exited */
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
 	sniff_tick(m->sniff);
@@ -571,6 +592,7 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "features", features_json(m));
 	json_object_set_new(r, "events_file", json_string(m->cfg->events_file));
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
+	json_object_set_new(r, "workload_watches", workload_watch_json(m->ww));
 	return r;
 }
 
@@ -763,6 +785,15 @@ static void tag_seeded_tree(struct proc *p, void *ctx)
 			p->flags |= PROC_INFERENCE_TREE;
 }
 
+/* Workloads already running at start: their paths, once agent-start is in the stream. */
+static void watch_seeded(struct proc *p, void *ctx)
+{
+	struct manager *m = ctx;
+
+	if (p->flags & PROC_INFERENCE)
+		workload_watch_add(m->ww, p);
+}
+
 static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, size_t len)
 {
 	struct manager *m = ctx;
@@ -793,6 +824,9 @@ static int setup(struct manager *m)
 		return r;
 	proc_cache_set_max(m->pc, m->cfg->proc_cache_max);
 	r = enrich_new(m->cfg, m->pc, &m->en);
+	if (r < 0)
+		return r;
+	r = workload_watch_new("/proc", WW_MAX_DEFAULT, on_watch_change, m, &m->ww);
 	if (r < 0)
 		return r;
 	r = ecs_new(m->host_name, m->boot_id, m->pc, &m->ecs);
@@ -978,6 +1012,7 @@ static void teardown(struct manager *m)
 	m->sniff = sniff_free(m->sniff);
 	m->ecs = ecs_free(m->ecs);
 	m->en = enrich_free(m->en);
+	m->ww = workload_watch_free(m->ww);
 	m->pc = proc_cache_free(m->pc);
 	m->sinks.file = file_sink_close(m->sinks.file);
 	m->cfg = config_free(m->cfg);
@@ -1057,6 +1092,7 @@ int main(int argc, char **argv)
 		log_info("started: %s; BPF-LSM %s; fentry %s; %u probes attached, %u skipped",
 			 pi->mechanisms, pi->lsm, pi->fentry, pi->attached, pi->skipped);
 		emit_start(&m);
+		proc_cache_foreach(m.pc, watch_seeded, &m);
 		sinks_flush(&m.sinks);
 		/* loading parsed the kernel's BTF several times: hand that heap back */
 		malloc_trim(0);

@@ -50,6 +50,45 @@ static __always_inline bool fd_is_socket(int fd)
 	return (mode & S_IFMT) == S_IFSOCK;
 }
 
+/*
+ * A memfd (like every anonymous in-memory file) has a dentry of its own,
+ * "memfd:NAME", that is its own parent: the path walk stops at once and
+ * gives "/". Spell it as d_path() does, "/memfd:NAME", into the scratch
+ * the way path_resolve() leaves a path (ending at s[VGL_SCRATCH - 1]).
+ */
+static __always_inline __u32 detached_name(char *s, struct dentry *d, __u32 *flags)
+{
+	struct qstr name = BPF_CORE_READ(d, d_name);
+	__u32 len = name.len & 255, off = VGL_SCRATCH - 2 - len;
+	char head[6] = {};
+
+	s[VGL_SCRATCH - 1] = 0;
+	bpf_probe_read_kernel(&s[(off + 1) & (VGL_SCRATCH - 1)], len, name.name);
+	s[off & (VGL_SCRATCH - 1)] = '/';
+	/* the kernel writes this prefix (mm/memfd.c): a user cannot name a detached dentry */
+	bpf_probe_read_kernel(head, sizeof(head), name.name);
+	if (len >= 6 && head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' &&
+	    head[4] == 'd' && head[5] == ':')
+		*flags |= VGL_SF_EXE_MEMFD;
+	return off;
+}
+
+/*
+ * The running image's path and what it is: deleted when no name links to
+ * it any more (unlinked after open, O_TMPFILE, every memfd), a memfd when
+ * it never had a directory at all. Executing either leaves no file behind.
+ */
+static __always_inline __u32 exe_resolve(char *s, struct file *exe, __u32 *flags)
+{
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+
+	if (!BPF_CORE_READ(exe, f_inode, i_nlink))
+		*flags |= VGL_SF_EXE_DELETED;
+	if (d && BPF_CORE_READ(d, d_parent) == d && d != BPF_CORE_READ(exe, f_path.mnt, mnt_root))
+		return detached_name(s, d, flags);
+	return path_resolve(s, &exe->f_path, flags, VGL_SF_EXE_TRUNC);
+}
+
 /* A process `vigil exec` confined runs its program now: from here on its calls count. */
 static __always_inline void arm_confined(void)
 {
@@ -86,7 +125,7 @@ int handle_exec(void *ctx)
 	at = sizeof(*e);
 
 	exe = BPF_CORE_READ(task, mm, exe_file);
-	off = path_resolve(hp->path, &exe->f_path, &e->sflags, VGL_SF_EXE_TRUNC);
+	off = exe_resolve(hp->path, exe, &e->sflags);
 	len = path_copy(hp->rec, at, hp->path, off);
 	e->exe_len = len;
 	LAUNDER(e->exe_len);

@@ -621,6 +621,26 @@ static void derive_cmdline(struct dctx *c)
 		add_derived_str(c, F_PROC_CMDLINE, s, n - 1);
 }
 
+/*
+ * The kernel names a memfd image "/memfd:NAME (deleted)" and an unlinked one
+ * "PATH (deleted)", and collectors copy that name: the exec line says which.
+ */
+static void derive_exe_flags(struct dctx *c)
+{
+	const struct rval *exe = view_first(c->v, F_PROC_EXE);
+	static const char deleted[] = " (deleted)";
+	bool memfd, gone;
+
+	if (c->v->action != AB_exec || !exe)
+		return;
+	memfd = exe->s.n >= 7 && !memcmp(exe->s.p, "/memfd:", 7);
+	gone = memfd ||
+	       (exe->s.n >= sizeof(deleted) - 1 &&
+		!memcmp(exe->s.p + exe->s.n - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1));
+	put_tri(c, F_V_EXE_MEMFD, memfd ? YES : NO);
+	put_tri(c, F_V_EXE_DELETED, gone ? YES : NO);
+}
+
 static void derive_process(struct dctx *c)
 {
 	struct derive *d = c->d;
@@ -631,6 +651,7 @@ static void derive_process(struct dctx *c)
 	enum tri inf, tree;
 
 	derive_cmdline(c);
+	derive_exe_flags(c);
 	if (!key)
 		return;
 	/* no entity id (auditd): "pid:N" stands in, so sequences by process and tree still key */
@@ -708,9 +729,9 @@ static bool is_vigil_field(enum field_id f)
 void derive_never(uint64_t *ret)
 {
 	static const enum field_id derivable[] = {
-	    F_ANC_PID,	     F_ANC_ENTITY,	 F_ANC_NAME,	  F_ANC_EXE,
-	    F_V_INFERENCE,   F_V_INFERENCE_TREE, F_V_GPU,	  F_V_FILE_KIND,
-	    F_V_FILE_ACCESS, F_V_FILE_NEW_PATH,	 F_V_FILE_OPENED, F_V_COUNT};
+	    F_ANC_PID,		F_ANC_ENTITY, F_ANC_NAME,    F_ANC_EXE,	      F_V_INFERENCE,
+	    F_V_INFERENCE_TREE, F_V_GPU,      F_V_FILE_KIND, F_V_FILE_ACCESS, F_V_FILE_NEW_PATH,
+	    F_V_FILE_OPENED,	F_V_COUNT,    F_V_EXE_MEMFD, F_V_EXE_DELETED};
 
 	memset(ret, 0, FIELD_WORDS * sizeof(*ret));
 	for (int f = 0; f < F__COUNT; f++)

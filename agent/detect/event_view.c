@@ -170,6 +170,8 @@ static void add_context(struct rule_view *v, const struct proc *p, struct proc_c
 		view_add_bool(v, F_V_ARGS_TRUNC, true);
 	if (p->flags & PROC_EXE_DELETED)
 		view_add_bool(v, F_V_EXE_DELETED, true);
+	if (p->flags & PROC_EXE_MEMFD)
+		view_add_bool(v, F_V_EXE_MEMFD, true);
 	if (p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU)) {
 		view_add_bool(v, F_V_INFERENCE, p->flags & PROC_INFERENCE);
 		view_add_bool(v, F_V_INFERENCE_TREE,

@@ -73,6 +73,7 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(ANC_EXE, "vigil.process.ancestors.executable", FT_STR, 1)      \
 	X(V_CGROUP, "vigil.process.cgroup", FT_STR, 0)                   \
 	X(V_EXE_DELETED, "vigil.process.exe_deleted", FT_BOOL, 0)        \
+	X(V_EXE_MEMFD, "vigil.process.exe_memfd", FT_BOOL, 0)            \
 	X(V_ARGS_TRUNC, "vigil.process.args_truncated", FT_BOOL, 0)      \
 	X(V_STDIN_SOCK, "vigil.process.stdin_socket", FT_BOOL, 0)        \
 	X(V_STDOUT_SOCK, "vigil.process.stdout_socket", FT_BOOL, 0)      \

@@ -97,6 +97,8 @@ static struct proc *on_exec(struct enricher *en, struct vigil_event *ev)
 	p->sid = ev->exec.sid;
 	if (ev->exec.sflags & VGL_SF_EXE_DELETED)
 		p->flags |= PROC_EXE_DELETED;
+	if (ev->exec.sflags & VGL_SF_EXE_MEMFD)
+		p->flags |= PROC_EXE_MEMFD;
 	if (enrich_is_inference(en, p))
 		p->flags |= PROC_INFERENCE;
 	return p;

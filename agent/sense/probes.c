@@ -27,6 +27,15 @@
 
 #define MAX_LINKS	 64
 #define MAX_PENDING_DIRS 256 /* inotify watches on pending watches' nearest ancestors */
+#define MAX_LINKS	 64
+#define EXTRA_MAX	 256 /* watches added at run time (probes_extra_add) */
+
+/* A watch not from config: kept here so that a reload stages it too. */
+struct extra {
+	char *path;
+	bool dir;
+	uint32_t kind; /* files: VGL_KIND_* */
+};
 
 struct probes {
 	struct bpf_link *links[MAX_LINKS];
@@ -45,8 +54,11 @@ struct probes {
 	int ino_fd;		   /* inotify on pending watches' ancestors; -1: none */
 	int wds[MAX_PENDING_DIRS]; /* its watch descriptors */
 	unsigned nwds;
-	struct strv pending;  /* configured paths not there yet */
-	struct strv promoted; /* pending before the last load, there now */
+	struct strv pending;		/* configured paths not there yet */
+	struct strv promoted;		/* pending before the last load, there now */
+	const struct vigil_config *cfg; /* the watches were last loaded from it */
+	struct extra extras[EXTRA_MAX];
+	unsigned nextras;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -368,6 +380,21 @@ static void fill_watches(struct watches *w, const struct vigil_config *cfg)
 	}
 }
 
+static void fill_extras(struct watches *w, const struct probes *p)
+{
+	for (unsigned i = 0; i < p->nextras; i++) {
+		const struct extra *x = &p->extras[i];
+		struct stat st;
+
+		if (stat(x->path, &st) < 0)
+			continue; /* gone meanwhile: its owner gives it back */
+		if (x->dir)
+			watch_dir(w, x->path, &st, VGL_DIR_AMBIGUOUS);
+		else if (S_ISREG(st.st_mode))
+			watch_file(w, x->path, &st, x->kind);
+	}
+}
+
 #define KEY_MAX 64 /* the largest key of the watch maps */
 
 /* Scratch maps shaped like the live ones (fds -1 where creation failed). */
@@ -470,6 +497,8 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 		return log_error_errno(r, "cannot stage the watch lists: keeping the current ones");
 	}
 	fill_watches(&stage, cfg);
+	fill_extras(&stage, p);
+	p->cfg = cfg;
 	live_watches(p, &live);
 	/* the gates open before entries appear and close only after they are gone */
 	if (count.watched_files)
@@ -488,6 +517,47 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	p->info.watched_files = count.watched_files;
 	p->info.gpu_majors = count.gpu_majors;
 	return 0;
+}
+
+int probes_extra_add(struct probes *p, const char *path, bool dir, uint32_t kind)
+{
+	struct extra *x = &p->extras[p->nextras];
+	struct watches w;
+	struct stat st;
+
+	if (p->nextras == EXTRA_MAX)
+		return -ENOSPC;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return -EINVAL;
+	x->path = strdup(path);
+	if (!x->path)
+		return -ENOMEM;
+	x->dir = dir;
+	x->kind = kind;
+	p->nextras++;
+	live_watches(p, &w);
+	if (dir) {
+		watch_dir(&w, path, &st, VGL_DIR_AMBIGUOUS);
+	} else {
+		watch_file(&w, path, &st, kind);
+		p->file->bss->nr_files = p->info.watched_files; /* the gate opens with it */
+	}
+	return 0;
+}
+
+int probes_extra_del(struct probes *p, const char *path)
+{
+	for (unsigned i = 0; i < p->nextras; i++) {
+		if (strcmp(p->extras[i].path, path))
+			continue;
+		free(p->extras[i].path);
+		p->extras[i] = p->extras[--p->nextras];
+		/* a restage: what config also watches (or another extra's inode) stays */
+		return probes_load_watches(p, p->cfg);
+	}
+	return -ENOENT;
 }
 
 /* Attach each program on its own: a syscall this kernel lacks skips one probe, not all. */
@@ -713,6 +783,8 @@ struct probes *probes_free(struct probes *p)
 		close(p->ino_fd);
 	strv_clear(&p->pending);
 	strv_clear(&p->promoted);
+	for (unsigned i = 0; i < p->nextras; i++)
+		free(p->extras[i].path);
 	free(p);
 	return NULL;
 }

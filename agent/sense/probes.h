@@ -53,6 +53,14 @@ const struct strv *probes_promoted(const struct probes *p);
 /* The kind a file has now (files map, or a VGL_DIR_ALL parent); 0: not watched. */
 uint32_t probes_watched_kind(struct probes *p, uint64_t ino, uint32_t dev, const char *path);
 /*
+ * A watch that is no config's (a workload's model dir or token): a model
+ * dir (dir) or a file of VGL_KIND_* kind, added to the live maps at once
+ * and kept by every reload until probes_extra_del, which restages the
+ * maps so that what config also watches stays watched.
+ */
+int probes_extra_add(struct probes *p, const char *path, bool dir, uint32_t kind);
+int probes_extra_del(struct probes *p, const char *path);
+/*
  * Watch GPU drivers that registered a major since (devices.h): nvidia-uvm is
  * often loaded by the first CUDA program, after vigild. Called on the tick.
  */

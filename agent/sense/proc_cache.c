@@ -412,6 +412,8 @@ static struct proc *load(struct proc_cache *pc, uint32_t pid)
 			exe[n - 10] = 0;
 			p->flags |= PROC_EXE_DELETED;
 		}
+		if (!strncmp(exe, "/memfd:", 7) && (p->flags & PROC_EXE_DELETED))
+			p->flags |= PROC_EXE_MEMFD;
 		p->exe = strdup(exe);
 	}
 	snprintf(path, sizeof(path), "%s/%u/cmdline", pc->proc_root, pid);

@@ -31,6 +31,7 @@ enum proc_flags {
 	PROC_ARGS_TRUNC = 1 << 4,
 	PROC_FROM_PROCFS = 1 << 5, /* learned from /proc, not from an exec event */
 	PROC_EXE_DELETED = 1 << 6,
+	PROC_EXE_MEMFD = 1 << 12, /* runs from a memfd: no file anywhere (fileless) */
 };
 
 struct proc {

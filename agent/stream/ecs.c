@@ -202,6 +202,20 @@ struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char 
 	return begin(w, &w->agent, 0, kind, category, type, action, outcome);
 }
 
+void ecs_watch_change(struct ecs_writer *w, const char *action, const char *path, const char *kind,
+		      const char *reason, const char **line, size_t *len)
+{
+	struct jw *j = ecs_begin(w, 0, "state", "configuration", "change", action);
+
+	j = ecs_vigil(w);
+	jw_obj_open(j, "watch");
+	jw_str(j, "path", path);
+	jw_str(j, "kind", kind);
+	jw_str(j, "reason", reason);
+	jw_obj_close(j);
+	ecs_end(w, line, len);
+}
+
 static struct jw *open_vigil(struct jw *j)
 {
 	jw_obj_open(j, "vigil");
@@ -600,6 +614,8 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct vigil_
 		jw_bool(j, "args_truncated", true);
 	if (p->flags & PROC_EXE_DELETED)
 		jw_bool(j, "exe_deleted", true);
+	if (p->flags & PROC_EXE_MEMFD)
+		jw_bool(j, "exe_memfd", true);
 	jw_obj_close(j);
 	if (p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU)) {
 		jw_obj_open(j, "workload");

@@ -73,5 +73,11 @@ struct jw *ecs_begin_outcome(struct ecs_writer *w, const char *kind, const char 
 			     const char *type, const char *action, const char *outcome);
 struct jw *ecs_vigil(struct ecs_writer *w);
 void ecs_end(struct ecs_writer *w, const char **line, size_t *len);
+/*
+ * A watch vigil added or removed on its own (action "watch-added" or
+ * "watch-removed"): vigil.watch.path, .kind, .reason. A whole agent line.
+ */
+void ecs_watch_change(struct ecs_writer *w, const char *action, const char *path, const char *kind,
+		      const char *reason, const char **line, size_t *len);
 
 #endif

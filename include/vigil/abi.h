@@ -72,9 +72,10 @@ struct vgl_hdr {
 #define VGL_SF_PATH_DELETED 0x20
 #define VGL_SF_OPENED_TRUNC 0x40
 #define VGL_SF_PATH2_TRUNC  0x80
-#define VGL_SF_STDIN_SOCK   0x100 /* exec: fd 0 is a socket (reverse shells) */
-#define VGL_SF_STDOUT_SOCK  0x200 /* exec: fd 1 is a socket */
-#define VGL_SF_DENIED	    0x400 /* open: the path is denied to the caller's cell */
+#define VGL_SF_STDIN_SOCK   0x100   /* exec: fd 0 is a socket (reverse shells) */
+#define VGL_SF_STDOUT_SOCK  0x200   /* exec: fd 1 is a socket */
+#define VGL_SF_DENIED	    0x400   /* open: the path is denied to the caller's cell */
+#define VGL_SF_EXE_MEMFD    0x20000 /* exec: the image is a memfd (fileless) */
 
 /* exec: data = exe NUL cwd NUL args (NUL-separated, args_len bytes) */
 struct vgl_exec {

@@ -13,6 +13,7 @@ import os
 import pickle
 import struct
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -531,6 +532,137 @@ def the_sensor_does_not_watch_itself(env):
     named = [e for e in env.a.lines(alerts=True) if get(e, "rule.id") in ("VGL-0009", "VGL-0018", "VGL-0118")
              and agent in pids_of(e) - {get(e, "process.parent.pid")}]
     assert not named, [get(e, "message") for e in named]
+
+
+MEMFD_EXEC = """import os
+fd = os.memfd_create(%r, 0)  # no MFD_CLOEXEC: the fd must survive into the exec
+os.write(fd, open('/bin/true', 'rb').read())
+os.execv(f'/proc/self/fd/{fd}', ['payload'])
+"""
+
+DELETED_EXEC = """import os, shutil, sys
+shutil.copy('/bin/true', sys.argv[1])
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.unlink(sys.argv[1])
+os.execv(f'/proc/self/fd/{fd}', ['gone'])
+"""
+
+
+def exec_of(env, pid):
+    return env.a.wait_for(lambda e: get(e, "event.action") == "exec" and get(e, "process.pid") == pid
+                          and not get(e, "process.executable", "").startswith("/usr/bin/python"),
+                          what=f"exec of {pid}")[0]
+
+
+@test
+def fileless_exec_VGL_0027(env):
+    pid = spawn([PY, "-c", MEMFD_EXEC % "payload"])
+    ev = exec_of(env, pid)
+    assert get(ev, "process.executable") == "/memfd:payload", get(ev, "process.executable")
+    assert get(ev, "vigil.process.exe_memfd") is True and get(ev, "vigil.process.exe_deleted") is True
+    e = expect_alert(env, "VGL-0027", pid)
+    assert get(e, "vigil.severity") == "high" and "T1620" in get(e, "threat.technique.id")
+    dropped = os.path.join(env.tmp, "dropped")
+    pid = spawn([PY, "-c", DELETED_EXEC, dropped])
+    ev = exec_of(env, pid)
+    assert get(ev, "process.executable") == dropped and get(ev, "vigil.process.exe_deleted") is True
+    assert get(ev, "vigil.process.exe_memfd") is None
+    expect_alert(env, "VGL-0027", pid)
+    # runc re-executes itself from a memfd of that name: the runtime's own
+    pid = spawn([PY, "-c", MEMFD_EXEC % "runc_cloned:/proc/self/exe"])
+    expect_none(env, "VGL-0027", pid)
+    pid = spawn([PY, "-c", "import os; os.execv('/bin/true', ['true'])"])
+    ev = exec_of(env, pid)
+    assert get(ev, "vigil.process.exe_memfd") is None and get(ev, "vigil.process.exe_deleted") is None
+    expect_none(env, "VGL-0027", pid)
+
+
+def status_of(env):
+    out = subprocess.run([VIGIL, "--socket", env.a.sock, "--json", "status"], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def workload_watches(env):
+    return {w["path"]: w for w in status_of(env)["workload_watches"]["active"]}
+
+
+def watch_event(env, action, path):
+    return env.a.wait_for(lambda e: get(e, "event.action") == action and get(e, "vigil.watch.path") == path,
+                          what=f"{action} {path}")[0]
+
+
+@test
+def workload_env_and_argv_paths_are_watched(env):
+    """A server run with HF_HOME and --model elsewhere: its cache, token and
+    model dir become watches while it runs (VGL-0009/VGL-0013 fire there),
+    and are dropped when it exits."""
+    hf = os.path.join(env.tmp, "hf")
+    blobs = os.path.join(hf, "hub", "models--org--m", "blobs")
+    os.makedirs(blobs)
+    blob = os.path.join(blobs, "ab" * 32)  # a content-addressed blob: no extension
+    open(blob, "wb").write(SAFETENSORS)
+    token = os.path.join(hf, "token")
+    open(token, "w").write("hf_dummy")
+    served = os.path.join(env.tmp, "served-model")
+    os.makedirs(served)
+    weights = os.path.join(served, "c" * 40)
+    open(weights, "wb").write(SAFETENSORS)
+    hub = os.path.join(hf, "hub")
+    srv = subprocess.Popen([PY, env.server, "import sys; sys.stdin.read()", "--model", served],
+                           stdin=subprocess.PIPE, env=dict(os.environ, HF_HOME=hf, OLLAMA_MODELS="/",
+                                                           TORCH_HOME="relative/dir", HF_TOKEN_PATH="/proc/self/environ"))
+    try:
+        e = watch_event(env, "watch-added", hub)
+        assert get(e, "vigil.watch.kind") == "model-dir", e
+        assert get(e, "vigil.watch.reason") == f"HF_HOME of pid {srv.pid} (python3)", get(e, "vigil.watch.reason")
+        assert get(watch_event(env, "watch-added", token), "vigil.watch.kind") == "credential"
+        assert "--model of pid" in get(watch_event(env, "watch-added", served), "vigil.watch.reason")
+        ws = workload_watches(env)
+        assert {hub, token, served} <= set(ws), ws
+        # hostile values add nothing: "/", a relative path, /proc
+        assert not [p for p in ws if p in ("/", "/proc/self/environ") or not p.startswith("/")], ws
+        assert status_of(env)["workload_watches"]["refused"] >= 3  # and each is counted
+        pid = spawn([PY, "-c", f"open({blob!r}, 'rb').read(); open({weights!r}, 'rb').read()"])
+        expect_alert(env, "VGL-0009", pid)
+        settle(env, pid)
+        hits = [get(a, "file.path") for a in alerts_for(env, "VGL-0009", pid)]
+        assert set(hits) == {blob, weights}, hits
+        pid = spawn(["cat", token], stdout=subprocess.DEVNULL)
+        assert get(expect_alert(env, "VGL-0013", pid), "file.path") == token
+    finally:
+        srv.stdin.close()
+        srv.wait(timeout=30)
+    e = watch_event(env, "watch-removed", hub)
+    assert f"pid {srv.pid}" in get(e, "vigil.watch.reason"), e
+    watch_event(env, "watch-removed", served)
+    assert not {hub, token, served} & set(workload_watches(env))
+    pid = spawn([PY, "-c", f"open({blob!r}, 'rb').read()"])
+    expect_none(env, "VGL-0009", pid)
+
+
+@test
+def workload_watches_survive_sighup(env):
+    cache = os.path.join(env.tmp, "ollama-models")
+    os.makedirs(os.path.join(cache, "blobs"), exist_ok=True)
+    blob = os.path.join(cache, "blobs", "sha256-" + "d" * 64)
+    open(blob, "wb").write(SAFETENSORS)
+    srv = subprocess.Popen([PY, env.server, "import sys; sys.stdin.read()"], stdin=subprocess.PIPE,
+                           env=dict(os.environ, OLLAMA_MODELS=cache))
+    try:
+        watch_event(env, "watch-added", cache)
+        before = {get(e, "event.sequence") for e in env.a.lines() if get(e, "event.action") == "rules-reload"}
+        env.a.proc.send_signal(signal.SIGHUP)
+        env.a.wait_for(lambda e: get(e, "event.action") == "rules-reload" and
+                       get(e, "event.sequence") not in before, what="the reload")
+        assert cache in workload_watches(env)
+        pid = spawn([PY, "-c", f"open({blob!r}, 'rb').read()"])
+        assert get(expect_alert(env, "VGL-0009", pid), "file.path") == blob
+    finally:
+        srv.stdin.close()
+        srv.wait(timeout=30)
+    watch_event(env, "watch-removed", cache)
 
 
 @test

@@ -166,6 +166,23 @@ static void test_derive_missing_exemption_does_not_fire(void **state)
 	free(r);
 }
 
+/* A fileless exec as auditd names it: the kernel's "/memfd:NAME (deleted)". */
+static void test_derive_memfd_exec_fires_fileless_execution(void **state)
+{
+	static const char memfd_exec[] =
+	    "{\"@timestamp\":\"2026-11-30T10:00:00Z\",\"agent\":{\"type\":\"auditbeat\"},"
+	    "\"event\":{\"category\":[\"process\"],\"type\":[\"start\"],"
+	    "\"action\":\"executed\"},\"process\":{\"pid\":9,\"parent\":{\"pid\":1},"
+	    "\"name\":\"3\",\"executable\":\"/memfd:payload (deleted)\","
+	    "\"args\":[\"/proc/self/fd/3\"]}}\n";
+	struct run *r = malloc(sizeof(*r));
+
+	replay(text_in(memfd_exec), true, r);
+	assert_non_null(strstr(r->ids, "VGL-0027"));
+	assert_non_null(strstr(r->alerts, "\"exe_memfd\":true"));
+	free(r);
+}
+
 static void test_derive_child_of_init_is_decided(void **state)
 {
 	struct run *r = malloc(sizeof(*r));
@@ -243,9 +260,11 @@ static void test_derive_portable_flags_rules_plain_ecs_cannot_serve(void **state
 	assert_string_equal(rule_meta(r)->file, "rules/10-process.yaml");
 	assert_true(rule_meta(r)->line > 1);
 	memset(used, 0, sizeof(used));
-	/* the path still fires; exe_deleted is never known */
-	assert_true(rule_can_fire_without(rule_by_id(rs, "VGL-0019"), never, used));
-	assert_true(field_bit(used, F_V_EXE_DELETED));
+	/* the program's path still fires; that a GPU user is an inference workload is derived,
+	 * whether its image was deleted too (from the kernel's " (deleted)" name) */
+	assert_true(rule_can_fire_without(rule_by_id(rs, "VGL-0027"), never, used));
+	for (unsigned i = 0; i < FIELD_WORDS; i++)
+		assert_int_equal(used[i], 0);
 	memset(used, 0, sizeof(used));
 	/* derivable fields (tree, file kind) are portable */
 	assert_true(rule_can_fire_without(rule_by_id(rs, "VGL-0009"), never, used));
@@ -271,7 +290,7 @@ static void test_derive_rules_check_portable_cli(void **state)
 	assert_non_null(strstr(out,
 			       "rules/10-process.yaml:16: VGL-0002 Reverse shell: cannot fire on "
 			       "plain ECS, needs vigil.process.stdin_socket"));
-	assert_non_null(strstr(out, "VGL-0019 Exec from ephemeral path: partly"));
+	assert_null(strstr(out, "VGL-0027")); /* memfd and deleted images: from the exec's name */
 	assert_null(strstr(out, "VGL-0009"));
 	/* the summary line; its counts follow the default rules */
 	assert_non_null(strstr(out, " rules work on a plain ECS stream, "));
@@ -307,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(test_derive_auditbeat_fires_the_rules_vigil_would),
 	    cmocka_unit_test(test_derive_elastic_defend_fires_the_rules_vigil_would),
 	    cmocka_unit_test(test_derive_missing_exemption_does_not_fire),
+	    cmocka_unit_test(test_derive_memfd_exec_fires_fileless_execution),
 	    cmocka_unit_test(test_derive_child_of_init_is_decided),
 	    cmocka_unit_test(test_derive_later_line_adds_the_argv_an_earlier_lacked),
 	    cmocka_unit_test(test_derive_vigils_own_lines_are_taken_as_written),

@@ -140,6 +140,29 @@ static void test_proc_cache_miss_loads_from_proc(void **state)
 	proc_cache_free(pc);
 }
 
+/* A process found running from a memfd: /proc says "/memfd:NAME (deleted)". */
+static void test_proc_cache_load_memfd_exe(void **state)
+{
+	char exe[512];
+	struct proc_cache *pc;
+	struct proc *p;
+
+	PUT("4300", "stat", "4300 (x) S 1 4300 4300 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 950 0 0");
+	snprintf(exe, sizeof(exe), "%s/4300/exe", root);
+	assert_int_equal(symlink("/memfd:payload (deleted)", exe), 0);
+	assert_int_equal(proc_cache_new(root, "boot-1", &pc), 0);
+	p = proc_cache_get_or_load(pc, 4300);
+	assert_non_null(p);
+	assert_string_equal(p->exe, "/memfd:payload");
+	assert_true(p->flags & PROC_EXE_DELETED);
+	assert_true(p->flags & PROC_EXE_MEMFD);
+	/* a deleted file is not a memfd */
+	assert_false(proc_cache_get_or_load(pc, 200)->flags & PROC_EXE_MEMFD);
+	proc_cache_free(pc);
+	snprintf(exe, sizeof(exe), "rm -rf %s/4300", root); /* the other tests count /proc */
+	assert_int_equal(system(exe), 0);
+}
+
 /* Exits lost (ring buffer overflowed): the resync forgets what /proc does not confirm. */
 static void test_proc_cache_resync_drops_lost_exits_and_reused_pids(void **state)
 {
@@ -195,6 +218,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_cache_entity_id_stable_and_pid_reuse),
 	    cmocka_unit_test(test_proc_cache_fork_exec_exit_expire),
 	    cmocka_unit_test(test_proc_cache_miss_loads_from_proc),
+	    cmocka_unit_test(test_proc_cache_load_memfd_exe),
 	    cmocka_unit_test(test_proc_cache_resync_drops_lost_exits_and_reused_pids),
 	    cmocka_unit_test(test_proc_cache_cap_refuses_then_resync_makes_room),
 	};
