@@ -57,7 +57,8 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
-VIGILD_OBJS := $(AGENT_OBJS) $(B)/agent/sense/probes.o $(B)/agent/vigild.o
+# vigild alone: the probes (their skeletons) and the manager that runs them
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes daemon/manager daemon/health vigild)
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \

@@ -13,7 +13,7 @@ LINES=${LINES:-1000000}
 T=$(mktemp -d /tmp/vigil-rbench-XXXXXX)
 trap 'kill $(cat $T/pid 2>/dev/null) 2>/dev/null; rm -rf $T' EXIT
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Iinclude -Iagent -o $B/rules-bench bench/rules_bench.c \
-	$(ls $B/agent/*/*.o | grep -v -e /probes.o) \
+	$(ls $B/agent/*/*.o | grep -v -e /probes.o -e /manager.o -e /health.o) \
 	$(pkg-config --libs libbpf libseccomp libcurl jansson yaml-0.1 libcrypto) -lelf -lz
 
 mkdir -p $T/models

@@ -5,30 +5,11 @@
  * the cells a previous vigild left enforced again (or reported).
  */
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <linux/magic.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
-#include <time.h>
 
-#include "contain.skel.h"
-#include "vigil/abi.h"
-#include "confine/contain.h"
 #include "confine/contain_internal.h"
 #include "core/fileio.h"
 #include "core/log.h"
-#include "confine/sockdiag.h"
-#include "core/util.h"
 
 /* ---- state file ---- */
 

@@ -1,26 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* respond_cmd.c — the responder's control commands: contain, release, incidents. */
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "respond/act.h"
 #include "confine/contain.h"
 #include "respond/incident.h"
-#include "core/log.h"
-#include "respond/playbook.h"
-#include "sense/proc_cache.h"
-#include "respond/respond.h"
 #include "respond/respond_internal.h"
 #include "core/util.h"
-#include "respond/webhook.h"
 
 /* ---- the responder's commands ---- */
 
