@@ -3,6 +3,8 @@
  * contain_internal.h — confine: what contain.c (cells and their actions),
  * contain_state.c (containments.json) and contain_load.c (the programs,
  * teardown, allowlists) share. Other modules use contain.h.
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_CONTAIN_INTERNAL_H
 #define VIGIL_CONTAIN_INTERNAL_H

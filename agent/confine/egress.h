@@ -7,6 +7,8 @@
  * entry carries the ports of every entry covering it). Pure: no maps, no
  * logging; reading them from playbook files is playbook.h's, programming
  * the kernel contain.h's.
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_EGRESS_H
 #define VIGIL_EGRESS_H

@@ -10,6 +10,8 @@
  * the observed syscalls allowed, plus what a launcher needs between
  * installing the filter and exec; optionally merged into an existing
  * profile (its rules kept, the observed calls it does not allow added).
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_RECORD_H
 #define VIGIL_RECORD_H

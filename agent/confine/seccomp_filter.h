@@ -12,6 +12,8 @@
  * complain mode (every denying action becomes LOG); and the per-syscall
  * verdicts vigild reports violations by. Reading profiles is
  * seccomp_profile.h's; loading the filter and launching launch.h's.
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SECCOMP_FILTER_H
 #define VIGIL_SECCOMP_FILTER_H

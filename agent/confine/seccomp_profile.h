@@ -8,6 +8,8 @@
  * comment), every error naming its JSON path, into struct sc_profile; the
  * names of actions and architectures. Turning a profile into a filter is
  * seccomp_filter.h's, launching under it launch.h's.
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SECCOMP_PROFILE_H
 #define VIGIL_SECCOMP_PROFILE_H

@@ -6,6 +6,8 @@
  * destroying those (SOCK_DESTROY), from a short-lived thread inside the
  * process's network namespace. Stateless; knows nothing of cells or
  * playbooks; logs nothing.
+ *
+ * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SOCKDIAG_H
 #define VIGIL_SOCKDIAG_H

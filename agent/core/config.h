@@ -6,6 +6,8 @@
  * Owns: struct vigil_config and every default. Errors name FILE:LINE:COL
  * and the dotted key. Does not expand globs or touch the kernel: probes.c
  * turns watch lists into map entries, enrich.c applies workload selectors.
+ *
+ * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
  */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H

@@ -7,6 +7,8 @@
  * one and a power cut loses neither. And the one trust check for what vigil
  * loads and runs as root (config, rules, playbooks, exec scripts). Stateless;
  * logs nothing (callers do).
+ *
+ * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
  */
 #ifndef VIGIL_FILEIO_H
 #define VIGIL_FILEIO_H

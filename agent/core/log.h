@@ -6,6 +6,8 @@
  * strerror and return the negative errno, so callers can
  * `return log_error_errno(r, "...")`. Library-ish modules log at debug only;
  * their callers decide what a user sees.
+ *
+ * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
  */
 #ifndef VIGIL_LOG_H
 #define VIGIL_LOG_H

@@ -16,6 +16,8 @@
  * a reply larger than the cap is replaced by an error reply (never cut into
  * invalid JSON). The handler runs on the loop's thread, as every other
  * stage does: no locking of the daemon's state.
+ *
+ * Stage daemon/: the top; wires the stages and owns no detection or response logic.
  */
 #ifndef VIGIL_CONTROL_H
 #define VIGIL_CONTROL_H

@@ -2,6 +2,8 @@
 /*
  * health.h — daemon: vigild's account of itself, for vigil status, the
  * heartbeat and the stream (drop events, resyncs, agent-start).
+ *
+ * Stage daemon/: the top; wires the stages and owns no detection or response logic.
  */
 #ifndef VIGIL_HEALTH_H
 #define VIGIL_HEALTH_H

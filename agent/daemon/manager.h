@@ -4,6 +4,8 @@
  * decode → enrich → ecs → sinks → detect → respond), owned by vigild's main.
  * The struct is the daemon's own (health.c reads its counters); no other
  * stage includes this header.
+ *
+ * Stage daemon/: the top; wires the stages and owns no detection or response logic.
  */
 #ifndef VIGIL_MANAGER_H
 #define VIGIL_MANAGER_H

@@ -8,6 +8,8 @@
  * sequence steps). Falco: time, rule, priority, output, output_fields,
  * tags, hostname, source — what Falcosidekick and Falco Talon read.
  * Alerts are rare, so this uses jansson; the per-event path never does.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_ALERT_H
 #define VIGIL_ALERT_H

@@ -15,6 +15,8 @@
  *   CMP     := = != < <= > >=
  *   STROP   := startswith endswith contains icontains glob
  * A bare NAME is a macro (or a boolean field, meaning "= true").
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_COND_H
 #define VIGIL_COND_H

@@ -19,6 +19,8 @@
  * that could not be derived is set unknown in the view (fields.h); what
  * was derived and what was not is reported per line. Replay only: vigild
  * never runs this.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_DERIVE_H
 #define VIGIL_DERIVE_H

@@ -9,6 +9,8 @@
  * side and swapped; a failed reload keeps the running rules), the live
  * event → view step, writing alerts to the stream (and Falco JSON to
  * output.falco_file), and the counters. Rule semantics are rules.h's.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_DETECT_H
 #define VIGIL_DETECT_H

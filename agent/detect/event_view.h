@@ -7,6 +7,8 @@
  * live exactly as it matches in replay: argv redacted the same way,
  * optional objects present under the same conditions. Each process's
  * redacted argv and command line are built once and kept with it.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_EVENT_VIEW_H
 #define VIGIL_EVENT_VIEW_H

@@ -9,6 +9,8 @@
  * producer keeps alive (a decoded record, the process cache, a replay line).
  * Filling a view is the producers' business (event_view.c for live events,
  * json_view.c for recorded NDJSON); matching is rules.c's.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_FIELDS_H
 #define VIGIL_FIELDS_H

@@ -13,6 +13,8 @@
  * jansson measured ~17k lines/s on a 1.6 KiB event here; this reader is
  * what makes replay's 200k events/s possible. Strings point into the line,
  * or into the view's scratch when they had escapes.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_JSON_VIEW_H
 #define VIGIL_JSON_VIEW_H

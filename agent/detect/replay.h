@@ -10,6 +10,8 @@
  * alerts say which fields were derived (vigil.derived) and which the rules
  * needed but no line could tell (vigil.underived); a rule left undecided
  * by such a field does not fire and is counted in the summary.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_REPLAY_H
 #define VIGIL_REPLAY_H

@@ -4,6 +4,8 @@
  * (rule_compile.c, which builds it) and the evaluator (rule_eval.c, which
  * only reads it). Nothing here is parsed again at run time: fields are ids,
  * values are typed, string lists are hash sets or sorted prefix tables.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_RULE_PROG_H
 #define VIGIL_RULE_PROG_H

@@ -11,6 +11,8 @@
  * times, or N distinct values, within T by KEY") state, bounded, with
  * evictions counted per rule; alert de-duplication. Formatting alerts is alert.c's business; where
  * events come from is the caller's.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_RULES_H
 #define VIGIL_RULES_H

@@ -6,6 +6,8 @@
  * half on a thread of its own); starting an operator script with the alert
  * on its stdin; SHA-256 of a file. Trees, guard rails and signals are
  * proc_tree.h's; cgroups and the kernel's containment contain.h's.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_ACT_H
 #define VIGIL_ACT_H

@@ -7,6 +7,8 @@
  * the record's shape (id, opened, updated, status, source, title,
  * alerts[], steps[], evidence[], containment) and writing it atomically
  * (temporary file, fsync, rename) on every change; listing and reading.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_INCIDENT_H
 #define VIGIL_INCIDENT_H

@@ -10,6 +10,8 @@
  * name) and `egress_allowlist` (CIDR + port per cgroup); matching an alert
  * against the playbooks; and the per-playbook gates (de-duplication by
  * target, token-bucket rate limit). Running the steps is respond.h's.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_PLAYBOOK_H
 #define VIGIL_PLAYBOOK_H

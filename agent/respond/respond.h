@@ -13,6 +13,8 @@
  * and incidents; an audit event for every action, automatic or not, with
  * who asked for it; reaping operator scripts. Playbook semantics are
  * playbook.h's.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_RESPOND_H
 #define VIGIL_RESPOND_H

@@ -4,6 +4,8 @@
  * the tick), respond_steps.c (running one step, the audit trail) and
  * respond_cmd.c (the responder's control commands) share. Not for other
  * stages: they use respond.h.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_RESPOND_INTERNAL_H
 #define VIGIL_RESPOND_INTERNAL_H

@@ -11,6 +11,8 @@
  * [A-Za-z0-9_-] is accepted. Safe to share between two threads (the event
  * loop puts, a delivery thread peeks and retires): a mutex inside, held over
  * disk I/O only. Sending and retry timing are not here.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_SPOOL_H
 #define VIGIL_SPOOL_H

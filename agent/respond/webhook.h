@@ -20,6 +20,8 @@
  * delivery threads (CURLOPT_NOSIGNAL), a reload hands new settings to a
  * running thread instead of joining it, and a stopping thread's POST is
  * aborted within about a second (shutdown joins are bounded).
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_WEBHOOK_H
 #define VIGIL_WEBHOOK_H

@@ -7,6 +7,8 @@
  * "v1,<base64 HMAC-SHA256>", and checking a header that may carry several
  * space-separated signatures (constant-time). HMAC and base64 come from
  * OpenSSL's libcrypto. Sending, retries and the spool are not here.
+ *
+ * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */
 #ifndef VIGIL_WEBHOOK_SIGN_H
 #define VIGIL_WEBHOOK_SIGN_H

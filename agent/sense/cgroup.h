@@ -5,6 +5,8 @@
  * Owns the naming conventions of Docker, containerd/CRI, CRI-O, Podman and
  * systemd slices (both cgroupfs and systemd drivers). Pure string work: the
  * caller reads /proc/PID/cgroup.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_CGROUP_H
 #define VIGIL_CGROUP_H

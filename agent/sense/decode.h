@@ -6,6 +6,8 @@
  * so a short or corrupt record is rejected (-EBADMSG) and counted by the
  * caller, never read past. Owns the buffers for paths it has to build
  * (a rename's names joined to their directories).
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_DECODE_H
 #define VIGIL_DECODE_H

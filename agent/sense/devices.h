@@ -8,6 +8,8 @@
  * NVSwitch nodes; AMD's kfd; the kernel's accel class) and reading their
  * majors from a /proc/devices text. Fixed majors (NVIDIA 195, DRM 226) and
  * the nodes named in watch.gpu_devices are probes.c's.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_DEVICES_H
 #define VIGIL_DEVICES_H

@@ -6,6 +6,8 @@
  * (inference by executable / command line / cgroup selectors from config,
  * launchers excepted; GPU once a process opens a GPU device node) and
  * ev->proc. Does not format anything (ecs.c) or touch the kernel.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_ENRICH_H
 #define VIGIL_ENRICH_H

@@ -3,6 +3,8 @@
  * event.h — the one canonical in-memory event that flows decode → enrich →
  * sinks. Strings point into the ring-buffer record or the decoder's own
  * buffers (no allocation per event); they are valid until the next decode.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_EVENT_H
 #define VIGIL_EVENT_H

@@ -6,6 +6,8 @@
  * fentry: tried by really loading and attaching), filling the filter maps
  * from config (extensions, model dirs, credential files, GPU majors), the
  * shared ring buffer, and the drop counters. Nothing else touches libbpf.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_PROBES_H
 #define VIGIL_PROBES_H

@@ -10,6 +10,8 @@
  * full, counted) and the resync from /proc that forgets processes whose
  * exit event was lost. Does not decide workload tags (enrich.c), nor when
  * to resync (the daemon: after ring-buffer drops, or when crowded).
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_PROC_CACHE_H
 #define VIGIL_PROC_CACHE_H

@@ -10,6 +10,8 @@
  * threads, vigild and its ancestors, configured protected names are never
  * acted on); stopping and signalling a tree without losing a child forked
  * mid-way (stop everything, re-read, then signal). Logs nothing.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_PROC_TREE_H
 #define VIGIL_PROC_TREE_H

@@ -18,6 +18,8 @@
  * FUSE, SMB, 9p, Ceph… refused unless allowed) before it is reopened to
  * read. Nor wedged: a job running past the deadline (a hung mount) is
  * abandoned and counted at the next sniff_tick, and its worker replaced.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_SNIFF_H
 #define VIGIL_SNIFF_H

@@ -13,6 +13,8 @@
  * that use it, within a bound (the rest is counted as refused).
  * Does not touch the kernel maps nor write events: the change callback
  * (vigild: probes.c and ecs.c) does both.
+ *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_WORKLOAD_WATCH_H
 #define VIGIL_WORKLOAD_WATCH_H

@@ -7,6 +7,8 @@
  * CHAIN_GENESIS. The chain continues across rotation and restarts. Owns
  * hashing, reading the tail of existing files (chain head, the previous
  * run's last sequence) and verification.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_CHAIN_H
 #define VIGIL_CHAIN_H

@@ -8,6 +8,8 @@
  * there). Two reusable buffers, no allocation per event: one for kernel
  * events, one for agent lines, so an event's line outlives the audit lines
  * written while its alerts are answered.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_ECS_H
 #define VIGIL_ECS_H

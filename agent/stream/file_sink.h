@@ -9,6 +9,8 @@
  * dropped and counted, never half-written, and the chain skips them (the
  * gap shows in event.sequence and in the drop metric). At open, a torn last
  * line (a crash mid-write) is cut, never left for the next line to glue onto.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_FILE_SINK_H
 #define VIGIL_FILE_SINK_H

@@ -6,6 +6,8 @@
  * Every string is escaped and UTF-8-checked: invalid bytes become U+FFFD and
  * set `lossy`, so hostile names always yield valid JSON. jansson stays for
  * parsing and for JSON that is not per event.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_JSON_WRITER_H
 #define VIGIL_JSON_WRITER_H

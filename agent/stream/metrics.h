@@ -9,6 +9,8 @@
  * by_action, drops and webhooks as labels (action, cause, endpoint) — and
  * writing the file atomically (temporary file, rename) so the collector
  * never reads half of it.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_METRICS_H
 #define VIGIL_METRICS_H

@@ -5,6 +5,8 @@
  * Owns the patterns: `--token=…`, `password=…`, `--api-key VALUE` (the next
  * argument), `Authorization: Bearer …`, URL user-info `https://u:PASS@h`.
  * Only the value is replaced, so the stream still shows which flag was used.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_REDACT_H
 #define VIGIL_REDACT_H

@@ -4,6 +4,8 @@
  * --stdout, standard output. Owns the fan-out and stdout's buffer; stdout
  * carries only the stream. Also keeps the most recent lines in a fixed
  * ring (no allocation per line) for `vigil events`.
+ *
+ * Stage stream/: includes core/ and sense/; does not decide (detect) or act.
  */
 #ifndef VIGIL_SINK_H
 #define VIGIL_SINK_H
