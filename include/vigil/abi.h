@@ -109,6 +109,7 @@ struct vgl_fork {
 #define VGL_KIND_CREDENTIAL	 4
 #define VGL_KIND_CONFIG		 5 /* extra paths from config */
 #define VGL_KIND_MODEL_PTH	 6 /* .pth: a model, except Python's site-packages path files */
+#define VGL_KIND_UNRESOLVED	 7 /* change: a name with //, /./ or /../; userspace decides */
 
 /* Which syscall produced an open/change record. */
 #define VGL_SYS_OPEN	  1
@@ -125,6 +126,11 @@ struct vgl_fork {
 #define VGL_SYS_CHMOD	  17
 #define VGL_SYS_FCHMOD	  18
 #define VGL_SYS_FCHMODAT  19
+#define VGL_SYS_LINK	  20
+#define VGL_SYS_LINKAT	  21
+#define VGL_SYS_SYMLINK	  22
+#define VGL_SYS_SYMLINKAT 23
+#define VGL_SYS_FCHMODAT2 24
 
 /* open: data = resolved path NUL opened-name NUL */
 struct vgl_open {
@@ -145,10 +151,12 @@ struct vgl_open {
 };
 
 /*
- * rename/unlink/truncate/chmod: data = base NUL path NUL path2 NUL.
- * For fd-based calls `path` is already resolved and base is empty. For
- * name-based calls path/path2 are the caller's names and base the absolute
- * directory they are relative to (cwd or dirfd); userspace joins them.
+ * rename/unlink/truncate/chmod/link/symlink: data = base NUL path NUL path2
+ * NUL base2 NUL. For fd-based calls `path` is already resolved and base is
+ * empty. For name-based calls path/path2 are the caller's names and base the
+ * absolute directory they are relative to (cwd or dirfd); userspace joins
+ * them. rename and link: path is the old name, path2 the new one; symlink:
+ * path is the link's target text (base empty), path2 the link created.
  */
 struct vgl_fchange {
 	struct vgl_hdr h;
@@ -230,6 +238,20 @@ struct vgl_major_val {
 /* Value of `dirs` entries: how a watched directory widens the filter. */
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
 #define VGL_DIR_ALL	  2 /* every file directly in it counts */
+#define VGL_DIR_PARENT	  4 /* holds a watched file: names in it are looked up in `watch_paths` */
+
+/*
+ * `watch_paths` (an LPM trie): watched files and directories by path, for
+ * the name-based changes (rename, unlink, chmod, link, symlink) whose object
+ * is gone or not yet there when the probe runs. A directory is the prefix
+ * "dir/" (everything under it), a file "path\0" (the NUL makes it exact).
+ * Paths longer than VGL_PATH_KEY match only by their first bytes.
+ */
+#define VGL_PATH_KEY 256 /* the trie's limit on key data */
+struct vgl_path_key {
+	__u32 prefixlen; /* bits of path that must match */
+	char path[VGL_PATH_KEY];
+};
 
 /*
  * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:
