@@ -17,6 +17,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* a kernel pointer as a typed one: plain loads instead of a helper call per field */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
 volatile __u8 have_all_dirs = 0;   /* some dir watches the files directly in it */
@@ -575,15 +578,33 @@ static __always_inline int has_slash(struct vgl_heap *hp, __u32 at, __u32 len)
 	return 0;
 }
 
-/* The dirs-map flags of the directory a plain name is in. */
-static __always_inline __u32 dir_flags(struct path *p)
+/*
+ * The dirs-map flags of the directory a plain name is in. Every unwatched
+ * unlink by a plain name pays this: the cwd through the BTF task pointer
+ * (plain loads, no helper call per field).
+ */
+static __always_inline __u32 dir_flags(long dirfd)
 {
-	struct inode *inode = BPF_CORE_READ(p, dentry, d_inode);
 	struct vgl_inode_key k = {};
+	struct inode *inode;
 	__u32 *v;
 
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	k.dev = inode_dev(inode);
+	if ((int)dirfd == -100 /* AT_FDCWD */) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		inode = task->fs->pwd.dentry->d_inode;
+		k.ino = inode->i_ino;
+		k.dev = inode->i_sb->s_dev;
+	} else {
+		struct file *f = fd_file(dirfd);
+
+		if (!f)
+			return 0;
+		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		inode = f->f_inode;
+		k.ino = inode->i_ino;
+		k.dev = inode->i_sb->s_dev;
+	}
 	v = bpf_map_lookup_elem(&dirs, &k);
 	return v ? *v : 0;
 }
@@ -635,7 +656,6 @@ __noinline __u32 key_join(long dirfd, __u32 at, __u32 len)
  */
 static __always_inline __u32 name_kind(struct vgl_heap *hp, __u32 at, __u32 len, long dirfd)
 {
-	struct path dir;
 	__u32 flags;
 	__u32 kind = ustr_is_watched(&hp->rec[VGL_OFF(at)], len);
 
@@ -643,10 +663,10 @@ static __always_inline __u32 name_kind(struct vgl_heap *hp, __u32 at, __u32 len,
 		return kind;
 	if (hp->rec[VGL_OFF(at)] == '/')
 		return key_lookup(hp, key_abs(hp, at, len));
-	if (dirfd == NO_BASE || !dir_of(dirfd, &dir))
+	if (dirfd == NO_BASE)
 		return 0;
 	if (!has_slash(hp, at, len)) {
-		flags = dir_flags(&dir);
+		flags = dir_flags(dirfd);
 		if (flags & VGL_DIR_ALL)
 			return VGL_KIND_CONFIG;
 		if (!(flags & VGL_DIR_PARENT))
