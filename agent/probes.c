@@ -228,10 +228,11 @@ static void mark_subdirs(struct watches *w, const char *path, int depth, unsigne
 		char sub[PATH_MAX];
 		struct stat st;
 
-		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub) ||
-		    lstat(sub, &st) < 0)
+		    lstat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		mark_parent(w, &st);
 		(*left)--;
