@@ -567,6 +567,8 @@ static void put_change_file(struct jw *j, const struct vigil_event *ev)
 	put_file_names(j, ev->change.path);
 	if ((ev->action == VA_LINK || ev->action == VA_SYMLINK) && ev->change.target.n)
 		jw_strn(j, "target_path", ev->change.target.p, ev->change.target.n);
+	if (ev->action == VA_SYMLINK)
+		jw_str(j, "type", "symlink");
 	jw_obj_close(j);
 }
 

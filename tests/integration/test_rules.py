@@ -21,7 +21,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_events import Agent, ROOT, VIGIL, get, registry, run_one, selected  # noqa: E402
+from test_events import (Agent, ECS_FIELDS, ROOT, SCHEMA, VIGIL, ecs_check, get, registry,  # noqa: E402
+                         run_one, selected)
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -467,12 +468,19 @@ def names_persistence_by_rename_and_link_VGL_0026(env):
     open(src, "w").write("[Service]\n")
     hard = os.path.join(env.persist, "hard.service")
     pid = spawn(["ln", src, hard])
-    change_event(env, "link", pid, hard, src)
+    link = change_event(env, "link", pid, hard, src)
     expect_alert(env, "VGL-0026", pid)
     soft = os.path.join(env.persist, "soft.service")
     pid = spawn(["ln", "-s", src, soft])
-    change_event(env, "symlink", pid, soft, src)
+    sym = change_event(env, "symlink", pid, soft, src)
     expect_alert(env, "VGL-0026", pid)
+    assert get(sym, "file.type") == "symlink" and get(sym, "event.type") == ["creation"], sym
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    fields = json.load(open(ECS_FIELDS))["fields"]
+    for e in (link, sym):
+        errs = [x.message for x in validator.iter_errors(e)] + ecs_check(e, fields)
+        assert not errs, errs
     # a relative target is relative to the link's directory
     pid = spawn(["ln", "-s", "../unit", os.path.join(env.persist, "rel.service")])
     change_event(env, "symlink", pid, os.path.join(env.persist, "rel.service"), src)
