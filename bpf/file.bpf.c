@@ -17,10 +17,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* a kernel pointer as a typed one: plain loads instead of a helper call per field */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
 volatile __u8 have_all_dirs = 0;   /* some dir watches (or awaits) the files directly in it */
 volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
+volatile __u32 nr_paths = 0;	   /* entries in `watch_paths`: name changes skip it when none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
 /* VGL_NAME_HASH bits of the names in `names`: the guard that keeps the lookup off ordinary opens */
@@ -61,6 +65,14 @@ struct {
 	__type(key, struct vgl_inode_key);
 	__type(value, __u32); /* VGL_KIND_* */
 } files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct vgl_path_key);
+	__type(value, __u32); /* VGL_KIND_* */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} watch_paths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -552,8 +564,8 @@ int exit_creat(struct trace_event_raw_sys_exit *ctx)
 /*
  * Name-based changes. The file is gone or renamed by exit time, so filter on
  * the caller's name: a watched extension (ambiguous ones too; userspace
- * drops those outside model dirs). Names relative to a dirfd or the cwd get
- * that directory resolved as `base`.
+ * drops those outside model dirs), then the watched paths. Names relative to
+ * a dirfd or the cwd get that directory resolved as `base`.
  */
 static __always_inline __u32 ustr_is_watched(const char *s, __u32 len)
 {
@@ -570,33 +582,269 @@ static __always_inline __u32 ustr_is_watched(const char *s, __u32 len)
 	return bpf_map_lookup_elem(&exts, &ek) ? VGL_KIND_MODEL : 0;
 }
 
-static __always_inline __u32 base_copy(struct vgl_heap *hp, __u32 at, long dirfd, const char *name,
-				       __u32 *sflags)
-{
-	struct path p;
-	__u32 off;
+#define NO_BASE -1 /* a name resolved against nothing here (a symlink's target text) */
 
-	if (name[0] == '/')
-		goto empty;
+/* The directory a relative name is resolved against: dirfd's, or the cwd. */
+static __always_inline int dir_of(long dirfd, struct path *p)
+{
+	struct file *f;
+
 	/* an int in a 64-bit register: the upper half is not defined */
 	dirfd = (int)dirfd;
 	if (dirfd == -100 /* AT_FDCWD */) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-		p = BPF_CORE_READ(task, fs, pwd);
+		*p = BPF_CORE_READ(task, fs, pwd);
+		return 1;
+	}
+	f = fd_file(dirfd);
+	if (!f)
+		return 0;
+	*p = BPF_CORE_READ(f, f_path);
+	return 1;
+}
+
+/*
+ * The path walks below are global functions: the verifier checks one once,
+ * not again at each of the up to four places a name change may walk (two
+ * names, each filtered and then reported), which together exceed its limit.
+ */
+#define WALK_TRUNC (1u << 16) /* in a walk's result: the path was truncated */
+
+/* dirfd's directory (or the cwd) as a path at rec[at]: its length incl NUL, 1 if none. */
+__noinline __u32 walk_base(long dirfd, __u32 at)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	struct path p;
+	__u32 off, sflags = 0;
+
+	if (!heap_get(hp))
+		return 0;
+	if (!dir_of(dirfd, &p)) {
+		hp->rec[VGL_OFF(at)] = 0;
+		return 1;
+	}
+	off = path_resolve(hp->path, &p, &sflags, VGL_SF_PATH_TRUNC);
+	return path_copy(hp->rec, at, hp->path, off) | (sflags ? WALK_TRUNC : 0);
+}
+
+static __always_inline __u32 base_copy(struct vgl_heap *hp, __u32 at, long dirfd, const char *name,
+				       __u32 *sflags)
+{
+	__u32 r;
+
+	if (name[0] == '/') {
+		hp->rec[VGL_OFF(at)] = 0;
+		return 1;
+	}
+	r = walk_base(dirfd, at);
+	if (r & WALK_TRUNC)
+		*sflags |= VGL_SF_PATH_TRUNC;
+	r &= VGL_PATH_MAX * 2 - 1;
+	return r ? r : 1;
+}
+
+/*
+ * The trie key is built in the record buffer past the record (which ends
+ * below 5 * VGL_PATH_MAX): a 260-byte key does not fit the BPF stack.
+ */
+#define KEY_AT	 (6 * VGL_PATH_MAX)
+#define KEY_C(i) hp->rec[(KEY_AT + 4 + ((i) & (2 * VGL_PATH_KEY - 1))) & (VGL_REC_BUF - 1)]
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* High bit of each byte of w that equals c (a byte just above one that does may be flagged too). */
+static __always_inline __u64 bytes_eq(__u64 w, __u64 c)
+{
+	__u64 x = w ^ (c * ONES);
+
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/*
+ * Could the key hold `//`, `/.`? Eight bytes a step: every absolute name
+ * pays this, the exact scan below only names with such a pair (hidden
+ * files, mostly). Bytes past n are stale: they can only add a false "maybe".
+ */
+static __always_inline int key_maybe_dotted(struct vgl_heap *hp, __u32 n)
+{
+	int i;
+
+	for (i = 0; i < VGL_PATH_KEY / 8; i++) {
+		__u64 w, w1;
+
+		if (i * 8 >= n)
+			return 0;
+		w = *(__u64 *)&KEY_C(i * 8);
+		w1 = *(__u64 *)&KEY_C(i * 8 + 1);
+		if (bytes_eq(w, '/') & (bytes_eq(w1, '.') | bytes_eq(w1, '/')))
+			return 1;
+	}
+	return 0;
+}
+
+/* `//`, `/./` or `/../` in the key: a prefix match would be wrong, userspace canonicalises. */
+static __always_inline int key_not_canonical(struct vgl_heap *hp, __u32 n)
+{
+	int i;
+
+	if (!key_maybe_dotted(hp, n))
+		return 0;
+
+	for (i = 0; i < VGL_PATH_KEY; i++) {
+		char c1, c2;
+
+		if (i >= n)
+			return 0;
+		if (KEY_C(i) != '/')
+			continue;
+		c1 = KEY_C(i + 1);
+		if (c1 == '/')
+			return 1;
+		if (c1 != '.')
+			continue;
+		c2 = KEY_C(i + 2);
+		if (c2 == '/' || c2 == 0 ||
+		    (c2 == '.' && (KEY_C(i + 3) == '/' || KEY_C(i + 3) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* The key's first n bytes (NUL included if it fits) against the trie. */
+static __always_inline __u32 key_lookup(struct vgl_heap *hp, __u32 n)
+{
+	struct vgl_path_key *k = (void *)&hp->rec[KEY_AT];
+	__u32 *kind;
+
+	if (n > VGL_PATH_KEY)
+		n = VGL_PATH_KEY;
+	if (key_not_canonical(hp, n))
+		return VGL_KIND_UNRESOLVED; /* "/etc/cron.d/../x" must not match "/etc/cron.d/" */
+	k->prefixlen = n * 8;
+	kind = bpf_map_lookup_elem(&watch_paths, k);
+	return kind ? *kind : 0;
+}
+
+/* Is there a '/' in the name (its first VGL_PATH_KEY bytes; longer ones count as yes)? */
+static __always_inline int has_slash(struct vgl_heap *hp, __u32 at, __u32 len)
+{
+	int i;
+
+	if (len > VGL_PATH_KEY)
+		return 1;
+	for (i = 0; i < VGL_PATH_KEY; i++) {
+		if (i >= len)
+			return 0;
+		if (hp->rec[(at + i) & (VGL_REC_BUF - 1)] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The dirs-map flags of the directory a plain name is in. Every unwatched
+ * unlink by a plain name pays this: the cwd through the BTF task pointer
+ * (plain loads, no helper call per field).
+ */
+static __always_inline __u32 dirfd_flags(long dirfd)
+{
+	struct vgl_inode_key k = {};
+	struct inode *inode;
+	__u32 *v;
+
+	if ((int)dirfd == -100 /* AT_FDCWD */) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		inode = task->fs->pwd.dentry->d_inode;
+		k.ino = inode->i_ino;
+		k.dev = inode->i_sb->s_dev;
 	} else {
 		struct file *f = fd_file(dirfd);
 
 		if (!f)
-			goto empty;
-		p = BPF_CORE_READ(f, f_path);
+			return 0;
+		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		inode = f->f_inode;
+		k.ino = inode->i_ino;
+		k.dev = inode->i_sb->s_dev;
 	}
-	off = path_resolve(hp->path, &p, sflags, VGL_SF_PATH_TRUNC);
-	return path_copy(hp->rec, at, hp->path, off);
-empty:
-	if (at < VGL_REC_BUF)
-		hp->rec[at & (VGL_REC_BUF - 1)] = 0;
-	return 1;
+	v = bpf_map_lookup_elem(&dirs, &k);
+	return v ? *v : 0;
+}
+
+/* Key := the absolute name at `at` (len incl NUL). */
+static __always_inline __u32 key_abs(struct vgl_heap *hp, __u32 at, __u32 len)
+{
+	__u32 n = len > VGL_PATH_KEY ? VGL_PATH_KEY : len;
+
+	bpf_probe_read_kernel(&KEY_C(0), n & (2 * VGL_PATH_KEY - 1), &hp->rec[VGL_OFF(at)]);
+	return len;
+}
+
+/* Key := the path of dirfd's directory '/' name: the join userspace makes, enough of it to look up. */
+__noinline __u32 key_join(long dirfd, __u32 at, __u32 len)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	__u32 sflags = 0, off, blen, room;
+	struct path dir;
+
+	if (!heap_get(hp) || !dir_of(dirfd, &dir))
+		return 0;
+	off = path_resolve(hp->path, &dir, &sflags, VGL_SF_PATH_TRUNC);
+	blen = ((VGL_SCRATCH - off) & (VGL_SCRATCH - 1)) - 1; /* without its NUL */
+	if (blen == 1)
+		blen = 0; /* "/": the name's own slash follows */
+	if (blen > VGL_PATH_KEY)
+		blen = VGL_PATH_KEY;
+	bpf_probe_read_kernel(&KEY_C(0), blen & (2 * VGL_PATH_KEY - 1),
+			      &hp->path[off & (VGL_SCRATCH - 1)]);
+	KEY_C(blen) = '/';
+	room = 0;
+	if (blen < VGL_PATH_KEY - 1)
+		room = VGL_PATH_KEY - 1 - blen;
+	if (room > len)
+		room = len;
+	asm volatile("" : "+r"(room)); /* hide the bound: the mask below is then kept */
+	room &= VGL_PATH_KEY - 1;
+	bpf_probe_read_kernel(&KEY_C(blen + 1), room, &hp->rec[VGL_OFF(at)]);
+	return blen + 1 + len;
+}
+
+/*
+ * Kind of a caller's name (at `at`, len incl NUL) relative to dirfd, 0 if
+ * unwatched. Cheapest first: the extension; an absolute name is one trie
+ * lookup; a plain name costs a lookup of its directory's inode, and only
+ * where that directory holds watched files a path walk to look it up by
+ * path. A relative name with a '/' is walked and looked up.
+ */
+static __always_inline __u32 name_kind(struct vgl_heap *hp, __u32 at, __u32 len, long dirfd)
+{
+	__u32 flags;
+	__u32 kind = ustr_is_watched(&hp->rec[VGL_OFF(at)], len);
+
+	if (kind || !nr_paths || len < 2)
+		return kind;
+	if (hp->rec[VGL_OFF(at)] == '/')
+		return key_lookup(hp, key_abs(hp, at, len));
+	if (dirfd == NO_BASE)
+		return 0;
+	if (!has_slash(hp, at, len)) {
+		flags = dirfd_flags(dirfd);
+		if (flags & VGL_DIR_ALL)
+			return VGL_KIND_CONFIG;
+		if (!(flags & VGL_DIR_PARENT))
+			return 0;
+	}
+	len = key_join(dirfd, at, len);
+	return len ? key_lookup(hp, len) : 0;
+}
+
+/* A resolved kind beats "userspace decides". */
+static __always_inline __u32 best_kind(__u32 a, __u32 b)
+{
+	return a && a != VGL_KIND_UNRESOLVED ? a : b ? b : a;
 }
 
 static __always_inline int on_name_change(long ret, __u16 sys, long dirfd, const void *uname,
@@ -616,13 +864,13 @@ static __always_inline int on_name_change(long ret, __u16 sys, long dirfd, const
 	/* names first (after a base-sized gap is not possible: lay out base, path, path2) */
 	at = sizeof(*e) + VGL_PATH_MAX;
 	e->path_len = ustr_copy(hp->rec, at, uname);
-	kind = ustr_is_watched(&hp->rec[at], e->path_len);
+	kind = name_kind(hp, at, e->path_len, dirfd);
 	pstart = at;
 	at += e->path_len;
 	e->path2_len = 0;
 	if (uname2) {
 		e->path2_len = ustr_copy(hp->rec, at, uname2);
-		kind2 = ustr_is_watched(&hp->rec[at & (VGL_REC_BUF - 1)], e->path2_len);
+		kind2 = name_kind(hp, at, e->path2_len, dirfd2);
 	}
 	if (!kind && !kind2)
 		return 0;
@@ -638,7 +886,7 @@ static __always_inline int on_name_change(long ret, __u16 sys, long dirfd, const
 	e->base_len = base_copy(hp, sizeof(*e), dirfd, &first, &e->sflags);
 	/* userspace finds: base at data[0], path at data[VGL_PATH_MAX], path2 and base2 after it */
 	hdr_fill(&e->h, VGL_MSG_FCHANGE);
-	e->kind = kind ? kind : kind2;
+	e->kind = best_kind(kind, kind2);
 	e->syscall = sys;
 	e->ino = 0;
 	e->dev = 0;
@@ -696,6 +944,46 @@ SEC("tracepoint/syscalls/sys_exit_fchmodat")
 int exit_fchmodat(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_name_change(ctx->ret, VGL_SYS_FCHMODAT, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+/* Linux 6.6+ (chmod(1) of coreutils 9.5 calls it); skipped where the kernel lacks it. */
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int exit_fchmodat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_FCHMODAT2, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+/* Hard links: old name, new name (how a file is planted without a write there). */
+SEC("tracepoint/syscalls/sys_exit_link")
+int exit_link(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_LINK, -100, (void *)ARG(1), -100, (void *)ARG(2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_linkat")
+int exit_linkat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_LINKAT, ARG(1), (void *)ARG(2), ARG(3),
+			      (void *)ARG(4));
+}
+
+/*
+ * Symlinks (how systemd units are enabled): the target is text, resolved
+ * against nothing now; an absolute one into a watched path counts, so does
+ * the link's own name.
+ */
+SEC("tracepoint/syscalls/sys_exit_symlink")
+int exit_symlink(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_SYMLINK, NO_BASE, (void *)ARG(1), -100,
+			      (void *)ARG(2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_symlinkat")
+int exit_symlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_name_change(ctx->ret, VGL_SYS_SYMLINKAT, NO_BASE, (void *)ARG(1), ARG(2),
+			      (void *)ARG(3));
 }
 
 /* fd-based changes: the file is still open, filter and resolve like an open. */

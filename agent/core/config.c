@@ -193,13 +193,22 @@ static const char *const default_credential_files[] = {
     "/root/.git-credentials",
     "/home/*/.git-credentials",
     NULL};
-/* Persistence places and vigil's own config: rules VGL-0021 and VGL-0025 watch them. */
+/*
+ * Persistence places and vigil's own config and log: rules VGL-0021, VGL-0025
+ * and VGL-0026 watch them. A directory counts as a whole for renames, links
+ * and unlinks (by path), and by the files directly in it for opens.
+ */
 static const char *const default_watch_paths[] = {"/etc/crontab",
 						  "/etc/cron.d",
 						  "/etc/cron.hourly",
 						  "/etc/cron.daily",
+						  "/etc/cron.weekly",
+						  "/etc/cron.monthly",
 						  "/var/spool/cron",
 						  "/etc/systemd/system",
+						  "/etc/systemd/user",
+						  "/root/.config/systemd/user",
+						  "/home/*/.config/systemd/user",
 						  "/etc/ld.so.preload",
 						  "/etc/profile.d",
 						  "/etc/rc.local",
@@ -213,6 +222,7 @@ static const char *const default_watch_paths[] = {"/etc/crontab",
 						  "/etc/vigil/rules.d",
 						  "/etc/vigil/playbooks.d",
 						  "/var/spool/cron/crontabs",
+						  "/var/log/vigil",
 						  NULL};
 static const char *const default_gpu_devices[] = {
     "/dev/nvidia*", "/dev/nvidia-uvm*", "/dev/nvidiactl", "/dev/kfd", "/dev/dri/renderD*", NULL};

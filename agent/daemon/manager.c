@@ -166,6 +166,26 @@ static void reload_watches(struct manager *m)
 	}
 }
 
+/*
+ * A name with //, /./ or /../ reached us unfiltered (a prefix match on it
+ * would be wrong either way): now canonical, it is looked up by path here.
+ */
+static bool change_watched(const struct manager *m, struct vigil_event *ev)
+{
+	char path[VGL_PATH_MAX];
+
+	if (ev->action < VA_RENAME || ev->action > VA_SYMLINK ||
+	    ev->change.kind != VGL_KIND_UNRESOLVED)
+		return true;
+	snprintf(path, sizeof(path), "%.*s", (int)ev->change.path.n, ev->change.path.p);
+	ev->change.kind = probes_path_kind(m->probes, path);
+	if (!ev->change.kind && ev->change.target.n) {
+		snprintf(path, sizeof(path), "%.*s", (int)ev->change.target.n, ev->change.target.p);
+		ev->change.kind = probes_path_kind(m->probes, path);
+	}
+	return ev->change.kind != 0;
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct manager *m = ctx;
@@ -183,7 +203,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		if (!ev.open.kind)
 			return 0;
 	}
-	if (!enrich_event(m->en, &ev))
+	if (!change_watched(m, &ev) || !enrich_event(m->en, &ev))
 		return 0;
 	emit_event(m, &ev);
 	workload_watch_event(m->ww, &ev); /* after the exec it names */

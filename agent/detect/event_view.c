@@ -279,6 +279,10 @@ enum action_bit event_view_action(enum vigil_action a)
 		return AB_truncate;
 	case VA_CHMOD:
 		return AB_chmod;
+	case VA_LINK:
+		return AB_link;
+	case VA_SYMLINK:
+		return AB_symlink;
 	case VA_CONNECT:
 		return AB_connect;
 	case VA_LISTEN:
@@ -322,10 +326,11 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 		add_open(v, ev);
 		if (ev->open.target)
 			add_target_proc(v, pc, ev->open.target, ev->open.target_proc);
-	} else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
+	} else if (ev->action >= VA_RENAME && ev->action <= VA_SYMLINK) {
 		add_path(v, ev->change.path, 0);
 		add_cstr(v, F_V_FILE_KIND, ecs_file_kind_name(ev->change.kind));
-		add_vstr(v, F_V_FILE_NEW_PATH, ev->change.target);
+		add_vstr(v, ev->action == VA_RENAME ? F_V_FILE_NEW_PATH : F_FILE_TARGET_PATH,
+			 ev->change.target);
 	} else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN) {
 		add_net(v, ev);
 	} else if (ev->action == VA_EXIT && ev->exit.signal) {

@@ -62,6 +62,7 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(FILE_DIR, "file.directory", FT_STR, 0)                         \
 	X(FILE_EXT, "file.extension", FT_STR, 0)                         \
 	X(FILE_INODE, "file.inode", FT_STR, 0)                           \
+	X(FILE_TARGET_PATH, "file.target_path", FT_STR, 0)               \
 	X(DST_IP, "destination.ip", FT_IP, 0)                            \
 	X(DST_PORT, "destination.port", FT_NUM, 0)                       \
 	X(SRC_IP, "source.ip", FT_IP, 0)                                 \
@@ -137,6 +138,8 @@ const char *field_type_name(enum field_type t);
 	X(unlink, "unlink")                     \
 	X(truncate, "truncate")                 \
 	X(chmod, "chmod")                       \
+	X(link, "link")                         \
+	X(symlink, "symlink")                   \
 	X(connect, "connect")                   \
 	X(listen, "listen")                     \
 	X(ptrace, "ptrace")                     \

@@ -10,14 +10,15 @@
 const char *vigil_action_name(enum vigil_action a)
 {
 	static const char *const names[] = {
-	    [VA_NONE] = "none",	    [VA_EXEC] = "exec",
-	    [VA_EXIT] = "exit",	    [VA_FORK] = "fork",
-	    [VA_OPEN] = "open",	    [VA_RENAME] = "rename",
-	    [VA_UNLINK] = "unlink", [VA_TRUNCATE] = "truncate",
-	    [VA_CHMOD] = "chmod",   [VA_CONNECT] = "connect",
-	    [VA_LISTEN] = "listen", [VA_IOURING] = "io_uring-setup",
-	    [VA_PTRACE] = "ptrace", [VA_MODEL_FORMAT] = "model-format",
-	    [VA_SIGNAL] = "signal", [VA_SECCOMP] = "seccomp",
+	    [VA_NONE] = "none",	      [VA_EXEC] = "exec",
+	    [VA_EXIT] = "exit",	      [VA_FORK] = "fork",
+	    [VA_OPEN] = "open",	      [VA_RENAME] = "rename",
+	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate",
+	    [VA_CHMOD] = "chmod",     [VA_LINK] = "link",
+	    [VA_SYMLINK] = "symlink", [VA_CONNECT] = "connect",
+	    [VA_LISTEN] = "listen",   [VA_IOURING] = "io_uring-setup",
+	    [VA_PTRACE] = "ptrace",   [VA_MODEL_FORMAT] = "model-format",
+	    [VA_SIGNAL] = "signal",   [VA_SECCOMP] = "seccomp",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }
@@ -115,10 +116,49 @@ static enum vigil_action change_action(uint16_t sys)
 	case VGL_SYS_CHMOD:
 	case VGL_SYS_FCHMOD:
 	case VGL_SYS_FCHMODAT:
+	case VGL_SYS_FCHMODAT2:
 		return VA_CHMOD;
+	case VGL_SYS_LINK:
+	case VGL_SYS_LINKAT:
+		return VA_LINK;
+	case VGL_SYS_SYMLINK:
+	case VGL_SYS_SYMLINKAT:
+		return VA_SYMLINK;
 	default:
 		return VA_NONE;
 	}
+}
+
+/*
+ * Absolute, canonical paths from the caller's names and their bases. A link
+ * is reported by the name it creates (change.path) and what it points to
+ * (change.target); a symlink's relative target is relative to the link's
+ * own directory.
+ */
+static void join_names(struct decoder *d, struct vigil_event *ev, struct vstr base,
+		       struct vstr path, struct vstr base2, struct vstr path2)
+{
+	char *first = d->path[0], *second = d->path[1];
+	size_t len = sizeof(d->path[0]);
+
+	path_join_normalize(first, len, base.p, base.n, path.p, path.n);
+	ev->change.path = (struct vstr){first, strlen(first)};
+	ev->change.target = (struct vstr){"", 0};
+	if (!path2.n)
+		return;
+	path_join_normalize(second, len, base2.p, base2.n, path2.p, path2.n);
+	ev->change.target = (struct vstr){second, strlen(second)};
+	if (ev->action != VA_LINK && ev->action != VA_SYMLINK)
+		return;
+	if (ev->action == VA_SYMLINK && path.n && path.p[0] != '/') {
+		const char *slash = strrchr(second, '/');
+		size_t dn = slash && slash != second ? (size_t)(slash - second) : 1;
+
+		path_join_normalize(first, len, second, dn, path.p, path.n);
+		ev->change.path.n = strlen(first);
+	}
+	ev->change.target = ev->change.path;
+	ev->change.path = (struct vstr){second, strlen(second)};
 }
 
 /* Layout (abi.h): base at data[0], path at data[VGL_PATH_MAX], then path2, base2. */
@@ -144,14 +184,7 @@ static int decode_change(struct decoder *d, const char *data, size_t size, struc
 	ev->change.sflags = e->sflags;
 	ev->change.kind = e->kind;
 	ev->change.syscall = e->syscall;
-	path_join_normalize(d->path[0], sizeof(d->path[0]), base.p, base.n, path.p, path.n);
-	ev->change.path = (struct vstr){d->path[0], strlen(d->path[0])};
-	ev->change.target = (struct vstr){"", 0};
-	if (path2.n) {
-		path_join_normalize(d->path[1], sizeof(d->path[1]), base2.p, base2.n, path2.p,
-				    path2.n);
-		ev->change.target = (struct vstr){d->path[1], strlen(d->path[1])};
-	}
+	join_names(d, ev, base, path, base2, path2);
 	return 0;
 }
 

@@ -25,6 +25,8 @@ enum vigil_action {
 	VA_UNLINK,
 	VA_TRUNCATE,
 	VA_CHMOD,
+	VA_LINK,    /* hard link: change.path the new name, change.target the old */
+	VA_SYMLINK, /* change.path the link, change.target what it points to */
 	VA_CONNECT,
 	VA_LISTEN,
 	VA_IOURING,
@@ -74,7 +76,8 @@ struct vigil_event {
 			const struct proc *target_proc; /* enrich.c */
 		} open;
 		struct {
-			struct vstr path, target; /* target: rename destination */
+			struct vstr path,
+			    target; /* target: rename destination, link/symlink target */
 			uint64_t ino, length;
 			uint32_t dev, mode, sflags, kind;
 			uint16_t syscall;

@@ -2,9 +2,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +117,7 @@ static void ensure_tracefs(void)
  * adds what is new to the live maps before it removes what is stale: an
  * open of a file watched before and after a SIGHUP is never missed.
  */
-enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_NR };
+enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_PATHS, W_NR };
 
 struct watches {
 	int fd[W_NR];		   /* the maps being filled */
@@ -125,6 +127,7 @@ struct watches {
 	int ino_fd;		   /* inotify: where pending paths would appear (-1: none) */
 	int wds[MAX_PENDING_DIRS];
 	unsigned nwds;
+	unsigned paths; /* entries in W_PATHS */
 };
 
 static int add_ext(struct watches *w, const char *ext, uint32_t kind)
@@ -242,16 +245,142 @@ static void watch_dir(struct watches *w, const char *path, const struct stat *st
 	}
 }
 
+/* path as a W_PATHS entry: "path\0" exactly, or with prefix "path/" everything under it. */
+static void add_path_key(struct watches *w, const char *path, bool under, uint32_t kind)
+{
+	struct vgl_path_key k = {};
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n + 1 > VGL_PATH_KEY)
+		n = VGL_PATH_KEY - 1; /* matched by its first bytes: more is reported, not less */
+	memcpy(k.path, path, n);
+	if (under && n > 1)
+		k.path[n] = '/';
+	k.prefixlen = (n + 1) * 8;
+	if (bpf_map_update_elem(w->fd[W_PATHS], &k, &kind, BPF_ANY) == 0)
+		w->paths++;
+}
+
+/* A path by its name and, where links lead elsewhere, by where they lead. */
+static void watch_path(struct watches *w, const char *path, bool dir, uint32_t kind)
+{
+	char real[PATH_MAX];
+
+	add_path_key(w, path, false, kind);
+	if (dir)
+		add_path_key(w, path, true, kind);
+	if (realpath(path, real) && strcmp(real, path))
+		watch_path(w, real, dir, kind);
+}
+
+/* Plain names changed in this directory are looked up by path (the file may be gone by then). */
+static void mark_parent(struct watches *w, const struct stat *st)
+{
+	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
+	uint32_t v = 0;
+
+	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
+	v |= VGL_DIR_PARENT;
+	bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY);
+}
+
+static void watch_parent(struct watches *w, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) || !strrchr(dir, '/'))
+		return;
+	*strrchr(dir, '/') = 0;
+	if (stat(dir[0] ? dir : "/", &st) == 0)
+		mark_parent(w, &st);
+}
+
+#define SUBDIR_DEPTH 3	 /* /etc/systemd/system/multi-user.target.wants is 1 */
+#define SUBDIRS_MAX  512 /* per watched directory */
+
+/*
+ * Subdirectories of a watched directory, as they are now: a plain name
+ * changed in one (from its cwd or a dirfd) is looked up by path. Absolute
+ * names need none of this: the path trie matches everything under.
+ */
+static void mark_subdirs(struct watches *w, const char *path, int depth, unsigned *left)
+{
+	DIR *d = depth < SUBDIR_DEPTH ? opendir(path) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) && *left) {
+		char sub[PATH_MAX];
+		struct stat st;
+
+		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub) ||
+		    lstat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		mark_parent(w, &st);
+		(*left)--;
+		mark_subdirs(w, sub, depth + 1, left);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void watch_file(struct watches *w, const char *path, const struct stat *st, uint32_t kind)
 {
 	struct vgl_inode_key k = {.ino = st->st_ino, .dev = kernel_dev(st->st_dev)};
 
+	watch_path(w, path, S_ISDIR(st->st_mode), kind);
 	if (S_ISDIR(st->st_mode)) {
+		unsigned left = SUBDIRS_MAX;
+
 		watch_dir(w, path, st, VGL_DIR_ALL);
+		mark_subdirs(w, path, 0, &left);
 		return;
 	}
+	watch_parent(w, path);
 	if (bpf_map_update_elem(w->fd[W_FILES], &k, &kind, BPF_ANY) == 0)
 		w->count->watched_files++;
+}
+
+/*
+ * A watched path that is not there yet (/etc/ld.so.preload usually is not):
+ * by path only, file or directory, so the rename or link that creates it is
+ * seen. Globs that match nothing stay unwatched.
+ */
+static void watch_absent(struct watches *w, const char *pattern, uint32_t kind)
+{
+	struct stat st;
+
+	if (strpbrk(pattern, "*?[") || stat(pattern, &st) == 0)
+		return;
+	watch_path(w, pattern, true, kind);
+	watch_parent(w, pattern);
+}
+
+static void watch_files(struct watches *w, const struct strv *globs, uint32_t kind)
+{
+	for_each_glob(w, globs, watch_file, kind);
+	for (unsigned i = 0; i < globs->n; i++)
+		watch_absent(w, globs->v[i], kind);
+}
+
+uint32_t probes_path_kind(const struct probes *p, const char *path)
+{
+	struct vgl_path_key k = {};
+	size_t n = strlen(path) + 1;
+	uint32_t kind = 0;
+
+	if (n > VGL_PATH_KEY)
+		n = VGL_PATH_KEY;
+	memcpy(k.path, path, n);
+	k.prefixlen = n * 8;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->file->maps.watch_paths), &k, &kind) < 0)
+		return 0;
+	return kind;
 }
 
 /* Watch minors >= min_minor of a GPU driver's major (the lowest seen wins); true if new. */
@@ -291,7 +420,8 @@ static void live_watches(struct probes *p, struct watches *w)
 
 	*w = (struct watches){.fd = {bpf_map__fd(f->maps.exts), bpf_map__fd(f->maps.dirs),
 				     bpf_map__fd(f->maps.files), bpf_map__fd(f->maps.majors),
-				     bpf_map__fd(f->maps.gpu_nodes)},
+				     bpf_map__fd(f->maps.gpu_nodes),
+				     bpf_map__fd(f->maps.watch_paths)},
 			      .count = &p->info,
 			      .ino_fd = -1};
 }
@@ -370,8 +500,8 @@ static void fill_watches(struct watches *w, const struct vigil_config *cfg)
 		if (add_ext(w, cfg->ambiguous_extensions.v[i], VGL_KIND_MODEL_AMBIGUOUS) == 0)
 			w->count->watched_exts++;
 	for_each_glob(w, &cfg->model_dirs, watch_dir, VGL_DIR_AMBIGUOUS);
-	for_each_glob(w, &cfg->credential_files, watch_file, VGL_KIND_CREDENTIAL);
-	for_each_glob(w, &cfg->watch_paths, watch_file, VGL_KIND_CONFIG);
+	watch_files(w, &cfg->credential_files, VGL_KIND_CREDENTIAL);
+	watch_files(w, &cfg->watch_paths, VGL_KIND_CONFIG);
 	if (cfg->gpu_devices.n) {
 		add_major(w, 195, 0);	/* NVIDIA, even before the driver creates nodes */
 		add_major(w, 226, 128); /* DRM render nodes */
@@ -395,7 +525,7 @@ static void fill_extras(struct watches *w, const struct probes *p)
 	}
 }
 
-#define KEY_MAX 64 /* the largest key of the watch maps */
+#define KEY_MAX sizeof(struct vgl_path_key) /* the largest key of the watch maps */
 
 /* Scratch maps shaped like the live ones (fds -1 where creation failed). */
 static int stage_open(struct probes *p, struct watches *stage, struct probes_info *count)
@@ -505,11 +635,14 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 		f->bss->nr_files = count.watched_files;
 	if (stage.all_dirs)
 		f->bss->have_all_dirs = 1;
+	if (stage.paths)
+		f->bss->nr_paths = stage.paths;
 	for (int i = 0; i < W_NR; i++)
 		sync_map(live.fd[i], stage.fd[i]);
 	f->bss->nr_files = count.watched_files;
 	f->bss->have_all_dirs = stage.all_dirs;
 	swap_pending(p, &stage);
+	f->bss->nr_paths = stage.paths;
 	stage_close(&stage);
 	p->watch_gpus = cfg->gpu_devices.n > 0;
 	p->info.watched_exts = count.watched_exts;

@@ -75,4 +75,7 @@ int probes_epoll_fd(struct probes *p);
 void probes_drops(struct probes *p, uint64_t out[VGL_DROP_NR]);
 const struct probes_info *probes_info(const struct probes *p);
 
+/* VGL_KIND_* of a canonical absolute path in the watched paths, 0 if none. */
+uint32_t probes_path_kind(const struct probes *p, const char *path);
+
 #endif

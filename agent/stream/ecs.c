@@ -578,6 +578,18 @@ static void put_file(struct jw *j, struct vstr path)
 	jw_obj_close(j);
 }
 
+/* file.*: the changed path; a link's or symlink's target as ECS file.target_path. */
+static void put_change_file(struct jw *j, const struct vigil_event *ev)
+{
+	jw_obj_open(j, "file");
+	put_file_names(j, ev->change.path);
+	if ((ev->action == VA_LINK || ev->action == VA_SYMLINK) && ev->change.target.n)
+		jw_strn(j, "target_path", ev->change.target.p, ev->change.target.n);
+	if (ev->action == VA_SYMLINK)
+		jw_str(j, "type", "symlink");
+	jw_obj_close(j);
+}
+
 static void build_ancestors(struct jw *j, struct ecs_writer *w, const struct proc *p)
 {
 	const struct proc *anc[MAX_ANCESTORS];
@@ -641,6 +653,9 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 	case VA_TRUNCATE:
 	case VA_CHMOD:
 		return (struct action_meta){"file", "change"};
+	case VA_LINK:
+	case VA_SYMLINK:
+		return (struct action_meta){"file", "creation"};
 	case VA_CONNECT:
 		return (struct action_meta){"network", "connection,start"};
 	case VA_LISTEN:
@@ -731,8 +746,8 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 	put_process(j, w, ev);
 	if (ev->action == VA_OPEN)
 		put_open(j, ev);
-	else if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD)
-		put_file(j, ev->change.path);
+	else if (ev->action >= VA_RENAME && ev->action <= VA_SYMLINK)
+		put_change_file(j, ev);
 	else if (ev->action == VA_CONNECT || ev->action == VA_LISTEN)
 		put_net(j, ev);
 	else if (ev->action == VA_MODEL_FORMAT)
@@ -744,7 +759,7 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		put_open_vigil(j, ev);
 	if (ev->action == VA_OPEN && ev->open.target)
 		put_target(j, w, ev->open.target, ev->open.target_proc);
-	if (ev->action >= VA_RENAME && ev->action <= VA_CHMOD) {
+	if (ev->action >= VA_RENAME && ev->action <= VA_SYMLINK) {
 		jw_obj_open(j, "file");
 		jw_str(j, "kind", ecs_file_kind_name(ev->change.kind));
 		if (ev->action == VA_RENAME && ev->change.target.n)

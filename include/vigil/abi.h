@@ -114,6 +114,7 @@ struct vgl_fork {
 #define VGL_KIND_PROC_SECRET	 8 /* /proc/PID/environ|mem|maps of another process */
 #define VGL_KIND_UNIT		 9 /* exts only: .service and .timer names count in a systemd unit dir */
 #define VGL_KIND_PENDING	 10 /* created in a VGL_DIR_PENDING dir: userspace re-resolves */
+#define VGL_KIND_UNRESOLVED	 11 /* change: a name with //, /./ or /../; userspace decides */
 
 /* Which syscall produced an open/change record. */
 #define VGL_SYS_OPEN	  1
@@ -130,6 +131,11 @@ struct vgl_fork {
 #define VGL_SYS_CHMOD	  17
 #define VGL_SYS_FCHMOD	  18
 #define VGL_SYS_FCHMODAT  19
+#define VGL_SYS_LINK	  20
+#define VGL_SYS_LINKAT	  21
+#define VGL_SYS_SYMLINK	  22
+#define VGL_SYS_SYMLINKAT 23
+#define VGL_SYS_FCHMODAT2 24
 
 /* open: data = resolved path NUL opened-name NUL */
 struct vgl_open {
@@ -152,10 +158,12 @@ struct vgl_open {
 };
 
 /*
- * rename/unlink/truncate/chmod: data = base NUL path NUL path2 NUL.
- * For fd-based calls `path` is already resolved and base is empty. For
- * name-based calls path/path2 are the caller's names and base the absolute
- * directory they are relative to (cwd or dirfd); userspace joins them.
+ * rename/unlink/truncate/chmod/link/symlink: data = base NUL path NUL path2
+ * NUL base2 NUL. For fd-based calls `path` is already resolved and base is
+ * empty. For name-based calls path/path2 are the caller's names and base the
+ * absolute directory they are relative to (cwd or dirfd); userspace joins
+ * them. rename and link: path is the old name, path2 the new one; symlink:
+ * path is the link's target text (base empty), path2 the link created.
  */
 struct vgl_fchange {
 	struct vgl_hdr h;
@@ -251,6 +259,20 @@ struct vgl_major_val {
 #define VGL_DIR_AMBIGUOUS 1 /* ambiguous model extensions count here */
 #define VGL_DIR_ALL	  2 /* every file directly in it counts */
 #define VGL_DIR_PENDING	  4 /* a configured watch directly in it does not exist yet */
+#define VGL_DIR_PARENT	  8 /* holds a watched file: names in it are looked up in `watch_paths` */
+
+/*
+ * `watch_paths` (an LPM trie): watched files and directories by path, for
+ * the name-based changes (rename, unlink, chmod, link, symlink) whose object
+ * is gone or not yet there when the probe runs. A directory is the prefix
+ * "dir/" (everything under it), a file "path\0" (the NUL makes it exact).
+ * Paths longer than VGL_PATH_KEY match only by their first bytes.
+ */
+#define VGL_PATH_KEY 256 /* the trie's limit on key data */
+struct vgl_path_key {
+	__u32 prefixlen; /* bits of path that must match */
+	char path[VGL_PATH_KEY];
+};
 
 /*
  * ptrace(PTRACE_ATTACH/SEIZE) or process_vm_readv/writev of another process:

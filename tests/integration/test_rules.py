@@ -20,7 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, ROOT, VIGIL, get, registry, run_suite  # noqa: E402
+from harness import (Agent, ECS_FIELDS, ROOT, SCHEMA, VIGIL, ecs_check, get, registry,  # noqa: E402
+                     run_suite)
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -41,8 +42,15 @@ class Env:
         self.tmp = tmp
         self.persist = os.path.join(tmp, "persist")
         self.vigilcfg = os.path.join(tmp, "etc-vigil")
+        # an unwatched dir holding a watched file, and one watched before it exists
+        # (as /etc holds /etc/ld.so.preload, which is usually absent)
+        self.etc = os.path.join(tmp, "etc")
+        self.preload = os.path.join(self.etc, "ld.so.preload")
+        self.absent = os.path.join(self.etc, "absent.preload")
         os.makedirs(self.persist)
-        os.makedirs(self.vigilcfg)
+        os.makedirs(os.path.join(self.vigilcfg, "rules.d"))
+        os.makedirs(self.etc)
+        open(self.preload, "w").write("")
         self.a = Agent(tmp, capture="")
         # the Agent's config plus what these rules need watched
         with open(self.a.config, "a") as f:
@@ -51,7 +59,8 @@ class Env:
 """)
         self.falco = os.path.join(tmp, "falco.jsonl")
         cfg = open(self.a.config).read().replace(
-            "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}]\n  gpu_devices:").replace(
+            "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}, {self.preload}, {self.absent}]\n"
+            "  gpu_devices:").replace(
             "output:\n", f"output:\n  falco_file: {self.falco}\n")
         open(self.a.config, "w").write(cfg)
         self.local = os.path.join(tmp, "local-rules")
@@ -66,7 +75,7 @@ class Env:
   items: [{self.a.models}/]
 - list: persistence_prefixes
   append: true
-  items: [{self.persist}/]
+  items: [{self.persist}/, {self.preload}, {self.absent}]
 - macro: vigil_config_path
   condition: file.path startswith {self.vigilcfg}/
 """)
@@ -468,6 +477,109 @@ def persistence_from_workload_VGL_0021(env):
     assert get(expect_alert(env, "VGL-0021", pid), "file.path") == keys
 
 
+def change_event(env, action, pid, path, other=None):
+    """The stream's event for pid's `action` on path (other: new or target path)."""
+    def match(e):
+        return (get(e, "event.action") == action and get(e, "process.pid") == pid and
+                get(e, "file.path") == path and
+                (other is None or other in (get(e, "vigil.file.new_path"),
+                                            get(e, "file.target_path"))))
+    return env.a.wait_for(match, what=f"{action} {path} by {pid}")[0]
+
+
+def py(code, **kw):
+    return spawn([PY, "-c", code], **kw)
+
+
+@test
+def names_persistence_by_rename_and_link_VGL_0026(env):
+    """Persistence planted by rename, hard link or symlink: no write to the
+    watched place itself, and no model extension in the names."""
+    job, dst = os.path.join(env.tmp, "job"), os.path.join(env.persist, "x")
+    open(job, "w").write("* * * * * root id\n")
+    pid = spawn(["mv", "job", dst], cwd=env.tmp)  # relative source, absolute destination
+    change_event(env, "rename", pid, job, dst)
+    e = expect_alert(env, "VGL-0026", pid)
+    assert get(e, "vigil.severity") == "medium", e
+    src = os.path.join(env.tmp, "unit")
+    open(src, "w").write("[Service]\n")
+    hard = os.path.join(env.persist, "hard.service")
+    pid = spawn(["ln", src, hard])
+    link = change_event(env, "link", pid, hard, src)
+    expect_alert(env, "VGL-0026", pid)
+    soft = os.path.join(env.persist, "soft.service")
+    pid = spawn(["ln", "-s", src, soft])
+    sym = change_event(env, "symlink", pid, soft, src)
+    expect_alert(env, "VGL-0026", pid)
+    assert get(sym, "file.type") == "symlink" and get(sym, "event.type") == ["creation"], sym
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    fields = json.load(open(ECS_FIELDS))["fields"]
+    for e in (link, sym):
+        errs = [x.message for x in validator.iter_errors(e)] + ecs_check(e, fields)
+        assert not errs, errs
+    # a relative target is relative to the link's directory
+    pid = spawn(["ln", "-s", "../unit", os.path.join(env.persist, "rel.service")])
+    change_event(env, "symlink", pid, os.path.join(env.persist, "rel.service"), src)
+    # a link elsewhere pointing into a watched file counts too
+    ptr = os.path.join(env.tmp, "ptr")
+    pid = spawn(["ln", "-s", env.preload, ptr])
+    change_event(env, "symlink", pid, ptr, env.preload)
+    expect_alert(env, "VGL-0026", pid)
+    # the same from the workload: high
+    pid = server(env, f"import os; os.symlink({src!r}, {os.path.join(env.persist, 'w.service')!r})")
+    assert get(expect_alert(env, "VGL-0126", pid), "vigil.severity") == "high"
+    # renames between unwatched places: nothing in the stream
+    a, b = os.path.join(env.tmp, "plain-a"), os.path.join(env.tmp, "plain-b")
+    open(a, "w").write("")
+    pid = py(f"import os; os.rename({a!r}, {b!r}); os.unlink({b!r})")
+    settle(env, pid)
+    assert not [e for e in env.a.lines() if get(e, "process.pid") == pid and
+                get(e, "event.action") in ("rename", "unlink")]
+
+
+@test
+def names_by_cwd_dirfd_and_odd_paths(env):
+    """The kernel resolves a relative name's directory: the cwd, a dirfd, a
+    name with a '/', or one with /../ (canonicalised by vigild)."""
+    p = env.persist
+    open(os.path.join(p, "a"), "w").write("")
+    pid = py("import os; os.rename('a', 'b')", cwd=p)
+    change_event(env, "rename", pid, os.path.join(p, "a"), os.path.join(p, "b"))
+    pid = py(f"import os; fd = os.open({p!r}, os.O_RDONLY); "
+             "os.rename('b', 'c', src_dir_fd=fd, dst_dir_fd=fd)")
+    change_event(env, "rename", pid, os.path.join(p, "b"), os.path.join(p, "c"))
+    pid = py("import os; os.rename('persist/c', 'persist/d')", cwd=env.tmp)
+    change_event(env, "rename", pid, os.path.join(p, "c"), os.path.join(p, "d"))
+    odd = os.path.join(env.tmp, "local-rules", "..", "persist", "d")
+    pid = py(f"import os; os.chmod({odd!r}, 0o600)")
+    change_event(env, "chmod", pid, os.path.join(p, "d"))
+    pid = spawn(["rm", os.path.join(p, "d")])
+    change_event(env, "unlink", pid, os.path.join(p, "d"))
+    # a watched file in an unwatched dir: chmod, rm by name from its dir, re-planted by rename
+    pid = spawn(["chmod", "600", env.preload])
+    change_event(env, "chmod", pid, env.preload)
+    pid = spawn(["rm", "ld.so.preload"], cwd=env.etc)
+    change_event(env, "unlink", pid, env.preload)
+    payload = os.path.join(env.tmp, "evil.so")
+    open(payload, "w").write("")
+    pid = spawn(["mv", payload, env.preload])
+    change_event(env, "rename", pid, payload, env.preload)
+    expect_alert(env, "VGL-0026", pid)
+    # watched before it existed
+    open(payload, "w").write("")
+    pid = py(f"import os; os.rename({payload!r}, 'absent.preload')", cwd=env.etc)
+    change_event(env, "rename", pid, payload, env.absent)
+    expect_alert(env, "VGL-0026", pid)
+    # other names in that dir stay out of the stream
+    other = os.path.join(env.etc, "other")
+    open(other, "w").write("")
+    pid = spawn(["rm", "other"], cwd=env.etc)
+    settle(env, pid)
+    assert not [e for e in env.a.lines() if get(e, "process.pid") == pid and
+                get(e, "event.action") == "unlink"]
+
+
 @test
 def agent_tool_recon_VGL_0022(env):
     pid = server(env, "import subprocess; subprocess.run(['id'], stdout=subprocess.DEVNULL)")
@@ -498,6 +610,24 @@ def sensor_tampering_VGL_0025(env):
     expect_alert(env, "VGL-0025", pid)
     pid = spawn(["cat", cfg], stdout=subprocess.DEVNULL)
     expect_none(env, "VGL-0025", pid)
+
+
+@test
+def names_rules_dir_tampering_VGL_0025(env):
+    # the rules directory: renamed away, chmod'ed, removed (no model extension in the names)
+    rules = os.path.join(env.vigilcfg, "rules.d")
+    r, s = os.path.join(rules, "r.yaml"), os.path.join(rules, "s.yaml")
+    open(r, "w").write("[]\n")
+    open(s, "w").write("[]\n")
+    pid = spawn(["mv", r, os.path.join(env.tmp, "r.yaml")])
+    change_event(env, "rename", pid, r)
+    expect_alert(env, "VGL-0025", pid)
+    pid = spawn(["chmod", "666", s])
+    change_event(env, "chmod", pid, s)
+    expect_alert(env, "VGL-0025", pid)
+    pid = spawn(["rm", "s.yaml"], cwd=rules)
+    change_event(env, "unlink", pid, s)
+    expect_alert(env, "VGL-0025", pid)
 
 
 @test

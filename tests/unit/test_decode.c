@@ -104,31 +104,79 @@ static void test_decode_exit_status(void **state)
 	assert_int_equal(ev.exit.signal, 9);
 }
 
-static void test_decode_rename_joins_relative_names(void **state)
+/* A two-name change record as file.bpf.c lays it out: base, (gap), path, path2, base2. */
+static size_t build_change(char *buf, uint16_t sys, const char *base, const char *p1,
+			   const char *p2, const char *base2)
 {
-	char buf[sizeof(struct vgl_fchange) + 3 * VGL_PATH_MAX];
 	struct vgl_fchange *e = (void *)buf;
-	struct vigil_event ev;
-	const char *base = "/models/m", *p1 = "../m/old.gguf", *p2 = "new.gguf";
 	size_t at = sizeof(*e) + VGL_PATH_MAX;
 
-	memset(buf, 0, sizeof(buf));
+	memset(buf, 0, sizeof(*e) + 3 * VGL_PATH_MAX);
 	e->h.type = VGL_MSG_FCHANGE;
 	e->h.version = VGL_ABI_VERSION;
-	e->syscall = VGL_SYS_RENAMEAT2;
+	e->syscall = sys;
 	e->base_len = strlen(base) + 1;
 	memcpy(e->data, base, e->base_len);
 	e->path_len = strlen(p1) + 1;
 	memcpy(buf + at, p1, e->path_len);
 	e->path2_len = strlen(p2) + 1;
 	memcpy(buf + at + e->path_len, p2, e->path2_len);
-	e->base2_len = e->base_len;
-	memcpy(buf + at + e->path_len + e->path2_len, base, e->base_len);
+	e->base2_len = strlen(base2) + 1;
+	memcpy(buf + at + e->path_len + e->path2_len, base2, e->base2_len);
 	e->h.size = at + e->path_len + e->path2_len + e->base2_len;
-	assert_int_equal(decode_record(&dec, buf, e->h.size, &ev), 0);
+	return e->h.size;
+}
+
+static void test_decode_rename_joins_relative_names(void **state)
+{
+	char buf[sizeof(struct vgl_fchange) + 3 * VGL_PATH_MAX];
+	struct vigil_event ev;
+	size_t n = build_change(buf, VGL_SYS_RENAMEAT2, "/models/m", "../m/old.gguf", "new.gguf",
+				"/models/m");
+
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
 	assert_int_equal(ev.action, VA_RENAME);
 	assert_string_equal(ev.change.path.p, "/models/m/old.gguf");
 	assert_string_equal(ev.change.target.p, "/models/m/new.gguf");
+}
+
+/* A link is reported by the name it creates; what it points to is the target. */
+static void test_decode_link_reports_new_name(void **state)
+{
+	char buf[sizeof(struct vgl_fchange) + 3 * VGL_PATH_MAX];
+	struct vigil_event ev;
+	size_t n = build_change(buf, VGL_SYS_LINKAT, "/tmp", "unit", "/etc/cron.d/./x", "");
+
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_int_equal(ev.action, VA_LINK);
+	assert_string_equal(ev.change.path.p, "/etc/cron.d/x");
+	assert_int_equal(ev.change.path.n, strlen("/etc/cron.d/x"));
+	assert_string_equal(ev.change.target.p, "/tmp/unit");
+}
+
+/* A relative symlink target is relative to the link's directory, not the caller's cwd. */
+static void test_decode_symlink_target_relative_to_link(void **state)
+{
+	char buf[sizeof(struct vgl_fchange) + 3 * VGL_PATH_MAX];
+	struct vigil_event ev;
+	size_t n = build_change(buf, VGL_SYS_SYMLINKAT, "", "../x.service",
+				"multi-user.target.wants/x.service", "/etc/systemd/system");
+
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_int_equal(ev.action, VA_SYMLINK);
+	assert_string_equal(ev.change.path.p,
+			    "/etc/systemd/system/multi-user.target.wants/x.service");
+	assert_string_equal(ev.change.target.p, "/etc/systemd/system/x.service");
+	assert_int_equal(ev.change.target.n, strlen("/etc/systemd/system/x.service"));
+	n = build_change(buf, VGL_SYS_SYMLINK, "", "y", "/x", "");
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_string_equal(ev.change.path.p, "/x");
+	assert_string_equal(ev.change.target.p, "/y");
+	n = build_change(buf, VGL_SYS_SYMLINK, "", "/lib/systemd/system/y.service", "y.service",
+			 "/etc/systemd/system");
+	assert_int_equal(decode_record(&dec, buf, n, &ev), 0);
+	assert_string_equal(ev.change.path.p, "/etc/systemd/system/y.service");
+	assert_string_equal(ev.change.target.p, "/lib/systemd/system/y.service");
 }
 
 int main(void)
@@ -140,6 +188,8 @@ int main(void)
 	    cmocka_unit_test(test_decode_rejects_unknown_type_and_version),
 	    cmocka_unit_test(test_decode_exit_status),
 	    cmocka_unit_test(test_decode_rename_joins_relative_names),
+	    cmocka_unit_test(test_decode_link_reports_new_name),
+	    cmocka_unit_test(test_decode_symlink_target_relative_to_link),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

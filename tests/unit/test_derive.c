@@ -101,11 +101,12 @@ static void test_derive_auditbeat_fires_the_rules_vigil_would(void **state)
 	replay(fopen(FIXTURES "auditbeat.ndjson", "re"), true, r);
 	/* sh from the vllm process (and after its pickle load: by tree, keyed on the
 	 * "pid:N" entities derived for auditd), recon under it, metadata + its
-	 * egress (after the pickle too), cron.d by rename, the model read by tar;
-	 * the workload's own model reads raise nothing */
+	 * egress (after the pickle too), cron.d by rename (VGL-0021, and VGL-0126:
+	 * planted by the workload), the model read by tar; the workload's own
+	 * model reads raise nothing */
 	assert_string_equal(r->ids,
 			    "VGL-0001 VGL-0101 VGL-0022 VGL-0014 VGL-0015 VGL-0003 VGL-0021 "
-			    "VGL-0010 ");
+			    "VGL-0126 VGL-0010 ");
 	assert_int_equal(r->st.foreign, 8);
 	assert_non_null(strstr(r->alerts, "\"derived\":[\"event.action\""));
 	assert_non_null(strstr(r->alerts, "\"kind\":\"model\""));
@@ -120,7 +121,7 @@ static void test_derive_elastic_defend_fires_the_rules_vigil_would(void **state)
 	struct run *r = malloc(sizeof(*r));
 
 	replay(fopen(FIXTURES "elastic-defend.ndjson", "re"), true, r);
-	assert_string_equal(r->ids, "VGL-0001 VGL-0014 VGL-0015 VGL-0021 ");
+	assert_string_equal(r->ids, "VGL-0001 VGL-0014 VGL-0015 VGL-0021 VGL-0126 ");
 	/* the model overwritten by a process whose tree is unknown: undecided, not fired */
 	assert_null(strstr(r->ids, "VGL-0006"));
 	assert_non_null(strstr(r->err, "VGL-0006 1"));
