@@ -20,7 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from test_events import Agent  # noqa: E402
+from harness import Agent  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
 PROBES = ("exit_unlink", "exit_unlinkat", "exit_rename", "exit_renameat", "exit_renameat2",
