@@ -89,6 +89,7 @@ static const struct key_def keys[] = {
     {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
     {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
     {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},
+    {"workloads.inference.units", K_LIST, CFG(inference_units)},
     {"workloads.inference.launchers", K_LIST, CFG(inference_launchers)},
     {"rules.paths", K_LIST, CFG(rules_paths)},
     {"rules.enable", K_LIST, CFG(rules_enable)},

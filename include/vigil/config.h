@@ -49,6 +49,7 @@ struct vigil_config {
 	struct strv inference_executables;
 	struct strv inference_command_lines;
 	struct strv inference_cgroups;
+	struct strv inference_units;	 /* systemd units (globs), from the cgroup path */
 	struct strv inference_launchers; /* match a selector yet are not the workload */
 	/* rules */
 	struct strv rules_paths; /* empty: the defaults (see detect.h) */
