@@ -79,6 +79,7 @@ static const struct key_def keys[] = {
     {"capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000},
     {"capture.process_cache_max", K_U32, CFG(proc_cache_max), 1024, 16777216},
     {"capture.fold_window", K_DURATION, CFG(fold_window_ms), 0, 3600000},
+    {"capture.udp_dedup_entries", K_U32, CFG(udp_dedup_entries), 16, 4194304},
     {"watch.model_extensions", K_LIST, CFG(model_extensions)},
     {"watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions)},
     {"watch.model_dirs", K_LIST, CFG(model_dirs)},
@@ -210,6 +211,7 @@ int config_defaults(struct vigil_config **ret)
 	c->exit_grace_ms = 5000;
 	c->proc_cache_max = PROC_CACHE_MAX_DEFAULT;
 	c->fold_window_ms = 1000;
+	c->udp_dedup_entries = 65536;
 	c->rules_max_sequences = 10000;
 	c->alert_dedup_ms = 10000;
 	c->falco_file = strdup("");
