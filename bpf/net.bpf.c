@@ -6,8 +6,10 @@
  * step runs in the connecting task, so the task is stashed by socket; the
  * handshake's end (ESTABLISHED or CLOSE, possibly in softirq, possibly much
  * later for a non-blocking connect) emits one event with the result.
- * UDP: cgroup connect4/6 and sendmsg4/6 on the cgroup v2 root; sendmsg to a
- * destination this socket already used is folded in the kernel.
+ * UDP: cgroup connect4/6 and sendmsg4/6 on the cgroup v2 root, the
+ * sock_send_length tracepoint for a connected socket's first send, cgroup
+ * sock_release;
+ * once per process and destination (see udp_report).
  */
 #include "lib/common.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -31,19 +33,49 @@ struct {
 	__type(value, struct pending);
 } connecting SEC(".maps");
 
+/*
+ * UDP is reported once per process and destination (udp_seen), again only
+ * after udp_report_ns: a resolver's or a QUIC client's thousand sends, and
+ * the fresh socket each getaddrinfo() uses, are one event. Keyed by tgid,
+ * not socket: a new socket per query is the norm.
+ */
 struct udp_key {
-	__u64 cookie;
-	__u8 daddr[16];
+	__u32 tgid;
 	__u16 dport;
-	__u16 _pad[3];
+	__u8 family;
+	__u8 _pad;
+	__u8 daddr[16];
 };
+
+const volatile __u64 udp_report_ns = 60ull * 1000000000;
+/* udp_seen's size, set with it before load: past it every new destination evicts one */
+const volatile __u64 udp_seen_max = 65536;
+/*
+ * A UDP connect() sends nothing: getaddrinfo() connects a socket to each
+ * candidate address only to learn the source address it would use (RFC
+ * 6724 sorting) and closes it. Once userspace has attached udp_sent and
+ * udp_release it sets this: a connect is then held (udp_pending, by
+ * socket) and reported at the socket's first send; closed without one, it
+ * is counted, not reported. Until then (or where they cannot attach) a
+ * connect is reported when it happens.
+ */
+__u32 udp_on_send = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct udp_key);
-	__type(value, __u8);
+	__type(value, __u64); /* when last reported */
 } udp_seen SEC(".maps");
+
+__u64 udp_seen_inserts = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* socket cookie */
+	__type(value, struct vgl_connect);
+} udp_pending SEC(".maps");
 
 static __always_inline void fill_addrs(struct vgl_connect *e,
 				       struct trace_event_raw_inet_sock_set_state *ctx)
@@ -107,39 +139,54 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
+/*
+ * Report e unless its process reported this destination within
+ * udp_report_ns. LRU inserts never fail: the table is full once it has had
+ * more inserts than entries, and from then on each insert evicts the
+ * destination seen least recently (reported again when it comes back).
+ */
+static __always_inline void udp_report(struct vgl_connect *e)
+{
+	struct udp_key k = {.tgid = e->h.pid, .dport = e->dport, .family = e->family};
+	__u64 now = e->h.ts_ns, *last;
+
+	__builtin_memcpy(k.daddr, e->daddr, 16);
+	last = bpf_map_lookup_elem(&udp_seen, &k);
+	if (last && now - *last < udp_report_ns) {
+		drop_count(VGL_DROP_UDP_FOLDED);
+		return;
+	}
+	if (last)
+		*last = now;
+	else if (!bpf_map_update_elem(&udp_seen, &k, &now, BPF_NOEXIST) &&
+		 __sync_fetch_and_add(&udp_seen_inserts, 1) >= udp_seen_max)
+		drop_count(VGL_DROP_UDP_DEDUP_FULL);
+	rec_submit(e, sizeof(*e), VGL_MSG_CONNECT);
+}
+
 static __always_inline void udp_event(struct bpf_sock_addr *ctx, __u8 via, int v6)
 {
 	struct vgl_connect e = {};
-	struct udp_key k = {};
 	struct bpf_sock *sk;
-	__u8 one = 1;
 
 	if (from_agent())
 		return;
 	if (ctx->type != SOCK_DGRAM || ctx->protocol != IPPROTO_UDP)
 		return;
-	k.cookie = bpf_get_socket_cookie(ctx);
+	e.cookie = bpf_get_socket_cookie(ctx);
 	if (v6) {
-		*(__u32 *)&k.daddr[0] = ctx->user_ip6[0];
-		*(__u32 *)&k.daddr[4] = ctx->user_ip6[1];
-		*(__u32 *)&k.daddr[8] = ctx->user_ip6[2];
-		*(__u32 *)&k.daddr[12] = ctx->user_ip6[3];
+		*(__u32 *)&e.daddr[0] = ctx->user_ip6[0];
+		*(__u32 *)&e.daddr[4] = ctx->user_ip6[1];
+		*(__u32 *)&e.daddr[8] = ctx->user_ip6[2];
+		*(__u32 *)&e.daddr[12] = ctx->user_ip6[3];
 	} else {
-		*(__u32 *)&k.daddr[0] = ctx->user_ip4;
+		*(__u32 *)&e.daddr[0] = ctx->user_ip4;
 	}
-	k.dport = bpf_ntohs(ctx->user_port);
-	if (via == VGL_VIA_SENDMSG) {
-		if (bpf_map_lookup_elem(&udp_seen, &k))
-			return;
-		if (bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY))
-			drop_count(VGL_DROP_UDP_DEDUP_FULL);
-	}
+	e.dport = bpf_ntohs(ctx->user_port);
 	hdr_fill_current(&e.h, VGL_MSG_CONNECT);
 	e.h.flags = VGL_HF_NO_TASK;
 	e.family = v6 ? AF_INET6 : AF_INET;
 	e.protocol = IPPROTO_UDP;
-	__builtin_memcpy(e.daddr, k.daddr, 16);
-	e.dport = k.dport;
 	sk = ctx->sk;
 	if (sk) {
 		e.sport = sk->src_port;
@@ -150,8 +197,53 @@ static __always_inline void udp_event(struct bpf_sock_addr *ctx, __u8 via, int v
 		*(__u32 *)&e.saddr[0] = ctx->msg_src_ip4;
 	e.error = -1;
 	e.via = via;
-	e.cookie = k.cookie;
-	rec_submit(&e, sizeof(e), VGL_MSG_CONNECT);
+	if (via == VGL_VIA_CONNECT && udp_on_send) {
+		bpf_map_update_elem(&udp_pending, &e.cookie, &e, BPF_ANY);
+		return;
+	}
+	udp_report(&e);
+}
+
+/* The first send on a connected UDP socket: its connect happened. */
+static __always_inline void udp_first_send(struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct vgl_connect *p = bpf_map_lookup_elem(&udp_pending, &cookie);
+	struct vgl_connect e;
+
+	if (!p)
+		return;
+	e = *p;
+	bpf_map_delete_elem(&udp_pending, &cookie);
+	e.h.ts_ns = bpf_ktime_get_boot_ns();
+	udp_report(&e);
+}
+
+/*
+ * Every socket send (sock_sendmsg: send, sendto, sendmsg, sendmmsg, write,
+ * io_uring) that was not refused: one load and compare for a non-UDP one.
+ */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(udp_sent, struct sock *sk, int ret, int flags)
+{
+	if (ret < 0 || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	udp_first_send(sk);
+	return 0;
+}
+
+/* Closed without a send: a getaddrinfo() probe, or a socket never used. */
+SEC("cgroup/sock_release")
+int udp_release(struct bpf_sock *ctx)
+{
+	__u64 cookie;
+
+	if (!udp_on_send || ctx->protocol != IPPROTO_UDP)
+		return 1;
+	cookie = bpf_get_socket_cookie(ctx);
+	if (!bpf_map_delete_elem(&udp_pending, &cookie))
+		drop_count(VGL_DROP_UDP_NO_DATA);
+	return 1;
 }
 
 SEC("cgroup/connect4")

@@ -80,6 +80,7 @@ static const struct key_def keys[] = {
     {"capture.exit_grace", K_DURATION, CFG(exit_grace_ms), 0, 3600000},
     {"capture.process_cache_max", K_U32, CFG(proc_cache_max), 1024, 16777216},
     {"capture.fold_window", K_DURATION, CFG(fold_window_ms), 0, 3600000},
+    {"capture.udp_dedup_entries", K_U32, CFG(udp_dedup_entries), 16, 4194304},
     {"watch.model_extensions", K_LIST, CFG(model_extensions)},
     {"watch.ambiguous_extensions", K_LIST, CFG(ambiguous_extensions)},
     {"watch.model_dirs", K_LIST, CFG(model_dirs)},
@@ -90,6 +91,7 @@ static const struct key_def keys[] = {
     {"workloads.inference.executables", K_LIST, CFG(inference_executables)},
     {"workloads.inference.command_lines", K_LIST, CFG(inference_command_lines)},
     {"workloads.inference.cgroups", K_LIST, CFG(inference_cgroups)},
+    {"workloads.inference.units", K_LIST, CFG(inference_units)},
     {"workloads.inference.launchers", K_LIST, CFG(inference_launchers)},
     {"rules.paths", K_LIST, CFG(rules_paths)},
     {"rules.enable", K_LIST, CFG(rules_enable)},
@@ -253,6 +255,23 @@ static const char *const default_inference_launchers[] = {
     "taskset", "numactl", "stdbuf",    "timeout",    "runuser", "su",	  "sudo", "chroot",
     "pyenv",   "conda",	  "mamba",     "micromamba", NULL};
 
+/*
+ * The systemd units inference servers ship or are usually given: only root
+ * installs a system unit, so a process in one is trusted (units a user starts
+ * live under user@UID.service and never match).
+ */
+static const char *const default_inference_units[] = {"ollama.service",
+						      "vllm*.service",
+						      "text-generation*.service",
+						      "tgi*.service",
+						      "tritonserver*.service",
+						      "triton*.service",
+						      "sglang*.service",
+						      "llama-server*.service",
+						      "localai*.service",
+						      "torchserve*.service",
+						      NULL};
+
 int config_defaults(struct vigil_config **ret)
 {
 	struct vigil_config *c = calloc(1, sizeof(*c));
@@ -272,6 +291,7 @@ int config_defaults(struct vigil_config **ret)
 	c->exit_grace_ms = 5000;
 	c->proc_cache_max = PROC_CACHE_MAX_DEFAULT;
 	c->fold_window_ms = 1000;
+	c->udp_dedup_entries = 65536;
 	c->rules_max_sequences = 10000;
 	c->alert_dedup_ms = 10000;
 	c->falco_file = strdup("");
@@ -290,6 +310,7 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_executables, default_inference_exes);
 	r |= strv_set(&c->inference_command_lines, default_inference_cmdlines);
 	r |= strv_set(&c->inference_launchers, default_inference_launchers);
+	r |= strv_set(&c->inference_units, default_inference_units);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
 	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file) {
 		config_free(c);

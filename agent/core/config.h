@@ -47,6 +47,7 @@ struct vigil_config {
 	uint32_t proc_cache_max; /* processes cached at most (lost exits are resynced) */
 	bool sniff_network_fs;	 /* read model heads on NFS/FUSE/SMB/9p too (may hang: deadline) */
 	uint64_t fold_window_ms; /* identical re-opens within this are counted, not sent */
+	uint32_t udp_dedup_entries; /* UDP (process, destination) pairs remembered in the kernel */
 	/* watch */
 	struct strv model_extensions;
 	struct strv ambiguous_extensions;
@@ -58,6 +59,7 @@ struct vigil_config {
 	struct strv inference_executables;
 	struct strv inference_command_lines;
 	struct strv inference_cgroups;
+	struct strv inference_units;	 /* systemd units (globs), from the cgroup path */
 	struct strv inference_launchers; /* match a selector yet are not the workload */
 	/* rules */
 	struct strv rules_paths; /* empty: the defaults (see detect.h) */

@@ -51,6 +51,13 @@ json_t *health_counters_json(struct manager *m)
 	    o, "events",
 	    json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted, "by_action", a));
 	json_object_set_new(o, "drops", d);
+	/* UDP is once per process and destination: what was folded, and the
+	 * connects that sent nothing (getaddrinfo's probes), are not in the stream */
+	json_object_set_new(o, "udp",
+			    json_pack("{s:I, s:I, s:I}", "folded",
+				      (json_int_t)drops[VGL_DROP_UDP_FOLDED], "connect_no_data",
+				      (json_int_t)drops[VGL_DROP_UDP_NO_DATA], "dedup_full",
+				      (json_int_t)drops[VGL_DROP_UDP_DEDUP_FULL]));
 	json_object_set_new(
 	    o, "proc_cache",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "entries",

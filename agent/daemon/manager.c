@@ -408,8 +408,7 @@ static void tag_seeded(struct proc *p, void *ctx)
 {
 	struct manager *m = ctx;
 
-	if (enrich_is_inference(m->en, p))
-		p->flags |= PROC_INFERENCE;
+	enrich_tag(m->en, p);
 }
 
 static void tag_seeded_tree(struct proc *p, void *ctx)
@@ -419,8 +418,11 @@ static void tag_seeded_tree(struct proc *p, void *ctx)
 	unsigned n = proc_cache_ancestors(m->pc, p, anc, 16);
 
 	for (unsigned i = 0; i < n; i++)
-		if (anc[i]->flags & PROC_INFERENCE)
+		if (anc[i]->flags & PROC_INFERENCE) {
 			p->flags |= PROC_INFERENCE_TREE;
+			if (anc[i]->match > p->match)
+				p->match = anc[i]->match;
+		}
 }
 
 /* Workloads already running at start: their paths, once agent-start is in the stream. */

@@ -457,7 +457,7 @@ static enum tri selectors(struct derive *d, const char *name, const char *exe, c
 	p.exe = (char *)exe;
 	p.args = (char *)args;
 	p.args_len = args_len;
-	if (enrich_is_inference(d->en, &p))
+	if (enrich_workload_match(d->en, &p) != WL_NONE) /* any match: no file here to verify */
 		return YES;
 	if (d->cfg->inference_cgroups.n)
 		return UNSURE;
@@ -641,6 +641,25 @@ static void derive_exe_flags(struct dctx *c)
 	put_tri(c, F_V_EXE_DELETED, gone ? YES : NO);
 }
 
+/*
+ * A multiprocessing helper of a trusted workload: not one when its argv is
+ * not CPython's, or nothing above it is a workload; whether the workload is
+ * trusted (a root-owned file, its unit) no line can say.
+ */
+static enum tri runtime_worker(const struct rule_view *v, enum tri tree)
+{
+	char args[PROC_ARGS_MAX];
+	struct proc p = {0};
+
+	p.args_len = join_args(v, F_PROC_ARGS, F_PROC_CMDLINE, args, sizeof(args));
+	p.args = args;
+	if (!p.args_len)
+		return tree == NO ? NO : UNSURE;
+	if (!enrich_is_runtime_worker_argv(&p) || tree == NO)
+		return NO;
+	return UNSURE;
+}
+
 static void derive_process(struct dctx *c)
 {
 	struct derive *d = c->d;
@@ -674,6 +693,7 @@ static void derive_process(struct dctx *c)
 		self->gpu = true;
 	put_tri(c, F_V_INFERENCE, inf);
 	put_tri(c, F_V_INFERENCE_TREE, tree);
+	put_tri(c, F_V_WL_WORKER, runtime_worker(v, tree));
 	if (self && self->gpu)
 		put_tri(c, F_V_GPU, YES);
 }
@@ -729,9 +749,12 @@ static bool is_vigil_field(enum field_id f)
 void derive_never(uint64_t *ret)
 {
 	static const enum field_id derivable[] = {
-	    F_ANC_PID,		F_ANC_ENTITY, F_ANC_NAME,    F_ANC_EXE,	      F_V_INFERENCE,
-	    F_V_INFERENCE_TREE, F_V_GPU,      F_V_FILE_KIND, F_V_FILE_ACCESS, F_V_FILE_NEW_PATH,
-	    F_V_FILE_OPENED,	F_V_COUNT,    F_V_EXE_MEMFD, F_V_EXE_DELETED};
+	    F_ANC_PID, F_ANC_ENTITY, F_ANC_NAME, F_ANC_EXE, F_V_INFERENCE, F_V_INFERENCE_TREE,
+	    F_V_GPU, F_V_FILE_KIND, F_V_FILE_ACCESS, F_V_FILE_NEW_PATH, F_V_FILE_OPENED, F_V_COUNT,
+	    F_V_EXE_MEMFD, F_V_EXE_DELETED, F_V_WL_WORKER,
+	    /* never written, but only asked under a workload: "trusted_workload"
+	     * is decided (false) wherever the tree is known to hold none */
+	    F_V_WL_MATCH};
 
 	memset(ret, 0, FIELD_WORDS * sizeof(*ret));
 	for (int f = 0; f < F__COUNT; f++)

@@ -177,6 +177,9 @@ static void add_context(struct rule_view *v, const struct proc *p, struct proc_c
 		view_add_bool(v, F_V_INFERENCE_TREE,
 			      p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
 		view_add_bool(v, F_V_GPU, p->flags & PROC_GPU);
+		if (p->match)
+			add_cstr(v, F_V_WL_MATCH, workload_match_name(p->match));
+		view_add_bool(v, F_V_WL_WORKER, p->flags & PROC_RUNTIME_WORKER);
 	}
 }
 

@@ -83,6 +83,8 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_INFERENCE, "vigil.workload.inference", FT_BOOL, 0)           \
 	X(V_INFERENCE_TREE, "vigil.workload.inference_tree", FT_BOOL, 0) \
 	X(V_GPU, "vigil.workload.gpu", FT_BOOL, 0)                       \
+	X(V_WL_MATCH, "vigil.workload.match", FT_STR, 0)                 \
+	X(V_WL_WORKER, "vigil.workload.runtime_worker", FT_BOOL, 0)      \
 	X(V_FILE_KIND, "vigil.file.kind", FT_STR, 0)                     \
 	X(V_FILE_OPENED, "vigil.file.opened_path", FT_STR, 0)            \
 	X(V_FILE_ACCESS, "vigil.file.access", FT_STR, 1)                 \

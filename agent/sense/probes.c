@@ -706,8 +706,11 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 			continue; /* the other variant of a probe */
 		if (prog == p->proc->progs.seccomp_check)
 			continue; /* attached only while a process is confined */
+		if (p->net && (prog == p->net->progs.udp_sent || prog == p->net->progs.udp_release))
+			continue; /* a pair: see attach_udp_send */
 		if (t == BPF_CGROUP_INET4_CONNECT || t == BPF_CGROUP_INET6_CONNECT ||
-		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG)
+		    t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP6_SENDMSG ||
+		    t == BPF_CGROUP_INET_SOCK_RELEASE)
 			link = bpf_program__attach_cgroup(prog, p->cgroup_fd);
 		else
 			link = bpf_program__attach(prog);
@@ -721,6 +724,32 @@ static void attach_all(struct probes *p, struct bpf_object *obj)
 		if (p->nlinks < MAX_LINKS)
 			p->links[p->nlinks++] = link;
 	}
+}
+
+/*
+ * A UDP connect is reported at its socket's first send, and a connect that
+ * sent nothing not at all, only while both halves are attached: with one
+ * missing, connects are reported when made (udp_on_send stays 0).
+ */
+static void attach_udp_send(struct probes *p)
+{
+	struct bpf_link *sent = NULL, *rel = NULL;
+
+	if (p->cgroup_fd >= 0 && p->nlinks + 2 <= MAX_LINKS) {
+		sent = bpf_program__attach(p->net->progs.udp_sent);
+		rel = sent ? bpf_program__attach_cgroup(p->net->progs.udp_release, p->cgroup_fd)
+			   : NULL;
+	}
+	if (!sent || !rel) {
+		log_warn("UDP connects reported when made, data or not: %s", strerror(errno));
+		bpf_link__destroy(sent);
+		p->info.skipped += 2;
+		return;
+	}
+	p->links[p->nlinks++] = sent;
+	p->links[p->nlinks++] = rel;
+	p->info.attached += 2;
+	p->net->bss->udp_on_send = 1;
 }
 
 /* One ring buffer and one set of counters/scratch for every object. */
@@ -837,6 +866,8 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	p->net->rodata->agent_pid = getpid(); /* nor its webhooks' connects */
 	p->net->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
+	bpf_map__set_max_entries(p->net->maps.udp_seen, cfg->udp_dedup_entries);
+	p->net->rodata->udp_seen_max = cfg->udp_dedup_entries;
 	r = share_maps(p->net->obj, p->proc);
 	if (!r)
 		r = vigil_net__load(p->net);
@@ -847,6 +878,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	else
 		p->cgroup_fd = open(p->info.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	attach_all(p, p->net->obj);
+	attach_udp_send(p);
 	return 0;
 }
 
@@ -894,7 +926,10 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms),
 		 "%stracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
 		 p->open_via_lsm ? "lsm(file_open)," : "",
-		 p->cgroup_fd >= 0 ? ",cgroup(connect4/6,sendmsg4/6)" : "");
+		 p->cgroup_fd < 0	    ? ""
+		 : p->net->bss->udp_on_send ? ",cgroup(connect4/6,sendmsg4/6,sock_release),"
+					      "tp_btf(sock_send_length)"
+					    : ",cgroup(connect4/6,sendmsg4/6)");
 	*ret = p;
 	return 0;
 }

@@ -200,8 +200,11 @@ static void inherit(struct proc_cache *pc, struct proc *p)
 {
 	struct proc *parent = proc_cache_get(pc, p->ppid);
 
-	if (parent && (parent->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE)))
+	if (parent && (parent->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE))) {
 		p->flags |= PROC_INFERENCE_TREE;
+		if (parent->match > p->match)
+			p->match = parent->match;
+	}
 }
 
 void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p)
@@ -243,6 +246,7 @@ struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 {
 	struct proc *old = proc_cache_get(pc, pid);
 	uint32_t keep = 0;
+	uint8_t keep_match = 0;
 	struct proc *p;
 
 	/*
@@ -253,8 +257,10 @@ struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 	 */
 	if (old && old->start_ns / pc->ns_per_tick == start_ns / pc->ns_per_tick) {
 		keep = old->flags & PROC_GPU;
-		if (old->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE))
+		if (old->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE)) {
 			keep |= PROC_INFERENCE_TREE;
+			keep_match = old->match;
+		}
 	}
 	p = insert(pc, pid);
 	if (!p)
@@ -262,6 +268,7 @@ struct proc *proc_cache_exec(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 	set_identity(pc, p, pid, start_ns);
 	p->ppid = ppid;
 	p->flags = keep;
+	p->match = keep_match;
 	snprintf(p->name, sizeof(p->name), "%.16s", comm);
 	p->exe = dup_bytes(exe, exe_len);
 	set_args(p, args, args_len, args_trunc);
@@ -292,6 +299,7 @@ struct proc *proc_cache_fork(struct proc_cache *pc, uint32_t pid, uint32_t ppid,
 		p->container = parent->container;
 		p->flags = parent->flags &
 			   (PROC_INFERENCE | PROC_INFERENCE_TREE | PROC_GPU | PROC_ARGS_TRUNC);
+		p->match = parent->match;
 	}
 	inherit(pc, p);
 	return p;
@@ -513,6 +521,22 @@ void proc_cache_foreach(struct proc_cache *pc, void (*fn)(struct proc *p, void *
 	for (size_t i = 0; i < NBUCKETS; i++)
 		for (struct proc *p = pc->buckets[i]; p; p = p->next)
 			fn(p, ctx);
+}
+
+const char *workload_match_name(unsigned m)
+{
+	static const char *const names[] = {[WL_ARGV] = "argv",
+					    [WL_COMM] = "comm",
+					    [WL_EXE] = "exe",
+					    [WL_CGROUP] = "cgroup",
+					    [WL_UNIT] = "unit"};
+
+	return m < ARRAY_SIZE(names) && names[m] ? names[m] : "none";
+}
+
+const char *proc_cache_root(const struct proc_cache *pc)
+{
+	return pc->proc_root;
 }
 
 uint64_t proc_cache_ns_per_tick(const struct proc_cache *pc)

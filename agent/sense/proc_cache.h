@@ -34,7 +34,27 @@ enum proc_flags {
 	PROC_FROM_PROCFS = 1 << 5, /* learned from /proc, not from an exec event */
 	PROC_EXE_DELETED = 1 << 6,
 	PROC_EXE_MEMFD = 1 << 12, /* runs from a memfd: no file anywhere (fileless) */
+	PROC_RUNTIME_WORKER =
+	    1 << 7, /* a multiprocessing helper of a trusted workload (enrich.c) */
 };
+
+/*
+ * How the workload a process is, or descends from, was recognised; weakest
+ * first. argv and comm are what anyone can type; a root-owned executable,
+ * a cgroup and a systemd unit need root to forge. Rules grant trust only to
+ * the strong ones (WORKLOAD_MATCH_STRONG and above).
+ */
+enum workload_match {
+	WL_NONE,
+	WL_ARGV,   /* a command_lines substring in argv */
+	WL_COMM,   /* an executables name, but the file is not root-owned and safe */
+	WL_EXE,	   /* an executables name on a root-owned, not g/o-writable path */
+	WL_CGROUP, /* a cgroups glob on the v2 path */
+	WL_UNIT,   /* a units glob on the systemd unit of the v2 path */
+};
+#define WORKLOAD_MATCH_STRONG WL_EXE
+/* "argv", "comm", "exe", "cgroup", "unit" ("none"): vigil.workload.match */
+const char *workload_match_name(unsigned m);
 
 struct proc {
 	uint32_t pid, ppid;
@@ -44,6 +64,7 @@ struct proc {
 	uint64_t exit_ns;
 	uint64_t cgroup_id;
 	uint32_t flags;
+	uint8_t match;	    /* enum workload_match: own, or the strongest of its workload tree */
 	char entity_id[33]; /* "" until proc_cache_entity_id() fills it */
 	char name[17];
 	char *exe;
@@ -104,6 +125,8 @@ unsigned proc_cache_ancestors(struct proc_cache *pc, const struct proc *p, const
 /* (Re)read /proc/PID/cgroup into p (container id, v2 path). */
 void proc_cache_read_cgroup(struct proc_cache *pc, struct proc *p);
 void proc_cache_stats(const struct proc_cache *pc, struct proc_cache_stats *ret);
+/* The /proc this cache reads ("/proc" except in tests). */
+const char *proc_cache_root(const struct proc_cache *pc);
 /* Nanoseconds per clock tick: /proc/PID/stat's start time × this = start_ns. */
 uint64_t proc_cache_ns_per_tick(const struct proc_cache *pc);
 /* Call fn for every cached process. */

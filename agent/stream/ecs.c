@@ -634,6 +634,10 @@ static void put_ancestry(struct jw *j, struct ecs_writer *w, const struct vigil_
 		jw_bool(j, "inference", p->flags & PROC_INFERENCE);
 		jw_bool(j, "inference_tree", p->flags & (PROC_INFERENCE | PROC_INFERENCE_TREE));
 		jw_bool(j, "gpu", p->flags & PROC_GPU);
+		if (p->match)
+			jw_str(j, "match", workload_match_name(p->match));
+		if (p->flags & PROC_RUNTIME_WORKER)
+			jw_bool(j, "runtime_worker", true);
 		jw_obj_close(j);
 	}
 }

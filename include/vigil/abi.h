@@ -36,7 +36,10 @@
 #define VGL_DROP_TRUNC_ARGS	(VGL_DROP_RB_FULL + VGL_MSG_MAX)
 #define VGL_DROP_TRUNC_PATH	(VGL_DROP_TRUNC_ARGS + 1)
 #define VGL_DROP_UDP_DEDUP_FULL (VGL_DROP_TRUNC_PATH + 1)
-#define VGL_DROP_NR		(VGL_DROP_UDP_DEDUP_FULL + 1)
+/* not losses, counted beside them: UDP sends folded, UDP connects that sent nothing */
+#define VGL_DROP_UDP_FOLDED  (VGL_DROP_UDP_DEDUP_FULL + 1)
+#define VGL_DROP_UDP_NO_DATA (VGL_DROP_UDP_FOLDED + 1)
+#define VGL_DROP_NR	     (VGL_DROP_UDP_NO_DATA + 1)
 
 #define VGL_COMM_LEN  16
 #define VGL_PATH_MAX  4096  /* including the NUL */

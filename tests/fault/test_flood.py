@@ -5,6 +5,9 @@
   drops them, counted in `vigil status` and reported in the stream;
 - a flood of correlation keys that evicts a pending sequence is itself
   reported: a sequence-evicted event naming the victim rule;
+- UDP destinations past the kernel's de-dup table (shrunk here with
+  capture.udp_dedup_entries, the operator's knob) are counted full, and an
+  evicted destination is reported again, not lost;
 - and the slow work of a response (hashing a snapshot's executables, an
   operator script) never forks the multi-threaded daemon: a thread, or
   posix_spawn (clone with CLONE_VFORK, then exec at once).
@@ -13,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -244,6 +248,35 @@ def snapshot_and_operator_script_do_not_fork_the_daemon(tmp):
         assert any("CLONE_VFORK" in c for c in seen), seen   # posix_spawn of the script
         forks = [c for c in seen if "CLONE_THREAD" not in c and "CLONE_VFORK" not in c]
         assert not forks, forks
+
+
+@test
+def udp_destinations_past_the_dedup_table_are_counted_full(tmp):
+    with running(Agent(tmp, capture="  udp_dedup_entries: 16\n")) as a:
+        rx = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(48)]
+        for r in rx:
+            r.bind(("127.0.0.1", 0))
+        ports = [r.getsockname()[1] for r in rx]
+        before = status(a)["udp"]
+        code = ("import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "for p in sys.argv[1:]: s.sendto(b'x', ('127.0.0.1', int(p)))\n")
+        # 48 destinations into 16 entries, then the first again: evicted by then
+        p = subprocess.run([sys.executable, "-c", code] + [str(x) for x in ports + ports[:1]],
+                           timeout=30)
+        assert p.returncode == 0
+        wait_until(lambda: len(udp_events(a, ports)) >= 49, 20, "49 UDP events")
+        after = status(a)["udp"]
+        assert after["dedup_full"] - before["dedup_full"] >= 33, (before, after)
+        evs = udp_events(a, ports)
+        assert sum(1 for e in evs if get(e, "destination.port") == ports[0]) == 2, len(evs)
+        for r in rx:
+            r.close()
+
+
+def udp_events(a, ports):
+    want = set(ports)
+    return [e for e in a.lines() if get(e, "event.action") == "connect"
+            and get(e, "network.transport") == "udp" and get(e, "destination.port") in want]
 
 
 if __name__ == "__main__":

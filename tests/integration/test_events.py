@@ -407,6 +407,41 @@ def udp_sendto_new_destinations_once(a):
     rx.close()
 
 
+def udp_counters(a):
+    out = subprocess.run([VIGIL, "--socket", a.sock, "--json", "status"], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["udp"]
+
+
+@test
+def udp_connect_once_per_destination_and_probes_not_at_all(a):
+    # getaddrinfo() connects a fresh UDP socket per candidate address to learn
+    # its source address, sends nothing, closes it: not a connection. A burst
+    # of connected sockets that send is one connection of this process.
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    port = rx.getsockname()[1]
+    before = udp_counters(a)
+    code = ("import socket\n"
+            "for i in range(20):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"    s.connect(('127.0.0.1', {port})); s.getsockname(); s.close()\n"
+            "for i in range(20):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"    s.connect(('127.0.0.1', {port})); s.send(b'x'); s.close()\n")
+    p = run([sys.executable, "-c", code])
+    a.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)
+    a.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)
+    evs = [e for e in a.lines() if e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid]
+    assert len(evs) == 1, [get(e, "vigil.network.via") for e in evs]
+    assert get(evs[0], "vigil.network.via") == "connect" and get(evs[0], "destination.port") == port
+    after = udp_counters(a)
+    assert after["folded"] - before["folded"] >= 19, (before, after)
+    assert after["connect_no_data"] - before["connect_no_data"] >= 20, (before, after)
+    rx.close()
+
+
 @test
 def listen_event(a):
     code = "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(0.2)"

@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Agent, ECS_FIELDS, ROOT, SCHEMA, VIGIL, ecs_check, get, registry,  # noqa: E402
-                     run_suite)
+from harness import (CGROUP2, ECS_FIELDS, ROOT, SCHEMA, VIGIL, Agent, ecs_check, get,  # noqa: E402
+                     registry, run_suite)
 
 PY = "/usr/bin/python3"
 NETNS = f"vigil-it-{os.getpid()}"
@@ -52,13 +52,20 @@ class Env:
         os.makedirs(self.etc)
         open(self.preload, "w").write("")
         self.a = Agent(tmp, capture="")
+        # The fake servers run in a cgroup of their own, the cgroup selector
+        # makes them trusted workloads: what a deployment configures (a unit,
+        # a cgroup). Their command line still matches, but argv alone earns
+        # no exemption (argv_only_workload_is_not_trusted_VGL_0009).
+        self.workload_cg = os.path.join(CGROUP2, f"vigil-wl-{os.getpid()}")
         # the Agent's config plus what these rules need watched
         with open(self.a.config, "a") as f:
             f.write(f"""  # (workloads.inference continues)
     command_lines: [fake_inference_server]
+    cgroups: [/{os.path.basename(self.workload_cg)}]
 """)
         self.falco = os.path.join(tmp, "falco.jsonl")
         cfg = open(self.a.config).read().replace(
+            "executables: [fake-vllm]", "executables: [fake-vllm, ollama]").replace(
             "  gpu_devices:", f"  paths: [{self.persist}, {self.vigilcfg}, {self.preload}, {self.absent}]\n"
             "  gpu_devices:").replace(
             "output:\n", f"output:\n  falco_file: {self.falco}\n")
@@ -89,7 +96,13 @@ class Env:
         open(self.gguf, "wb").write(b"GGUF\x03\x00\x00\x00" + bytes(24))
         open(self.pkl, "wb").write(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
 
+    def join_workload(self):
+        """preexec_fn: the child joins the workload cgroup before it execs."""
+        with open(os.path.join(self.workload_cg, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
     def start(self):
+        os.makedirs(self.workload_cg, exist_ok=True)
         self.a.start(args=["--rules", os.path.join(ROOT, "rules"), "--rules", self.local])
 
 
@@ -148,7 +161,8 @@ def spawn(cmd, **kw):
 
 
 def server(env, code, **kw):
-    return spawn([PY, env.server, code], **kw)
+    """The fake inference server, in the workload cgroup."""
+    return spawn([PY, env.server, code], preexec_fn=env.join_workload, **kw)
 
 
 TESTS, test = registry()
@@ -192,7 +206,8 @@ s = socket.socket(); s.settimeout(2)
 try: s.connect(({HUB!r}, 443))
 except OSError: pass
 """
-    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, code])
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, code],
+                         preexec_fn=env.join_workload)
     p.wait(timeout=60)
     spid = p.pid  # ip netns exec execs the command in place
     settle(env, spid)
@@ -304,6 +319,30 @@ def weight_readers_VGL_0009_VGL_0010(env):
 
 
 @test
+def a_binary_named_ollama_in_tmp_is_no_workload_VGL_0009(env):
+    # the name is a workload's and a model tool's, the file is anyone's
+    fake = os.path.join(env.tmp, "ollama")
+    shutil.copy("/usr/bin/head", fake)
+    pid = spawn([fake, "-c", "8", env.model], stdout=subprocess.DEVNULL)
+    e = expect_alert(env, "VGL-0009", pid)
+    assert get(e, "vigil.workload.inference") is True and get(e, "vigil.workload.match") == "comm"
+    pid = spawn(["/usr/bin/head", "-c", "8", env.model], stdout=subprocess.DEVNULL)
+    expect_alert(env, "VGL-0009", pid)  # the look-alike: head is no model tool either
+    pid = spawn(["sha256sum", env.model], stdout=subprocess.DEVNULL)  # a model tool on /usr
+    expect_none(env, "VGL-0009", pid)
+
+
+@test
+def argv_only_workload_is_not_trusted_VGL_0009(env):
+    code = f"open({env.model!r}, 'rb').read()"
+    pid = spawn([PY, env.server, code])  # no cgroup: "fake_inference_server" in argv only
+    e = expect_alert(env, "VGL-0009", pid)
+    assert get(e, "vigil.workload.match") == "argv"
+    pid = server(env, code)  # the same server in its cgroup
+    expect_none(env, "VGL-0009", pid)
+
+
+@test
 def weights_read_then_egress_by_session_VGL_0011(env):
     # cat reads the weights, then a sibling in the same session connects out
     for name, ip in (("out.py", ELSEWHERE), ("hub.py", HUB)):
@@ -346,15 +385,35 @@ def token_theft_VGL_0013(env):
 
 
 @test
+def typed_from_multiprocessing_is_no_runtime_worker_VGL_0013(env):
+    token = os.path.join(env.a.creds, "token")
+    forged = f"open({token!r}).read() # from multiprocessing.spawn import spawn_main"
+    pid = server(env, f"import subprocess; subprocess.run([{PY!r}, '-c', {forged!r}])")
+    e = expect_alert(env, "VGL-0013", pid)
+    assert get(e, "process.parent.pid") == pid and not get(e, "vigil.workload.runtime_worker")
+    # multiprocessing's own spawned worker reading it is the runtime
+    real = ("import multiprocessing\nctx = multiprocessing.get_context('spawn')\n"
+            f"w = ctx.Process(target=open, args=({token!r},)); w.start(); w.join()\n")
+    pid = server(env, real)
+    expect_none(env, "VGL-0013", pid)
+    assert env.a.wait_for(lambda e: get(e, "event.action") == "exec"
+                          and get(e, "process.parent.pid") == pid
+                          and get(e, "vigil.workload.runtime_worker") is True,
+                          what="the spawned worker")
+
+
+@test
 def metadata_VGL_0014_and_inference_egress_VGL_0015(env):
     p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, "-c", connect_code(METADATA, 80)])
     p.wait(timeout=60)
     expect_alert(env, "VGL-0014", p.pid)
-    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(ELSEWHERE, 443)])
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(ELSEWHERE, 443)],
+                         preexec_fn=env.join_workload)
     p.wait(timeout=60)
     e = expect_alert(env, "VGL-0015", p.pid)
     assert get(e, "vigil.severity") == "medium"
-    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(HUB, 443)])
+    p = subprocess.Popen(["ip", "netns", "exec", NETNS, PY, env.server, connect_code(HUB, 443)],
+                         preexec_fn=env.join_workload)
     p.wait(timeout=60)
     expect_none(env, "VGL-0015", p.pid)
     expect_none(env, "VGL-0014", p.pid)
@@ -874,6 +933,10 @@ def stop(env):
     env.a.stop()
     env.a.cleanup()
     subprocess.run(["ip", "netns", "del", NETNS], stderr=subprocess.DEVNULL)
+    try:
+        os.rmdir(env.workload_cg)
+    except OSError:
+        pass
 
 
 def main():
