@@ -712,12 +712,20 @@ static __always_inline int key_not_canonical(struct vgl_heap *hp, __u32 n)
 	return 0;
 }
 
-/* The key's first n bytes (NUL included if it fits) against the trie. */
-static __always_inline __u32 key_lookup(struct vgl_heap *hp, __u32 n)
+/*
+ * The key's first n bytes (NUL included if it fits) against the trie. A
+ * global function too: the canonical-form scan, inlined at every name a
+ * change filters, is what took exit_renameat past the verifier's limit.
+ */
+__noinline __u32 key_check(__u32 n)
 {
-	struct vgl_path_key *k = (void *)&hp->rec[KEY_AT];
+	struct vgl_heap heap_, *hp = &heap_;
+	struct vgl_path_key *k;
 	__u32 *kind;
 
+	if (!heap_get(hp))
+		return 0;
+	k = (void *)&hp->rec[KEY_AT];
 	if (n > VGL_PATH_KEY)
 		n = VGL_PATH_KEY;
 	if (key_not_canonical(hp, n))
@@ -725,6 +733,11 @@ static __always_inline __u32 key_lookup(struct vgl_heap *hp, __u32 n)
 	k->prefixlen = n * 8;
 	kind = bpf_map_lookup_elem(&watch_paths, k);
 	return kind ? *kind : 0;
+}
+
+static __always_inline __u32 key_lookup(struct vgl_heap *hp, __u32 n)
+{
+	return key_check(n);
 }
 
 /* Is there a '/' in the name (its first VGL_PATH_KEY bytes; longer ones count as yes)? */
