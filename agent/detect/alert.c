@@ -155,7 +155,7 @@ struct fields_ctx {
 	const struct rule_view *v;
 };
 
-static json_t *value_json(const struct rval *r, enum field_type t)
+json_t *alert_value_json(const struct rval *r, enum field_type t)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
 
@@ -183,11 +183,11 @@ static void add_output_field(void *ctx, enum field_id f)
 		return;
 	}
 	if (!field_defs[f].multi) {
-		val = value_json(r, field_defs[f].type);
+		val = alert_value_json(r, field_defs[f].type);
 	} else {
 		val = json_array();
 		for (; r; r = view_next(c->v, r))
-			json_array_append_new(val, value_json(r, field_defs[f].type));
+			json_array_append_new(val, alert_value_json(r, field_defs[f].type));
 	}
 	json_object_set_new(c->obj, field_defs[f].name, val);
 }

@@ -14,9 +14,11 @@
 #ifndef VIGIL_ALERT_H
 #define VIGIL_ALERT_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "stream/ecs.h"
+#include "detect/fields.h"
 #include "detect/rules.h"
 
 /*
@@ -29,5 +31,8 @@ char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const st
 char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v,
 		  const struct rule_hit *hit);
 const char *falco_priority(enum severity s);
+
+/* One field value as JSON (strings lossy-decoded where not UTF-8): output_fields, replay. */
+json_t *alert_value_json(const struct rval *r, enum field_type t);
 
 #endif

@@ -36,23 +36,6 @@ static json_t *names_json(const uint64_t *bits)
 	return a;
 }
 
-static json_t *rval_json(const struct rval *r, enum field_type t)
-{
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	switch (t) {
-	case FT_NUM:
-		return json_integer(r->i);
-	case FT_BOOL:
-		return json_boolean(r->b);
-	case FT_IP:
-		inet_ntop(r->ip.v6 ? AF_INET6 : AF_INET, r->ip.a, ip, sizeof(ip));
-		return json_string(ip);
-	default:
-		return json_stringn(r->s.p, r->s.n);
-	}
-}
-
 /* o[dotted path] = val, making the objects on the way (one that is not an object is replaced). */
 static void set_path(json_t *o, const char *path, json_t *val)
 {
@@ -93,9 +76,9 @@ static char *annotate(const struct replay *rp, const struct rule_view *v, char *
 		if (!field_bit(rp->dl.derived, f) || f == F_EVENT_ACTION ||
 		    (f >= F_ANC_PID && f <= F_ANC_EXE))
 			continue;
-		val = field_defs[f].multi ? json_array() : rval_json(r, field_defs[f].type);
+		val = field_defs[f].multi ? json_array() : alert_value_json(r, field_defs[f].type);
 		for (; field_defs[f].multi && r; r = view_next(v, r))
-			json_array_append_new(val, rval_json(r, field_defs[f].type));
+			json_array_append_new(val, alert_value_json(r, field_defs[f].type));
 		set_path(o, field_defs[f].name, val);
 	}
 	set_path(o, "vigil.derived", names_json(rp->dl.derived));

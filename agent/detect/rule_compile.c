@@ -225,6 +225,29 @@ int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *f
 	return diag->errors ? -EINVAL : 0;
 }
 
+int yaml_load_files(const char *const *paths, unsigned npaths, struct rules_diag *diag,
+		    int (*each)(void *ctx, struct ydoc *doc), void *ctx, unsigned *nfiles)
+{
+	struct strv files = {0};
+	int r = yaml_collect_files(paths, npaths, &files, diag);
+
+	for (unsigned i = 0; r == 0 && i < files.n; i++) {
+		char err[1024];
+		struct ydoc *doc = NULL;
+
+		if (ydoc_load(files.v[i], &doc, err, sizeof(err)) < 0) {
+			diag->errors++;
+			if (diag->fn)
+				diag->fn(diag->ctx, true, err);
+			continue;
+		}
+		r = each(ctx, doc);
+	}
+	*nfiles = files.n;
+	strv_clear(&files);
+	return r;
+}
+
 static const char *closest_key(const char *key, const char *const *keys)
 {
 	for (; *keys; keys++)
@@ -1476,35 +1499,34 @@ static void compiler_fini(struct compiler *c)
 	free(c->rules);
 }
 
+/* Each rule file's tree is kept until the compile ends: errors point into it. */
+static int keep_doc(void *ctx, struct ydoc *doc)
+{
+	struct compiler *c = ctx;
+	struct ydoc **nd = realloc(c->docs, (c->ndocs + 1) * sizeof(*nd));
+
+	if (!nd) {
+		ydoc_free(doc);
+		return -ENOMEM;
+	}
+	c->docs = nd;
+	c->docs[c->ndocs++] = doc;
+	return read_doc(c, doc);
+}
+
 int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_select *sel,
 		 struct rules_diag *diag, struct ruleset **ret)
 {
 	struct compiler c = {.diag = diag};
-	struct strv files = {0};
 	struct ruleset *rs = calloc(1, sizeof(*rs));
-	int r = rs ? yaml_collect_files(paths, npaths, &files, diag) : -ENOMEM;
+	unsigned nfiles = 0;
+	int r = rs ? yaml_load_files(paths, npaths, diag, keep_doc, &c, &nfiles) : -ENOMEM;
 
-	c.docs = calloc(files.n + 1, sizeof(*c.docs));
-	for (unsigned i = 0; r == 0 && c.docs && i < files.n; i++) {
-		char err[1024];
-		int lr = ydoc_load(files.v[i], &c.docs[c.ndocs], err, sizeof(err));
-
-		if (lr < 0) {
-			diag->errors++;
-			if (diag->fn)
-				diag->fn(diag->ctx, true, err);
-			continue;
-		}
-		r = read_doc(&c, c.docs[c.ndocs++]);
-	}
-	if (r == 0 && !c.docs)
-		r = -ENOMEM;
 	if (r == 0)
 		r = compile_all(&c, sel, rs);
 	if (rs)
-		rs->nfiles = files.n;
+		rs->nfiles = nfiles;
 	compiler_fini(&c);
-	strv_clear(&files);
 	if (r == 0 && diag->errors)
 		r = -EINVAL;
 	if (r < 0) {

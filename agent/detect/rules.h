@@ -66,6 +66,14 @@ struct ynode;
  */
 bool yaml_check_keys(struct rules_diag *diag, const struct ydoc *d, const struct ynode *m,
 		     const char *const *allowed);
+/*
+ * The one YAML file-set loader (rules and playbooks): yaml_collect_files,
+ * then each file read (read_trusted_file) and parsed, errors counted in
+ * diag; each(ctx, doc) takes the tree over. *nfiles: the files found. 0, or
+ * each's first error (-errno).
+ */
+int yaml_load_files(const char *const *paths, unsigned npaths, struct rules_diag *diag,
+		    int (*each)(void *ctx, struct ydoc *doc), void *ctx, unsigned *nfiles);
 
 struct rules_select {
 	const struct strv *enable;   /* ids, names or tags */

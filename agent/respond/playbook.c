@@ -615,34 +615,30 @@ static void check_references(struct reader *rd, struct playbook_set *s)
 		}
 }
 
+static int read_one_doc(void *ctx, struct ydoc *doc)
+{
+	struct reader *rd = ctx;
+	int r;
+
+	rd->doc = doc;
+	r = read_doc(rd);
+	ydoc_free(doc);
+	return r;
+}
+
 int playbooks_load(const char *const *paths, unsigned npaths, unsigned flags,
 		   struct rules_diag *diag, struct playbook_set **ret)
 {
 	struct playbook_set *s = calloc(1, sizeof(*s));
 	struct reader rd = {.flags = flags, .diag = diag, .set = s};
-	struct strv files = {0};
-	int r = s ? yaml_collect_files(paths, npaths, &files, diag) : -ENOMEM;
+	unsigned nfiles = 0;
+	int r = s ? yaml_load_files(paths, npaths, diag, read_one_doc, &rd, &nfiles) : -ENOMEM;
 
-	for (unsigned i = 0; r == 0 && i < files.n; i++) {
-		char err[1024];
-		struct ydoc *doc = NULL;
-
-		if (ydoc_load(files.v[i], &doc, err, sizeof(err)) < 0) {
-			diag->errors++;
-			if (diag->fn)
-				diag->fn(diag->ctx, true, err);
-			continue;
-		}
-		rd.doc = doc;
-		r = read_doc(&rd);
-		ydoc_free(doc);
-	}
 	if (s) {
-		s->nfiles = files.n;
+		s->nfiles = nfiles;
 		if (r == 0)
 			check_references(&rd, s);
 	}
-	strv_clear(&files);
 	if (r == 0 && diag->errors)
 		r = -EINVAL;
 	if (r < 0) {
