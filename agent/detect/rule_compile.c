@@ -1,644 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The rule compiler: reader (files → lists, macros, rules, each with its
- * source node), compiler (condition text → struct pnode) and selection.
- * Errors name the file:line:col of the offending token, even inside a
- * macro or a folded multi-line condition.
+ * rule_compile.c — the rule loader's second phase: condition text into
+ * struct pnode (macros and lists expanded, fields resolved), which
+ * event.action values a condition can match, the optimizer, and one rule
+ * with its exceptions, sequence or threshold. Errors name the file:line:col
+ * of the offending token, even inside a macro or a folded condition.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
-#include "core/fileio.h"
-#include "core/log.h"
-#include "detect/rule_prog.h"
 #include "core/util.h"
-#include "core/ytree.h"
 
-#define MAX_FILES      1024
-#define MAX_LIST_ITEMS 100000
-#define MAX_EXPAND     64 /* macro / list nesting */
-
-struct named { /* a list or macro as read: its node and the file it is in */
-	const char *name;
-	const struct ydoc *doc;
-	const struct ynode *item, *body; /* item: the mapping; body: items / condition */
-	const struct ynode *more[16];	 /* lists: items appended by later files */
-	const struct ydoc *more_doc[16];
-	unsigned nmore;
-	bool busy; /* being expanded: a second visit is a cycle */
-	bool used;
-};
-
-struct compiler {
-	struct ydoc **docs;
-	unsigned ndocs;
-	struct named *lists, *macros, *rules;
-	unsigned nlists, nmacros, nrules;
-	struct rules_diag *diag;
-	const struct ydoc *doc; /* of the condition being compiled */
-	const struct ynode *node;
-	unsigned depth;
-};
-
-static const char *const severity_names[] = {"info", "low", "medium", "high", "critical"};
-
-const char *severity_name(enum severity s)
-{
-	return severity_names[s];
-}
-
-int severity_score(enum severity s)
-{
-	static const int score[] = {1, 21, 47, 73, 99};
-
-	return score[s];
-}
-
-int severity_parse(const char *s, enum severity *ret)
-{
-	static const struct {
-		const char *name;
-		enum severity sev;
-	} falco[] = {{"emergency", SEV_CRITICAL}, {"alert", SEV_CRITICAL},
-		     {"error", SEV_HIGH},	  {"warning", SEV_MEDIUM},
-		     {"notice", SEV_LOW},	  {"informational", SEV_INFO},
-		     {"debug", SEV_INFO}};
-
-	for (unsigned i = 0; i < ARRAY_SIZE(severity_names); i++)
-		if (!strcasecmp(s, severity_names[i])) {
-			*ret = i;
-			return 0;
-		}
-	for (unsigned i = 0; i < ARRAY_SIZE(falco); i++)
-		if (!strcasecmp(s, falco[i].name)) {
-			*ret = falco[i].sev;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-void diag_report(struct rules_diag *d, bool error, const struct ydoc *doc, unsigned line,
-		 unsigned col, const char *fmt, ...)
-{
-	char msg[512], out[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (doc)
-		snprintf(out, sizeof(out), "%s:%u:%u: %s%s", doc->path, line, col,
-			 error ? "" : "warning: ", msg);
-	else /* whole-file problems: msg starts with the path */
-		snprintf(out, sizeof(out), "%s%s", error ? "" : "warning: ", msg);
-	if (error)
-		d->errors++;
-	else
-		d->warnings++;
-	if (d->fn)
-		d->fn(d->ctx, error, out);
-}
-
-void diag_log(void *ctx, bool error, const char *line)
-{
-	struct diag_first *f = ctx;
-
-	if (error && f && f->buf && !f->buf[0])
-		snprintf(f->buf, f->len, "%s", line);
-	log_msg(error ? LOG_LVL_ERROR : LOG_LVL_WARN, 0, "%s", line);
-}
-
-#define node_error(c, doc, n, ...) \
-	diag_report((c)->diag, true, doc, (n)->line, (n)->col, __VA_ARGS__)
-#define node_warn(c, doc, n, ...) \
-	diag_report((c)->diag, false, doc, (n)->line, (n)->col, __VA_ARGS__)
-
-/* An error at byte off of the condition being compiled. */
-__attribute__((format(printf, 3, 4))) static void cond_error(struct compiler *c, uint32_t off,
-							     const char *fmt, ...)
-{
-	char msg[512];
-	unsigned line, col;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ynode_pos_at(c->doc, c->node, off, &line, &col);
-	diag_report(c->diag, true, c->doc, line, col, "%s", msg);
-}
-
-/* ---- files ---- */
-
-static bool is_rule_file(const char *name)
-{
-	return name[0] != '.' && (str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml"));
-}
-
-static int cmp_base(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
-
-	return strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
-}
-
-/* Add path to files, replacing an earlier file of the same name. */
-static int add_file(struct strv *files, const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	for (unsigned i = 0; i < files->n; i++) {
-		const char *b = strrchr(files->v[i], '/');
-
-		if (!strcmp(b ? b + 1 : files->v[i], base)) {
-			char *dup = strdup(path);
-
-			if (!dup)
-				return -ENOMEM;
-			free(files->v[i]);
-			files->v[i] = dup;
-			return 0;
-		}
-	}
-	if (files->n >= MAX_FILES)
-		return -E2BIG;
-	return strv_push(files, path);
-}
-
-static int add_dir(struct strv *files, const char *dir)
-{
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort), r = 0;
-
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-
-		if (r == 0 && is_rule_file(ents[i]->d_name)) {
-			size_t dl = strlen(dir);
-
-			while (dl > 1 && dir[dl - 1] == '/')
-				dl--;
-			snprintf(path, sizeof(path), "%.*s/%s", (int)dl, dir, ents[i]->d_name);
-			r = add_file(files, path);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return r;
-}
-
-int yaml_collect_files(const char *const *paths, unsigned npaths, struct strv *files,
-		       struct rules_diag *diag)
-{
-	for (unsigned i = 0; i < npaths; i++) {
-		char err[1024];
-		struct stat st;
-		int r;
-
-		if (stat(paths[i], &st) < 0) {
-			diag_report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(errno));
-			continue;
-		}
-		/* a directory others can write: anyone could drop a file in (or replace one) */
-		if (S_ISDIR(st.st_mode) && path_check_trusted(paths[i], err, sizeof(err)) < 0) {
-			diag_report(diag, true, NULL, 0, 0, "%s", err);
-			continue;
-		}
-		r = S_ISDIR(st.st_mode) ? add_dir(files, paths[i]) : add_file(files, paths[i]);
-		if (r < 0)
-			diag_report(diag, true, NULL, 0, 0, "%s: %s", paths[i], strerror(-r));
-	}
-	if (files->n) /* qsort wants a valid pointer even for nothing */
-		qsort(files->v, files->n, sizeof(char *), cmp_base);
-	return diag->errors ? -EINVAL : 0;
-}
-
-int yaml_load_files(const char *const *paths, unsigned npaths, struct rules_diag *diag,
-		    int (*each)(void *ctx, struct ydoc *doc), void *ctx, unsigned *nfiles)
-{
-	struct strv files = {0};
-	int r = yaml_collect_files(paths, npaths, &files, diag);
-
-	for (unsigned i = 0; r == 0 && i < files.n; i++) {
-		char err[1024];
-		struct ydoc *doc = NULL;
-
-		if (ydoc_load(files.v[i], &doc, err, sizeof(err)) < 0) {
-			diag->errors++;
-			if (diag->fn)
-				diag->fn(diag->ctx, true, err);
-			continue;
-		}
-		r = each(ctx, doc);
-	}
-	*nfiles = files.n;
-	strv_clear(&files);
-	return r;
-}
-
-static const char *closest_key(const char *key, const char *const *keys)
-{
-	for (; *keys; keys++)
-		if (str_edit_distance(key, strlen(key), *keys) <= 2)
-			return *keys;
-	return NULL;
-}
-
-bool yaml_check_keys(struct rules_diag *diag, const struct ydoc *d, const struct ynode *m,
-		     const char *const *keys)
-{
-	bool ok = true;
-
-	for (unsigned i = 0; i + 1 < m->nkids; i += 2) {
-		const struct ynode *kn = m->kids[i];
-		const char *k = kn->value ? kn->value : "?", *const * p, *hint;
-
-		for (p = keys; *p && strcmp(*p, k); p++)
-			;
-		if (*p)
-			continue;
-		hint = closest_key(k, keys);
-		if (hint)
-			diag_report(diag, true, d, kn->line, kn->col,
-				    "unknown key '%s' (did you mean '%s'?)", k, hint);
-		else
-			diag_report(diag, true, d, kn->line, kn->col, "unknown key '%s'", k);
-		ok = false;
-	}
-	return ok;
-}
-
-/* ---- reader: items into the name tables (a later one overrides) ---- */
-
-static struct named *find_named(struct named *tab, unsigned n, const char *name)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!strcmp(tab[i].name, name))
-			return &tab[i];
-	return NULL;
-}
-
-static int put_named(struct named **tab, unsigned *n, const struct named *it)
-{
-	struct named *old = find_named(*tab, *n, it->name), *nt;
-
-	if (old) {
-		*old = *it;
-		return 0;
-	}
-	nt = realloc(*tab, (*n + 1) * sizeof(*nt));
-	if (!nt)
-		return -ENOMEM;
-	*tab = nt;
-	nt[(*n)++] = *it;
-	return 0;
-}
-
-static const char *const rule_keys[] = {
-    "rule",	"id",	    "desc", "condition",  "sequence", "threshold", "output",
-    "severity", "priority", "tags", "exceptions", "enabled",  "source",	   NULL};
-static const char *const list_keys[] = {"list", "items", "append", NULL};
-static const char *const macro_keys[] = {"macro", "condition", NULL};
-
-static bool check_keys(struct compiler *c, const struct ydoc *d, const struct ynode *m,
-		       const char *const *keys)
-{
-	return yaml_check_keys(c->diag, d, m, keys);
-}
-
-static const struct ynode *scalar(struct compiler *c, const struct ydoc *d, const struct ynode *m,
-				  const char *key, bool required)
-{
-	const struct ynode *n = ymap_get(m, key);
-
-	if (!n) {
-		if (required)
-			node_error(c, d, m, "missing '%s'", key);
-		return NULL;
-	}
-	if (n->kind != Y_SCALAR) {
-		node_error(c, d, n, "'%s' must be a single value", key);
-		return NULL;
-	}
-	return n;
-}
-
-/* An optional true/false key; def when absent, false (with an error) when malformed. */
-static bool flag(struct compiler *c, const struct ydoc *d, const struct ynode *m, const char *key,
-		 bool def)
-{
-	const struct ynode *n = scalar(c, d, m, key, false);
-	bool v = def;
-
-	if (n && parse_bool(n->value, &v)) {
-		node_error(c, d, n, "'%s' is true or false, not '%s'", key, n->value);
-		return false;
-	}
-	return v;
-}
-
-static int read_list(struct compiler *c, const struct ydoc *d, const struct ynode *m)
-{
-	const struct ynode *items = ymap_get(m, "items");
-	struct named it = {.name = ymap_get(m, "list")->value, .doc = d, .item = m, .body = items};
-	struct named *old = find_named(c->lists, c->nlists, it.name);
-
-	if (!check_keys(c, d, m, list_keys))
-		return 0;
-	if (!items || items->kind != Y_SEQ) {
-		node_error(c, d, items ? items : m, "list '%s' needs 'items' as a sequence",
-			   it.name);
-		return 0;
-	}
-	if (flag(c, d, m, "append", false)) {
-		if (!old || old->nmore >= ARRAY_SIZE(old->more)) {
-			node_error(c, d, m,
-				   old ? "too many appends to list '%s'"
-				       : "append to undefined list '%s'",
-				   it.name);
-			return 0;
-		}
-		old->more_doc[old->nmore] = d;
-		old->more[old->nmore++] = items;
-		return 0;
-	}
-	return put_named(&c->lists, &c->nlists, &it);
-}
-
-static int read_item(struct compiler *c, const struct ydoc *d, const struct ynode *m)
-{
-	const struct ynode *n;
-	struct named it = {.doc = d, .item = m};
-
-	if (m->kind != Y_MAP) {
-		node_error(c, d, m, "expected a mapping with 'rule', 'macro' or 'list'");
-		return 0;
-	}
-	if ((n = scalar(c, d, m, "list", false)))
-		return read_list(c, d, m);
-	if ((n = scalar(c, d, m, "macro", false))) {
-		it.name = n->value;
-		if (!check_keys(c, d, m, macro_keys))
-			return 0;
-		it.body = scalar(c, d, m, "condition", true);
-		return it.body ? put_named(&c->macros, &c->nmacros, &it) : 0;
-	}
-	if ((n = scalar(c, d, m, "rule", false))) {
-		const struct ynode *id = scalar(c, d, m, "id", true);
-
-		if (!check_keys(c, d, m, rule_keys) || !id)
-			return 0;
-		it.name = id->value; /* a later rule with the same id overrides */
-		return put_named(&c->rules, &c->nrules, &it);
-	}
-	if (ymap_get(m, "required_engine_version") || ymap_get(m, "required_plugin_versions")) {
-		node_warn(c, d, m, "Falco engine/plugin requirements are ignored");
-		return 0;
-	}
-	node_error(c, d, m, "expected a mapping with 'rule', 'macro' or 'list'");
-	return 0;
-}
-
-static int read_doc(struct compiler *c, const struct ydoc *d)
-{
-	const struct ynode *root = d->root;
-
-	if (!root)
-		return 0;
-	if (root->kind != Y_SEQ) {
-		node_error(c, d, root,
-			   "a rules file is a sequence of '- rule:', '- macro:' and "
-			   "'- list:' items");
-		return 0;
-	}
-	for (unsigned i = 0; i < root->nkids; i++)
-		if (read_item(c, d, root->kids[i]) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* ---- values ---- */
-
-static void pnode_free(struct pnode *n)
-{
-	if (!n)
-		return;
-	pnode_free(n->a);
-	pnode_free(n->b);
-	for (unsigned i = 0; i < n->nkids; i++)
-		pnode_free(n->kids[i]);
-	free(n->kids);
-	for (unsigned i = 0; i < n->n; i++)
-		free(n->strs ? n->strs[i].p : NULL);
-	free(n->strs);
-	free(n->set.slots);
-	free(n->nums);
-	free(n->cidrs);
-	free(n);
-}
-
-/* Word at a time (multiply-mix): it hashes every set lookup and alert message. */
-uint64_t str_hash(const char *p, size_t n)
-{
-	uint64_t h = 0x243f6a8885a308d3ull ^ (n * 0x9e3779b97f4a7c15ull), w;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	if (n) { /* byte by byte: a short memcpy into w stalls on store forwarding */
-		w = 0;
-		for (size_t i = 0; i < n; i++)
-			w |= (uint64_t)(uint8_t)p[i] << (8 * i);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return h;
-}
-
-static int build_set(struct pnode *n)
-{
-	uint32_t cap = 16;
-
-	while (cap < 2 * n->n)
-		cap <<= 1;
-	n->set.slots = calloc(cap, sizeof(*n->set.slots));
-	if (!n->set.slots)
-		return -ENOMEM;
-	n->set.mask = cap - 1;
-	for (unsigned i = 0; i < n->n; i++) {
-		uint32_t h = str_hash(n->strs[i].p, n->strs[i].n) & n->set.mask;
-
-		while (n->set.slots[h].p)
-			h = (h + 1) & n->set.mask;
-		n->set.slots[h] = n->strs[i]; /* shares the strings */
-	}
-	return 0;
-}
-
-static int cmp_pstr(const void *a, const void *b)
-{
-	const struct pstr *x = a, *y = b;
-	int r = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
-
-	return r ? r : (int)x->n - (int)y->n;
-}
-
-/* Sort prefixes and drop those a shorter one already covers, for bsearch. */
-static void reduce_prefixes(struct pnode *n)
-{
-	unsigned out = 0;
-
-	if (!n->n)
-		return;
-	qsort(n->strs, n->n, sizeof(*n->strs), cmp_pstr);
-	for (unsigned i = 0; i < n->n; i++) {
-		if (out && n->strs[i].n >= n->strs[out - 1].n &&
-		    !memcmp(n->strs[i].p, n->strs[out - 1].p, n->strs[out - 1].n)) {
-			free(n->strs[i].p);
-			continue;
-		}
-		n->strs[out++] = n->strs[i];
-	}
-	n->n = out;
-}
-
-static bool parse_cidr(const char *s, struct cidr *ret)
-{
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	char *end;
-	long bits;
-
-	if (!ip_parse(s, alen, &ret->ip))
-		return false;
-	if (!slash) {
-		ret->bits = ret->ip.v6 ? 128 : 32;
-		return true;
-	}
-	bits = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || bits < 0 || bits > (ret->ip.v6 ? 128 : 32))
-		return false;
-	ret->bits = bits;
-	return true;
-}
-
-static bool parse_num(const char *s, int64_t *ret)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 0);
-	if (!*s || *end || errno)
-		return false;
-	*ret = v;
-	return true;
-}
-
-/* One value, typed for field f; error at off. */
-static bool add_typed(struct compiler *c, struct pnode *n, const char *s, uint32_t off)
-{
-	const struct field_def *fd = &field_defs[n->field];
-	unsigned i = n->n;
-
-	switch (fd->type) {
-	case FT_NUM:
-		n->nums = realloc(n->nums, (i + 1) * sizeof(*n->nums));
-		if (n->nums && parse_num(s, &n->nums[i]))
-			break;
-		cond_error(c, off, "'%s' is not a number (%s is a number field)", s, fd->name);
-		return false;
-	case FT_IP:
-		n->cidrs = realloc(n->cidrs, (i + 1) * sizeof(*n->cidrs));
-		if (n->cidrs && parse_cidr(s, &n->cidrs[i]))
-			break;
-		cond_error(c, off, "bad address or CIDR '%s' for %s", s, fd->name);
-		return false;
-	case FT_BOOL:
-		if (parse_bool(s, &n->bval)) {
-			cond_error(c, off, "%s is true or false, not '%s'", fd->name, s);
-			return false;
-		}
-		break;
-	default:
-		n->strs = realloc(n->strs, (i + 1) * sizeof(*n->strs));
-		if (!n->strs || !(n->strs[i].p = strdup(s)))
-			return false;
-		n->strs[i].n = strlen(s);
-		if (n->op == OP_ICONTAINS)
-			for (char *p = n->strs[i].p; *p; p++)
-				*p = tolower((unsigned char)*p);
-	}
-	n->n++;
-	return true;
-}
-
-static bool add_value(struct compiler *c, struct pnode *n, const struct cond_val *v);
-
-/* Items of a list: scalars, or names of other lists. */
-static bool add_list(struct compiler *c, struct pnode *n, struct named *l, uint32_t off)
-{
-	const struct ydoc *saved_doc = c->doc;
-	const struct ynode *saved_node = c->node;
-	bool ok = true;
-
-	if (l->busy || c->depth >= MAX_EXPAND) {
-		cond_error(c, off, "list '%s' refers to itself", l->name);
-		return false;
-	}
-	l->busy = l->used = true;
-	c->depth++;
-	for (unsigned k = 0; ok && k <= l->nmore; k++) {
-		const struct ynode *items = k ? l->more[k - 1] : l->body;
-		const struct ydoc *doc = k ? l->more_doc[k - 1] : l->doc;
-
-		for (unsigned i = 0; ok && i < items->nkids; i++) {
-			const struct ynode *it = items->kids[i];
-			struct cond_val v = {.s = it->value, .quoted = it->quoted};
-
-			if (it->kind != Y_SCALAR) {
-				node_error(c, doc, it, "list items must be single values");
-				ok = false;
-				break;
-			}
-			c->doc = doc;
-			c->node = it;
-			ok = add_value(c, n, &v);
-			if (n->n > MAX_LIST_ITEMS) {
-				node_error(c, doc, it, "list '%s' too long", l->name);
-				ok = false;
-			}
-		}
-	}
-	c->depth--;
-	l->busy = false;
-	c->doc = saved_doc;
-	c->node = saved_node;
-	return ok;
-}
-
-static bool add_value(struct compiler *c, struct pnode *n, const struct cond_val *v)
-{
-	struct named *l = v->quoted ? NULL : find_named(c->lists, c->nlists, v->s);
-
-	if (l)
-		return add_list(c, n, l, v->off);
-	return add_typed(c, n, v->s, v->off);
-}
+#include "detect/rule_internal.h"
 
 /* ---- conditions ---- */
 
@@ -674,9 +48,9 @@ static int resolve_field(struct compiler *c, const char *name, uint32_t off)
 		return f;
 	hint = field_suggest(name, strlen(name));
 	if (hint)
-		cond_error(c, off, "unknown field '%s' (did you mean '%s'?)", name, hint);
+		rc_cond_error(c, off, "unknown field '%s' (did you mean '%s'?)", name, hint);
 	else
-		cond_error(c, off, "unknown field or macro '%s'", name);
+		rc_cond_error(c, off, "unknown field or macro '%s'", name);
 	return -1;
 }
 
@@ -685,21 +59,22 @@ static bool check_test(struct compiler *c, const struct cnode *cn, struct pnode 
 	const struct field_def *fd = &field_defs[n->field];
 
 	if (!op_fits(cn->op, fd->type)) {
-		cond_error(c, cn->off, "operator '%s' does not apply to %s field %s",
-			   cond_op_name(cn->op), field_type_name(fd->type), fd->name);
+		rc_cond_error(c, cn->off, "operator '%s' does not apply to %s field %s",
+			      cond_op_name(cn->op), field_type_name(fd->type), fd->name);
 		return false;
 	}
 	if (cn->op == OP_IN && !cn->paren &&
-	    (cn->vals[0].quoted || !find_named(c->lists, c->nlists, cn->vals[0].s))) {
-		cond_error(c, cn->vals[0].off,
-			   "'in' takes ( values ) or a list name; '%s' is "
-			   "not a list",
-			   cn->vals[0].s);
+	    (cn->vals[0].quoted || !rc_find_named(c->lists, c->nlists, cn->vals[0].s))) {
+		rc_cond_error(c, cn->vals[0].off,
+			      "'in' takes ( values ) or a list name; '%s' is "
+			      "not a list",
+			      cn->vals[0].s);
 		return false;
 	}
 	if (cn->paren && cn->op != OP_IN && cn->op != OP_STARTSWITH && cn->op != OP_ENDSWITH &&
 	    cn->op != OP_CONTAINS && cn->op != OP_ICONTAINS && cn->op != OP_GLOB) {
-		cond_error(c, cn->off, "operator '%s' takes a single value", cond_op_name(cn->op));
+		rc_cond_error(c, cn->off, "operator '%s' takes a single value",
+			      cond_op_name(cn->op));
 		return false;
 	}
 	return true;
@@ -721,27 +96,27 @@ static struct pnode *compile_test(struct compiler *c, const struct cnode *cn)
 	if (!check_test(c, cn, n))
 		goto fail;
 	for (unsigned i = 0; i < cn->nvals; i++)
-		if (!add_value(c, n, &cn->vals[i]))
+		if (!rc_add_value(c, n, &cn->vals[i]))
 			goto fail;
 	if (field_defs[f].type == FT_STR && n->op == OP_STARTSWITH)
-		reduce_prefixes(n);
+		rc_reduce_prefixes(n);
 	if (field_defs[f].type == FT_STR && n->op == OP_EQ && n->n >= SET_MIN_ITEMS &&
-	    build_set(n) < 0)
+	    rc_build_set(n) < 0)
 		goto fail;
 	if (field_defs[f].type == FT_BOOL && n->n != 1) {
-		cond_error(c, cn->off, "a boolean field takes one value");
+		rc_cond_error(c, cn->off, "a boolean field takes one value");
 		goto fail;
 	}
 	return n;
 fail:
-	pnode_free(n);
+	rc_pnode_free(n);
 	return NULL;
 }
 
 /* A bare name: a macro, or a boolean field meaning "= true". */
 static struct pnode *compile_name(struct compiler *c, const struct cnode *cn)
 {
-	struct named *m = find_named(c->macros, c->nmacros, cn->name);
+	struct named *m = rc_find_named(c->macros, c->nmacros, cn->name);
 	const struct ydoc *saved_doc = c->doc;
 	const struct ynode *saved_node = c->node;
 	struct cnode *tree = NULL;
@@ -759,20 +134,20 @@ static struct pnode *compile_name(struct compiler *c, const struct cnode *cn)
 			return n;
 		}
 		if (f >= 0)
-			cond_error(c, cn->off, "field '%s' needs an operator", cn->name);
+			rc_cond_error(c, cn->off, "field '%s' needs an operator", cn->name);
 		else
 			resolve_field(c, cn->name, cn->off);
 		return NULL;
 	}
 	if (m->busy || c->depth >= MAX_EXPAND) {
-		cond_error(c, cn->off, "macro '%s' refers to itself", cn->name);
+		rc_cond_error(c, cn->off, "macro '%s' refers to itself", cn->name);
 		return NULL;
 	}
 	m->used = true;
 	c->doc = m->doc;
 	c->node = m->body;
 	if (cond_parse(m->body->value, &tree, &perr) < 0) {
-		cond_error(c, perr.off, "%s", perr.msg);
+		rc_cond_error(c, perr.off, "%s", perr.msg);
 	} else {
 		m->busy = true;
 		c->depth++;
@@ -803,7 +178,7 @@ static struct pnode *compile_node(struct compiler *c, const struct cnode *cn)
 	n->a = compile_node(c, cn->a);
 	n->b = cn->kind == CN_NOT ? NULL : compile_node(c, cn->b);
 	if (!n->a || (cn->kind != CN_NOT && !n->b)) {
-		pnode_free(n);
+		rc_pnode_free(n);
 		return NULL;
 	}
 	return n;
@@ -820,7 +195,7 @@ static struct pnode *compile_cond(struct compiler *c, const struct ydoc *d,
 	c->node = text;
 	c->depth = 0;
 	if (cond_parse(text->value, &tree, &perr) < 0) {
-		cond_error(c, perr.off, "%s", perr.msg);
+		rc_cond_error(c, perr.off, "%s", perr.msg);
 		return NULL;
 	}
 	n = compile_node(c, tree);
@@ -830,7 +205,7 @@ static struct pnode *compile_cond(struct compiler *c, const struct ydoc *d,
 
 /* ---- static analysis: which event.action values can a condition match? ---- */
 
-static uint32_t actions_of(const struct pnode *n)
+uint32_t rc_actions_of(const struct pnode *n)
 {
 	uint32_t m = 0;
 
@@ -838,12 +213,12 @@ static uint32_t actions_of(const struct pnode *n)
 	case P_AND:
 		m = ACTIONS_ALL;
 		for (unsigned i = 0; i < n->nkids; i++)
-			m &= actions_of(n->kids[i]);
-		return n->kids ? m : actions_of(n->a) & actions_of(n->b);
+			m &= rc_actions_of(n->kids[i]);
+		return n->kids ? m : rc_actions_of(n->a) & rc_actions_of(n->b);
 	case P_OR:
 		for (unsigned i = 0; i < n->nkids; i++)
-			m |= actions_of(n->kids[i]);
-		return n->kids ? m : actions_of(n->a) | actions_of(n->b);
+			m |= rc_actions_of(n->kids[i]);
+		return n->kids ? m : rc_actions_of(n->a) | rc_actions_of(n->b);
 	case P_ACTION:
 		return n->mask;
 	case P_TEST:
@@ -874,7 +249,7 @@ static int gather(struct pnode *n, enum pkind k, struct pnode ***kids, unsigned 
 	}
 	nv = realloc(*kids, (*nk + 1) * sizeof(*nv));
 	if (!nv) {
-		pnode_free(n);
+		rc_pnode_free(n);
 		return -ENOMEM;
 	}
 	*kids = nv;
@@ -940,13 +315,13 @@ static struct pnode *optimize(struct pnode *n)
 	chain->nkids = nk;
 	for (unsigned i = 0; i < nk; i++)
 		if (!kids[i])
-			return pnode_free(chain), NULL;
+			return rc_pnode_free(chain), NULL;
 	return chain;
 }
 
 /* ---- rules ---- */
 
-static struct rule *rule_free(struct rule *r)
+struct rule *rc_rule_free(struct rule *r)
 {
 	if (!r)
 		return NULL;
@@ -958,10 +333,10 @@ static struct rule *rule_free(struct rule *r)
 	for (unsigned i = 0; r->tags && r->tags[i]; i++)
 		free(r->tags[i]);
 	free(r->tags);
-	pnode_free(r->cond);
+	rc_pnode_free(r->cond);
 	if (r->seq)
 		for (unsigned i = 0; i < r->seq->nsteps; i++)
-			pnode_free(r->seq->steps[i]);
+			rc_pnode_free(r->seq->steps[i]);
 	free(r->seq);
 	for (unsigned i = 0; i < r->nout; i++)
 		free(r->out[i].lit.p);
@@ -1056,10 +431,10 @@ static bool read_tags(struct compiler *c, const struct ydoc *d, const struct yno
 static bool read_severity(struct compiler *c, const struct ydoc *d, const struct ynode *m,
 			  struct rule *r)
 {
-	const struct ynode *s = scalar(c, d, m, "severity", false);
+	const struct ynode *s = rc_scalar(c, d, m, "severity", false);
 
 	if (!s)
-		s = scalar(c, d, m, "priority", false);
+		s = rc_scalar(c, d, m, "priority", false);
 	if (!s) {
 		node_error(c, d, m, "missing 'severity' (info, low, medium, high or critical)");
 		return false;
@@ -1187,7 +562,7 @@ static bool compile_threshold(struct compiler *c, const struct ydoc *d, const st
 			return false;
 		}
 	}
-	if (!count || count->kind != Y_SCALAR || !parse_num(count->value, &n) || n < 2 ||
+	if (!count || count->kind != Y_SCALAR || !rc_parse_num(count->value, &n) || n < 2 ||
 	    n > (distinct ? SEQ_DISTINCT_MAX : 1000000)) {
 		node_error(c, d, count ? count : th, "threshold needs 'count': 2 to %d",
 			   distinct ? SEQ_DISTINCT_MAX : 1000000);
@@ -1231,7 +606,7 @@ static bool compile_exceptions(struct compiler *c, const struct ydoc *d, const s
 			if (!nn || !a) {
 				free(nn);
 				free(a);
-				pnode_free(t);
+				rc_pnode_free(t);
 				return false;
 			}
 			nn->kind = P_NOT;
@@ -1272,7 +647,7 @@ static struct pnode *exception_tuple(struct compiler *c, const struct ynode *fie
 				   "exception value must match 'fields' (%u "
 				   "values)",
 				   nf);
-			return pnode_free(all), NULL;
+			return rc_pnode_free(all), NULL;
 		}
 		/* reuse the condition compiler on "FIELD OP 'VALUE'" */
 		snprintf(text, sizeof(text), "%s %s \"", f->value, op ? op->value : "=");
@@ -1288,19 +663,19 @@ static struct pnode *exception_tuple(struct compiler *c, const struct ynode *fie
 		c->node = v;
 		if (cond_parse(text, &cn, &perr) < 0) {
 			node_error(c, c->doc, v, "exception: %s", perr.msg);
-			return pnode_free(all), NULL;
+			return rc_pnode_free(all), NULL;
 		}
 		t = compile_node(c, cn);
 		cnode_free(cn);
 		if (!t)
-			return pnode_free(all), NULL;
+			return rc_pnode_free(all), NULL;
 		if (!all) {
 			all = t;
 			continue;
 		}
 		and = calloc(1, sizeof(*and));
 		if (!and)
-			return pnode_free(t), pnode_free(all), NULL;
+			return rc_pnode_free(t), rc_pnode_free(all), NULL;
 		and->kind = P_AND;
 		and->a = all;
 		and->b = t;
@@ -1309,9 +684,9 @@ static struct pnode *exception_tuple(struct compiler *c, const struct ynode *fie
 	return all;
 }
 
-static bool read_enabled(struct compiler *c, const struct ydoc *d, const struct ynode *m)
+bool rc_read_enabled(struct compiler *c, const struct ydoc *d, const struct ynode *m)
 {
-	return flag(c, d, m, "enabled", true);
+	return rc_flag(c, d, m, "enabled", true);
 }
 
 static char *ruleset_name(const char *path)
@@ -1324,13 +699,14 @@ static char *ruleset_name(const char *path)
 	return s;
 }
 
-static struct rule *compile_rule(struct compiler *c, const struct named *it)
+struct rule *rc_compile_rule(struct compiler *c, const struct named *it)
 {
 	const struct ydoc *d = it->doc;
 	const struct ynode *m = it->item, *cond = ymap_get(m, "condition"),
 			   *seq = ymap_get(m, "sequence"), *th = ymap_get(m, "threshold"),
-			   *out = scalar(c, d, m, "output", false),
-			   *desc = scalar(c, d, m, "desc", false), *ex = ymap_get(m, "exceptions");
+			   *out = rc_scalar(c, d, m, "output", false),
+			   *desc = rc_scalar(c, d, m, "desc", false),
+			   *ex = ymap_get(m, "exceptions");
 	struct rule *r = calloc(1, sizeof(*r));
 	unsigned errors = c->diag->errors;
 
@@ -1343,34 +719,34 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 	r->file = strdup(d->path);
 	if (!r->id || !r->name || !r->desc || !r->ruleset || !r->file || !read_tags(c, d, m, r) ||
 	    !read_severity(c, d, m, r))
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (!cond == !seq || (th && !cond)) {
 		node_error(c, d, m,
 			   "rule '%s' needs either 'condition' (optionally with 'threshold') "
 			   "or 'sequence'",
 			   r->name);
-		return rule_free(r);
+		return rc_rule_free(r);
 	}
 	if (cond && cond->kind != Y_SCALAR) {
 		node_error(c, d, cond, "'condition' must be text");
-		return rule_free(r);
+		return rc_rule_free(r);
 	}
 	if (cond ? !(r->cond = compile_cond(c, d, cond)) : !compile_sequence(c, d, seq, r))
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (th && !compile_threshold(c, d, th, r))
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (ex &&
 	    !compile_exceptions(c, d, ex, r->seq ? &r->seq->steps[r->seq->nsteps - 1] : &r->cond))
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (out ? !compile_output(c, d, out, r) : !add_part(r, -1, r->name, strlen(r->name)))
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (c->diag->errors != errors)
-		return rule_free(r);
+		return rc_rule_free(r);
 	if (r->cond && !(r->cond = optimize(r->cond)))
-		return rule_free(r);
+		return rc_rule_free(r);
 	for (unsigned i = 0; r->seq && i < r->seq->nsteps; i++)
 		if (!(r->seq->steps[i] = optimize(r->seq->steps[i])))
-			return rule_free(r);
+			return rc_rule_free(r);
 	r->meta = (struct rule_meta){.id = r->id,
 				     .name = r->name,
 				     .desc = r->desc,
@@ -1381,191 +757,4 @@ static struct rule *compile_rule(struct compiler *c, const struct named *it)
 				     .tags = (const char *const *)r->tags,
 				     .ntags = r->meta.ntags};
 	return r;
-}
-
-/* ---- selection and index ---- */
-
-static bool selected_by(const struct rule *r, const struct strv *list)
-{
-	if (!list)
-		return false;
-	for (unsigned i = 0; i < list->n; i++) {
-		const char *s = list->v[i];
-
-		if (!strcmp(s, r->id) || !strcmp(s, r->name))
-			return true;
-		for (unsigned t = 0; t < r->meta.ntags; t++)
-			if (!strcmp(s, r->tags[t]))
-				return true;
-	}
-	return false;
-}
-
-static void apply_severity(struct compiler *c, struct rule *r, const struct strv *ov)
-{
-	for (unsigned i = 0; ov && i < ov->n; i++) {
-		const char *eq = strchr(ov->v[i], '=');
-
-		if (eq && (size_t)(eq - ov->v[i]) == strlen(r->id) &&
-		    !strncmp(ov->v[i], r->id, eq - ov->v[i]) &&
-		    severity_parse(eq + 1, &r->meta.severity) < 0)
-			diag_report(c->diag, true, NULL, 0, 0,
-				    "rules.severity: unknown severity in '%s'", ov->v[i]);
-	}
-}
-
-static int index_entry(struct ruleset *rs, struct rule *r, const struct pnode *cond, int step,
-		       struct compiler *c, const struct named *it)
-{
-	uint32_t acts = actions_of(cond);
-
-	if (!acts)
-		node_warn(c, it->doc, it->item,
-			  "rule %s%s can never match (its event.action tests "
-			  "exclude each other)",
-			  r->id, step >= 0 ? " (a sequence step)" : "");
-	for (int a = 0; a < AB__COUNT; a++) {
-		struct rule_entry *e;
-
-		if (!(acts & (1u << a)))
-			continue;
-		e = realloc(rs->by_action[a], (rs->nby[a] + 1) * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		rs->by_action[a] = e;
-		e[rs->nby[a]++] = (struct rule_entry){.r = r, .cond = cond, .step = step};
-	}
-	return 0;
-}
-
-static int add_rule(struct ruleset *rs, struct rule *r, struct compiler *c, const struct named *it)
-{
-	struct rule **nr = realloc(rs->rules, (rs->n + 1) * sizeof(*nr));
-	int err = 0;
-
-	if (!nr)
-		return -ENOMEM;
-	rs->rules = nr;
-	r->index = rs->n;
-	nr[rs->n++] = r;
-	if (!r->seq)
-		return index_entry(rs, r, r->cond, -1, c, it);
-	/* later steps first: an event that completes a step is not also a fresh start */
-	for (int s = r->seq->nsteps - 1; s >= 0 && !err; s--)
-		err = index_entry(rs, r, r->seq->steps[s], s, c, it);
-	return err;
-}
-
-static void warn_unused(struct compiler *c)
-{
-	for (unsigned i = 0; i < c->nmacros; i++)
-		if (!c->macros[i].used)
-			node_warn(c, c->macros[i].doc, c->macros[i].item,
-				  "macro '%s' is never used", c->macros[i].name);
-}
-
-static int compile_all(struct compiler *c, const struct rules_select *sel, struct ruleset *rs)
-{
-	for (unsigned i = 0; i < c->nrules; i++) {
-		const struct named *it = &c->rules[i];
-		struct rule *r;
-		bool on = read_enabled(c, it->doc, it->item);
-
-		r = compile_rule(c, it); /* disabled rules are checked too */
-		if (!r)
-			continue;
-		on = (on && !selected_by(r, sel ? sel->disable : NULL)) ||
-		     selected_by(r, sel ? sel->enable : NULL);
-		apply_severity(c, r, sel ? sel->severity : NULL);
-		if (!on) {
-			rule_free(r);
-			continue;
-		}
-		if (add_rule(rs, r, c, it) < 0)
-			return -ENOMEM;
-	}
-	if (!c->diag->errors)
-		warn_unused(c);
-	return 0;
-}
-
-static void compiler_fini(struct compiler *c)
-{
-	for (unsigned i = 0; i < c->ndocs; i++)
-		ydoc_free(c->docs[i]);
-	free(c->docs);
-	free(c->lists);
-	free(c->macros);
-	free(c->rules);
-}
-
-/* Each rule file's tree is kept until the compile ends: errors point into it. */
-static int keep_doc(void *ctx, struct ydoc *doc)
-{
-	struct compiler *c = ctx;
-	struct ydoc **nd = realloc(c->docs, (c->ndocs + 1) * sizeof(*nd));
-
-	if (!nd) {
-		ydoc_free(doc);
-		return -ENOMEM;
-	}
-	c->docs = nd;
-	c->docs[c->ndocs++] = doc;
-	return read_doc(c, doc);
-}
-
-int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_select *sel,
-		 struct rules_diag *diag, struct ruleset **ret)
-{
-	struct compiler c = {.diag = diag};
-	struct ruleset *rs = calloc(1, sizeof(*rs));
-	unsigned nfiles = 0;
-	int r = rs ? yaml_load_files(paths, npaths, diag, keep_doc, &c, &nfiles) : -ENOMEM;
-
-	if (r == 0)
-		r = compile_all(&c, sel, rs);
-	if (rs)
-		rs->nfiles = nfiles;
-	compiler_fini(&c);
-	if (r == 0 && diag->errors)
-		r = -EINVAL;
-	if (r < 0) {
-		ruleset_free(rs);
-		return r;
-	}
-	*ret = rs;
-	return 0;
-}
-
-struct ruleset *ruleset_free(struct ruleset *rs)
-{
-	if (!rs)
-		return NULL;
-	for (unsigned i = 0; i < rs->n; i++)
-		rule_free(rs->rules[i]);
-	free(rs->rules);
-	for (int a = 0; a < AB__COUNT; a++)
-		free(rs->by_action[a]);
-	free(rs);
-	return NULL;
-}
-
-unsigned ruleset_count(const struct ruleset *rs)
-{
-	return rs->n;
-}
-
-const struct rule *ruleset_rule(const struct ruleset *rs, unsigned i)
-{
-	return i < rs->n ? rs->rules[i] : NULL;
-}
-
-unsigned ruleset_files(const struct ruleset *rs)
-{
-	return rs->nfiles;
-}
-
-const struct rule_meta *rule_meta(const struct rule *r)
-{
-	return &r->meta;
 }
