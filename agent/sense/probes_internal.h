@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * probes_internal.h — sense: the probes' state, shared by probes.c (loading,
+ * attaching, draining the programs) and watches.c (filling the watch maps
+ * from config, pending and workload watches). Other modules use probes.h.
+ */
+#ifndef VIGIL_PROBES_INTERNAL_H
+#define VIGIL_PROBES_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "file.skel.h"
+#include "net.skel.h"
+#include "process.skel.h"
+#include "sense/probes.h"
+
+#define MAX_LINKS	 64
+#define MAX_PENDING_DIRS 256 /* inotify watches on pending watches' nearest ancestors */
+#define EXTRA_MAX	 256 /* watches added at run time (probes_extra_add) */
+
+/* A watch not from config: kept here so that a reload stages it too. */
+struct extra {
+	char *path;
+	bool dir;
+	uint32_t kind; /* files: VGL_KIND_* */
+};
+
+struct probes {
+	struct bpf_link *links[MAX_LINKS];
+	unsigned nlinks;
+	struct vigil_process *proc;
+	struct vigil_file *file;
+	struct vigil_net *net;
+	struct ring_buffer *rb;
+	int cgroup_fd;
+	int contain_fds[7];	  /* see contain.h CONTAIN_SHARED_MAPS; -1: none */
+	struct bpf_link *sc_link; /* the seccomp check, while attached */
+	int ncpus;
+	bool open_via_lsm;
+	bool watch_gpus; /* watch.gpu_devices is not empty */
+	struct probes_info info;
+	int ino_fd;		   /* inotify on pending watches' ancestors; -1: none */
+	int wds[MAX_PENDING_DIRS]; /* its watch descriptors */
+	unsigned nwds;
+	struct strv pending;		/* configured paths not there yet */
+	struct strv promoted;		/* pending before the last load, there now */
+	const struct vigil_config *cfg; /* the watches were last loaded from it */
+	struct extra extras[EXTRA_MAX];
+	unsigned nextras;
+};
+
+/* The well-known persistence names into the file probe's `names` map and bitmap. */
+void probes_watch_names(struct vigil_file *f);
+
+#endif
