@@ -1,59 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The rule evaluator: compiled conditions against a struct rule_view, rules
- * picked by event.action, and the bounded state of sequence rules (one
- * state per rule and key, LRU-evicted when the cap is reached and the
- * evictions counted per rule, expired on event time so replay behaves like
- * live).
+ * rule_eval.c — the rule evaluator: compiled conditions against a struct
+ * rule_view, rules picked by event.action, the alert message and output
+ * fields, de-duplication of identical alerts. Sequence and threshold state
+ * is rule_seq.c's.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "detect/rule_prog.h"
 #include "core/util.h"
 
-#define EVENT_ID_MAX 48
-#define DEDUP_SLOTS  4096
-#define MESSAGE_MAX  4096
-
-struct seq_state {
-	uint64_t hash;
-	uint64_t ts_first;
-	uint32_t rule;
-	uint32_t step;			 /* last step reached; threshold rules: matches counted */
-	uint64_t seen[SEQ_DISTINCT_MAX]; /* threshold with distinct: value hashes counted */
-	int32_t hnext, prev, next;
-	char key[SEQ_KEY_MAX];
-	char first_id[EVENT_ID_MAX];
-	bool live;
-};
-
-struct rule_engine {
-	struct ruleset *rs;
-	alert_fn fn;
-	void *ctx;
-	struct seq_state *pool;
-	unsigned max, used;
-	int32_t *buckets; /* hash → first state index, -1 none */
-	uint32_t bmask;
-	int32_t free_head, lru_head, lru_tail; /* head = most recently touched */
-	struct rule_engine_stats st;
-	/* by rule index: flooding keys evicts others' pending sequences, so say whose */
-	struct rule_evicted {
-		uint64_t total, reported;
-		uint64_t undecided; /* events on which its condition was unknown (replay) */
-	} * evicted;
-	uint64_t dedup_ns;
-	struct dedup_slot {
-		uint64_t hash, last_ns, held;
-	} * dedup; /* by hash: a collision only ever lets an alert through */
-	char msg[MESSAGE_MAX];
-};
+#include "detect/rule_eval_internal.h"
 
 /* ---- conditions ---- */
 
@@ -367,7 +327,7 @@ static void put(char *buf, size_t len, size_t *o, const char *p, size_t n)
 }
 
 /* buf = p[0..n), cut to len - 1 bytes. */
-static void copy_str(char *buf, size_t len, const char *p, size_t n)
+void re_copy_str(char *buf, size_t len, const char *p, size_t n)
 {
 	size_t o = 0;
 
@@ -385,7 +345,7 @@ static void put_int(char *buf, size_t len, size_t *o, int64_t x)
 	put(buf, len, o, c, e - c);
 }
 
-static void put_value(char *buf, size_t len, size_t *o, const struct rval *r, enum field_type t)
+void re_put_value(char *buf, size_t len, size_t *o, const struct rval *r, enum field_type t)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -422,7 +382,7 @@ size_t rule_render(const struct rule *rl, const struct rule_view *v, char *buf, 
 		if (!r)
 			put(buf, len, &o, "<NA>", 4);
 		for (; r; r = view_next(v, r)) {
-			put_value(buf, len, &o, r, field_defs[p->field].type);
+			re_put_value(buf, len, &o, r, field_defs[p->field].type);
 			if (r->next)
 				put(buf, len, &o, " ", 1);
 		}
@@ -439,8 +399,8 @@ void rule_output_fields(const struct rule *r, void (*fn)(void *ctx, enum field_i
 
 /* ---- alerts ---- */
 
-static void fire(struct rule_engine *e, const struct rule *r, const struct rule_view *v,
-		 const struct seq_match *seq)
+void re_fire(struct rule_engine *e, const struct rule *r, const struct rule_view *v,
+	     const struct seq_match *seq)
 {
 	struct rule_hit hit = {.message = e->msg, .seq = seq};
 	const struct rval *ent = view_first(v, F_PROC_ENTITY);
@@ -461,240 +421,6 @@ static void fire(struct rule_engine *e, const struct rule *r, const struct rule_
 		*d = (struct dedup_slot){.hash = h, .last_ns = v->ts_ns};
 	}
 	e->fn(e->ctx, r, v, &hit);
-}
-
-/* ---- sequence state ---- */
-
-static void lru_unlink(struct rule_engine *e, int32_t i)
-{
-	struct seq_state *s = &e->pool[i];
-
-	if (s->prev >= 0)
-		e->pool[s->prev].next = s->next;
-	else
-		e->lru_head = s->next;
-	if (s->next >= 0)
-		e->pool[s->next].prev = s->prev;
-	else
-		e->lru_tail = s->prev;
-}
-
-static void lru_push(struct rule_engine *e, int32_t i)
-{
-	struct seq_state *s = &e->pool[i];
-
-	s->prev = -1;
-	s->next = e->lru_head;
-	if (e->lru_head >= 0)
-		e->pool[e->lru_head].prev = i;
-	e->lru_head = i;
-	if (e->lru_tail < 0)
-		e->lru_tail = i;
-}
-
-static void state_drop(struct rule_engine *e, int32_t i)
-{
-	struct seq_state *s = &e->pool[i];
-	int32_t *pp = &e->buckets[s->hash & e->bmask];
-
-	while (*pp != i)
-		pp = &e->pool[*pp].hnext;
-	*pp = s->hnext;
-	lru_unlink(e, i);
-	s->live = false;
-	s->hnext = e->free_head;
-	e->free_head = i;
-	e->st.seq_live--;
-}
-
-static uint64_t state_hash(uint32_t rule, const char *key)
-{
-	return str_hash(key, strlen(key)) ^ ((uint64_t)rule * 0x9e3779b97f4a7c15ull);
-}
-
-static int32_t state_find(struct rule_engine *e, uint32_t rule, const char *key)
-{
-	uint64_t h = state_hash(rule, key);
-
-	for (int32_t i = e->buckets[h & e->bmask]; i >= 0; i = e->pool[i].hnext)
-		if (e->pool[i].hash == h && e->pool[i].rule == rule && !strcmp(e->pool[i].key, key))
-			return i;
-	return -1;
-}
-
-static bool expired(const struct rule_engine *e, const struct seq_state *s, uint64_t now)
-{
-	return now > s->ts_first && now - s->ts_first > e->rs->rules[s->rule]->seq->within_ns;
-}
-
-/* Drop expired states from the old end, then take a free slot (evicting if full). */
-static int32_t state_alloc(struct rule_engine *e, uint64_t now)
-{
-	int32_t i;
-
-	while (e->lru_tail >= 0 && expired(e, &e->pool[e->lru_tail], now)) {
-		state_drop(e, e->lru_tail);
-		e->st.seq_expired++;
-	}
-	if (e->free_head < 0 && e->used < e->max) {
-		e->pool[e->used].hnext = -1;
-		e->free_head = e->used++;
-	}
-	if (e->free_head < 0) {
-		if (e->evicted)
-			e->evicted[e->pool[e->lru_tail].rule].total++;
-		state_drop(e, e->lru_tail);
-		e->st.seq_evicted++;
-	}
-	i = e->free_head;
-	e->free_head = e->pool[i].hnext;
-	e->st.seq_live++;
-	return i;
-}
-
-static void state_start(struct rule_engine *e, const struct rule *r, const char *key,
-			const struct rule_view *v)
-{
-	int32_t i = state_find(e, r->index, key);
-	struct seq_state *s;
-	const struct rval *id = view_first(v, F_EVENT_ID);
-
-	if (i >= 0 && e->pool[i].step > 0 && !expired(e, &e->pool[i], v->ts_ns))
-		return; /* a sequence under way keeps its progress */
-	if (i < 0) {
-		i = state_alloc(e, v->ts_ns);
-		s = &e->pool[i];
-		s->hash = state_hash(r->index, key);
-		s->rule = r->index;
-		copy_str(s->key, sizeof(s->key), key, strlen(key));
-		s->hnext = e->buckets[s->hash & e->bmask];
-		e->buckets[s->hash & e->bmask] = i;
-		s->live = true;
-		e->st.seq_started++;
-	} else {
-		lru_unlink(e, i);
-	}
-	s = &e->pool[i];
-	s->step = 0;
-	s->ts_first = v->ts_ns;
-	copy_str(s->first_id, sizeof(s->first_id), id ? id->s.p : "", id ? id->s.n : 0);
-	lru_push(e, i);
-}
-
-/* The key an event gives a sequence: "" when the event has none. */
-static void event_key(const struct seq_def *sq, const struct rule_view *v, char *key, size_t len)
-{
-	enum field_id f = sq->by == BY_FIELD ? sq->key_field : F_PROC_ENTITY;
-	const struct rval *r = view_first(v, f);
-
-	size_t o = 0;
-
-	key[0] = 0;
-	if (r)
-		put_value(key, len, &o, r, field_defs[f].type);
-}
-
-static void state_advance(struct rule_engine *e, const struct rule *r, int32_t i, unsigned step,
-			  const struct rule_view *v)
-{
-	struct seq_state *s = &e->pool[i];
-
-	if (step + 1 < r->seq->nsteps) {
-		s->step = step;
-		lru_unlink(e, i);
-		lru_push(e, i);
-		return;
-	}
-	struct seq_match m = {.by = r->seq->by_name,
-			      .key = s->key,
-			      .steps = r->seq->nsteps,
-			      .first_ts_ns = s->ts_first,
-			      .first_event_id = s->first_id};
-
-	fire(e, r, v, &m);
-	state_drop(e, i);
-}
-
-/* Candidate keys for a later step: the event's own, and for trees its ancestors'. */
-static bool try_advance(struct rule_engine *e, const struct rule *r, unsigned step, const char *key,
-			const struct rule_view *v)
-{
-	int32_t i = key[0] ? state_find(e, r->index, key) : -1;
-
-	if (i < 0 || e->pool[i].step != step - 1)
-		return false;
-	if (expired(e, &e->pool[i], v->ts_ns)) {
-		state_drop(e, i);
-		e->st.seq_expired++;
-		return false;
-	}
-	state_advance(e, r, i, step, v);
-	return true;
-}
-
-/* A threshold rule matched: count it (distinct values only, if asked) for its key. */
-static void threshold_step(struct rule_engine *e, const struct rule *r, const char *key,
-			   const struct rule_view *v)
-{
-	const struct seq_def *sq = r->seq;
-	struct seq_state *s;
-	int32_t i = state_find(e, r->index, key);
-
-	if (i < 0 || expired(e, &e->pool[i], v->ts_ns)) {
-		state_start(e, r, key, v); /* count 0, fresh window */
-		i = state_find(e, r->index, key);
-	}
-	s = &e->pool[i];
-	if (sq->distinct >= 0) {
-		const struct rval *d = view_first(v, sq->distinct);
-		char buf[SEQ_KEY_MAX];
-		size_t n = 0;
-		uint64_t h;
-
-		if (!d)
-			return;
-		put_value(buf, sizeof(buf), &n, d, field_defs[sq->distinct].type);
-		h = str_hash(buf, n) | 1; /* 0 marks a free slot */
-		for (unsigned k = 0; k < s->step; k++)
-			if (s->seen[k] == h)
-				return;
-		s->seen[s->step] = h;
-	}
-	if (++s->step < sq->count)
-		return;
-	struct seq_match m = {.by = sq->by_name,
-			      .key = s->key,
-			      .steps = s->step,
-			      .first_ts_ns = s->ts_first,
-			      .first_event_id = s->first_id};
-
-	fire(e, r, v, &m);
-	state_drop(e, i);
-}
-
-static void seq_step(struct rule_engine *e, const struct rule *r, unsigned step,
-		     const struct rule_view *v)
-{
-	char key[SEQ_KEY_MAX];
-
-	event_key(r->seq, v, key, sizeof(key));
-	if (r->seq->count) {
-		if (key[0])
-			threshold_step(e, r, key, v);
-		return;
-	}
-	if (step == 0) {
-		if (key[0])
-			state_start(e, r, key, v);
-		return;
-	}
-	if (try_advance(e, r, step, key, v) || r->seq->by != BY_TREE)
-		return;
-	for (const struct rval *a = view_first(v, F_ANC_ENTITY); a; a = view_next(v, a)) {
-		copy_str(key, sizeof(key), a->s.p, a->s.n);
-		if (try_advance(e, r, step, key, v))
-			return;
-	}
 }
 
 /* ---- engine ---- */
@@ -807,10 +533,10 @@ void rule_engine_eval(struct rule_engine *e, const struct rule_view *v)
 			continue;
 		}
 		if (ent[i].step >= 0) {
-			seq_step(e, ent[i].r, ent[i].step, v);
+			re_seq_step(e, ent[i].r, ent[i].step, v);
 			continue;
 		}
-		fire(e, ent[i].r, v, NULL);
+		re_fire(e, ent[i].r, v, NULL);
 	}
 }
 
