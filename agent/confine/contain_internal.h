@@ -9,6 +9,7 @@
 #ifndef VIGIL_CONTAIN_INTERNAL_H
 #define VIGIL_CONTAIN_INTERNAL_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,6 +59,9 @@ struct vgl_cell cell_value(const struct contain *c, const struct cell *cell);
 int cell_deny_key(const struct cell *cell, const char *path, struct vgl_deny_key *k);
 
 /* contain_state.c */
+/* A cell as containments.json records it, and back (no kernel: testable alone). */
+json_t *cell_state_json(const struct cell *cell);
+void cell_state_load(json_t *o, struct cell *cell);
 struct cell *contain_add_cell(struct contain *c);
 void cell_free(struct cell *cell);
 /* A new set's members: its tree as read, by pid and start time. */

@@ -23,7 +23,7 @@ static json_t *members_json(const struct cell *cell)
 	return a;
 }
 
-static json_t *cell_json(const struct cell *cell)
+json_t *cell_state_json(const struct cell *cell)
 {
 	json_t *denied = json_array(), *o;
 
@@ -47,7 +47,7 @@ json_t *contain_list_json(const struct contain *c)
 	json_t *a = json_array();
 
 	for (unsigned i = 0; i < c->ncells; i++)
-		json_array_append_new(a, cell_json(c->cells[i]));
+		json_array_append_new(a, cell_state_json(c->cells[i]));
 	return a;
 }
 
@@ -348,7 +348,7 @@ static void restore_cell(struct contain *c, struct cell *cell, bool members_on_r
 	}
 }
 
-static void load_cell(json_t *o, struct cell *cell)
+void cell_state_load(json_t *o, struct cell *cell)
 {
 	json_t *d, *p;
 	size_t j;
@@ -394,7 +394,7 @@ void contain_load_state(struct contain *c)
 
 		if (!json_is_object(o) || !(cell = contain_add_cell(c)))
 			continue;
-		load_cell(o, cell);
+		cell_state_load(o, cell);
 		if (cell->set >= c->next_set)
 			c->next_set = cell->set + 1;
 		restore_cell(c, cell, json_object_get(o, "members") != NULL);
