@@ -226,7 +226,7 @@ static __always_inline void udp_first_send(struct sock *sk)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(udp_sent, struct sock *sk, int ret, int flags)
 {
-	if (ret < 0 || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+	if (ret < 0 || sk->sk_protocol != IPPROTO_UDP) /* a typed pointer: a plain load */
 		return 0;
 	udp_first_send(sk);
 	return 0;
