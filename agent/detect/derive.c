@@ -479,17 +479,27 @@ static enum tri tri_or(enum tri a, enum tri b)
 	return a == YES || b == YES ? YES : a == NO && b == NO ? NO : UNSURE;
 }
 
+/*
+ * The strings are copied into the view: they are the process table's, and
+ * remember() frees them when the same process (a pid cycle in hostile
+ * input: its own ancestor) execs on this very line, before the rules read them.
+ */
+static void add_ancestor_str(struct dctx *c, enum field_id f, const char *s)
+{
+	char *copy = s ? view_stash(c->v, s, strlen(s)) : NULL;
+
+	if (copy)
+		add_derived_str(c, f, copy, strlen(s));
+}
+
 static void add_ancestor(struct dctx *c, int64_t pid, const char *entity, const char *name,
 			 const char *exe)
 {
 	view_add_num(c->v, F_ANC_PID, pid);
 	derived(c, F_ANC_PID);
-	if (entity)
-		add_derived_str(c, F_ANC_ENTITY, entity, strlen(entity));
-	if (name)
-		add_derived_str(c, F_ANC_NAME, name, strlen(name));
-	if (exe)
-		add_derived_str(c, F_ANC_EXE, exe, strlen(exe));
+	add_ancestor_str(c, F_ANC_ENTITY, entity);
+	add_ancestor_str(c, F_ANC_NAME, name);
+	add_ancestor_str(c, F_ANC_EXE, exe);
 }
 
 /* process.parent.* as the one ancestor known (the strings stay in the line). */
