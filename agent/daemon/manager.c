@@ -197,6 +197,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	/* created where a pending watch waits: reported if it is the one awaited */
 	if (ev.action == VA_OPEN && ev.open.kind == VGL_KIND_PENDING) {
+		/* any file created there comes here: reload only for the awaited one */
+		if (!probes_awaits(m->probes, ev.open.path.p, ev.open.path.n))
+			return 0;
 		reload_watches(m);
 		ev.open.kind =
 		    probes_watched_kind(m->probes, ev.open.ino, ev.open.dev, ev.open.path.p);

@@ -52,6 +52,8 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg);
 int probes_pending_fd(const struct probes *p);
 bool probes_pending_changed(struct probes *p); /* drains the fd */
 const struct strv *probes_promoted(const struct probes *p);
+/* Is path (n bytes) one of the configured paths still awaited? */
+bool probes_awaits(const struct probes *p, const char *path, size_t n);
 /* The kind a file has now (files map, or a VGL_DIR_ALL parent); 0: not watched. */
 uint32_t probes_watched_kind(struct probes *p, uint64_t ino, uint32_t dev, const char *path);
 /*

@@ -612,6 +612,14 @@ bool probes_pending_changed(struct probes *p)
 	return any;
 }
 
+bool probes_awaits(const struct probes *p, const char *path, size_t n)
+{
+	for (unsigned i = 0; i < p->pending.n; i++)
+		if (strlen(p->pending.v[i]) == n && !memcmp(p->pending.v[i], path, n))
+			return true;
+	return false;
+}
+
 const struct strv *probes_promoted(const struct probes *p)
 {
 	return &p->promoted;
