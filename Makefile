@@ -59,7 +59,9 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
 VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health vigild)
-VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
+# the CLI: one file per command area (agent/cli/), vigil.c holds the top table
+CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp
+VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident
