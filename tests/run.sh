@@ -28,8 +28,10 @@ for s in $SUITES; do
 		f=$((f + 1)); rc=1
 		continue
 	fi
+	t0=$SECONDS
 	out=$("$PYTHON" "$s" 2>&1) || rc=1
 	echo "$out"
+	echo "($(basename "$s"): $((SECONDS - t0)) s)"
 	tally "$out"
 done
 echo "tests: $p passed, $f failed"
