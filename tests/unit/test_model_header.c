@@ -172,6 +172,19 @@ static void test_model_header_deflated_data_pkl(void **state)
 	assert_int_equal(h.pickle_at.size, 34 + 4096); /* the pickle and its zero padding */
 }
 
+/* sizes, offset and counts all 0xffff.. in the 32-bit fields: the zip64 records say */
+static void test_model_header_zip64(void **state)
+{
+	struct model_header h;
+
+	assert_int_equal(parse("zip64_torch.pt", &h), 0);
+	assert_string_equal(h.format, "pytorch-zip");
+	assert_int_equal(h.zip_entries, 1);
+	assert_int_equal(h.pickle_at.method, MODEL_PICKLE_STORED);
+	assert_int_equal(h.pickle_at.off, 30 + 16 + 20); /* local header, name, zip64 extra */
+	assert_int_equal(h.pickle_at.len, 34);
+}
+
 static void test_model_header_plain_zip_and_pickles(void **state)
 {
 	struct model_header h;
@@ -232,8 +245,9 @@ static void test_model_header_hostile_headers(void **state)
 
 static void test_model_header_truncated_fixtures_never_overread(void **state)
 {
-	static const char *const names[] = {"tiny.safetensors", "tiny.gguf", "tiny.onnx",
-					    "benign_torch.pt", "evil_deflated.pt"};
+	static const char *const names[] = {"tiny.safetensors", "tiny.gguf",
+					    "tiny.onnx",	"benign_torch.pt",
+					    "evil_deflated.pt", "zip64_torch.pt"};
 	struct model_header h;
 	struct byte_src src;
 
@@ -290,6 +304,7 @@ int main(void)
 	    cmocka_unit_test(test_model_header_onnx),
 	    cmocka_unit_test(test_model_header_torch_zip_points_at_data_pkl),
 	    cmocka_unit_test(test_model_header_deflated_data_pkl),
+	    cmocka_unit_test(test_model_header_zip64),
 	    cmocka_unit_test(test_model_header_plain_zip_and_pickles),
 	    cmocka_unit_test(test_model_header_hostile_headers),
 	    cmocka_unit_test(test_model_header_truncated_fixtures_never_overread),

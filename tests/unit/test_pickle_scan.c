@@ -183,6 +183,8 @@ static void test_pickle_scan_zip_entries_stored_and_deflated(void **state)
 
 	scan_model("evil_torch.pt", &r);
 	assert_dangerous(&r, "posix.system");
+	scan_model("zip64_torch.pt", &r);
+	assert_dangerous(&r, "posix.system");
 	scan_model("evil_deflated.pt", &r); /* inflated as it is walked */
 	assert_dangerous(&r, "posix.system");
 	assert_int_equal(r.trailing, 4096);
