@@ -449,6 +449,7 @@ int model_header_read(const struct byte_src *src, struct model_header *out)
 		out->truncated = true;
 		ret = 0;
 	}
+	out->bytes_read = r.used;
 	if (out->file_type >= 0 && model_gguf_file_type((uint32_t)out->file_type))
 		snprintf(out->quant, sizeof(out->quant), "%s",
 			 model_gguf_file_type((uint32_t)out->file_type));

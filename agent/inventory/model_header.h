@@ -84,6 +84,7 @@ struct model_header {
 	struct model_kv meta[MODEL_META_MAX];
 	struct model_pickle_loc pickle_at;
 	uint32_t zip_entries; /* entries in a zip's central directory */
+	uint64_t bytes_read;  /* what the parse read from the source (the I/O it cost) */
 };
 
 /*
