@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,87 +57,6 @@ static bool shape_product(const uint64_t *dims, size_t n, uint64_t *ret)
 			return false;
 	*ret = p;
 	return true;
-}
-
-/* ---- safetensors: u64 LE header length, then a JSON object ---- */
-
-static void st_tensor(struct model_header *h, json_t *t)
-{
-	json_t *dtype = json_object_get(t, "dtype"), *shape = json_object_get(t, "shape"), *d;
-	uint64_t dims[16], p;
-	size_t i, n = json_array_size(shape);
-
-	h->tensors++;
-	if (json_is_string(dtype))
-		model_dtype_add(h, json_string_value(dtype), json_string_length(dtype));
-	if (!json_is_array(shape) || n > ARRAY_SIZE(dims)) {
-		h->truncated = true;
-		return;
-	}
-	json_array_foreach (shape, i, d) {
-		if (!json_is_integer(d) || json_integer_value(d) < 0) {
-			h->truncated = true;
-			return;
-		}
-		dims[i] = (uint64_t)json_integer_value(d);
-	}
-	if (!shape_product(dims, n, &p)) {
-		h->truncated = true;
-		return;
-	}
-	model_params_add(h, p);
-}
-
-static void st_metadata(struct model_header *h, json_t *m)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach (m, k, v) {
-		if (json_is_string(v) &&
-		    !model_meta_add(h, k, strlen(k), json_string_value(v), json_string_length(v)))
-			return;
-	}
-}
-
-static int read_safetensors(struct byte_reader *r, struct model_header *h)
-{
-	_cleanup_free_ char *buf = NULL;
-	json_t *root, *v;
-	const char *k;
-	uint64_t hlen;
-	uint8_t le[8];
-	int ret = byte_read(r, 0, le, 8);
-
-	if (ret < 0)
-		return ret;
-	hlen = 0;
-	for (int i = 7; i >= 0; i--)
-		hlen = hlen << 8 | le[i];
-	if (hlen > r->src->size - 8)
-		return -EBADMSG;
-	if (hlen > MODEL_SAFETENSORS_JSON_MAX) {
-		h->truncated = true; /* too large to parse here: the counts stay unknown */
-		return 0;
-	}
-	buf = malloc(hlen);
-	if (!buf)
-		return -ENOMEM;
-	if ((ret = byte_read(r, 8, buf, hlen)) < 0)
-		return ret;
-	root = json_loadb(buf, hlen, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return -EBADMSG;
-	}
-	json_object_foreach (root, k, v) {
-		if (!strcmp(k, "__metadata__"))
-			st_metadata(h, v);
-		else if (json_is_object(v))
-			st_tensor(h, v);
-	}
-	json_decref(root);
-	return 0;
 }
 
 /* ---- GGUF v2/v3: header, key/value metadata, tensor infos ---- */
@@ -412,7 +330,7 @@ static void try_onnx(struct byte_reader *r, struct model_header *out)
 static int dispatch(struct byte_reader *r, struct model_header *h)
 {
 	if (!strcmp(h->format, "safetensors"))
-		return read_safetensors(r, h);
+		return model_safetensors_read(r, h);
 	if (!strcmp(h->format, "gguf"))
 		return read_gguf(r, h);
 	if (!strcmp(h->format, "zip") || !strcmp(h->format, "pytorch-zip"))

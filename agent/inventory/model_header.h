@@ -91,8 +91,8 @@ struct model_header {
  * Parse src's header into out (always initialised: format and whatever was
  * parsed before a failure). Returns 0 (possibly with out->truncated),
  * -EBADMSG when the bytes contradict the format they claim, or a read's
- * -errno. Reads at most MODEL_READ_MAX bytes; never allocates beyond one
- * bounded JSON header (safetensors).
+ * -errno. Reads at most MODEL_READ_MAX bytes (a header larger than that is
+ * parsed that far: out->truncated); allocates nothing that outlives the call.
  */
 int model_header_read(const struct byte_src *src, struct model_header *out);
 
