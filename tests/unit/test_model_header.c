@@ -59,6 +59,8 @@ static int parse(const char *name, struct model_header *h)
 	return r;
 }
 
+static int parse_bytes(const void *b, size_t n, struct model_header *h);
+
 static const char *meta(const struct model_header *h, const char *key)
 {
 	for (uint32_t i = 0; i < h->n_meta; i++)
@@ -82,6 +84,25 @@ static void test_model_header_safetensors(void **state)
 	assert_string_equal(h.dtypes[1], "F32");
 	assert_string_equal(meta(&h, "format"), "pt");
 	assert_string_equal(meta(&h, "license"), "mit");
+}
+
+/* JSON escapes in the header: \u00e9 and a surrogate pair become UTF-8 */
+static void test_model_header_safetensors_escapes(void **state)
+{
+	static const char json[] =
+	    "{\"__metadata__\":{\"n\\u0061me\":\"caf\\u00e9 \\ud83d\\ude00\","
+	    "\"n\":7},\"t\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+	    "\"data_offsets\":[0,24]}}  ";
+	uint8_t buf[8 + sizeof(json) - 1 + 24] = {sizeof(json) - 1};
+	struct model_header h;
+
+	memcpy(buf + 8, json, sizeof(json) - 1);
+	assert_int_equal(parse_bytes(buf, sizeof(buf), &h), 0);
+	assert_string_equal(meta(&h, "name"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	assert_int_equal(h.n_meta, 1); /* the number is no string: not kept */
+	assert_int_equal(h.params, 6);
+	buf[8 + sizeof(json) - 2] = 'x'; /* something after the object */
+	assert_int_equal(parse_bytes(buf, sizeof(buf), &h), -EBADMSG);
 }
 
 static void test_model_header_gguf(void **state)
@@ -299,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_model_header_safetensors),
+	    cmocka_unit_test(test_model_header_safetensors_escapes),
 	    cmocka_unit_test(test_model_header_gguf),
 	    cmocka_unit_test(test_model_header_gguf_from_an_fd),
 	    cmocka_unit_test(test_model_header_onnx),
