@@ -89,8 +89,11 @@ static const uint8_t gguf_size[GGUF_TYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8
 struct gguf {
 	struct byte_cursor c;
 	struct model_header *h;
-	char ctx_arch[MODEL_KEY_MAX]; /* prefix of the <arch>.context_length seen */
-	uint64_t ctx_len;
+	struct {
+		char arch[MODEL_KEY_MAX]; /* the prefix of a <arch>.context_length seen */
+		uint64_t len;
+	} ctx[4]; /* a file may carry several (a vision tower's): the arch's wins at the end */
+	uint32_t n_ctx;
 };
 
 /* A string: its first cap-1 bytes into buf (may be NULL), the rest skipped. */
@@ -204,9 +207,9 @@ static int gguf_kv(struct gguf *g)
 			return r < 0 ? r : 0; /* another type: ignored */
 		if (ftype)
 			h->file_type = u > INT32_MAX ? -1 : (int32_t)u;
-		else if (!g->ctx_len) {
-			g->ctx_len = u;
-			byte_text_copy(g->ctx_arch, sizeof(g->ctx_arch), key,
+		else if (g->n_ctx < ARRAY_SIZE(g->ctx)) {
+			g->ctx[g->n_ctx].len = u;
+			byte_text_copy(g->ctx[g->n_ctx++].arch, MODEL_KEY_MAX, key,
 				       klen - strlen(".context_length"));
 		}
 		return 0;
@@ -244,9 +247,9 @@ static int gguf_body(struct gguf *g, uint64_t n_kv, uint64_t n_tensors)
 		r = gguf_kv(g);
 	if (r < 0)
 		return r;
-	/* the arch's own context length (a file may carry others, e.g. a vision tower's) */
-	if (g->ctx_len && (!g->h->arch[0] || !strcmp(g->ctx_arch, g->h->arch)))
-		g->h->context_length = g->ctx_len;
+	for (uint32_t i = g->n_ctx; i-- > 0;) /* the arch's own; the first one if no arch */
+		if (!strcmp(g->ctx[i].arch, g->h->arch) || (!g->h->arch[0] && i == 0))
+			g->h->context_length = g->ctx[i].len;
 	for (uint64_t i = 0; i < n_tensors && r >= 0; i++)
 		r = gguf_tensor(g);
 	return r;
