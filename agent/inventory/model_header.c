@@ -297,6 +297,64 @@ const char *model_gguf_file_type(uint32_t file_type)
 	return file_type < ARRAY_SIZE(ftypes) ? ftypes[file_type] : NULL;
 }
 
+/* ---- NumPy .npy: magic, version, header length, a dict literal, the data ---- */
+
+/* The product of the header's 'shape': (2, 3) → 6, () → 1; 0 when unreadable. */
+static uint64_t npy_elements(const char *text)
+{
+	const char *c = strstr(text, "'shape'");
+	uint64_t p = 1;
+	char *end;
+
+	if (!c || !(c = strchr(c, '(')))
+		return 0;
+	for (c++;; c = end) {
+		while (*c == ' ' || *c == ',')
+			c++;
+		if (*c == ')')
+			return p;
+		if (*c < '0' || *c > '9' || __builtin_mul_overflow(p, strtoull(c, &end, 10), &p))
+			return 0;
+	}
+}
+
+/*
+ * An object array's data is a pickle (np.load runs it with allow_pickle):
+ * its dtype descr says 'O', alone or in a structured dtype's fields.
+ */
+static int read_npy(struct byte_reader *r, struct model_header *h)
+{
+	char text[4096 + 1];
+	uint8_t pre[12] = {0};
+	uint64_t hlen, data;
+	int ret = byte_read(r, 0, pre, r->src->size < 12 ? 10 : 12);
+
+	if (ret < 0)
+		return ret == -ENODATA ? -EBADMSG : ret;
+	if (pre[6] < 1 || pre[6] > 3)
+		return -EBADMSG;
+	/* v1: a u16 length; v2 and v3: a u32 */
+	hlen = pre[6] == 1
+		   ? (uint64_t)(pre[8] | pre[9] << 8)
+		   : (uint64_t)(pre[8] | pre[9] << 8 | pre[10] << 16) | (uint64_t)pre[11] << 24;
+	data = (pre[6] == 1 ? 10 : 12) + hlen;
+	if (data > r->src->size)
+		return -EBADMSG;
+	if ((ret = byte_read(r, data - hlen, text, hlen < 4096 ? hlen : 4096)) < 0)
+		return ret;
+	text[hlen < 4096 ? hlen : 4096] = '\0';
+	h->tensors = 1;
+	model_params_add(h, npy_elements(text));
+	if (strstr(text, "|O'") || strstr(text, "'O'")) {
+		h->pickle = true;
+		h->pickle_at = (struct model_pickle_loc){.method = MODEL_PICKLE_RAW,
+							 .off = data,
+							 .len = r->src->size - data,
+							 .size = r->src->size - data};
+	}
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 /* A protocol 0/1 pickle has no PROTO: "c<module>\n<name>\n" (GLOBAL) is the telling start. */
@@ -338,6 +396,8 @@ static int dispatch(struct byte_reader *r, struct model_header *h)
 		return read_gguf(r, h);
 	if (!strcmp(h->format, "zip") || !strcmp(h->format, "pytorch-zip"))
 		return model_zip_read(r, h);
+	if (!strcmp(h->format, "numpy"))
+		return read_npy(r, h);
 	if (!strcmp(h->format, "pickle")) {
 		h->pickle = true;
 		h->pickle_at = (struct model_pickle_loc){

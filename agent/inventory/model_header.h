@@ -15,6 +15,8 @@
  *                is skipped by its length);
  *   pytorch-zip  where `<archive>/data.pkl` is (stored or deflated; zip64
  *                directories too) so pickle_scan can read it;
+ *   numpy (.npy) element count; an object array's data is a pickle (np.load
+ *                with allow_pickle runs it): where it starts;
  *   pickle       the whole file is the pickle.
  * Everything lands in fixed-size fields: nothing for the caller to free.
  *
@@ -49,8 +51,8 @@ struct model_opset {
 
 enum model_pickle_method {
 	MODEL_PICKLE_NONE = 0,
-	MODEL_PICKLE_RAW,      /* the whole file is a pickle (or several in a row) */
-	MODEL_PICKLE_STORED,   /* a zip entry stored as is */
+	MODEL_PICKLE_RAW,    /* not in a zip: the file from off on (a .npy's data, or all of it) */
+	MODEL_PICKLE_STORED, /* a zip entry stored as is */
 	MODEL_PICKLE_DEFLATED, /* a zip entry compressed with deflate */
 };
 

@@ -219,6 +219,11 @@ static void test_model_header_plain_zip_and_pickles(void **state)
 	assert_string_equal(h.format, "pickle");
 	assert_int_equal(h.pickle_at.method, MODEL_PICKLE_RAW);
 	assert_int_equal(h.pickle_at.len, 40);
+	assert_int_equal(parse("evil_object.npy", &h), 0);
+	assert_string_equal(h.format, "numpy");
+	assert_int_equal(h.params, 6);
+	assert_true(h.pickle);
+	assert_int_equal(h.pickle_at.off, 128); /* the header pads the data to 64-byte blocks */
 	/* protocol 0 has no PROTO: its GLOBAL line tells */
 	assert_int_equal(parse("evil_p0.pkl", &h), 0);
 	assert_string_equal(h.format, "pickle");

@@ -183,6 +183,8 @@ static void test_pickle_scan_zip_entries_stored_and_deflated(void **state)
 
 	scan_model("evil_torch.pt", &r);
 	assert_dangerous(&r, "posix.system");
+	scan_model("evil_object.npy", &r); /* a NumPy object array's data */
+	assert_dangerous(&r, "posix.system");
 	scan_model("zip64_torch.pt", &r);
 	assert_dangerous(&r, "posix.system");
 	scan_model("evil_deflated.pt", &r); /* inflated as it is walked */
