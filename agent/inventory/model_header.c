@@ -5,6 +5,7 @@
 
 #include "core/util.h"
 #include "inventory/model_header_internal.h"
+#include "inventory/pickle_scan.h"
 #include "sense/sniff.h"
 
 /* ---- shared helpers ---- */
@@ -357,21 +358,25 @@ static int read_npy(struct byte_reader *r, struct model_header *h)
 
 /* ---- dispatch ---- */
 
-/* A protocol 0/1 pickle has no PROTO: "c<module>\n<name>\n" (GLOBAL) is the telling start. */
-static bool old_pickle(const uint8_t *b, size_t n)
+/*
+ * A protocol 0/1 pickle has no PROTO to tell it by, and can start with any
+ * opcode ("(0cposix..." runs as well as "cposix..."): it is one when its
+ * first 4 KiB walk as pickle opcodes, to a STOP or to the window's end.
+ * Text and other binaries fail within a few bytes.
+ */
+static bool old_pickle(const struct byte_src *src)
 {
-	size_t i = 1, lines = 0;
+	struct pickle_report *rep = malloc(sizeof(*rep));
+	struct pickle_limits lim;
+	int r;
 
-	if (n < 4 || b[0] != 'c')
+	if (!rep)
 		return false;
-	for (; i < n && lines < 2; i++) {
-		if (b[i] == '\n' && (i == 1 || b[i - 1] != '\n'))
-			lines++;
-		else if (!(b[i] == '_' || b[i] == '.' || (b[i] >= '0' && b[i] <= '9') ||
-			   ((b[i] | 0x20) >= 'a' && (b[i] | 0x20) <= 'z')))
-			return false;
-	}
-	return lines == 2;
+	pickle_limits_default(&lim);
+	lim.max_bytes = 4096;
+	r = pickle_scan(src, 0, src->size, &lim, rep);
+	free(rep);
+	return r == 0 || r == -E2BIG;
 }
 
 /* ONNX only when the whole file walks as a ModelProto with a graph (model_container.c). */
@@ -419,7 +424,7 @@ int model_header_read(const struct byte_src *src, struct model_header *out)
 	if ((ret = byte_read(&r, 0, head, n)) < 0)
 		return ret;
 	out->format = sniff_format(head, n);
-	if (!strcmp(out->format, "unknown") && old_pickle(head, n))
+	if (!strcmp(out->format, "unknown") && n > 0 && head[0] != 0x08 && old_pickle(src))
 		out->format = "pickle";
 	else if (!strcmp(out->format, "unknown") && n > 0 && head[0] == 0x08)
 		try_onnx(&r, out); /* protobuf has no magic: ModelProto starts with ir_version */

@@ -228,6 +228,12 @@ static void test_model_header_plain_zip_and_pickles(void **state)
 	assert_int_equal(parse("evil_p0.pkl", &h), 0);
 	assert_string_equal(h.format, "pickle");
 	assert_true(h.pickle);
+	assert_int_equal(parse("evil_p0_marked.pkl", &h), 0); /* "(1" first: any opcode may lead */
+	assert_true(h.pickle);
+	assert_int_equal(parse("benign_p1.pkl", &h), 0);
+	assert_string_equal(h.format, "pickle");
+	assert_int_equal(parse_bytes("cat\ndog\nand more text\n", 22, &h), 0);
+	assert_string_equal(h.format, "unknown"); /* text is no pickle */
 }
 
 static int parse_bytes(const void *b, size_t n, struct model_header *h)

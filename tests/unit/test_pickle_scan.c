@@ -88,11 +88,12 @@ static void assert_dangerous(const struct pickle_report *r, const char *name)
 
 static void test_pickle_scan_reduce_payload_every_protocol(void **state)
 {
-	static const char *const files[] = {"evil_p0.pkl", "evil_p2.pkl", "evil_p4.pkl"};
-	static const uint8_t protos[] = {0, 2, 4};
+	static const char *const files[] = {"evil_p0.pkl", "evil_p2.pkl", "evil_p4.pkl",
+					    "evil_p0_marked.pkl"};
+	static const uint8_t protos[] = {0, 2, 4, 0};
 	struct pickle_report r;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		assert_int_equal(scan_file(files[i], &r), 0);
 		assert_true(r.complete);
 		assert_int_equal(r.protocol, protos[i]);
