@@ -86,7 +86,9 @@ struct pickle_report {
 };
 
 /*
- * Walk the pickle(s) in [off, off + len) of src. Returns 0 when every byte
+ * Walk the pickle(s) in [off, off + len) of src (lim NULL: the defaults);
+ * after a STOP the walk goes on only where the next byte is PROTO, the rest
+ * is out->trailing. Returns 0 when every byte
  * was walked (out->complete), or: -EBADMSG (not a valid pickle there: an
  * unknown opcode, a stack underflow, a bad argument — where the unpickler
  * fails too), -E2BIG (a limit was reached: the rest was not looked at),
