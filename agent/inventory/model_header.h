@@ -86,6 +86,9 @@ struct model_header {
 	struct model_kv meta[MODEL_META_MAX];
 	struct model_pickle_loc pickle_at;
 	uint32_t zip_entries; /* entries in a zip's central directory */
+	uint32_t zip_pickles; /* entries named data.pkl: more than one is a crafted zip (which
+			       * one a loader takes differs between zip readers); pickle_at is
+			       * torch's <archive>/data.pkl, the first of them */
 	uint64_t bytes_read;  /* what the parse read from the source (the I/O it cost) */
 };
 

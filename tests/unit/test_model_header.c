@@ -193,6 +193,17 @@ static void test_model_header_deflated_data_pkl(void **state)
 	assert_int_equal(h.pickle_at.size, 34 + 4096); /* the pickle and its zero padding */
 }
 
+static void test_model_header_twin_data_pkl_is_counted(void **state)
+{
+	struct model_header h;
+
+	assert_int_equal(parse("benign_torch.pt", &h), 0);
+	assert_int_equal(h.zip_pickles, 1);
+	assert_int_equal(parse("twin_torch.pt", &h), 0);
+	assert_int_equal(h.zip_pickles, 2);	    /* the caller's cue: a crafted archive */
+	assert_int_equal(h.pickle_at.off, 30 + 16); /* the first */
+}
+
 /* sizes, offset and counts all 0xffff.. in the 32-bit fields: the zip64 records say */
 static void test_model_header_zip64(void **state)
 {
@@ -338,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_model_header_torch_zip_points_at_data_pkl),
 	    cmocka_unit_test(test_model_header_deflated_data_pkl),
 	    cmocka_unit_test(test_model_header_zip64),
+	    cmocka_unit_test(test_model_header_twin_data_pkl_is_counted),
 	    cmocka_unit_test(test_model_header_plain_zip_and_pickles),
 	    cmocka_unit_test(test_model_header_hostile_headers),
 	    cmocka_unit_test(test_model_header_truncated_fixtures_never_overread),
