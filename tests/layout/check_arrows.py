@@ -6,7 +6,7 @@ import os
 import re
 import sys
 
-ORDER = ["core", "sense", "stream", "detect", "confine", "respond", "daemon", "cli"]
+ORDER = ["core", "sense", "inventory", "stream", "detect", "confine", "respond", "ship", "daemon", "cli"]
 INCLUDE = re.compile(r'^#include "([a-z]+)/([a-z_0-9]+)\.h"')
 
 
@@ -14,7 +14,7 @@ def main(root):
     bad = []
     for stage in ORDER:
         d = os.path.join(root, "agent", stage)
-        for f in sorted(os.listdir(d)):
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             path = os.path.join(d, f)
             for n, line in enumerate(open(path), 1):
                 m = INCLUDE.match(line)
