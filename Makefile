@@ -54,7 +54,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_build detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/derive_proc detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
-	respond/webhook_sign respond/spool respond/playbook respond/playbook_read respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
+	respond/webhook_sign respond/spool respond/playbook respond/playbook_read respond/act respond/incident respond/webhook respond/webhook_deliver respond/respond respond/respond_steps respond/respond_cmd \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
