@@ -62,7 +62,7 @@ VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watc
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident webhook
+	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident webhook respond
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
