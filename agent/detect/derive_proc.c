@@ -94,29 +94,28 @@ static struct dproc *proc_add(struct derive *d)
 
 /* ---- processes ---- */
 
-/* The parent's key: its entity id, else "pid:N". */
+/* A process's key: its entity id (field entity), else "pid:N" (field pid). */
+static char *proc_key(const struct rule_view *v, enum field_id entity, enum field_id pid, char *buf,
+		      size_t len)
+{
+	const struct rval *p = view_first(v, pid);
+
+	if (dv_cstr(v, entity, buf, len))
+		return buf;
+	if (!p)
+		return NULL;
+	snprintf(buf, len, "pid:%lld", (long long)p->i);
+	return buf;
+}
+
 static char *parent_key(const struct rule_view *v, char *buf, size_t len)
 {
-	const struct rval *pp = view_first(v, F_PARENT_PID);
-
-	if (dv_cstr(v, F_PARENT_ENTITY, buf, len))
-		return buf;
-	if (!pp)
-		return NULL;
-	snprintf(buf, len, "pid:%lld", (long long)pp->i);
-	return buf;
+	return proc_key(v, F_PARENT_ENTITY, F_PARENT_PID, buf, len);
 }
 
 static char *self_key(const struct rule_view *v, char *buf, size_t len)
 {
-	const struct rval *pid = view_first(v, F_PROC_PID);
-
-	if (dv_cstr(v, F_PROC_ENTITY, buf, len))
-		return buf;
-	if (!pid)
-		return NULL;
-	snprintf(buf, len, "pid:%lld", (long long)pid->i);
-	return buf;
+	return proc_key(v, F_PROC_ENTITY, F_PROC_PID, buf, len);
 }
 
 /* argv NUL-separated (or the command line as one argument) into buf; its length. */

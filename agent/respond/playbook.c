@@ -122,10 +122,10 @@ static int read_item(struct reader *rd, const struct ynode *m)
 		struct webhook_def w = {0};
 
 		if (pbr_read_webhook(rd, m, &w) < 0) {
-			pbr_webhook_fini(&w);
+			webhook_def_fini(&w);
 			return 0;
 		}
-		return PUT_NAMED(s->hooks, s->nhooks, &w, pbr_webhook_fini);
+		return PUT_NAMED(s->hooks, s->nhooks, &w, webhook_def_fini);
 	}
 	if (ymap_get(m, "egress_allowlist")) {
 		struct egress_allowlist e = {0};
@@ -222,7 +222,7 @@ struct playbook_set *playbooks_free(struct playbook_set *s)
 	for (unsigned i = 0; i < s->npbs; i++)
 		pbr_playbook_fini(&s->pbs[i]);
 	for (unsigned i = 0; i < s->nhooks; i++)
-		pbr_webhook_fini(&s->hooks[i]);
+		webhook_def_fini(&s->hooks[i]);
 	for (unsigned i = 0; i < s->negress; i++)
 		egress_allowlist_fini(&s->egress[i]);
 	free(s->pbs);

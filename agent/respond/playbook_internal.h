@@ -32,6 +32,5 @@ int pbr_read_playbook(struct reader *rd, const struct ynode *m, struct playbook 
 int pbr_read_webhook(struct reader *rd, const struct ynode *m, struct webhook_def *w);
 int pbr_read_egress(struct reader *rd, const struct ynode *m, struct egress_allowlist *e);
 void pbr_playbook_fini(struct playbook *pb);
-void pbr_webhook_fini(struct webhook_def *w);
 
 #endif

@@ -426,7 +426,7 @@ int pbr_read_egress(struct reader *rd, const struct ynode *m, struct egress_allo
 	return 0;
 }
 
-void pbr_webhook_fini(struct webhook_def *w)
+void webhook_def_fini(struct webhook_def *w)
 {
 	free(w->name);
 	free(w->url);

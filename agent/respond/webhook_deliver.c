@@ -157,13 +157,7 @@ void whk_conf_free(struct ep_conf *cf)
 {
 	if (!cf)
 		return;
-	free(cf->def.name);
-	free(cf->def.url);
-	free(cf->def.secret_file);
-	free(cf->def.ca_file);
-	free(cf->def.ca_dir);
-	free(cf->def.client_cert);
-	free(cf->def.client_key);
+	webhook_def_fini(&cf->def);
 	explicit_bzero(&cf->key, sizeof(cf->key));
 	free(cf);
 }
