@@ -54,9 +54,9 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	inventory/byte_src inventory/model_header inventory/model_safetensors inventory/model_container \
 	inventory/pickle_stream inventory/pickle_scan inventory/pickle_ops inventory/pickle_classify \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
-	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
+	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_build detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/derive_proc detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
-	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
+	respond/webhook_sign respond/spool respond/playbook respond/playbook_read respond/act respond/incident respond/webhook respond/webhook_deliver respond/respond respond/respond_steps respond/respond_cmd \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
@@ -67,7 +67,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	model_header pickle_scan
+	webhook respond model_header pickle_scan
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help

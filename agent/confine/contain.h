@@ -17,7 +17,7 @@
  * rebuilding a process set whose pinned map was lost, and saying so loudly
  * (contain_problems_json) when something cannot be restored.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_CONTAIN_H
 #define VIGIL_CONTAIN_H

@@ -4,7 +4,7 @@
  * contain_state.c (containments.json) and contain_load.c (the programs,
  * teardown, allowlists) share. Other modules use contain.h.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_CONTAIN_INTERNAL_H
 #define VIGIL_CONTAIN_INTERNAL_H

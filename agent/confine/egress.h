@@ -8,7 +8,7 @@
  * logging; reading them from playbook files is playbook.h's, programming
  * the kernel contain.h's.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_EGRESS_H
 #define VIGIL_EGRESS_H

@@ -10,7 +10,7 @@
  * TSYNC, exec. Exit codes like env(1): 125 vigil failed, 126 cannot
  * execute, 127 not found; otherwise the command's own (it replaces vigil).
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_LAUNCH_H
 #define VIGIL_LAUNCH_H

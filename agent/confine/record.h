@@ -11,7 +11,7 @@
  * installing the filter and exec; optionally merged into an existing
  * profile (its rules kept, the observed calls it does not allow added).
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_RECORD_H
 #define VIGIL_RECORD_H

@@ -13,7 +13,7 @@
  * verdicts vigild reports violations by. Reading profiles is
  * seccomp_profile.h's; loading the filter and launching launch.h's.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SECCOMP_FILTER_H
 #define VIGIL_SECCOMP_FILTER_H

@@ -9,7 +9,7 @@
  * names of actions and architectures. Turning a profile into a filter is
  * seccomp_filter.h's, launching under it launch.h's.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SECCOMP_PROFILE_H
 #define VIGIL_SECCOMP_PROFILE_H

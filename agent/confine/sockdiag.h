@@ -7,7 +7,7 @@
  * process's network namespace. Stateless; knows nothing of cells or
  * playbooks; logs nothing.
  *
- * Stage confine/: includes core/ to detect/; never respond/: it runs no playbooks.
+ * Stage confine/: includes core/ to detect/; does not include respond/: it runs no playbooks.
  */
 #ifndef VIGIL_SOCKDIAG_H
 #define VIGIL_SOCKDIAG_H

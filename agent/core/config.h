@@ -7,7 +7,7 @@
  * and the dotted key. Does not expand globs or touch the kernel: probes.c
  * turns watch lists into map entries, enrich.c applies workload selectors.
  *
- * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
+ * Stage core/: includes no other stage; does not know events, rules or the kernel side.
  */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H

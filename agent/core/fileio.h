@@ -8,7 +8,7 @@
  * loads and runs as root (config, rules, playbooks, exec scripts). Stateless;
  * logs nothing (callers do).
  *
- * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
+ * Stage core/: includes no other stage; does not know events, rules or the kernel side.
  */
 #ifndef VIGIL_FILEIO_H
 #define VIGIL_FILEIO_H

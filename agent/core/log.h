@@ -7,7 +7,7 @@
  * `return log_error_errno(r, "...")`. Library-ish modules log at debug only;
  * their callers decide what a user sees.
  *
- * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
+ * Stage core/: includes no other stage; does not know events, rules or the kernel side.
  */
 #ifndef VIGIL_LOG_H
 #define VIGIL_LOG_H

@@ -3,7 +3,7 @@
  * util.h — small helpers with no state: cleanup attributes, clocks, time
  * formatting, size/duration parsing, lexical path normalisation.
  *
- * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
+ * Stage core/: includes no other stage; does not know events, rules or the kernel side.
  */
 #ifndef VIGIL_UTIL_H
 #define VIGIL_UTIL_H

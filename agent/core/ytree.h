@@ -9,7 +9,7 @@
  * scalar's value back to the file's line and column (folded and quoted
  * scalars included), so errors deep inside a condition say file:line:col.
  *
- * Stage core/: depends on no other stage; knows nothing of events, rules or the kernel side.
+ * Stage core/: includes no other stage; does not know events, rules or the kernel side.
  */
 #ifndef VIGIL_YTREE_H
 #define VIGIL_YTREE_H

@@ -17,7 +17,7 @@
  * invalid JSON). The handler runs on the loop's thread, as every other
  * stage does: no locking of the daemon's state.
  *
- * Stage daemon/: the top; wires the stages and owns no detection or response logic.
+ * Stage daemon/: includes any stage (the top); does not detect or act: it wires the stages.
  */
 #ifndef VIGIL_CONTROL_H
 #define VIGIL_CONTROL_H

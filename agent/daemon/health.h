@@ -3,7 +3,7 @@
  * health.h — daemon: vigild's account of itself, for vigil status, the
  * heartbeat and the stream (drop events, resyncs, agent-start).
  *
- * Stage daemon/: the top; wires the stages and owns no detection or response logic.
+ * Stage daemon/: includes any stage (the top); does not detect or act: it wires the stages.
  */
 #ifndef VIGIL_HEALTH_H
 #define VIGIL_HEALTH_H

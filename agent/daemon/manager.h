@@ -5,7 +5,7 @@
  * The struct is the daemon's own (health.c reads its counters); no other
  * stage includes this header.
  *
- * Stage daemon/: the top; wires the stages and owns no detection or response logic.
+ * Stage daemon/: includes any stage (the top); does not detect or act: it wires the stages.
  */
 #ifndef VIGIL_MANAGER_H
 #define VIGIL_MANAGER_H

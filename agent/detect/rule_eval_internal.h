@@ -2,7 +2,8 @@
 /*
  * rule_eval_internal.h — detect: the engine's state, shared by rule_eval.c
  * (conditions, output, alerts, the engine) and rule_seq.c (the bounded state
- * of sequence and threshold rules). Other modules use rules.h.
+ * of sequence and threshold rules). Other modules use rules.h. *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_RULE_EVAL_INTERNAL_H
 #define VIGIL_RULE_EVAL_INTERNAL_H

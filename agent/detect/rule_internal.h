@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rule_internal.h — detect: what the rule loader's three phases share, as
- * Falco splits its loader: rule_read.c (files → lists, macros and rules,
- * each with its source node; values), rule_compile.c (condition text →
- * struct pnode, analysis, the optimizer, one rule) and rule_select.c
+ * rule_internal.h — detect: what the rule loader's phases share, as Falco
+ * splits its loader: rule_read.c (files → lists, macros and rules, each
+ * with its source node; values), rule_compile.c (condition text → struct
+ * pnode, exceptions, analysis, the optimizer), rule_build.c (one rule from
+ * its item: output, tags, severity, sequence, threshold) and rule_select.c
  * (enable/disable/severity, the index by event.action, ruleset_load). Not
  * for other modules: they use rules.h.
+ *
+ * Stage detect/: includes core/, sense/, stream/; does not act: no signals, cells, webhooks.
  */
 #ifndef VIGIL_RULE_INTERNAL_H
 #define VIGIL_RULE_INTERNAL_H
@@ -50,6 +53,15 @@ struct compiler {
 /* The event.action values a condition can match (a bit mask of enum action_bit). */
 uint32_t rc_actions_of(const struct pnode *n);
 bool rc_add_value(struct compiler *c, struct pnode *n, const struct cond_val *v);
+/* Condition text (a YAML scalar of d) → a tree; NULL after reporting the error. */
+struct pnode *rc_compile_cond(struct compiler *c, const struct ydoc *d, const struct ynode *text);
+/* And-not each of the exceptions ex onto *cond. */
+bool rc_compile_exceptions(struct compiler *c, const struct ydoc *d, const struct ynode *ex,
+			   struct pnode **cond);
+/* Flat and/or chains, event.action tests as one bit mask; NULL on no memory (n is freed). */
+struct pnode *rc_optimize(struct pnode *n);
+/* A field's id, or -1 after reporting it unknown (with a "did you mean") at off. */
+int rc_resolve_field(struct compiler *c, const char *name, uint32_t off);
 int rc_build_set(struct pnode *n);
 struct rule *rc_compile_rule(struct compiler *c, const struct named *it);
 struct named *rc_find_named(struct named *tab, unsigned n, const char *name);

@@ -103,6 +103,8 @@ struct pb_alert {
 int playbooks_load(const char *const *paths, unsigned npaths, unsigned flags,
 		   struct rules_diag *diag, struct playbook_set **ret);
 struct playbook_set *playbooks_free(struct playbook_set *s);
+/* Free a definition's strings (the set's, or a copy such as webhook.c's). */
+void webhook_def_fini(struct webhook_def *w);
 /* Does pb want this alert? */
 bool playbook_matches(const struct playbook *pb, const struct pb_alert *a);
 const struct webhook_def *playbooks_webhook(const struct playbook_set *s, const char *name);

@@ -58,7 +58,13 @@ int webhook_send(struct webhooks *w, const char *endpoint, const char *body, siz
 		 char *id_out);
 json_t *webhooks_stats(struct webhooks *w);
 
-/* Should an HTTP status be retried? (network errors are: status 0) */
-bool webhook_retryable(long status);
+/*
+ * What an attempt's answer means: a 2xx is delivered (removed from the
+ * spool); no answer (status 0: connection, TLS, timeout, any libcurl
+ * error), 408, 429 and 5xx but 501 are retried with backoff; any other
+ * status dead-letters the message to the spool's failed/.
+ */
+enum webhook_outcome { WEBHOOK_DELIVERED, WEBHOOK_RETRY, WEBHOOK_REJECTED };
+enum webhook_outcome webhook_outcome(long status);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * probes_internal.h — sense: the probes' state, shared by probes.c (loading,
  * attaching, draining the programs) and watches.c (filling the watch maps
- * from config, pending and workload watches). Other modules use probes.h.
+ * from config, pending and workload watches). Other modules use probes.h. *
+ * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_PROBES_INTERNAL_H
 #define VIGIL_PROBES_INTERNAL_H

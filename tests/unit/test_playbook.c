@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include "respond/playbook.h"
-#include "respond/webhook.h"
 
 static char path[] = "/tmp/vigil-pb-XXXXXX.yaml";
 static char first_error[512];
@@ -179,17 +178,6 @@ static void test_gates_deduplicate_by_target_and_rate_limit(void **state)
 	free(pb.recent);
 }
 
-static void test_webhook_retry_policy(void **state)
-{
-	assert_true(webhook_retryable(0));
-	assert_true(webhook_retryable(408));
-	assert_true(webhook_retryable(429));
-	assert_true(webhook_retryable(503));
-	assert_false(webhook_retryable(501));
-	assert_false(webhook_retryable(400));
-	assert_false(webhook_retryable(404));
-}
-
 /* vigild runs exec scripts as root: one the group can rewrite is refused at load. */
 static void test_exec_script_others_can_change_is_an_error(void **state)
 {
@@ -219,7 +207,6 @@ int main(void)
 	    cmocka_unit_test(test_exec_script_others_can_change_is_an_error),
 	    cmocka_unit_test(test_matching_by_rule_tag_and_severity),
 	    cmocka_unit_test(test_gates_deduplicate_by_target_and_rate_limit),
-	    cmocka_unit_test(test_webhook_retry_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
