@@ -44,7 +44,7 @@ json_t *health_counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_SECCOMP; i++)
+	for (int i = VA_EXEC; i < VA__COUNT; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(
