@@ -52,6 +52,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices sense/workload_watch \
 	inventory/byte_src inventory/model_header inventory/model_container \
+	inventory/inspect inventory/inventory inventory/hasher inventory/approvals \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
@@ -59,9 +60,9 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health daemon/models vigild)
 # the CLI: one file per command area (agent/cli/), vigil.c holds the top table
-CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp
+CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp cli/cmd_bom
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \

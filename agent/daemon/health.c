@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "daemon/health.h"
 #include "daemon/manager.h"
+#include "daemon/models.h"
 
 static const char *const drop_names[VGL_DROP_NR] = {
     [VGL_DROP_RB_FULL + VGL_MSG_EXEC] = "ringbuf_full_exec",
@@ -51,6 +52,7 @@ json_t *health_counters_json(struct manager *m)
 	    o, "events",
 	    json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted, "by_action", a));
 	json_object_set_new(o, "drops", d);
+	json_object_set_new(o, "inventory", models_stats(m));
 	/* UDP is once per process and destination: what was folded, and the
 	 * connects that sent nothing (getaddrinfo's probes), are not in the stream */
 	json_object_set_new(o, "udp",

@@ -587,10 +587,10 @@ static bool pending_for(const struct sniffer *s, uint32_t a, uint32_t b)
 	return false;
 }
 
-bool sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms)
+int sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms)
 {
 	struct timespec until;
-	bool left;
+	bool waited, left;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
@@ -600,10 +600,11 @@ bool sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout
 		until.tv_nsec -= 1000000000l;
 	}
 	pthread_mutex_lock(&s->lock);
+	waited = pending_for(s, a, b);
 	while ((left = pending_for(s, a, b)))
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &until))
 			break;
 	left = pending_for(s, a, b);
 	pthread_mutex_unlock(&s->lock);
-	return !left;
+	return left ? -ETIMEDOUT : waited;
 }

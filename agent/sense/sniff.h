@@ -88,9 +88,9 @@ void sniff_set_inspect(struct sniffer *s, sniff_inspect_fn fn, void (*drop)(void
  * Wait at most timeout_ms until no job of process a or b is queued or being
  * read: the loop calls it before an exec by (or in a child of) a process whose
  * model is still being looked at, so the verdict reaches the stream first.
- * True if none is left.
+ * 0: none was pending; 1: there were, and they are done; -ETIMEDOUT.
  */
-bool sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms);
+int sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms);
 
 /* Pure helpers (unit-tested): format of the first bytes, and the verdict for an extension. */
 const char *sniff_format(const unsigned char *buf, size_t n);
