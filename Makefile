@@ -52,6 +52,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices sense/workload_watch \
 	inventory/byte_src inventory/model_header inventory/model_container \
+	inventory/pickle_stream inventory/pickle_scan inventory/pickle_ops inventory/pickle_classify \
 	inventory/inspect inventory/inventory inventory/hasher inventory/approvals \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \

@@ -43,7 +43,8 @@ int byte_src_fd(struct byte_src *src, int fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	*src = (struct byte_src){.read = fd_read, .ctx = (void *)(intptr_t)fd, .size = (uint64_t)st.st_size};
+	*src = (struct byte_src){
+	    .read = fd_read, .ctx = (void *)(intptr_t)fd, .size = (uint64_t)st.st_size};
 	return 0;
 }
 
@@ -142,9 +143,11 @@ int byte_cursor_u64(struct byte_cursor *c, uint64_t *v)
 /* Length of the valid UTF-8 character at s (n bytes left), 0 when invalid. */
 static size_t utf8_len(const uint8_t *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-				    : s[0] >= 0xf0 && s[0] < 0xf5		   ? 4
-										   : 0;
+	size_t len = s[0] < 0x80		   ? 1
+		     : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+		     : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+		     : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+						   : 0;
 	uint32_t cp;
 
 	if (!len || len > n)

@@ -123,9 +123,9 @@ static int pb_message(struct pb *p, int (*fn)(struct pb *, uint32_t, uint32_t, v
 
 /* TensorProto.DataType, named as safetensors names its dtypes. */
 static const char *const onnx_dtypes[] = {
-    NULL,  "F32",  "U8",    "I8",	  "U16",	 "I16",	    "I32",	"I64",
-    "STR", "BOOL", "F16",   "F64",	  "U32",	 "U64",	    "C64",	"C128",
-    "BF16", "F8_E4M3", "F8_E4M3FNUZ", "F8_E5M2", "F8_E5M2FNUZ", "U4", "I4", "F4_E2M1",
+    NULL,   "F32",     "U8",	      "I8",	 "U16",		"I16", "I32", "I64",
+    "STR",  "BOOL",    "F16",	      "F64",	 "U32",		"U64", "C64", "C128",
+    "BF16", "F8_E4M3", "F8_E4M3FNUZ", "F8_E5M2", "F8_E5M2FNUZ", "U4",  "I4",  "F4_E2M1",
 };
 
 struct onnx_tensor {
@@ -275,7 +275,8 @@ int model_onnx_read(struct byte_reader *r, struct model_header *h)
 		return -EBADMSG;
 	h->version = (uint32_t)ir;
 	while (p.c.pos < p.c.end) {
-		if ((ret = pb_key(&p, &field, &wire)) < 0 || (ret = onnx_field(&p, field, wire, &seen)) < 0)
+		if ((ret = pb_key(&p, &field, &wire)) < 0 ||
+		    (ret = onnx_field(&p, field, wire, &seen)) < 0)
 			break;
 	}
 	if (ret == -E2BIG && seen.graph) { /* bounded: what was read stands */
@@ -343,7 +344,8 @@ static int zip_find_dir(struct byte_reader *r, struct zip_dir *d)
 	if ((ret = byte_read(r, size - n, tail, n)) < 0)
 		return ret;
 	for (i = (int64_t)n - ZIP_EOCD_LEN; i >= 0; i--)
-		if (le32(tail + i) == 0x06054b50 && (uint64_t)i + ZIP_EOCD_LEN + le16(tail + i + 20) <= n)
+		if (le32(tail + i) == 0x06054b50 &&
+		    (uint64_t)i + ZIP_EOCD_LEN + le16(tail + i + 20) <= n)
 			break;
 	if (i < 0)
 		return -EBADMSG;
@@ -482,7 +484,8 @@ int model_zip_read(struct byte_reader *r, struct model_header *h)
 			break;
 		h->zip_entries++;
 		if (i == 0)
-			snprintf(archive, sizeof(archive), "%.*s", (int)strcspn(e->name, "/"), e->name);
+			snprintf(archive, sizeof(archive), "%.*s", (int)strcspn(e->name, "/"),
+				 e->name);
 		if ((rank = data_pkl_rank(e, archive)) > best) {
 			best = rank;
 			h->format = "pytorch-zip";

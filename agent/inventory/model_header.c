@@ -75,7 +75,7 @@ static void st_tensor(struct model_header *h, json_t *t)
 		h->truncated = true;
 		return;
 	}
-	json_array_foreach(shape, i, d) {
+	json_array_foreach (shape, i, d) {
 		if (!json_is_integer(d) || json_integer_value(d) < 0) {
 			h->truncated = true;
 			return;
@@ -94,7 +94,7 @@ static void st_metadata(struct model_header *h, json_t *m)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(m, k, v) {
+	json_object_foreach (m, k, v) {
 		if (json_is_string(v) &&
 		    !model_meta_add(h, k, strlen(k), json_string_value(v), json_string_length(v)))
 			return;
@@ -131,7 +131,7 @@ static int read_safetensors(struct byte_reader *r, struct model_header *h)
 		json_decref(root);
 		return -EBADMSG;
 	}
-	json_object_foreach(root, k, v) {
+	json_object_foreach (root, k, v) {
 		if (!strcmp(k, "__metadata__"))
 			st_metadata(h, v);
 		else if (json_is_object(v))
@@ -162,11 +162,11 @@ enum gguf_type {
 
 static const uint8_t gguf_size[GGUF_TYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 
-#define GGUF_KEY_MAX	  (64u << 10) /* llama.cpp's own bound on a key is smaller */
-#define GGUF_KV_MAX	  (1u << 20)
-#define GGUF_TENSORS_MAX  (1u << 24)
-#define GGUF_DIMS_MAX	  4 /* GGML_MAX_DIMS */
-#define GGUF_NEST_MAX	  2 /* arrays of arrays: no deeper */
+#define GGUF_KEY_MAX	 (64u << 10) /* llama.cpp's own bound on a key is smaller */
+#define GGUF_KV_MAX	 (1u << 20)
+#define GGUF_TENSORS_MAX (1u << 24)
+#define GGUF_DIMS_MAX	 4 /* GGML_MAX_DIMS */
+#define GGUF_NEST_MAX	 2 /* arrays of arrays: no deeper */
 
 struct gguf {
 	struct byte_cursor c;
@@ -212,8 +212,9 @@ static int gguf_skip_array(struct gguf *g, int depth)
 	if (type >= GGUF_TYPES)
 		return -EBADMSG;
 	if (gguf_size[type]) /* fixed-size elements: skipped without reading */
-		return n > UINT64_MAX / gguf_size[type] ? -EBADMSG
-							  : byte_cursor_skip(&g->c, n * gguf_size[type]);
+		return n > UINT64_MAX / gguf_size[type]
+			   ? -EBADMSG
+			   : byte_cursor_skip(&g->c, n * gguf_size[type]);
 	for (uint64_t i = 0; i < n; i++)
 		if ((r = gguf_skip(g, type, depth + 1)) < 0)
 			return r;
@@ -351,7 +352,8 @@ static int read_gguf(struct byte_reader *r, struct model_header *h)
 	ret = -EBADMSG;
 	if (version < 2 || version > 3) /* v1 had 32-bit counts; nothing writes it since 2023 */
 		goto out;
-	if ((ret = byte_cursor_u64(&g->c, &n_tensors)) < 0 || (ret = byte_cursor_u64(&g->c, &n_kv)) < 0)
+	if ((ret = byte_cursor_u64(&g->c, &n_tensors)) < 0 ||
+	    (ret = byte_cursor_u64(&g->c, &n_kv)) < 0)
 		goto out;
 	ret = n_kv > GGUF_KV_MAX || n_tensors > GGUF_TENSORS_MAX ? -EBADMSG
 								 : gguf_body(g, n_kv, n_tensors);
@@ -362,11 +364,11 @@ out:
 
 /* llama.cpp's llama_ftype names, by value (gaps: types it removed). */
 static const char *const ftypes[] = {
-    "F32",     "F16",	  "Q4_0",    "Q4_1",   "Q4_1_SOME_F16", NULL,	  NULL,	     "Q8_0",
-    "Q5_0",    "Q5_1",	  "Q2_K",    "Q3_K_S", "Q3_K_M",	"Q3_K_L", "Q4_K_S",  "Q4_K_M",
-    "Q5_K_S",  "Q5_K_M",  "Q6_K",    "IQ2_XXS", "IQ2_XS",	"Q2_K_S", "IQ3_XS",  "IQ3_XXS",
-    "IQ1_S",   "IQ4_NL",  "IQ3_S",   "IQ3_M",  "IQ2_S",		"IQ2_M",  "IQ4_XS",  "IQ1_M",
-    "BF16",    "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",	"TQ2_0",  "MXFP4_MOE",
+    "F32",    "F16",	  "Q4_0",     "Q4_1",	  "Q4_1_SOME_F16", NULL,     NULL,	  "Q8_0",
+    "Q5_0",   "Q5_1",	  "Q2_K",     "Q3_K_S",	  "Q3_K_M",	   "Q3_K_L", "Q4_K_S",	  "Q4_K_M",
+    "Q5_K_S", "Q5_K_M",	  "Q6_K",     "IQ2_XXS",  "IQ2_XS",	   "Q2_K_S", "IQ3_XS",	  "IQ3_XXS",
+    "IQ1_S",  "IQ4_NL",	  "IQ3_S",    "IQ3_M",	  "IQ2_S",	   "IQ2_M",  "IQ4_XS",	  "IQ1_M",
+    "BF16",   "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",	   "TQ2_0",  "MXFP4_MOE",
 };
 
 const char *model_gguf_file_type(uint32_t file_type)
@@ -417,9 +419,8 @@ static int dispatch(struct byte_reader *r, struct model_header *h)
 		return model_zip_read(r, h);
 	if (!strcmp(h->format, "pickle")) {
 		h->pickle = true;
-		h->pickle_at = (struct model_pickle_loc){.method = MODEL_PICKLE_RAW,
-							 .len = r->src->size,
-							 .size = r->src->size};
+		h->pickle_at = (struct model_pickle_loc){
+		    .method = MODEL_PICKLE_RAW, .len = r->src->size, .size = r->src->size};
 	}
 	return 0;
 }

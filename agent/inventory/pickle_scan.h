@@ -34,6 +34,7 @@
 
 #define PICKLE_NAME_MAX	   128 /* "module.name", cut to fit */
 #define PICKLE_GLOBALS_MAX 32  /* distinct imports kept; more are counted */
+#define PICKLE_STR_MAX	   255 /* longest module or name the walk follows */
 
 enum pickle_class {
 	PICKLE_SAFE = 0,  /* a known reconstructor: torch._utils._rebuild_tensor_v2, ... */
@@ -62,7 +63,8 @@ void pickle_limits_default(struct pickle_limits *lim);
 struct pickle_report {
 	struct pickle_global globals[PICKLE_GLOBALS_MAX];
 	uint32_t n_globals;
-	uint32_t globals_dropped; /* distinct imports beyond PICKLE_GLOBALS_MAX */
+	uint32_t globals_dropped; /* distinct imports not kept: beyond PICKLE_GLOBALS_MAX, a
+				   * dangerous one takes the place of a safe or unknown one */
 	uint32_t dangerous;	  /* distinct imports classed dangerous (dropped ones too) */
 	uint32_t unknown;	  /* distinct imports classed unknown (dropped ones too) */
 	uint32_t calls;		  /* call opcodes in all */
@@ -71,6 +73,8 @@ struct pickle_report {
 	uint64_t ops;		  /* opcodes walked */
 	uint64_t bytes;		  /* pickle bytes walked */
 	bool complete;		  /* the walk reached the end of the data, no bound hit */
+	uint64_t trailing;	  /* bytes after the last STOP that start no pickle (legacy
+				   * torch files keep raw tensor data there) */
 	int error;		  /* why it stopped early (as returned); 0 when complete */
 	uint64_t error_at;	  /* pickle offset where it stopped */
 };
@@ -90,7 +94,8 @@ int pickle_scan(const struct byte_src *src, uint64_t off, uint64_t len,
 int pickle_scan_model(const struct byte_src *src, const struct model_pickle_loc *loc,
 		      const struct pickle_limits *lim, struct pickle_report *out);
 
-/* Classify module.name after picklescan's unsafe/safe lists. */
+/* Classify module.name after picklescan's unsafe/safe lists (each at most
+ * PICKLE_STR_MAX bytes; "?" or "" is an import the walk could not name). */
 enum pickle_class pickle_classify(const char *module, const char *name);
 const char *pickle_class_name(enum pickle_class cls); /* "safe", "unknown", "dangerous" */
 
