@@ -66,6 +66,19 @@ int models_new(struct manager *m)
 	return 0;
 }
 
+int models_check(const struct vigil_config *cfg)
+{
+	struct approvals *a;
+	char err[512];
+	int r = approvals_load(cfg->inventory_approved_dir, &a, err, sizeof(err));
+
+	if (r < 0)
+		return log_error_errno(r, "approved models: %s", err);
+	printf("%u approved models in %s\n", approvals_count(a), cfg->inventory_approved_dir);
+	approvals_free(a);
+	return 0;
+}
+
 static void save(struct manager *m, struct models *mo)
 {
 	int r;
@@ -399,10 +412,11 @@ json_t *models_stats(struct manager *m)
 	if (!mo)
 		return json_null();
 	hasher_stats(mo->hasher, &hs);
-	o = json_pack("{s:i, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
+	o = json_pack("{s:i, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
 		      "models", inventory_count(mo->inv), "evicted",
 		      (json_int_t)inventory_evicted(mo->inv), "approved",
-		      approvals_count(mo->appr), "hashing", "backlog", (json_int_t)hs.backlog,
+		      approvals_count(mo->appr), "hashing", "queued", (json_int_t)hs.queued,
+		      "backlog", (json_int_t)hs.backlog,
 		      "backlog_bytes", (json_int_t)hs.backlog_bytes, "hashed",
 		      (json_int_t)hs.hashed, "failed", (json_int_t)hs.failed, "dropped",
 		      (json_int_t)hs.dropped, "bytes", (json_int_t)hs.bytes, "rate",

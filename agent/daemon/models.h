@@ -18,11 +18,14 @@
 
 #include <jansson.h>
 
+#include "core/config.h"
 #include "sense/sniff.h"
 
 struct manager;
 struct models;
 
+/* vigild --check: the approved lists load (one line on stderr if not). */
+int models_check(const struct vigil_config *cfg);
 /* After the sniffer and the state dir exist: the state read back, approvals loaded. */
 int models_new(struct manager *m);
 /* Saves the inventory (if it changed) and frees everything. */
