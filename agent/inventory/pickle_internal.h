@@ -34,8 +34,8 @@ void pstream_close(struct pstream *s);
 /* Exactly n bytes, or -ENODATA at the end, -E2BIG past a bound, -EBADMSG for bad deflate data. */
 int pstream_get(struct pstream *s, void *buf, size_t n);
 int pstream_skip(struct pstream *s, uint64_t n);
-/* Is there another byte? Peeks it into *b without consuming it. */
-bool pstream_peek(struct pstream *s, uint8_t *b);
+/* The next byte into *b without consuming it: 1, 0 at the end, or -errno. */
+int pstream_peek(struct pstream *s, uint8_t *b);
 /* A line up to '\n' (consumed, not stored): its first cap bytes into buf, *len its length. */
 int pstream_line(struct pstream *s, char *buf, size_t cap, size_t *len);
 

@@ -31,10 +31,10 @@ static int grow(void **p, uint32_t *cap, size_t elem, uint32_t need, uint32_t ma
 	uint32_t n = *cap ? *cap : 64;
 	void *q;
 
-	if (need <= *cap)
-		return 0;
 	if (need > max)
 		return -E2BIG;
+	if (need <= *cap)
+		return 0;
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
 	q = realloc(*p, (size_t)n * elem);
@@ -307,12 +307,9 @@ static int walk_all(struct walk *w, uint64_t total)
 	int r;
 
 	for (;;) {
-		if (!pstream_peek(w->s, &b)) {
-			if (w->out->pickles)
-				return 0;
-			w->op_off = w->s->pos;
-			return w->s->pos >= w->s->max ? -E2BIG : -EBADMSG; /* nothing to walk */
-		}
+		w->op_off = w->s->pos;
+		if ((r = pstream_peek(w->s, &b)) <= 0)
+			return r < 0 ? r : w->out->pickles ? 0 : -EBADMSG; /* nothing to walk */
 		if (w->out->pickles &&
 		    b != 0x80) { /* another pickle starts with PROTO, or none does */
 			w->out->trailing = total > w->s->pos ? total - w->s->pos : 1;

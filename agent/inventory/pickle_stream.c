@@ -137,12 +137,14 @@ int pstream_skip(struct pstream *s, uint64_t n)
 	return 0;
 }
 
-bool pstream_peek(struct pstream *s, uint8_t *b)
+int pstream_peek(struct pstream *s, uint8_t *b)
 {
-	if (s->pos >= s->max || fill(s) < 0)
-		return false;
+	int r = fill(s); /* buffers, consumes nothing: max is the getters' to enforce */
+
+	if (r < 0)
+		return r == -ENODATA ? 0 : r;
 	*b = s->out[s->out_pos];
-	return true;
+	return 1;
 }
 
 int pstream_line(struct pstream *s, char *buf, size_t cap, size_t *len)
