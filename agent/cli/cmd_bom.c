@@ -106,7 +106,8 @@ static void keep_host_only(json_t *models)
 		size_t k = 0;
 
 		while (k < json_array_size(wl)) {
-			const char *u = json_string_value(json_object_get(json_array_get(wl, k), "unit"));
+			const char *u =
+			    json_string_value(json_object_get(json_array_get(wl, k), "unit"));
 
 			if (u && !strncmp(u, "container:", 10))
 				json_array_remove(wl, k);
@@ -161,9 +162,9 @@ static void print_table(FILE *f, const json_t *models)
 
 	fprintf(f, "%-14s %-9s %-12s %10s %6s  %s\n", "SHA256", "DIGEST", "FORMAT", "SIZE", "LOADS",
 		"PATH / WORKLOADS");
-	json_array_foreach(models, i, m)
-	{
-		const json_t *w, *h = json_object_get(m, "header"), *p = json_object_get(m, "pickle");
+	json_array_foreach (models, i, m) {
+		const json_t *w, *h = json_object_get(m, "header"),
+				 *p = json_object_get(m, "pickle");
 		char size[32], sha[16];
 		size_t k;
 
@@ -178,10 +179,10 @@ static void print_table(FILE *f, const json_t *models)
 		if (p && num(p, "dangerous"))
 			fprintf(f, "%55s  pickle imports %lld dangerous callables\n", "",
 				(long long)num(p, "dangerous"));
-		json_array_foreach(json_object_get(m, "workloads"), k, w)
-		    fprintf(f, "%55s  <- %s%s%s%s (%lld loads)\n", "", str(w, "executable"),
-			    str(w, "unit")[0] ? " [" : "", str(w, "unit"), str(w, "unit")[0] ? "]" : "",
-			    (long long)num(w, "loads"));
+		json_array_foreach (json_object_get(m, "workloads"), k, w)
+			fprintf(f, "%55s  <- %s%s%s%s (%lld loads)\n", "", str(w, "executable"),
+				str(w, "unit")[0] ? " [" : "", str(w, "unit"),
+				str(w, "unit")[0] ? "]" : "", (long long)num(w, "loads"));
 	}
 	if (!json_array_size(models))
 		fprintf(f, "(no model loaded since the inventory started)\n");
@@ -231,19 +232,19 @@ static json_t *evidence(const json_t *m)
 	json_t *occ = json_array(), *v, *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(m, "paths"), i, v)
-	    json_array_append_new(occ, json_pack("{s:O}", "location", v));
+	json_array_foreach (json_object_get(m, "paths"), i, v)
+		json_array_append_new(occ, json_pack("{s:O}", "location", v));
 	e = json_pack("{s:o}", "occurrences", occ);
 	if (str(m, "sha256")[0]) {
 		/* hashed or verified: the bytes were hashed; "name": only the file name says */
 		bool hashed = !strcmp(how, "hashed") || !strcmp(how, "verified");
 		double conf = hashed ? 1.0 : 0.5;
 
-		json_object_set_new(
-		    e, "identity",
-		    json_pack("[{s:s, s:f, s:[{s:s, s:f, s:s}]}]", "field", "hash", "confidence",
-			      conf, "methods", "technique", hashed ? "hash-comparison" : "filename",
-			      "confidence", conf, "value", str(m, "sha256")));
+		json_object_set_new(e, "identity",
+				    json_pack("[{s:s, s:f, s:[{s:s, s:f, s:s}]}]", "field", "hash",
+					      "confidence", conf, "methods", "technique",
+					      hashed ? "hash-comparison" : "filename", "confidence",
+					      conf, "value", str(m, "sha256")));
 	}
 	return e;
 }
@@ -285,8 +286,8 @@ static json_t *model_props(const json_t *m)
 	if (json_object_get(m, "approved"))
 		add_prop(props, "vigil:approved",
 			 json_is_true(json_object_get(m, "approved")) ? "true" : "false");
-	json_array_foreach(json_object_get(m, "workloads"), i, w)
-	    add_prop(props, "vigil:loaded_by", str(w, "executable"));
+	json_array_foreach (json_object_get(m, "workloads"), i, w)
+		add_prop(props, "vigil:loaded_by", str(w, "executable"));
 	return props;
 }
 
@@ -358,16 +359,14 @@ static json_t *cyclonedx(const json_t *resp, const json_t *models)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	json_array_foreach(models, i, m)
-	{
+	json_array_foreach (models, i, m) {
 		char ref[96];
 
 		snprintf(ref, sizeof(ref), "model-%lld-%lld-%lld", (long long)num(m, "dev"),
 			 (long long)num(m, "ino"), (long long)num(m, "mtime_ns"));
 		json_array_append_new(components, model_component(m, ref));
 		json_array_append_new(deps, json_pack("{s:s, s:[]}", "ref", ref, "dependsOn"));
-		json_array_foreach(json_object_get(m, "workloads"), k, w)
-		{
+		json_array_foreach (json_object_get(m, "workloads"), k, w) {
 			const char *wr = workload_ref(wrefs, components, w);
 			json_t *on = json_object_get(by_wl, wr);
 
@@ -376,8 +375,8 @@ static json_t *cyclonedx(const json_t *resp, const json_t *models)
 			json_array_append_new(on, json_string(ref));
 		}
 	}
-	json_object_foreach(by_wl, key, w)
-	    json_array_append_new(deps, json_pack("{s:s, s:O}", "ref", key, "dependsOn", w));
+	json_object_foreach (by_wl, key, w)
+		json_array_append_new(deps, json_pack("{s:s, s:O}", "ref", key, "dependsOn", w));
 	uuid4(uuid);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -417,12 +416,12 @@ static void print_approve(FILE *f, const json_t *resp, const json_t *models)
 	const json_t *m, *w;
 	size_t i, k, skipped = 0;
 
-	fprintf(f, "# Approved models, written by `vigil bom --approve` on %s.\n"
-		   "# Review, then install root-owned (0644) into /etc/vigil/models.d/.\n"
-		   "models:\n",
+	fprintf(f,
+		"# Approved models, written by `vigil bom --approve` on %s.\n"
+		"# Review, then install root-owned (0644) into /etc/vigil/models.d/.\n"
+		"models:\n",
 		str(resp, "host"));
-	json_array_foreach(models, i, m)
-	{
+	json_array_foreach (models, i, m) {
 		const char *d = str(m, "digest");
 
 		/* a tampered blob is not approved by having been seen; pending has no digest */
@@ -433,8 +432,7 @@ static void print_approve(FILE *f, const json_t *resp, const json_t *models)
 		fprintf(f, "  - sha256: %s\n    name: ", str(m, "sha256"));
 		yaml_quoted(f, first_path(m));
 		fprintf(f, "\n    workloads:\n");
-		json_array_foreach(json_object_get(m, "workloads"), k, w)
-		{
+		json_array_foreach (json_object_get(m, "workloads"), k, w) {
 			fprintf(f, "      - ");
 			yaml_quoted(f, str(w, "executable"));
 			fprintf(f, "\n");
@@ -472,8 +470,9 @@ static int parse(int argc, char **argv, struct bom_opts *o, bool json)
 			else if (!strcmp(optarg, "table"))
 				o->format = BOM_TABLE;
 			else {
-				fprintf(stderr, "vigil: bom: --format: cyclonedx, json or table, "
-						"not %s\n",
+				fprintf(stderr,
+					"vigil: bom: --format: cyclonedx, json or table, "
+					"not %s\n",
 					optarg);
 				return -1;
 			}

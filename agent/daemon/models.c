@@ -187,7 +187,8 @@ static void check_pickle(struct manager *m, const struct inv_model *mo, const st
 	for (unsigned i = 0; i < mo->sum.n_callables && i < MODEL_CALLABLES_MAX; i++)
 		ev.model.callables[ev.model.n_callables++] = mo->sum.callables[i];
 	if (!ev.model.n_callables)
-		ev.model.callables[ev.model.n_callables++] = "?.?"; /* an import it could not name */
+		ev.model.callables[ev.model.n_callables++] =
+		    "?.?"; /* an import it could not name */
 	m->models->pickle_alerts++;
 	emit_finding(m, &ev);
 }
@@ -219,8 +220,8 @@ static void check_approved(struct manager *m, const struct inv_model *mo, unsign
 	v = approvals_check(m->models->appr, mo->sha256, w->exe, w->unit);
 	if (v == APPROVAL_OFF || v == APPROVAL_OK)
 		return;
-	ev = finding(v == APPROVAL_WRONG_WORKLOAD ? "workload-not-approved" : "unapproved", mo, path,
-		     pid, uid, gid, cgroup_id);
+	ev = finding(v == APPROVAL_WRONG_WORKLOAD ? "workload-not-approved" : "unapproved", mo,
+		     path, pid, uid, gid, cgroup_id);
 	m->models->unapproved++;
 	emit_finding(m, &ev);
 }
@@ -229,9 +230,9 @@ static void check_approved(struct manager *m, const struct inv_model *mo, unsign
 static void emit_state(struct manager *m, const struct inv_model *mo, const char *change,
 		       const char *path, int wl, uint32_t pid)
 {
-	struct jw *j = ecs_begin(m->ecs, 0, "state", "file",
-				 !strcmp(change, "new-model") ? "creation" : "change",
-				 "model-inventory");
+	struct jw *j =
+	    ecs_begin(m->ecs, 0, "state", "file",
+		      !strcmp(change, "new-model") ? "creation" : "change", "model-inventory");
 	char ino[24];
 
 	if (wl >= 0) {
@@ -310,16 +311,15 @@ void models_sniffed(struct manager *m, struct sniff_job *j)
 
 	j->detail = NULL;
 	workload_of(p, unit, sizeof(unit));
-	if (!mo || !strcmp(j->format, "empty") ||
-	    inventory_record(mo->inv, &l, &e, &chg) < 0) {
+	if (!mo || !strcmp(j->format, "empty") || inventory_record(mo->inv, &l, &e, &chg) < 0) {
 		inspect_detail_free(d);
 		return;
 	}
 	maybe_hash(m, e, d);
 	inspect_detail_free(d);
 	if (chg.new_model || chg.new_workload)
-		emit_state(m, e, chg.new_model ? "new-model" : "new-workload", j->path, chg.workload,
-			   j->pid);
+		emit_state(m, e, chg.new_model ? "new-model" : "new-workload", j->path,
+			   chg.workload, j->pid);
 	check_pickle(m, e, j);
 	check_tampered(m, e, j->path, j->pid, j->uid, j->gid, j->cgroup_id);
 	if (e->sha256[0])
@@ -376,8 +376,7 @@ static json_t *with_approvals(struct models *mo)
 	json_t *doc = inventory_json(mo->inv), *v;
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, "models"), i, v)
-	{
+	json_array_foreach (json_object_get(doc, "models"), i, v) {
 		const char *sha = json_string_value(json_object_get(v, "sha256"));
 		const char *name = sha && sha[0] ? approvals_name(mo->appr, sha) : NULL;
 
@@ -412,17 +411,16 @@ json_t *models_stats(struct manager *m)
 	if (!mo)
 		return json_null();
 	hasher_stats(mo->hasher, &hs);
-	o = json_pack("{s:i, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
-		      "models", inventory_count(mo->inv), "evicted",
-		      (json_int_t)inventory_evicted(mo->inv), "approved",
-		      approvals_count(mo->appr), "hashing", "queued", (json_int_t)hs.queued,
-		      "backlog", (json_int_t)hs.backlog,
-		      "backlog_bytes", (json_int_t)hs.backlog_bytes, "hashed",
-		      (json_int_t)hs.hashed, "failed", (json_int_t)hs.failed, "dropped",
-		      (json_int_t)hs.dropped, "bytes", (json_int_t)hs.bytes, "rate",
-		      (json_int_t)m->cfg->inventory_hash_rate, "findings", "pickle_callable",
-		      (json_int_t)mo->pickle_alerts, "tampered", (json_int_t)mo->tampered,
-		      "unapproved", (json_int_t)mo->unapproved);
+	o = json_pack(
+	    "{s:i, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
+	    "models", inventory_count(mo->inv), "evicted", (json_int_t)inventory_evicted(mo->inv),
+	    "approved", approvals_count(mo->appr), "hashing", "queued", (json_int_t)hs.queued,
+	    "backlog", (json_int_t)hs.backlog, "backlog_bytes", (json_int_t)hs.backlog_bytes,
+	    "hashed", (json_int_t)hs.hashed, "failed", (json_int_t)hs.failed, "dropped",
+	    (json_int_t)hs.dropped, "bytes", (json_int_t)hs.bytes, "rate",
+	    (json_int_t)m->cfg->inventory_hash_rate, "findings", "pickle_callable",
+	    (json_int_t)mo->pickle_alerts, "tampered", (json_int_t)mo->tampered, "unapproved",
+	    (json_int_t)mo->unapproved);
 	if (hs.error)
 		json_object_set_new(json_object_get(o, "hashing"), "error", json_string(hs.error));
 	json_object_set_new(o, "save_errors", json_integer(mo->save_errors));

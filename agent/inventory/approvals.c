@@ -75,8 +75,8 @@ static bool known_key(const char *k)
 	return !strcmp(k, "sha256") || !strcmp(k, "name") || !strcmp(k, "workloads");
 }
 
-static int add_workloads(struct approved *e, const char *name, const struct ynode *seq,
-			 char *err, size_t errlen)
+static int add_workloads(struct approved *e, const char *name, const struct ynode *seq, char *err,
+			 size_t errlen)
 {
 	if (seq->kind != Y_SEQ || seq->nkids > WL_MAX)
 		return bad(err, errlen, name, seq, "workloads: a list of at most 64 names");
@@ -159,9 +159,8 @@ static int yaml_only(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
 
-	return e->d_name[0] != '.' &&
-	       ((n > 5 && !strcmp(e->d_name + n - 5, ".yaml")) ||
-		(n > 4 && !strcmp(e->d_name + n - 4, ".yml")));
+	return e->d_name[0] != '.' && ((n > 5 && !strcmp(e->d_name + n - 5, ".yaml")) ||
+				       (n > 4 && !strcmp(e->d_name + n - 4, ".yml")));
 }
 
 static int load_file(struct approvals *a, const char *path, char *err, size_t errlen)

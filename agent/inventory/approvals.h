@@ -27,8 +27,8 @@
 #define APPROVALS_DIR_DEFAULT "/etc/vigil/models.d"
 
 enum approval {
-	APPROVAL_OFF = 0,	/* no approved list: nothing is checked */
-	APPROVAL_OK,		/* approved for this workload */
+	APPROVAL_OFF = 0,	 /* no approved list: nothing is checked */
+	APPROVAL_OK,		 /* approved for this workload */
 	APPROVAL_UNKNOWN_DIGEST, /* the digest is in no entry */
 	APPROVAL_WRONG_WORKLOAD, /* approved, but not for this workload */
 };

@@ -58,9 +58,9 @@ static int evp_load(struct evp_api *a)
 		void *slot;
 		const char *name;
 	} syms[] = {
-	    {&a->ctx_new, "EVP_MD_CTX_new"},	  {&a->ctx_free, "EVP_MD_CTX_free"},
-	    {&a->sha256, "EVP_sha256"},		  {&a->init, "EVP_DigestInit_ex"},
-	    {&a->update, "EVP_DigestUpdate"},	  {&a->final, "EVP_DigestFinal_ex"},
+	    {&a->ctx_new, "EVP_MD_CTX_new"},  {&a->ctx_free, "EVP_MD_CTX_free"},
+	    {&a->sha256, "EVP_sha256"},	      {&a->init, "EVP_DigestInit_ex"},
+	    {&a->update, "EVP_DigestUpdate"}, {&a->final, "EVP_DigestFinal_ex"},
 	};
 	void *so = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
 
@@ -73,7 +73,8 @@ static int evp_load(struct evp_api *a)
 			dlclose(so);
 			return -ENOENT;
 		}
-		memcpy(syms[i].slot, &f, sizeof(f)); /* object to function pointer, as POSIX allows */
+		memcpy(syms[i].slot, &f,
+		       sizeof(f)); /* object to function pointer, as POSIX allows */
 	}
 	a->so = so;
 	return 0;
@@ -189,9 +190,8 @@ static void hash_one(struct hasher *h, const struct job *j, struct hash_result *
 
 	res->key = j->key;
 	res->error = hasher_sha256_fd(h, j->fd, h->rate, res->sha256);
-	if (res->error == 0 &&
-	    (fstat(j->fd, &st) < 0 || (uint64_t)st.st_size != j->key.size ||
-	     mtime_ns(&st) != j->key.mtime_ns))
+	if (res->error == 0 && (fstat(j->fd, &st) < 0 || (uint64_t)st.st_size != j->key.size ||
+				mtime_ns(&st) != j->key.mtime_ns))
 		res->error = -ESTALE;
 }
 

@@ -8,7 +8,6 @@
 #include "core/util.h"
 #include "inventory/inventory.h"
 
-
 struct inventory {
 	struct inv_model **v;
 	unsigned n, max;
@@ -17,7 +16,7 @@ struct inventory {
 };
 
 static const char *const digest_names[] = {
-    [INV_DIGEST_NONE] = "pending",   [INV_DIGEST_NAME] = "name",
+    [INV_DIGEST_NONE] = "pending",	[INV_DIGEST_NAME] = "name",
     [INV_DIGEST_VERIFIED] = "verified", [INV_DIGEST_HASHED] = "hashed",
     [INV_DIGEST_MISMATCH] = "mismatch",
 };
@@ -244,8 +243,8 @@ struct inv_model *inventory_hashed(struct inventory *inv, const struct inv_key *
 	if (!m->named_sha256[0])
 		m->digest = INV_DIGEST_HASHED;
 	else
-		m->digest = strcmp(m->named_sha256, sha256) ? INV_DIGEST_MISMATCH
-							    : INV_DIGEST_VERIFIED;
+		m->digest =
+		    strcmp(m->named_sha256, sha256) ? INV_DIGEST_MISMATCH : INV_DIGEST_VERIFIED;
 	inv->dirty = true;
 	return m;
 }
@@ -383,8 +382,7 @@ static void summary_from(struct inv_summary *s, const json_t *o)
 	s->globals = get_u64(p, "globals");
 	s->unknown = get_u64(p, "unknown");
 	s->dangerous = get_u64(p, "dangerous");
-	json_array_foreach(c, i, v)
-	{
+	json_array_foreach (c, i, v) {
 		if (s->n_callables == INV_CALLABLES_MAX || !json_is_string(v))
 			break;
 		snprintf(s->callables[s->n_callables++], sizeof(s->callables[0]), "%s",
@@ -397,8 +395,7 @@ static int workloads_from(struct inv_model *m, const json_t *a)
 	const json_t *w;
 	size_t i;
 
-	json_array_foreach(a, i, w)
-	{
+	json_array_foreach (a, i, w) {
 		const char *exe = json_string_value(json_object_get(w, "executable"));
 		const char *unit = json_string_value(json_object_get(w, "unit"));
 		struct inv_workload *slot;
@@ -446,8 +443,7 @@ static int model_from(struct inventory *inv, const json_t *o)
 	m->loads = get_u64(o, "loads");
 	m->first_ns = get_u64(o, "first_seen_ns");
 	m->last_ns = get_u64(o, "last_seen_ns");
-	json_array_foreach(json_object_get(o, "paths"), i, v)
-	{
+	json_array_foreach (json_object_get(o, "paths"), i, v) {
 		if (json_is_string(v) && add_path(m, json_string_value(v)) < 0)
 			return -ENOMEM;
 	}
@@ -463,8 +459,7 @@ int inventory_from_json(struct inventory *inv, const json_t *doc)
 	if (json_integer_value(json_object_get(doc, "version")) != 1)
 		return -EINVAL;
 	inv->evicted = get_u64(doc, "evicted");
-	json_array_foreach(json_object_get(doc, "models"), i, o)
-	{
+	json_array_foreach (json_object_get(doc, "models"), i, o) {
 		if (json_is_object(o) && (r = model_from(inv, o)) < 0)
 			return r;
 	}
