@@ -124,10 +124,15 @@ static void hex(const unsigned char *md, char out[INV_SHA_HEX])
 /* Sleep so that `done` bytes since `start_ns` stay within rate bytes a second. */
 static void pace(uint64_t start_ns, uint64_t done, uint64_t rate)
 {
-	uint64_t due = done * 1000000000ull / rate, spent = clock_ns(CLOCK_MONOTONIC) - start_ns;
+	uint64_t due, spent;
 	struct timespec ts;
 
-	if (!rate || due <= spent)
+	if (!rate)
+		return;
+	/* in two parts: done * 1e9 alone overflows past 18 GB */
+	due = done / rate * 1000000000ull + done % rate * 1000000000ull / rate;
+	spent = clock_ns(CLOCK_MONOTONIC) - start_ns;
+	if (due <= spent)
 		return;
 	ts.tv_sec = (due - spent) / 1000000000ull;
 	ts.tv_nsec = (due - spent) % 1000000000ull;
