@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, ROOT, VIGIL, VIGILD, ecs_check, get, registry, run_suite, wait_until  # noqa: E402
+from harness import SCHEMA, Agent, ROOT, VIGIL, VIGILD, ecs_check, get, registry, run_suite, wait_until  # noqa: E402
 
 TESTS, test = registry()
 SCHEMA_DIR = os.path.join(ROOT, "tests", "fixtures", "cyclonedx")
@@ -292,6 +292,19 @@ def test_status_shows_inventory_and_hashing_backlog(env):
     assert inv["models"] >= 8 and inv["approved"] == 1, inv
     assert inv["hashing"]["backlog"] == 0 and inv["hashing"]["hashed"] >= 7, inv
     assert inv["findings"]["pickle_callable"] >= 2 and inv["findings"]["tampered"] >= 1, inv
+
+
+@test
+def test_inventory_events_fit_the_stream_schema_and_ecs(env):
+    import jsonschema
+    v = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    fields = json.load(open(os.path.join(ROOT, "tests", "fixtures", "ecs-fields.json")))["fields"]
+    evs = [e for e in env.agent.lines(alerts=None)
+           if e["event"]["action"] in ("model-inventory", "model-finding")]
+    assert {e["event"]["action"] for e in evs} == {"model-inventory", "model-finding"}
+    for e in evs:
+        errs = [x.message for x in v.iter_errors(e)] + ecs_check(e, fields)
+        assert not errs, (errs, e)
 
 
 @test
