@@ -147,7 +147,7 @@ $(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view playbook seccomp
+FUZZ_TARGETS := config decode rules json_view playbook seccomp inventory
 # the agent's sources are compiled once, instrumented, and shared by every target
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iagent -Ibuild
 FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))
