@@ -200,7 +200,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigil
 	ln -sf vigil $(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigild
 	install -d -m 0755 $(DESTDIR)/etc/vigil/rules.d \
-		$(DESTDIR)/etc/vigil/playbooks.d
+		$(DESTDIR)/etc/vigil/playbooks.d $(DESTDIR)/etc/vigil/models.d
 
 # The Debian package: dpkg-buildpackage on a copy of the tree that gets
 # packaging/debian as its debian/, so the tree itself stays clean; then lintian.
