@@ -51,7 +51,7 @@ SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
 # the agent, stage by stage (agent/<stage>/<module>.c; docs/design.md)
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices sense/workload_watch \
-	inventory/byte_src inventory/model_header inventory/model_container \
+	inventory/byte_src inventory/model_header inventory/model_safetensors inventory/model_container \
 	inventory/pickle_stream inventory/pickle_scan inventory/pickle_ops inventory/pickle_classify \
 	inventory/inspect inventory/inventory inventory/hasher inventory/approvals \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
@@ -147,7 +147,7 @@ $(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view playbook seccomp inventory
+FUZZ_TARGETS := config decode rules json_view playbook seccomp model_header pickle_scan inventory
 # the agent's sources are compiled once, instrumented, and shared by every target
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iagent -Ibuild
 FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))

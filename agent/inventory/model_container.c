@@ -486,7 +486,8 @@ int model_zip_read(struct byte_reader *r, struct model_header *h)
 		if (i == 0)
 			snprintf(archive, sizeof(archive), "%.*s", (int)strcspn(e->name, "/"),
 				 e->name);
-		if ((rank = data_pkl_rank(e, archive)) > best) {
+		h->zip_pickles += (rank = data_pkl_rank(e, archive)) > 0;
+		if (rank > best) {
 			best = rank;
 			h->format = "pytorch-zip";
 			ret = zip_locate(r, e, h);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
 #include "inventory/model_header_internal.h"
+#include "inventory/pickle_scan.h"
 #include "sense/sniff.h"
 
 /* ---- shared helpers ---- */
@@ -60,87 +60,6 @@ static bool shape_product(const uint64_t *dims, size_t n, uint64_t *ret)
 	return true;
 }
 
-/* ---- safetensors: u64 LE header length, then a JSON object ---- */
-
-static void st_tensor(struct model_header *h, json_t *t)
-{
-	json_t *dtype = json_object_get(t, "dtype"), *shape = json_object_get(t, "shape"), *d;
-	uint64_t dims[16], p;
-	size_t i, n = json_array_size(shape);
-
-	h->tensors++;
-	if (json_is_string(dtype))
-		model_dtype_add(h, json_string_value(dtype), json_string_length(dtype));
-	if (!json_is_array(shape) || n > ARRAY_SIZE(dims)) {
-		h->truncated = true;
-		return;
-	}
-	json_array_foreach (shape, i, d) {
-		if (!json_is_integer(d) || json_integer_value(d) < 0) {
-			h->truncated = true;
-			return;
-		}
-		dims[i] = (uint64_t)json_integer_value(d);
-	}
-	if (!shape_product(dims, n, &p)) {
-		h->truncated = true;
-		return;
-	}
-	model_params_add(h, p);
-}
-
-static void st_metadata(struct model_header *h, json_t *m)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach (m, k, v) {
-		if (json_is_string(v) &&
-		    !model_meta_add(h, k, strlen(k), json_string_value(v), json_string_length(v)))
-			return;
-	}
-}
-
-static int read_safetensors(struct byte_reader *r, struct model_header *h)
-{
-	_cleanup_free_ char *buf = NULL;
-	json_t *root, *v;
-	const char *k;
-	uint64_t hlen;
-	uint8_t le[8];
-	int ret = byte_read(r, 0, le, 8);
-
-	if (ret < 0)
-		return ret;
-	hlen = 0;
-	for (int i = 7; i >= 0; i--)
-		hlen = hlen << 8 | le[i];
-	if (hlen > r->src->size - 8)
-		return -EBADMSG;
-	if (hlen > MODEL_SAFETENSORS_JSON_MAX) {
-		h->truncated = true; /* too large to parse here: the counts stay unknown */
-		return 0;
-	}
-	buf = malloc(hlen);
-	if (!buf)
-		return -ENOMEM;
-	if ((ret = byte_read(r, 8, buf, hlen)) < 0)
-		return ret;
-	root = json_loadb(buf, hlen, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return -EBADMSG;
-	}
-	json_object_foreach (root, k, v) {
-		if (!strcmp(k, "__metadata__"))
-			st_metadata(h, v);
-		else if (json_is_object(v))
-			st_tensor(h, v);
-	}
-	json_decref(root);
-	return 0;
-}
-
 /* ---- GGUF v2/v3: header, key/value metadata, tensor infos ---- */
 
 enum gguf_type {
@@ -171,8 +90,11 @@ static const uint8_t gguf_size[GGUF_TYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8
 struct gguf {
 	struct byte_cursor c;
 	struct model_header *h;
-	char ctx_arch[MODEL_KEY_MAX]; /* prefix of the <arch>.context_length seen */
-	uint64_t ctx_len;
+	struct {
+		char arch[MODEL_KEY_MAX]; /* the prefix of a <arch>.context_length seen */
+		uint64_t len;
+	} ctx[4]; /* a file may carry several (a vision tower's): the arch's wins at the end */
+	uint32_t n_ctx;
 };
 
 /* A string: its first cap-1 bytes into buf (may be NULL), the rest skipped. */
@@ -286,9 +208,9 @@ static int gguf_kv(struct gguf *g)
 			return r < 0 ? r : 0; /* another type: ignored */
 		if (ftype)
 			h->file_type = u > INT32_MAX ? -1 : (int32_t)u;
-		else if (!g->ctx_len) {
-			g->ctx_len = u;
-			byte_text_copy(g->ctx_arch, sizeof(g->ctx_arch), key,
+		else if (g->n_ctx < ARRAY_SIZE(g->ctx)) {
+			g->ctx[g->n_ctx].len = u;
+			byte_text_copy(g->ctx[g->n_ctx++].arch, MODEL_KEY_MAX, key,
 				       klen - strlen(".context_length"));
 		}
 		return 0;
@@ -326,9 +248,9 @@ static int gguf_body(struct gguf *g, uint64_t n_kv, uint64_t n_tensors)
 		r = gguf_kv(g);
 	if (r < 0)
 		return r;
-	/* the arch's own context length (a file may carry others, e.g. a vision tower's) */
-	if (g->ctx_len && (!g->h->arch[0] || !strcmp(g->ctx_arch, g->h->arch)))
-		g->h->context_length = g->ctx_len;
+	for (uint32_t i = g->n_ctx; i-- > 0;) /* the arch's own; the first one if no arch */
+		if (!strcmp(g->ctx[i].arch, g->h->arch) || (!g->h->arch[0] && i == 0))
+			g->h->context_length = g->ctx[i].len;
 	for (uint64_t i = 0; i < n_tensors && r >= 0; i++)
 		r = gguf_tensor(g);
 	return r;
@@ -376,23 +298,85 @@ const char *model_gguf_file_type(uint32_t file_type)
 	return file_type < ARRAY_SIZE(ftypes) ? ftypes[file_type] : NULL;
 }
 
+/* ---- NumPy .npy: magic, version, header length, a dict literal, the data ---- */
+
+/* The product of the header's 'shape': (2, 3) → 6, () → 1; 0 when unreadable. */
+static uint64_t npy_elements(const char *text)
+{
+	const char *c = strstr(text, "'shape'");
+	uint64_t p = 1;
+	char *end;
+
+	if (!c || !(c = strchr(c, '(')))
+		return 0;
+	for (c++;; c = end) {
+		while (*c == ' ' || *c == ',')
+			c++;
+		if (*c == ')')
+			return p;
+		if (*c < '0' || *c > '9' || __builtin_mul_overflow(p, strtoull(c, &end, 10), &p))
+			return 0;
+	}
+}
+
+/*
+ * An object array's data is a pickle (np.load runs it with allow_pickle):
+ * its dtype descr says 'O', alone or in a structured dtype's fields.
+ */
+static int read_npy(struct byte_reader *r, struct model_header *h)
+{
+	char text[4096 + 1];
+	uint8_t pre[12] = {0};
+	uint64_t hlen, data;
+	int ret = byte_read(r, 0, pre, r->src->size < 12 ? 10 : 12);
+
+	if (ret < 0)
+		return ret == -ENODATA ? -EBADMSG : ret;
+	if (pre[6] < 1 || pre[6] > 3)
+		return -EBADMSG;
+	/* v1: a u16 length; v2 and v3: a u32 */
+	hlen = pre[6] == 1
+		   ? (uint64_t)(pre[8] | pre[9] << 8)
+		   : (uint64_t)(pre[8] | pre[9] << 8 | pre[10] << 16) | (uint64_t)pre[11] << 24;
+	data = (pre[6] == 1 ? 10 : 12) + hlen;
+	if (data > r->src->size)
+		return -EBADMSG;
+	if ((ret = byte_read(r, data - hlen, text, hlen < 4096 ? hlen : 4096)) < 0)
+		return ret;
+	text[hlen < 4096 ? hlen : 4096] = '\0';
+	h->tensors = 1;
+	model_params_add(h, npy_elements(text));
+	if (strstr(text, "|O'") || strstr(text, "'O'")) {
+		h->pickle = true;
+		h->pickle_at = (struct model_pickle_loc){.method = MODEL_PICKLE_RAW,
+							 .off = data,
+							 .len = r->src->size - data,
+							 .size = r->src->size - data};
+	}
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
-/* A protocol 0/1 pickle has no PROTO: "c<module>\n<name>\n" (GLOBAL) is the telling start. */
-static bool old_pickle(const uint8_t *b, size_t n)
+/*
+ * A protocol 0/1 pickle has no PROTO to tell it by, and can start with any
+ * opcode ("(0cposix..." runs as well as "cposix..."): it is one when its
+ * first 4 KiB walk as pickle opcodes, to a STOP or to the window's end.
+ * Text and other binaries fail within a few bytes.
+ */
+static bool old_pickle(const struct byte_src *src)
 {
-	size_t i = 1, lines = 0;
+	struct pickle_report *rep = malloc(sizeof(*rep));
+	struct pickle_limits lim;
+	int r;
 
-	if (n < 4 || b[0] != 'c')
+	if (!rep)
 		return false;
-	for (; i < n && lines < 2; i++) {
-		if (b[i] == '\n' && (i == 1 || b[i - 1] != '\n'))
-			lines++;
-		else if (!(b[i] == '_' || b[i] == '.' || (b[i] >= '0' && b[i] <= '9') ||
-			   ((b[i] | 0x20) >= 'a' && (b[i] | 0x20) <= 'z')))
-			return false;
-	}
-	return lines == 2;
+	pickle_limits_default(&lim);
+	lim.max_bytes = 4096;
+	r = pickle_scan(src, 0, src->size, &lim, rep);
+	free(rep);
+	return r == 0 || r == -E2BIG;
 }
 
 /* ONNX only when the whole file walks as a ModelProto with a graph (model_container.c). */
@@ -412,11 +396,13 @@ static void try_onnx(struct byte_reader *r, struct model_header *out)
 static int dispatch(struct byte_reader *r, struct model_header *h)
 {
 	if (!strcmp(h->format, "safetensors"))
-		return read_safetensors(r, h);
+		return model_safetensors_read(r, h);
 	if (!strcmp(h->format, "gguf"))
 		return read_gguf(r, h);
 	if (!strcmp(h->format, "zip") || !strcmp(h->format, "pytorch-zip"))
 		return model_zip_read(r, h);
+	if (!strcmp(h->format, "numpy"))
+		return read_npy(r, h);
 	if (!strcmp(h->format, "pickle")) {
 		h->pickle = true;
 		h->pickle_at = (struct model_pickle_loc){
@@ -438,7 +424,7 @@ int model_header_read(const struct byte_src *src, struct model_header *out)
 	if ((ret = byte_read(&r, 0, head, n)) < 0)
 		return ret;
 	out->format = sniff_format(head, n);
-	if (!strcmp(out->format, "unknown") && old_pickle(head, n))
+	if (!strcmp(out->format, "unknown") && n > 0 && head[0] != 0x08 && old_pickle(src))
 		out->format = "pickle";
 	else if (!strcmp(out->format, "unknown") && n > 0 && head[0] == 0x08)
 		try_onnx(&r, out); /* protobuf has no magic: ModelProto starts with ir_version */
@@ -449,6 +435,7 @@ int model_header_read(const struct byte_src *src, struct model_header *out)
 		out->truncated = true;
 		ret = 0;
 	}
+	out->bytes_read = r.used;
 	if (out->file_type >= 0 && model_gguf_file_type((uint32_t)out->file_type))
 		snprintf(out->quant, sizeof(out->quant), "%s",
 			 model_gguf_file_type((uint32_t)out->file_type));

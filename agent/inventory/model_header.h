@@ -15,6 +15,8 @@
  *                is skipped by its length);
  *   pytorch-zip  where `<archive>/data.pkl` is (stored or deflated; zip64
  *                directories too) so pickle_scan can read it;
+ *   numpy (.npy) element count; an object array's data is a pickle (np.load
+ *                with allow_pickle runs it): where it starts;
  *   pickle       the whole file is the pickle.
  * Everything lands in fixed-size fields: nothing for the caller to free.
  *
@@ -49,8 +51,8 @@ struct model_opset {
 
 enum model_pickle_method {
 	MODEL_PICKLE_NONE = 0,
-	MODEL_PICKLE_RAW,      /* the whole file is a pickle (or several in a row) */
-	MODEL_PICKLE_STORED,   /* a zip entry stored as is */
+	MODEL_PICKLE_RAW,    /* not in a zip: the file from off on (a .npy's data, or all of it) */
+	MODEL_PICKLE_STORED, /* a zip entry stored as is */
 	MODEL_PICKLE_DEFLATED, /* a zip entry compressed with deflate */
 };
 
@@ -84,14 +86,18 @@ struct model_header {
 	struct model_kv meta[MODEL_META_MAX];
 	struct model_pickle_loc pickle_at;
 	uint32_t zip_entries; /* entries in a zip's central directory */
+	uint32_t zip_pickles; /* entries named data.pkl: more than one is a crafted zip (which
+			       * one a loader takes differs between zip readers); pickle_at is
+			       * torch's <archive>/data.pkl, the first of them */
+	uint64_t bytes_read;  /* what the parse read from the source (the I/O it cost) */
 };
 
 /*
  * Parse src's header into out (always initialised: format and whatever was
  * parsed before a failure). Returns 0 (possibly with out->truncated),
  * -EBADMSG when the bytes contradict the format they claim, or a read's
- * -errno. Reads at most MODEL_READ_MAX bytes; never allocates beyond one
- * bounded JSON header (safetensors).
+ * -errno. Reads at most MODEL_READ_MAX bytes (a header larger than that is
+ * parsed that far: out->truncated); allocates nothing that outlives the call.
  */
 int model_header_read(const struct byte_src *src, struct model_header *out);
 

@@ -18,6 +18,8 @@ void model_dtype_add(struct model_header *h, const char *dtype, size_t len);
 /* a += b, or h->truncated when it would overflow. */
 void model_params_add(struct model_header *h, uint64_t n);
 
+/* safetensors' JSON header, streamed (model_safetensors.c). */
+int model_safetensors_read(struct byte_reader *r, struct model_header *h);
 /* The container formats (model_container.c). */
 /* 0 only for a whole, well-formed ModelProto with a graph. */
 int model_onnx_read(struct byte_reader *r, struct model_header *h);

@@ -44,7 +44,7 @@ enum vtag {
 	V_CONST,  /* a literal that is no str: int, bytes, None, a container ... */
 	V_STR,	  /* a str the walk knows: idx is its offset in the pool */
 	V_USTR,	  /* a str too long (or too many) to keep */
-	V_GLOBAL, /* an imported callable: idx its id (UINT32_MAX: not kept) */
+	V_GLOBAL, /* an imported callable: idx its id (0: not kept) */
 	V_RESULT, /* what a call returned: anything, a str included */
 };
 
@@ -55,8 +55,7 @@ struct val {
 
 struct memo_slot {
 	uint32_t key;
-	bool used;
-	struct val v;
+	uint32_t packed; /* 0: empty */
 };
 
 struct walk {
@@ -69,8 +68,10 @@ struct walk {
 	uint32_t *marks; /* stack heights at each MARK */
 	uint32_t n_marks, cap_marks;
 	struct memo_slot *memo; /* open addressing, a power of two */
-	uint32_t memo_cap, memo_n;
-	uint8_t *pool; /* strings: a length byte, then the bytes */
+	uint32_t memo_cap, memo_stored;
+	uint32_t memo_len; /* the unpickler's len(memo), while the walk can tell */
+	bool memo_lost, memo_uncertain, memo_clobbered; /* see memo_drop() */
+	uint8_t *pool;					/* strings: a length byte, then the bytes */
 	uint32_t pool_len, pool_cap;
 	uint32_t ids[PICKLE_GLOBALS_MAX], next_id; /* each kept global's id */
 	uint64_t dropped[4096];			   /* hashes of the names not kept */
@@ -82,7 +83,7 @@ uint32_t walk_depth(const struct walk *w);
 int walk_pop(struct walk *w, uint32_t k, struct val *top);
 int walk_mark(struct walk *w);
 int walk_pop_mark(struct walk *w, uint32_t *count, struct val *first);
-int walk_memo_put(struct walk *w, uint32_t key, struct val v);
+int walk_memo_put(struct walk *w, uint32_t key, struct val v, bool memoize);
 int walk_memo_get(struct walk *w, uint32_t key, struct val *v);
 struct val walk_string(struct walk *w, const void *s, size_t len);
 struct val walk_global(struct walk *w, const char *module, const char *name);

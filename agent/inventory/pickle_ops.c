@@ -409,7 +409,7 @@ static int op_memo(struct walk *w, const struct opinfo *oi, int act, const struc
 	int r = 0;
 
 	if (act == X_MEMOIZE)
-		key = w->memo_n; /* memo[len(memo)] */
+		key = w->memo_len; /* memo[len(memo)] */
 	else if (oi->arg == A_LINE)
 		r = parse_key(a->text, a->len, &key);
 	if (r < 0)
@@ -418,7 +418,7 @@ static int op_memo(struct walk *w, const struct opinfo *oi, int act, const struc
 		return (r = walk_memo_get(w, (uint32_t)key, &v)) < 0 ? r : walk_push(w, v);
 	if (walk_depth(w) < 1)
 		return -EBADMSG;
-	return walk_memo_put(w, (uint32_t)key, w->stack[w->n - 1]);
+	return walk_memo_put(w, (uint32_t)key, w->stack[w->n - 1], act == X_MEMOIZE);
 }
 
 /* ---- the rest: stack shapes ---- */

@@ -18,7 +18,7 @@ void pickle_limits_default(struct pickle_limits *lim)
 	*lim = (struct pickle_limits){
 	    .max_bytes = 256u << 20,
 	    .max_ops = 64u << 20,
-	    .max_memo = 256u << 10,
+	    .max_memo = 256u << 10, /* 8 bytes a slot, half full at most: 4 MiB */
 	    .max_stack = 64u << 10,
 	    .max_read = 256u << 20,
 	};
@@ -102,12 +102,18 @@ static uint32_t memo_hash(uint32_t key, uint32_t cap)
 	return (key * 2654435761u) & (cap - 1);
 }
 
+/* A slot holds key and value in 8 bytes: the tag + 1 (0: empty) and idx above it. */
+static uint32_t pack(struct val v)
+{
+	return v.idx << 3 | (uint32_t)(v.tag + 1);
+}
+
 static struct memo_slot *memo_find(struct walk *w, uint32_t key)
 {
 	if (!w->memo_cap)
 		return NULL;
 	for (uint32_t i = memo_hash(key, w->memo_cap);; i = (i + 1) & (w->memo_cap - 1)) {
-		if (!w->memo[i].used || w->memo[i].key == key)
+		if (!w->memo[i].packed || w->memo[i].key == key)
 			return &w->memo[i];
 	}
 }
@@ -122,28 +128,48 @@ static int memo_rehash(struct walk *w)
 	w->memo = m;
 	w->memo_cap = cap;
 	for (uint32_t i = 0; i < old_cap; i++)
-		if (old[i].used)
+		if (old[i].packed)
 			*memo_find(w, old[i].key) = old[i];
 	free(old);
 	return 0;
 }
 
-int walk_memo_put(struct walk *w, uint32_t key, struct val v)
+/*
+ * Past max_memo the walk goes on without storing (an attacker who pads the
+ * memo must not hide what follows): it counts what it dropped, a fetch of a
+ * dropped key reads as an unknown value, and once a MEMOIZE may have landed
+ * on a key the walk cannot tell (len(memo) unknown), every fetch does.
+ */
+static void memo_drop(struct walk *w, bool memoize)
+{
+	w->out->memo_dropped++;
+	w->memo_lost = true;
+	if (!memoize)
+		w->memo_uncertain = true; /* was that key new? len(memo) is unknown from here */
+	else if (w->memo_uncertain)
+		w->memo_clobbered = true; /* written to an unknown key: maybe one stored */
+	else
+		w->memo_len++;
+}
+
+int walk_memo_put(struct walk *w, uint32_t key, struct val v, bool memoize)
 {
 	struct memo_slot *m = memo_find(w, key);
 	int r;
 
-	if (m && m->used) {
-		m->v = v;
+	if (m && m->packed) {
+		m->packed = pack(v);
 		return 0;
 	}
-	if (w->memo_n >= w->lim->max_memo)
-		return -E2BIG;
-	if ((uint64_t)(w->memo_n + 1) * 2 > w->memo_cap && (r = memo_rehash(w)) < 0)
+	if (w->memo_stored >= w->lim->max_memo) {
+		memo_drop(w, memoize);
+		return 0;
+	}
+	if ((uint64_t)(w->memo_stored + 1) * 2 > w->memo_cap && (r = memo_rehash(w)) < 0)
 		return r;
-	m = memo_find(w, key);
-	*m = (struct memo_slot){.key = key, .used = true, .v = v};
-	w->memo_n++;
+	*memo_find(w, key) = (struct memo_slot){.key = key, .packed = pack(v)};
+	w->memo_stored++;
+	w->memo_len++;
 	return 0;
 }
 
@@ -151,9 +177,13 @@ int walk_memo_get(struct walk *w, uint32_t key, struct val *v)
 {
 	struct memo_slot *m = memo_find(w, key);
 
-	if (!m || !m->used)
+	if (w->memo_clobbered || ((!m || !m->packed) && w->memo_lost)) {
+		*v = (struct val){.tag = V_RESULT};
+		return 0;
+	}
+	if (!m || !m->packed)
 		return -EBADMSG; /* "Memo value not found": the unpickler stops here too */
-	*v = m->v;
+	*v = (struct val){.tag = (uint8_t)((m->packed & 7) - 1), .idx = m->packed >> 3};
 	return 0;
 }
 
@@ -218,7 +248,7 @@ static int global_slot(struct walk *w, enum pickle_class cls)
 struct val walk_global(struct walk *w, const char *module, const char *name)
 {
 	struct pickle_report *o = w->out;
-	struct val v = {.tag = V_GLOBAL, .idx = UINT32_MAX};
+	struct val v = {.tag = V_GLOBAL, .idx = 0};
 	enum pickle_class cls = pickle_classify(module, name);
 	char full[PICKLE_NAME_MAX], raw[2 * PICKLE_STR_MAX + 2];
 	int slot;
@@ -269,7 +299,8 @@ bool walk_str_value(const struct walk *w, struct val v, char *buf)
 
 static void walk_reset(struct walk *w)
 {
-	w->n = w->n_marks = w->memo_n = 0;
+	w->n = w->n_marks = w->memo_stored = w->memo_len = 0;
+	w->memo_lost = w->memo_uncertain = w->memo_clobbered = false;
 	w->pool_len = 0;
 	if (w->memo)
 		memset(w->memo, 0, (size_t)w->memo_cap * sizeof(*w->memo));
@@ -340,6 +371,7 @@ static int scan(const struct byte_src *src, uint64_t off, uint64_t len, uint64_t
 		*w = (struct walk){.s = s, .lim = lim, .out = out};
 		r = walk_all(w, total);
 		out->bytes = s->pos;
+		out->bytes_read = s->rd.used;
 		pstream_close(s);
 		walk_free(w);
 	}

@@ -13,9 +13,11 @@
  * dangerous / safe / unknown after picklescan's lists. A deflated zip entry
  * is inflated as it is walked (zlib), never whole.
  *
- * Bounded: bytes, opcodes, memo entries, stack depth (struct
- * pickle_limits). A corrupt, truncated or hostile pickle ends the walk with
- * an error and the report of what came before it; an import the walk cannot
+ * Bounded: bytes, opcodes, stack depth, bytes read (struct pickle_limits)
+ * end the walk with -E2BIG; memo entries past their bound are not kept but
+ * the walk goes on, so padding the memo hides nothing that follows. A
+ * corrupt, truncated or hostile pickle ends the walk with an error and the
+ * report of what came before it; an import the walk cannot
  * name (a STACK_GLOBAL over a value it did not track) is reported as
  * "?.?" and counted dangerous, as picklescan does: a real checkpoint never
  * does that.
@@ -52,12 +54,13 @@ struct pickle_global {
 struct pickle_limits {
 	uint64_t max_bytes; /* pickle bytes walked (after inflating) */
 	uint64_t max_ops;   /* opcodes */
-	uint32_t max_memo;  /* distinct memo keys */
+	uint32_t max_memo;  /* memo entries kept; past it the walk goes on, see memo_dropped */
 	uint32_t max_stack; /* stack + mark depth */
 	uint64_t max_read;  /* bytes read from the source (compressed, for a deflated entry) */
 };
 
-/* Defaults: 256 MiB, 64 Mi opcodes, 256 Ki memo keys, 64 Ki deep, 256 MiB read. */
+/* Defaults: 256 MiB, 64 Mi opcodes, 256 Ki memo entries (4 MiB), 64 Ki deep, 256 MiB
+ * read. A walk holds at most the memo, 512 KiB of stack and 4 MiB of strings. */
 void pickle_limits_default(struct pickle_limits *lim);
 
 struct pickle_report {
@@ -68,10 +71,13 @@ struct pickle_report {
 	uint32_t dangerous;	  /* distinct imports classed dangerous (dropped ones too) */
 	uint32_t unknown;	  /* distinct imports classed unknown (dropped ones too) */
 	uint32_t calls;		  /* call opcodes in all */
+	uint32_t memo_dropped;	  /* memo entries past max_memo, not kept: an import through
+				   * one shows as "?.?" (named unknown, counted dangerous) */
 	uint32_t pickles;	  /* pickles that reached STOP */
 	uint8_t protocol;	  /* the first PROTO's, 0 when none */
 	uint64_t ops;		  /* opcodes walked */
 	uint64_t bytes;		  /* pickle bytes walked */
+	uint64_t bytes_read;	  /* bytes read from the source (compressed ones when deflated) */
 	bool complete;		  /* the walk reached the end of the data, no bound hit */
 	uint64_t trailing;	  /* bytes after the last STOP that start no pickle (legacy
 				   * torch files keep raw tensor data there) */
@@ -80,7 +86,9 @@ struct pickle_report {
 };
 
 /*
- * Walk the pickle(s) in [off, off + len) of src. Returns 0 when every byte
+ * Walk the pickle(s) in [off, off + len) of src (lim NULL: the defaults);
+ * after a STOP the walk goes on only where the next byte is PROTO, the rest
+ * is out->trailing. Returns 0 when every byte
  * was walked (out->complete), or: -EBADMSG (not a valid pickle there: an
  * unknown opcode, a stack underflow, a bad argument — where the unpickler
  * fails too), -E2BIG (a limit was reached: the rest was not looked at),

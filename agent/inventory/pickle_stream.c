@@ -34,14 +34,19 @@ void pstream_close(struct pstream *s)
 	s->z_live = false;
 }
 
+/* Stored bytes are read no further than max lets them be walked. */
 static int fill_stored(struct pstream *s)
 {
-	uint64_t left = s->in_end - s->in_pos;
+	uint64_t left = s->in_end - s->in_pos, room = s->max - s->pos;
 	size_t n = left < PSTREAM_BUF ? (size_t)left : PSTREAM_BUF;
 	int r;
 
 	if (!n)
 		return -ENODATA;
+	if (!room)
+		return -E2BIG;
+	if (n > room)
+		n = (size_t)room;
 	if ((r = byte_read(&s->rd, s->in_pos, s->out, n)) < 0)
 		return r;
 	s->in_pos += n;

@@ -59,6 +59,8 @@ static int parse(const char *name, struct model_header *h)
 	return r;
 }
 
+static int parse_bytes(const void *b, size_t n, struct model_header *h);
+
 static const char *meta(const struct model_header *h, const char *key)
 {
 	for (uint32_t i = 0; i < h->n_meta; i++)
@@ -82,6 +84,25 @@ static void test_model_header_safetensors(void **state)
 	assert_string_equal(h.dtypes[1], "F32");
 	assert_string_equal(meta(&h, "format"), "pt");
 	assert_string_equal(meta(&h, "license"), "mit");
+}
+
+/* JSON escapes in the header: \u00e9 and a surrogate pair become UTF-8 */
+static void test_model_header_safetensors_escapes(void **state)
+{
+	static const char json[] =
+	    "{\"__metadata__\":{\"n\\u0061me\":\"caf\\u00e9 \\ud83d\\ude00\","
+	    "\"n\":7},\"t\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+	    "\"data_offsets\":[0,24]}}  ";
+	uint8_t buf[8 + sizeof(json) - 1 + 24] = {sizeof(json) - 1};
+	struct model_header h;
+
+	memcpy(buf + 8, json, sizeof(json) - 1);
+	assert_int_equal(parse_bytes(buf, sizeof(buf), &h), 0);
+	assert_string_equal(meta(&h, "name"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	assert_int_equal(h.n_meta, 1); /* the number is no string: not kept */
+	assert_int_equal(h.params, 6);
+	buf[8 + sizeof(json) - 2] = 'x'; /* something after the object */
+	assert_int_equal(parse_bytes(buf, sizeof(buf), &h), -EBADMSG);
 }
 
 static void test_model_header_gguf(void **state)
@@ -172,6 +193,30 @@ static void test_model_header_deflated_data_pkl(void **state)
 	assert_int_equal(h.pickle_at.size, 34 + 4096); /* the pickle and its zero padding */
 }
 
+static void test_model_header_twin_data_pkl_is_counted(void **state)
+{
+	struct model_header h;
+
+	assert_int_equal(parse("benign_torch.pt", &h), 0);
+	assert_int_equal(h.zip_pickles, 1);
+	assert_int_equal(parse("twin_torch.pt", &h), 0);
+	assert_int_equal(h.zip_pickles, 2);	    /* the caller's cue: a crafted archive */
+	assert_int_equal(h.pickle_at.off, 30 + 16); /* the first */
+}
+
+/* sizes, offset and counts all 0xffff.. in the 32-bit fields: the zip64 records say */
+static void test_model_header_zip64(void **state)
+{
+	struct model_header h;
+
+	assert_int_equal(parse("zip64_torch.pt", &h), 0);
+	assert_string_equal(h.format, "pytorch-zip");
+	assert_int_equal(h.zip_entries, 1);
+	assert_int_equal(h.pickle_at.method, MODEL_PICKLE_STORED);
+	assert_int_equal(h.pickle_at.off, 30 + 16 + 20); /* local header, name, zip64 extra */
+	assert_int_equal(h.pickle_at.len, 34);
+}
+
 static void test_model_header_plain_zip_and_pickles(void **state)
 {
 	struct model_header h;
@@ -185,10 +230,21 @@ static void test_model_header_plain_zip_and_pickles(void **state)
 	assert_string_equal(h.format, "pickle");
 	assert_int_equal(h.pickle_at.method, MODEL_PICKLE_RAW);
 	assert_int_equal(h.pickle_at.len, 40);
+	assert_int_equal(parse("evil_object.npy", &h), 0);
+	assert_string_equal(h.format, "numpy");
+	assert_int_equal(h.params, 6);
+	assert_true(h.pickle);
+	assert_int_equal(h.pickle_at.off, 128); /* the header pads the data to 64-byte blocks */
 	/* protocol 0 has no PROTO: its GLOBAL line tells */
 	assert_int_equal(parse("evil_p0.pkl", &h), 0);
 	assert_string_equal(h.format, "pickle");
 	assert_true(h.pickle);
+	assert_int_equal(parse("evil_p0_marked.pkl", &h), 0); /* "(1" first: any opcode may lead */
+	assert_true(h.pickle);
+	assert_int_equal(parse("benign_p1.pkl", &h), 0);
+	assert_string_equal(h.format, "pickle");
+	assert_int_equal(parse_bytes("cat\ndog\nand more text\n", 22, &h), 0);
+	assert_string_equal(h.format, "unknown"); /* text is no pickle */
 }
 
 static int parse_bytes(const void *b, size_t n, struct model_header *h)
@@ -232,8 +288,9 @@ static void test_model_header_hostile_headers(void **state)
 
 static void test_model_header_truncated_fixtures_never_overread(void **state)
 {
-	static const char *const names[] = {"tiny.safetensors", "tiny.gguf", "tiny.onnx",
-					    "benign_torch.pt", "evil_deflated.pt"};
+	static const char *const names[] = {"tiny.safetensors", "tiny.gguf",
+					    "tiny.onnx",	"benign_torch.pt",
+					    "evil_deflated.pt", "zip64_torch.pt"};
 	struct model_header h;
 	struct byte_src src;
 
@@ -285,11 +342,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_model_header_safetensors),
+	    cmocka_unit_test(test_model_header_safetensors_escapes),
 	    cmocka_unit_test(test_model_header_gguf),
 	    cmocka_unit_test(test_model_header_gguf_from_an_fd),
 	    cmocka_unit_test(test_model_header_onnx),
 	    cmocka_unit_test(test_model_header_torch_zip_points_at_data_pkl),
 	    cmocka_unit_test(test_model_header_deflated_data_pkl),
+	    cmocka_unit_test(test_model_header_zip64),
+	    cmocka_unit_test(test_model_header_twin_data_pkl_is_counted),
 	    cmocka_unit_test(test_model_header_plain_zip_and_pickles),
 	    cmocka_unit_test(test_model_header_hostile_headers),
 	    cmocka_unit_test(test_model_header_truncated_fixtures_never_overread),

@@ -88,11 +88,12 @@ static void assert_dangerous(const struct pickle_report *r, const char *name)
 
 static void test_pickle_scan_reduce_payload_every_protocol(void **state)
 {
-	static const char *const files[] = {"evil_p0.pkl", "evil_p2.pkl", "evil_p4.pkl"};
-	static const uint8_t protos[] = {0, 2, 4};
+	static const char *const files[] = {"evil_p0.pkl", "evil_p2.pkl", "evil_p4.pkl",
+					    "evil_p0_marked.pkl"};
+	static const uint8_t protos[] = {0, 2, 4, 0};
 	struct pickle_report r;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		assert_int_equal(scan_file(files[i], &r), 0);
 		assert_true(r.complete);
 		assert_int_equal(r.protocol, protos[i]);
@@ -183,6 +184,10 @@ static void test_pickle_scan_zip_entries_stored_and_deflated(void **state)
 
 	scan_model("evil_torch.pt", &r);
 	assert_dangerous(&r, "posix.system");
+	scan_model("evil_object.npy", &r); /* a NumPy object array's data */
+	assert_dangerous(&r, "posix.system");
+	scan_model("zip64_torch.pt", &r);
+	assert_dangerous(&r, "posix.system");
 	scan_model("evil_deflated.pt", &r); /* inflated as it is walked */
 	assert_dangerous(&r, "posix.system");
 	assert_int_equal(r.trailing, 4096);
@@ -203,9 +208,11 @@ static void test_pickle_scan_limits_stop_the_walk(void **state)
 	assert_false(r.complete);
 	assert_int_equal(r.ops, 6);
 	pickle_limits_default(&lim);
-	lim.max_memo = 3;
-	assert_int_equal(scan_bytes(f.data, f.len, &lim, &r), -E2BIG);
-	assert_non_null(find(&r, "collections.OrderedDict")); /* seen before the bound */
+	lim.max_memo = 3; /* past it the walk goes on: the later imports are still named */
+	assert_int_equal(scan_bytes(f.data, f.len, &lim, &r), 0);
+	assert_true(r.memo_dropped > 0);
+	assert_int_equal(r.n_globals, 3);
+	assert_int_equal(r.dangerous, 0);
 	pickle_limits_default(&lim);
 	lim.max_stack = 4;
 	assert_int_equal(scan_bytes(f.data, f.len, &lim, &r), -E2BIG);
@@ -252,19 +259,49 @@ static void test_pickle_scan_mark_and_memo_bombs_are_bounded(void **state)
 {
 	size_t n = 1u << 20;
 	uint8_t *b = malloc(n + 2);
+	struct pickle_limits lim;
 	struct pickle_report r;
 
 	memset(b, '(', n); /* a million MARKs */
 	b[n] = 'N';
 	b[n + 1] = '.';
 	assert_int_equal(scan_bytes(b, n + 2, NULL, &r), -E2BIG);
-	for (size_t i = 0; i + 6 <= n; i += 6) /* N, LONG_BINPUT i: a memo that never ends */
-		memcpy(b + i,
-		       (uint8_t[]){'N', 'r', (uint8_t)(i / 6), (uint8_t)(i / 6 >> 8),
-				   (uint8_t)(i / 6 >> 16), 0},
-		       6);
-	assert_int_equal(scan_bytes(b, n - n % 6, NULL, &r), -E2BIG);
+	/* N, LONG_BINPUT k, POP: a memo of 149796 entries, then os.system */
+	size_t o = 0, k = 0;
+	for (; o + 7 + 16 <= n; o += 7, k++)
+		memcpy(b + o,
+		       (uint8_t[]){'N', 'r', (uint8_t)k, (uint8_t)(k >> 8), (uint8_t)(k >> 16), 0,
+				   '0'},
+		       7);
+	memcpy(b + o, "cos\nsystem\nN\x85R.", 16);
+	pickle_limits_default(&lim);
+	lim.max_memo = 1000;
+	assert_int_equal(scan_bytes(b, o + 16, &lim, &r), 0);
+	assert_int_equal(r.memo_dropped, k - 1000);
+	assert_dangerous(&r, "os.system");
 	free(b);
+}
+
+/* Strings memoised past the bound and fetched back for STACK_GLOBAL: named "?.?", never safe. */
+static void test_pickle_scan_memo_past_its_bound_hides_nothing(void **state)
+{
+	/* "collections" "OrderedDict" kept at 0 and 1; "os" "system" past the bound at 2 and 3 */
+	static const char s[] =
+	    "\x80\x04\x8c\x0b"
+	    "collections\x94\x8c\x0bOrderedDict\x94\x8c\x02os\x94\x8c\x06system\x94"
+	    "0000h\x02h\x03\x93N\x85R.";
+	struct pickle_limits lim;
+	struct pickle_report r;
+
+	pickle_limits_default(&lim);
+	lim.max_memo = 2;
+	assert_int_equal(scan_bytes(s, sizeof(s) - 1, &lim, &r), 0);
+	assert_int_equal(r.memo_dropped, 2);
+	assert_dangerous(&r, "?.?");
+	assert_null(find(&r, "collections.OrderedDict"));
+	lim.max_memo = 4; /* all kept: named */
+	assert_int_equal(scan_bytes(s, sizeof(s) - 1, &lim, &r), 0);
+	assert_dangerous(&r, "os.system");
 }
 
 /* 40 unknown imports and then os.system: the list is full, the dangerous one is kept. */
@@ -329,6 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_pickle_scan_limits_stop_the_walk),
 	    cmocka_unit_test(test_pickle_scan_hostile_opcodes),
 	    cmocka_unit_test(test_pickle_scan_mark_and_memo_bombs_are_bounded),
+	    cmocka_unit_test(test_pickle_scan_memo_past_its_bound_hides_nothing),
 	    cmocka_unit_test(test_pickle_scan_dangerous_import_is_never_dropped),
 	    cmocka_unit_test(test_pickle_scan_escaped_strings),
 	    cmocka_unit_test(test_pickle_classify_lists),
