@@ -58,6 +58,12 @@ void inspect_source(const struct byte_src *src, struct inv_summary *out)
 	r = pickle_scan_model(src, &h.pickle_at, &lim, rep);
 	from_scan(rep, r, out);
 	free(rep);
+	/* which data.pkl a loader runs depends on its zip reader: we scanned one */
+	if (h.zip_pickles > 1 && out->n_callables < INV_CALLABLES_MAX) {
+		out->dangerous++;
+		snprintf(out->callables[out->n_callables++], sizeof(out->callables[0]),
+			 "zip:%u data.pkl entries", h.zip_pickles);
+	}
 }
 
 void inspect_model(void *ctx, int fd, struct sniff_job *job)

@@ -205,6 +205,12 @@ def test_benign_torch_pickle_raises_nothing(env):
     a = env.agent.wait_for(lambda e: get(e, "rule.id") == "VGL-0029"
                            and get(e, "file.path") == evil, alerts=True, what="VGL-0029 zip")[0]
     assert set(get(a, "vigil.model.callables")) & {"posix.system", "os.system"}, a
+    # two data.pkl entries: which one runs depends on the loader's zip reader
+    twin = os.path.join(env.files, "twin_torch.pt")
+    assert load(twin).returncode == 0
+    a = env.agent.wait_for(lambda e: get(e, "rule.id") == "VGL-0029"
+                           and get(e, "file.path") == twin, alerts=True, what="VGL-0029 twin")[0]
+    assert "zip:2 data.pkl entries" in get(a, "vigil.model.callables"), a
 
 
 @test

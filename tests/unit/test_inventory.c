@@ -20,6 +20,7 @@
 
 #include "inventory/approvals.h"
 #include "inventory/hasher.h"
+#include "inventory/inspect.h"
 #include "inventory/inventory.h"
 
 #define SHA_A "a3f1c0ffee00000000000000000000000000000000000000000000000000000a"
@@ -301,6 +302,55 @@ static void test_hasher_sha256_of_a_file(void **state)
 	hasher_free(h);
 }
 
+#define FIXTURES "tests/fixtures/models/" /* run from the repository root */
+
+static void inspect_fixture(const char *name, struct inv_summary *sum)
+{
+	struct byte_src src;
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(byte_src_fd(&src, fd), 0);
+	inspect_source(&src, sum);
+	close(fd);
+}
+
+static bool has_callable(const struct inv_summary *s, const char *prefix)
+{
+	for (unsigned i = 0; i < s->n_callables; i++)
+		if (!strncmp(s->callables[i], prefix, strlen(prefix)))
+			return true;
+	return false;
+}
+
+static void test_inspect_summaries_of_real_files(void **state)
+{
+	struct inv_summary s;
+
+	(void)state;
+	inspect_fixture(FIXTURES "tiny.gguf", &s);
+	assert_string_equal(s.format, "gguf");
+	assert_string_equal(s.arch, "llama");
+	assert_string_equal(s.quant, "Q4_K_M");
+	assert_int_equal(s.context_length, 4096);
+	assert_false(s.pickle);
+	inspect_fixture(FIXTURES "tiny.onnx", &s);
+	assert_string_equal(s.producer, "pytorch");
+	assert_int_equal(s.opset, 17); /* the default domain's, not com.microsoft's */
+	inspect_fixture(FIXTURES "benign_torch.pt", &s);
+	assert_true(s.pickle && s.scanned && s.scan_complete);
+	assert_int_equal(s.dangerous, 0);
+	assert_int_equal(s.n_callables, 0);
+	assert_true(s.globals > 0);
+	inspect_fixture(FIXTURES "evil_torch.pt", &s);
+	assert_true(s.dangerous > 0);
+	assert_true(has_callable(&s, "posix.system") || has_callable(&s, "os.system"));
+	/* two data.pkl: the one scanned is benign, the archive itself is the finding */
+	inspect_fixture(FIXTURES "twin_torch.pt", &s);
+	assert_true(s.dangerous > 0);
+	assert_true(has_callable(&s, "zip:2 data.pkl"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +363,7 @@ int main(void)
 	    cmocka_unit_test(test_approvals_errors_name_file_and_line),
 	    cmocka_unit_test(test_approvals_dir_trusted_and_ordered),
 	    cmocka_unit_test(test_hasher_sha256_of_a_file),
+	    cmocka_unit_test(test_inspect_summaries_of_real_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
