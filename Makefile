@@ -53,6 +53,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	sense/proc_tree sense/decode sense/proc_cache sense/cgroup sense/enrich sense/sniff sense/devices sense/workload_watch \
 	inventory/byte_src inventory/model_header inventory/model_safetensors inventory/model_container \
 	inventory/pickle_stream inventory/pickle_scan inventory/pickle_ops inventory/pickle_classify \
+	inventory/inspect inventory/inventory inventory/hasher inventory/approvals \
 	stream/json_writer stream/ecs stream/ecs_process stream/redact stream/sink stream/file_sink stream/chain stream/metrics \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_build detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/derive_proc detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
@@ -60,14 +61,14 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health daemon/models vigild)
 # the CLI: one file per command area (agent/cli/), vigil.c holds the top table
-CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp
+CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp cli/cmd_bom
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	webhook respond model_header pickle_scan
+	webhook respond model_header pickle_scan inventory
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -146,7 +147,7 @@ $(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view playbook seccomp model_header pickle_scan
+FUZZ_TARGETS := config decode rules json_view playbook seccomp model_header pickle_scan inventory
 # the agent's sources are compiled once, instrumented, and shared by every target
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iagent -Ibuild
 FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))
@@ -199,7 +200,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigil
 	ln -sf vigil $(DESTDIR)$(PREFIX)/share/bash-completion/completions/vigild
 	install -d -m 0755 $(DESTDIR)/etc/vigil/rules.d \
-		$(DESTDIR)/etc/vigil/playbooks.d
+		$(DESTDIR)/etc/vigil/playbooks.d $(DESTDIR)/etc/vigil/models.d
 
 # The Debian package: dpkg-buildpackage on a copy of the tree that gets
 # packaging/debian as its debian/, so the tree itself stays clean; then lintian.

@@ -20,6 +20,8 @@ static const struct cmd cmds[] = {
     {"contain", cmd_contain, "(--pid N | --cgroup PATH) [--kill] [--freeze] [--isolate]",
      "contain a process tree or cgroup (no flag: freeze + isolate)"},
     {"release", cmd_contain, "(--pid N | --cgroup PATH)", "undo every containment of that target"},
+    {"bom", cmd_bom, "[--json | --format cyclonedx] [--host-only] [-o FILE] | --approve [-o FILE]",
+     "the models this host loaded (AI-BOM), or them as an approved list"},
     {"incidents", cmd_incidents, "[ID]", "list incidents and live containments, or show one"},
     {"exec", cmd_exec, "--profile P [--complain] [--user U] [--strict] -- CMD [ARGS...]",
      "run CMD under a seccomp profile (OCI/Docker/Podman JSON)"},

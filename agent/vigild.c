@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "daemon/manager.h"
+#include "daemon/models.h"
 #include "detect/detect.h"
 #include "respond/respond.h"
 
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 	    "  --events FILE  events file (\"\" = none; default /var/log/vigil/events.jsonl)\n"
 	    "  --rules PATH   rule file or directory (repeatable; replaces the defaults)\n"
 	    "  --playbooks P  playbook file or directory (repeatable; replaces the defaults)\n"
-	    "  --check        validate the configuration, rules and playbooks, and exit\n"
+	    "  --check        validate the configuration, rules, playbooks, approved models; exit\n"
 	    "  --teardown     undo every containment, unpin vigil's eBPF programs and maps,\n"
 	    "                 and exit (vigild must be stopped; the package runs it on removal)\n"
 	    "  --debug        log at debug level, libbpf's messages included\n"
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
 		r = detect_check(m.cfg, &m.opt.rules);
 		if (r == 0)
 			r = respond_check(m.cfg, &m.opt.playbooks);
+		if (r == 0)
+			r = models_check(m.cfg);
 		if (r == 0)
 			printf("configuration OK (%s)\n",
 			       m.cfg->source ? m.cfg->source : "defaults");

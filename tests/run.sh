@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 export B="${B:-build}"
-SUITES="tests/integration/test_events.py tests/integration/test_rules.py
+SUITES="tests/integration/test_events.py tests/integration/test_rules.py tests/integration/test_inventory.py
 	tests/integration/test_response.py tests/integration/test_seccomp.py
 	$(ls tests/fault/test_*.py 2>/dev/null)
 	tests/integration/test_package.py"

@@ -28,5 +28,7 @@ int cmd_incidents(struct cli *c, int argc, char **argv);
 extern const struct cmd seccomp_cmds[];
 int cmd_seccomp(struct cli *c, int argc, char **argv);
 int cmd_exec(struct cli *c, int argc, char **argv);
+/* cmd_bom.c */
+int cmd_bom(struct cli *c, int argc, char **argv);
 
 #endif

@@ -109,6 +109,9 @@ static const struct key_def keys[] = {
     {"response.webhook_max_backoff", K_DURATION, CFG(webhook_max_backoff_ms), 100, 86400000},
     {"output.metrics_file", K_STR, CFG(metrics_file)},
     {"output.metrics_interval", K_DURATION, CFG(metrics_interval_ms), 1000, 86400000},
+    {"inventory.max_models", K_U32, CFG(inventory_max_models), 16, 1048576},
+    {"inventory.hash_rate", K_SIZE, CFG(inventory_hash_rate), 0, 1ull << 40},
+    {"inventory.approved_dir", K_STR, CFG(inventory_approved_dir)},
 };
 
 unsigned config_key_count(void)
@@ -301,6 +304,9 @@ int config_defaults(struct vigil_config **ret)
 	c->webhook_max_backoff_ms = 300000;
 	c->metrics_file = strdup("");
 	c->metrics_interval_ms = 15000;
+	c->inventory_max_models = 1024;
+	c->inventory_hash_rate = 32ull << 20;
+	c->inventory_approved_dir = strdup("/etc/vigil/models.d");
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -312,7 +318,8 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_launchers, default_inference_launchers);
 	r |= strv_set(&c->inference_units, default_inference_units);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
-	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file) {
+	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file ||
+	    !c->inventory_approved_dir) {
 		config_free(c);
 		return -ENOMEM;
 	}

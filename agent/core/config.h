@@ -78,6 +78,10 @@ struct vigil_config {
 	/* metrics */
 	char *metrics_file; /* "" = none: node_exporter textfile collector output */
 	uint64_t metrics_interval_ms;
+	/* inventory (the model BOM) */
+	uint32_t inventory_max_models;
+	uint64_t inventory_hash_rate; /* bytes/s the background hasher reads; 0 = no hashing */
+	char *inventory_approved_dir; /* models.d: approved digests */
 };
 
 int config_defaults(struct vigil_config **ret);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "daemon/health.h"
 #include "daemon/manager.h"
+#include "daemon/models.h"
 
 static const char *const drop_names[VGL_DROP_NR] = {
     [VGL_DROP_RB_FULL + VGL_MSG_EXEC] = "ringbuf_full_exec",
@@ -44,13 +45,14 @@ json_t *health_counters_json(struct manager *m)
 		file_sink_stats(m->sinks.file, &fss);
 	json_object_set_new(d, "sink_file", json_integer(fss.dropped));
 	json_object_set_new(d, "sink_stdout_errors", json_integer(m->sinks.stdout_errors));
-	for (int i = VA_EXEC; i <= VA_SECCOMP; i++)
+	for (int i = VA_EXEC; i < VA__COUNT; i++)
 		if (i != VA_FORK)
 			json_object_set_new(a, vigil_action_name(i), json_integer(m->by_action[i]));
 	json_object_set_new(
 	    o, "events",
 	    json_pack("{s:I, s:o}", "emitted", (json_int_t)m->emitted, "by_action", a));
 	json_object_set_new(o, "drops", d);
+	json_object_set_new(o, "inventory", models_stats(m));
 	/* UDP is once per process and destination: what was folded, and the
 	 * connects that sent nothing (getaddrinfo's probes), are not in the stream */
 	json_object_set_new(o, "udp",

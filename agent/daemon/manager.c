@@ -40,6 +40,7 @@
 #include "sense/workload_watch.h"
 #include "daemon/health.h"
 #include "daemon/manager.h"
+#include "daemon/models.h"
 
 #define TICK_MS	 1000
 #define DRAIN_MS 10 /* the ring buffer wakes us only when it fills up; drain this often */
@@ -113,6 +114,7 @@ static void on_sniffed(struct manager *m)
 			memcpy(ev.comm, ev.proc->name, sizeof(ev.comm));
 		}
 		emit_event(m, &ev);
+		models_sniffed(m, &j); /* the inventory, and what it finds (after model-format) */
 	}
 }
 
@@ -208,6 +210,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (!change_watched(m, &ev) || !enrich_event(m->en, &ev))
 		return 0;
+	/* a model its parent (or itself) is still being inspected: the verdict first */
+	if (ev.action == VA_EXEC && sniff_wait_pids(m->sniff, ev.pid, ev.ppid, 500) > 0)
+		on_sniffed(m);
 	emit_event(m, &ev);
 	workload_watch_event(m->ww, &ev); /* after the exec it names */
 	maybe_sniff(m, &ev);
@@ -234,6 +239,7 @@ static void on_tick(struct manager *m)
 	proc_cache_expire(m->pc, now, m->cfg->exit_grace_ms * 1000000ull);
 	respond_tick(m->respond);
 	sniff_tick(m->sniff);
+	models_tick(m);
 	probes_seccomp_check(m->probes, respond_any_confined(m->respond));
 	probes_watch_gpu_drivers(m->probes);
 	if (m->cfg->metrics_file[0] &&
@@ -300,6 +306,8 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 		return reload_rules(m, peer);
 	if (!strcmp(cmd, "events"))
 		return recent_events(m, req);
+	if (!strcmp(cmd, "bom"))
+		return models_bom(m);
 	if ((r = respond_command(m->respond, cmd, req,
 				 &(struct respond_requester){peer->uid, peer->pid})))
 		return r;
@@ -482,6 +490,9 @@ static int setup(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot start the model reader");
 	sniff_set_limits(m->sniff, SNIFF_DEADLINE_MS, m->cfg->sniff_network_fs);
+	r = models_new(m);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the model inventory");
 	if (cgroup2_root(cgroot, sizeof(cgroot)) < 0)
 		cgroot[0] = 0;
 	r = respond_new(m->cfg, &m->opt.playbooks, m->ecs, &m->sinks, m->pc, cgroot, &m->respond);
@@ -652,6 +663,7 @@ void manager_teardown(struct manager *m)
 	m->detect = detect_free(m->detect);
 	m->respond = respond_free(m->respond);
 	sinks_free_recent(&m->sinks);
+	models_free(m);
 	m->sniff = sniff_free(m->sniff);
 	m->ecs = ecs_free(m->ecs);
 	m->en = enrich_free(m->en);

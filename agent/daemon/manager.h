@@ -32,6 +32,8 @@
 #include "core/util.h"
 #include "sense/workload_watch.h"
 
+struct models;
+
 #define BACKLOG_MAX (16u << 20)
 
 struct vigild_options {
@@ -58,10 +60,11 @@ struct manager {
 	struct responder *respond;
 	struct sniffer *sniff;
 	struct workload_watch *ww;
+	struct models *models; /* the model inventory (daemon/models.h) */
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;
-	uint64_t by_action[VA_SECCOMP + 1];
+	uint64_t by_action[VA__COUNT];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
 	uint64_t sink_drops_reported;

@@ -274,7 +274,7 @@ static void derive_file(struct dctx *c)
 static bool field_applies(enum field_id f, enum action_bit a)
 {
 	bool file = a == AB_open || a == AB_rename || a == AB_unlink || a == AB_truncate ||
-		    a == AB_chmod || a == AB_model_format;
+		    a == AB_chmod || a == AB_model_format || a == AB_model_finding;
 
 	switch (f) {
 	case F_V_FILE_FORMAT:
@@ -307,6 +307,12 @@ static bool field_applies(enum field_id f, enum action_bit a)
 	case F_V_SECCOMP_SYSCALL:
 	case F_V_SECCOMP_VERDICT:
 		return a == AB_seccomp;
+	case F_V_MODEL_FINDING:
+	case F_V_MODEL_FORMAT:
+	case F_V_MODEL_DIGEST_SOURCE:
+	case F_V_MODEL_NAMED_SHA256:
+	case F_V_MODEL_CALLABLES:
+		return a == AB_model_finding;
 	default:
 		return true;
 	}

@@ -298,9 +298,28 @@ enum action_bit event_view_action(enum vigil_action a)
 		return AB_signal;
 	case VA_SECCOMP:
 		return AB_seccomp;
+	case VA_MODEL_FINDING:
+		return AB_model_finding;
 	default:
 		return AB_OTHER; /* io_uring-setup: matched by name */
 	}
+}
+
+/* A model finding (inventory): the model's path and digest, what was found. */
+static void add_model(struct rule_view *v, const struct vigil_event *ev)
+{
+	add_path(v, ev->model.path, 0);
+	add_cstr(v, F_V_FILE_KIND, "model");
+	if (ev->model.sha256[0])
+		add_cstr(v, F_FILE_SHA256, ev->model.sha256);
+	add_cstr(v, F_V_MODEL_FINDING, ev->model.finding);
+	add_cstr(v, F_V_MODEL_FORMAT, ev->model.format);
+	if (ev->model.digest_source[0])
+		add_cstr(v, F_V_MODEL_DIGEST_SOURCE, ev->model.digest_source);
+	if (ev->model.named_sha256[0])
+		add_cstr(v, F_V_MODEL_NAMED_SHA256, ev->model.named_sha256);
+	for (unsigned i = 0; i < ev->model.n_callables; i++)
+		add_cstr(v, F_V_MODEL_CALLABLES, ev->model.callables[i]);
 }
 
 void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct proc_cache *pc,
@@ -361,5 +380,7 @@ void event_view_fill(struct rule_view *v, const struct vigil_event *ev, struct p
 			add_cstr(v, F_V_FILE_EXPECTED, ev->sniff.expected);
 		view_add_bool(v, F_V_FILE_MISMATCH, ev->sniff.mismatch);
 		view_add_bool(v, F_V_FILE_PICKLE, ev->sniff.pickle);
+	} else if (ev->action == VA_MODEL_FINDING) {
+		add_model(v, ev);
 	}
 }

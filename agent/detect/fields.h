@@ -106,7 +106,13 @@ enum field_type { FT_STR, FT_NUM, FT_IP, FT_BOOL };
 	X(V_SIGNAL, "vigil.signal.number", FT_NUM, 0)                    \
 	X(V_SIGNAL_NAME, "vigil.signal.name", FT_STR, 0)                 \
 	X(V_SECCOMP_SYSCALL, "vigil.seccomp.syscall", FT_STR, 0)         \
-	X(V_SECCOMP_VERDICT, "vigil.seccomp.verdict", FT_STR, 0)
+	X(V_SECCOMP_VERDICT, "vigil.seccomp.verdict", FT_STR, 0)         \
+	X(FILE_SHA256, "file.hash.sha256", FT_STR, 0)                    \
+	X(V_MODEL_FINDING, "vigil.model.finding", FT_STR, 0)             \
+	X(V_MODEL_FORMAT, "vigil.model.format", FT_STR, 0)               \
+	X(V_MODEL_DIGEST_SOURCE, "vigil.model.digest_source", FT_STR, 0) \
+	X(V_MODEL_NAMED_SHA256, "vigil.model.named_sha256", FT_STR, 0)   \
+	X(V_MODEL_CALLABLES, "vigil.model.callables", FT_STR, 1)
 
 enum field_id {
 #define FIELD_ENUM(id, name, type, multi) F_##id,
@@ -147,7 +153,8 @@ const char *field_type_name(enum field_type t);
 	X(ptrace, "ptrace")                     \
 	X(model_format, "model-format")         \
 	X(signal, "signal")                     \
-	X(seccomp, "seccomp")
+	X(seccomp, "seccomp")                   \
+	X(model_finding, "model-finding")
 // clang-format on
 enum action_bit {
 #define ACTION_ENUM(a, name) AB_##a,

@@ -10,15 +10,25 @@
 const char *vigil_action_name(enum vigil_action a)
 {
 	static const char *const names[] = {
-	    [VA_NONE] = "none",	      [VA_EXEC] = "exec",
-	    [VA_EXIT] = "exit",	      [VA_FORK] = "fork",
-	    [VA_OPEN] = "open",	      [VA_RENAME] = "rename",
-	    [VA_UNLINK] = "unlink",   [VA_TRUNCATE] = "truncate",
-	    [VA_CHMOD] = "chmod",     [VA_LINK] = "link",
-	    [VA_SYMLINK] = "symlink", [VA_CONNECT] = "connect",
-	    [VA_LISTEN] = "listen",   [VA_IOURING] = "io_uring-setup",
-	    [VA_PTRACE] = "ptrace",   [VA_MODEL_FORMAT] = "model-format",
-	    [VA_SIGNAL] = "signal",   [VA_SECCOMP] = "seccomp",
+	    [VA_NONE] = "none",
+	    [VA_EXEC] = "exec",
+	    [VA_EXIT] = "exit",
+	    [VA_FORK] = "fork",
+	    [VA_OPEN] = "open",
+	    [VA_RENAME] = "rename",
+	    [VA_UNLINK] = "unlink",
+	    [VA_TRUNCATE] = "truncate",
+	    [VA_CHMOD] = "chmod",
+	    [VA_LINK] = "link",
+	    [VA_SYMLINK] = "symlink",
+	    [VA_CONNECT] = "connect",
+	    [VA_LISTEN] = "listen",
+	    [VA_IOURING] = "io_uring-setup",
+	    [VA_PTRACE] = "ptrace",
+	    [VA_MODEL_FORMAT] = "model-format",
+	    [VA_SIGNAL] = "signal",
+	    [VA_SECCOMP] = "seccomp",
+	    [VA_MODEL_FINDING] = "model-finding",
 	};
 	return (unsigned)a < ARRAY_SIZE(names) && names[a] ? names[a] : "unknown";
 }

@@ -34,7 +34,11 @@ enum vigil_action {
 	VA_MODEL_FORMAT, /* from sniff.c, not the kernel */
 	VA_SIGNAL,	 /* a signal to vigild, or a SIGSYS to anyone */
 	VA_SECCOMP,	 /* a confined process called what its profile denies or logs */
+	VA_MODEL_FINDING, /* from the inventory: a pickle callable, a tampered blob, an unapproved model */
+	VA__COUNT
 };
+
+#define MODEL_CALLABLES_MAX 8
 
 struct vstr {
 	const char *p;
@@ -105,6 +109,14 @@ struct vigil_event {
 			const char *format, *expected;
 			bool mismatch, pickle;
 		} sniff;
+		struct {
+			struct vstr path;
+			const char *finding; /* "pickle-callable", "tampered", "unapproved" */
+			const char *format, *sha256, *digest_source;
+			const char *named_sha256; /* tampered: the digest the name promises */
+			const char *callables[MODEL_CALLABLES_MAX]; /* dangerous imports */
+			unsigned n_callables;
+		} model;
 		struct {
 			uint8_t saddr[16], daddr[16];
 			uint16_t sport, dport, family, protocol;

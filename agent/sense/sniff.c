@@ -35,6 +35,7 @@ struct worker {
 	struct sniffer *s;
 	pthread_t thread;
 	bool busy, abandoned;
+	uint32_t pid; /* whose file it reads (sniff_wait_pids) */
 	uint64_t started_ms;
 };
 
@@ -42,6 +43,10 @@ struct sniffer {
 	struct worker *pool[WORKERS];
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t wake;
+	pthread_cond_t idle; /* a job finished (sniff_wait_pids) */
+	sniff_inspect_fn inspect;
+	void (*drop)(void *detail);
+	void *inspect_ctx;
 	bool stop, owner_gone; /* freed when the owner and every stuck worker are gone */
 	int efd;
 	unsigned deadline_ms;
@@ -269,7 +274,7 @@ static void cache_put(struct sniffer *s, const struct stat *st, const char *form
 }
 
 /* Open the file as the opener sees it and read its head (worker thread, unlocked). */
-static enum look_result look(struct sniffer *s, const struct sniff_job *j, const char **fmt)
+static enum look_result look(struct sniffer *s, struct sniff_job *j, const char **fmt)
 {
 	_cleanup_close_ int root = open_root(j), pfd = -1, fd = -1;
 	unsigned char buf[HEAD_BYTES];
@@ -285,6 +290,8 @@ static enum look_result look(struct sniffer *s, const struct sniff_job *j, const
 	r = check_file(s, j, pfd, &st);
 	if (r != LOOK_READ)
 		return r;
+	j->size = st.st_size;
+	j->mtime_ns = mtime_ns(&st);
 	*fmt = cache_get(s, &st);
 	if (*fmt)
 		return LOOK_CACHED;
@@ -296,6 +303,8 @@ static enum look_result look(struct sniffer *s, const struct sniff_job *j, const
 		return LOOK_FAILED;
 	*fmt = sniff_format(buf, n);
 	cache_put(s, &st, *fmt);
+	if (s->inspect)
+		s->inspect(s->inspect_ctx, fd, j);
 	return LOOK_READ;
 }
 
@@ -319,10 +328,16 @@ static bool ring_pop(struct ring *r, struct sniff_job *ret)
 
 static void destroy(struct sniffer *s)
 {
+	struct sniff_job j;
+
+	while (ring_pop(&s->done, &j))
+		if (j.detail && s->drop)
+			s->drop(j.detail);
 	if (s->efd >= 0)
 		close(s->efd);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->idle);
 	free(s);
 }
 
@@ -336,7 +351,13 @@ static void finish(struct sniffer *s, enum look_result r, const struct sniff_job
 	s->st.cached += r == LOOK_CACHED;
 	s->st.skipped_fs += r == LOOK_NETWORK;
 	s->st.refused += r == LOOK_REFUSED;
-	if (verdict && ring_push(&s->done, j) && write(s->efd, &one, sizeof(one)) < 0)
+	pthread_cond_broadcast(&s->idle);
+	if (!verdict || !ring_push(&s->done, j)) {
+		if (j->detail && s->drop)
+			s->drop(j->detail);
+		return;
+	}
+	if (write(s->efd, &one, sizeof(one)) < 0)
 		s->st.failed++;
 }
 
@@ -357,6 +378,8 @@ static void *worker(void *arg)
 		if (s->stop)
 			break;
 		w->busy = true;
+		w->pid = j.pid;
+		j.detail = NULL;
 		w->started_ms = clock_ns(CLOCK_MONOTONIC) / 1000000;
 		pthread_mutex_unlock(&s->lock);
 		r = look(s, &j, &fmt); /* the I/O happens unlocked */
@@ -365,8 +388,11 @@ static void *worker(void *arg)
 			sniff_judge(dot && !strchr(dot, '/') ? dot + 1 : "", fmt, &j);
 		pthread_mutex_lock(&s->lock);
 		w->busy = false;
-		if (w->abandoned) /* too late: counted as timed out, no longer the pool's */
+		if (w->abandoned) { /* too late: counted as timed out, no longer the pool's */
+			if (j.detail && s->drop)
+				s->drop(j.detail);
 			break;
+		}
 		finish(s, r, &j, fmt != NULL);
 	}
 	if (w->abandoned) {
@@ -417,6 +443,7 @@ int sniff_new(struct sniffer **ret)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	s->deadline_ms = SNIFF_DEADLINE_MS;
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->efd < 0)
@@ -532,4 +559,52 @@ void sniff_stats(struct sniffer *s, struct sniff_stats *ret)
 	pthread_mutex_lock(&s->lock);
 	*ret = s->st;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void sniff_set_inspect(struct sniffer *s, sniff_inspect_fn fn, void (*drop)(void *detail),
+		       void *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inspect = fn;
+	s->drop = drop;
+	s->inspect_ctx = ctx;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Locked: is a job of process a or b queued or being read? */
+static bool pending_for(const struct sniffer *s, uint32_t a, uint32_t b)
+{
+	for (unsigned i = 0; i < s->todo.len; i++) {
+		uint32_t pid = s->todo.jobs[(s->todo.head + i) % QUEUE_LEN].pid;
+
+		if (pid == a || pid == b)
+			return true;
+	}
+	for (unsigned i = 0; i < WORKERS; i++)
+		if (s->pool[i] && s->pool[i]->busy &&
+		    (s->pool[i]->pid == a || s->pool[i]->pid == b))
+			return true;
+	return false;
+}
+
+int sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms)
+{
+	struct timespec until;
+	bool waited, left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000l;
+	if (until.tv_nsec >= 1000000000l) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000l;
+	}
+	pthread_mutex_lock(&s->lock);
+	waited = pending_for(s, a, b);
+	while ((left = pending_for(s, a, b)))
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &until))
+			break;
+	left = pending_for(s, a, b);
+	pthread_mutex_unlock(&s->lock);
+	return left ? -ETIMEDOUT : waited;
 }

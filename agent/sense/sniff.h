@@ -7,7 +7,9 @@
  * compressors), whether that agrees with the extension, a small pool of
  * worker threads that read off the event loop, a bounded request queue
  * (overflow counted), a cache by inode+size+mtime and one result per file
- * version and process. Emitting events is the caller's business.
+ * version and process. Emitting events is the caller's business; so is
+ * looking deeper: an inspector the caller sets runs in the worker on the
+ * verified, open file (the model inventory reads headers and pickles there).
  *
  * A worker cannot be misdirected: the path is resolved with openat2 inside
  * the opener's root (/proc/PID/root, RESOLVE_IN_ROOT), through no symlink
@@ -42,7 +44,16 @@ struct sniff_job {
 	const char *format;   /* static string, see sniff_format() */
 	const char *expected; /* what the extension promises ("" when anything goes) */
 	bool mismatch, pickle;
+	uint64_t size;	  /* the file as read (or as cached) */
+	int64_t mtime_ns; /* its st_mtim */
+	void *detail;	  /* the inspector's result: the caller's to free (sniff_set_inspect) */
 };
+
+/*
+ * Runs in a worker on the file the job names, opened read-only and checked,
+ * when its format was read (not for a cached answer); may set job->detail.
+ */
+typedef void (*sniff_inspect_fn)(void *ctx, int fd, struct sniff_job *job);
 
 struct sniff_stats {
 	uint64_t requests, read, cached, skipped_fs, failed, queue_full;
@@ -70,6 +81,16 @@ void sniff_request(struct sniffer *s, const struct sniff_job *req);
 /* Take one finished job (false when none); call after sniff_fd is readable. */
 bool sniff_result(struct sniffer *s, struct sniff_job *ret);
 void sniff_stats(struct sniffer *s, struct sniff_stats *ret);
+/* Set before the first request; drop frees a detail no one took (at sniff_free). */
+void sniff_set_inspect(struct sniffer *s, sniff_inspect_fn fn, void (*drop)(void *detail),
+		       void *ctx);
+/*
+ * Wait at most timeout_ms until no job of process a or b is queued or being
+ * read: the loop calls it before an exec by (or in a child of) a process whose
+ * model is still being looked at, so the verdict reaches the stream first.
+ * 0: none was pending; 1: there were, and they are done; -ETIMEDOUT.
+ */
+int sniff_wait_pids(struct sniffer *s, uint32_t a, uint32_t b, unsigned timeout_ms);
 
 /* Pure helpers (unit-tested): format of the first bytes, and the verdict for an extension. */
 const char *sniff_format(const unsigned char *buf, size_t n);

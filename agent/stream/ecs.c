@@ -413,6 +413,7 @@ struct action_meta ecs_action_meta(const struct vigil_event *ev)
 	case VA_PTRACE:
 		return (struct action_meta){"process", "access"};
 	case VA_MODEL_FORMAT:
+	case VA_MODEL_FINDING:
 		return (struct action_meta){"file", "info"};
 	case VA_SIGNAL:
 		return (struct action_meta){"process", "info"};
@@ -480,6 +481,38 @@ static void put_ptrace(struct jw *j, struct ecs_writer *w, const struct vigil_ev
 	jw_obj_close(j);
 }
 
+/* file.* of a model finding: the path and, where known, the content's digest (ECS file.hash). */
+static void put_model_file(struct jw *j, const struct vigil_event *ev)
+{
+	jw_obj_open(j, "file");
+	put_file_names(j, ev->model.path);
+	if (ev->model.sha256[0]) {
+		jw_obj_open(j, "hash");
+		jw_str(j, "sha256", ev->model.sha256);
+		jw_obj_close(j);
+	}
+	jw_obj_close(j);
+}
+
+/* vigil.model: what the inventory found (docs/inventory.md). */
+static void put_model_vigil(struct jw *j, const struct vigil_event *ev)
+{
+	jw_obj_open(j, "model");
+	jw_str(j, "finding", ev->model.finding);
+	jw_str(j, "format", ev->model.format);
+	if (ev->model.digest_source[0])
+		jw_str(j, "digest_source", ev->model.digest_source);
+	if (ev->model.named_sha256[0])
+		jw_str(j, "named_sha256", ev->model.named_sha256);
+	if (ev->model.n_callables) {
+		jw_arr_open(j, "callables");
+		for (unsigned i = 0; i < ev->model.n_callables; i++)
+			jw_str(j, NULL, ev->model.callables[i]);
+		jw_arr_close(j);
+	}
+	jw_obj_close(j);
+}
+
 void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const char **line,
 		      size_t *len)
 {
@@ -500,6 +533,8 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		put_net(j, ev);
 	else if (ev->action == VA_MODEL_FORMAT)
 		put_file(j, ev->sniff.path);
+	else if (ev->action == VA_MODEL_FINDING)
+		put_model_file(j, ev);
 	j = open_vigil(j);
 	if (ev->proc)
 		ecs_put_ancestry(j, w, ev);
@@ -566,6 +601,8 @@ void ecs_format_event(struct ecs_writer *w, const struct vigil_event *ev, const 
 		jw_bool(j, "pickle", ev->sniff.pickle);
 		jw_obj_close(j);
 	}
+	if (ev->action == VA_MODEL_FINDING)
+		put_model_vigil(j, ev);
 	if (ev->action == VA_EXIT && ev->exit.signal) {
 		jw_obj_open(j, "exit");
 		jw_u64(j, "signal", ev->exit.signal);

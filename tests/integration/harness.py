@@ -41,7 +41,7 @@ class Agent:
 
     instances = []  # every agent a suite made: none may outlive it (see kill_leftover_agents)
 
-    def __init__(self, tmp, capture="", playbooks=None, response=""):
+    def __init__(self, tmp, capture="", playbooks=None, response="", extra=""):
         Agent.instances.append(self)
         self.tmp = tmp
         # containment state of its own: pinned programs/maps and quarantine cgroups
@@ -85,7 +85,7 @@ capture:
 workloads:
   inference:
     executables: [fake-vllm]
-""")
+{extra}""")
         os.chmod(self.config, 0o600)
         self.proc = None
         self.stderr = os.path.join(tmp, "vigild.stderr")
