@@ -56,7 +56,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
-	ship/natslib \
+	ship/natslib ship/subject ship/cursor ship/ship_conn ship/ship \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
@@ -137,6 +137,12 @@ $(B)/vigil: $(VIGIL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# the fleet tests' JetStream client (tests/tools/natsjs.c): no nats CLI on Debian
+$(B)/tests/natsjs: tests/tools/natsjs.c $(B)/agent/ship/natslib.o
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -176,7 +182,7 @@ run: all
 unit: $(UNIT_BINS)
 	$(Q)B=$(B) tests/run-unit.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(B)/tests/natsjs
 	$(Q)B=$(B) PYTHON=$(PYTHON) tests/run.sh $(UNIT_BINS)
 
 bench: all
