@@ -563,6 +563,7 @@ json_t *ship_stats_json(struct ship *s)
 	json_object_set_new(o, "cursor",
 			    json_pack("{s:I, s:I, s:s}", "inode", (json_int_t)s->acked.ino,
 				      "offset", (json_int_t)s->acked.off, "event_id", s->acked.id));
+	json_object_set_new(o, "connected", json_boolean(s->connected)); /* for the metrics */
 	if (s->last_error[0])
 		json_object_set_new(o, "last_error", json_string(s->last_error));
 	pthread_mutex_unlock(&s->mu);

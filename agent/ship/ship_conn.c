@@ -75,6 +75,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
 	s->c.reconnects++;
 	s->settle = true; /* acks of the batch in flight may have been lost */
 	s->nl.natsConnection_GetConnectedUrl(nc, s->url, sizeof(s->url));
+	pthread_cond_signal(&s->cv); /* out of its backoff: the batch can go now */
 	pthread_mutex_unlock(&s->mu);
 }
 
