@@ -504,6 +504,7 @@ struct ship *ship_free(struct ship *s, uint64_t drain_ms)
 	if (s->started) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = true;
+		s->caught_up = false; /* until a read after this finds nothing more */
 		s->drain_until_ns = clock_ns(CLOCK_MONOTONIC) + drain_ms * 1000000ull;
 		pthread_cond_signal(&s->cv);
 		pthread_mutex_unlock(&s->mu);

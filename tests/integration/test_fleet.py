@@ -286,6 +286,48 @@ def retention_past_the_cursor_is_a_gap_event(env):
     assert a.stop() == 0
 
 
+@test
+def packaged_cluster_config_forms_a_jetstream_cluster(env):
+    """packaging/nats/n{1,2,3}.conf as users get them, on free ports and a temp store."""
+    c = NatsCluster()
+    try:
+        for i, node in enumerate(c.nodes, 1):
+            conf = open(os.path.join(ROOT, "packaging", "nats", f"n{i}.conf")).read()
+            conf = conf.replace(f"/var/lib/nats/n{i}", os.path.join(node.dir, "store"))
+            conf = conf.replace(f"127.0.0.1:{4221 + i}", f"127.0.0.1:{node.port}")
+            conf = conf.replace(f"127.0.0.1:{8221 + i}", f"127.0.0.1:{node.hport}")
+            for j, other in enumerate(c.nodes, 1):
+                conf = conf.replace(f"127.0.0.1:{6221 + j}", f"127.0.0.1:{other.cport}")
+            with open(node.conf, "w") as f:
+                f.write(conf)
+        c.start()
+        leader = c.meta_leader()
+        metas = [n.monitor("/jsz")["meta_cluster"] for n in c.nodes]
+        assert all(m["cluster_size"] == 3 and m["leader"] == leader for m in metas), metas
+        wait_until(lambda: [r["current"] for r in c.node(leader).monitor("/jsz")["meta_cluster"]["replicas"]]
+                   == [True] * 2, timeout=30, what="both followers current")
+    finally:
+        c.stop()
+
+
+@test
+def an_existing_stream_is_used_as_it_is(env):
+    """The operator's stream (R1 here) is neither changed nor replaced."""
+    env.natsjs("create", "OPS", "ops.>", "1")
+    a = env.new_agent("existing")
+    with open(a.config) as f:
+        cfg = f.read().replace("    replicas: 3\n", "    replicas: 3\n    stream: OPS\n    subject_prefix: ops\n")
+    with open(a.config, "w") as f:
+        f.write(cfg)
+    start(a)
+    wait_until(lambda: env.natsjs("info", "OPS")[0]["messages"] > 0, timeout=60, what="lines in OPS")
+    info = env.natsjs("info", "OPS")[0]
+    assert info["replicas"] == 1 and info["subjects"] == ["ops.>"] and info["duplicates_ns"] == 120 * 10**9, info
+    m = env.natsjs("dump", "OPS")[0]
+    assert m["subject"].startswith("ops.health.fleet-existing"), m
+    assert a.stop() == 0
+
+
 if __name__ == "__main__":
     if not os.access(NATSJS, os.X_OK):
         print(f"fleet: {NATSJS} missing: make {BUILD}/tests/natsjs", file=sys.stderr)

@@ -7,6 +7,7 @@
  *                                       {"seq","subject","id","data"}
  *   natsjs URLS info STREAM             config and state as one JSON line
  *   natsjs URLS pub SUBJECT ID DATA     publish with Nats-Msg-Id and wait for the ack
+ *   natsjs URLS create STREAM SUBJECT R a stream of R replicas, file storage
  * URLS: comma-separated. Exit 0, or 1 with one line on stderr.
  */
 #include <jansson.h>
@@ -135,6 +136,27 @@ static int pub(jsCtx *js, const char *subject, const char *id, const char *data)
 	return 0;
 }
 
+static int create(jsCtx *js, const char *stream, const char *subject, int replicas)
+{
+	const char *subjects[] = {subject};
+	jsStreamInfo *si = NULL;
+	jsStreamConfig sc;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	nl.jsStreamConfig_Init(&sc);
+	sc.Name = stream;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.Replicas = replicas;
+	s = nl.js_AddStream(&si, js, &sc, NULL, &jerr);
+	if (s != NATS_OK)
+		return fail("create stream", s);
+	nl.jsStreamInfo_Destroy(si);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	natsConnection *nc = NULL;
@@ -145,7 +167,7 @@ int main(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: natsjs URLS dump STREAM [FROM] | info STREAM | pub SUBJECT "
-				"ID DATA\n");
+				"ID DATA | create STREAM SUBJECT REPLICAS\n");
 		return 2;
 	}
 	if (natslib_load(&nl, err, sizeof(err)) < 0) {
@@ -160,6 +182,8 @@ int main(int argc, char **argv)
 		r = info(js, argv[3]);
 	else if (!strcmp(argv[2], "pub") && argc == 6)
 		r = pub(js, argv[3], argv[4], argv[5]);
+	else if (!strcmp(argv[2], "create") && argc == 6)
+		r = create(js, argv[3], argv[4], atoi(argv[5]));
 	else
 		r = 2;
 	nl.jsCtx_Destroy(js);
