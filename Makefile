@@ -67,7 +67,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	natslib subject cursor
+	natslib subject cursor ship
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help

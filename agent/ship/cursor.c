@@ -101,9 +101,14 @@ static int open_age(struct reader *r, unsigned age, uint64_t off)
 	fd = open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < off) {
-		off = 0; /* shorter than the cursor: truncated, read again (the chain tells) */
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
 	}
+	if ((uint64_t)st.st_size < off)
+		off = 0; /* shorter than the cursor: truncated, read again (the chain tells) */
 	if (lseek(fd, off, SEEK_SET) < 0) {
 		close(fd);
 		return -errno;

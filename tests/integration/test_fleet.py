@@ -328,6 +328,28 @@ def an_existing_stream_is_used_as_it_is(env):
     assert a.stop() == 0
 
 
+@test
+def vigild_runs_without_libnats(env):
+    """libnats hidden (an empty file bound over it, in a mount namespace of
+    vigild's own): vigild starts, writes its events, and says why it does not ship."""
+    a = env.new_agent("nolib")
+    lib = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    path = next(l.split("=> ")[1] for l in lib.splitlines() if "libnats.so.3.4 " in l)
+    empty = os.path.join(a.tmp, "empty.so")
+    open(empty, "w").close()
+    argv = a.command()
+    a.command = lambda args=(): ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                                 'mount --bind "$0" "$1" && shift 2 && exec "$@"', empty, path, *argv]
+    start(a)
+    st = status(a)["nats"]
+    assert st["state"] == "unavailable" and "cannot load libnats.so.3.4 (package libnats3.4)" in st["last_error"], st
+    burst(10)
+    assert a.stop() == 0
+    assert "fleet: not shipping to NATS: cannot load libnats.so.3.4" in open(a.stderr).read()
+    p = subprocess.run([NATSJS, env.urls(), "dump", STREAM], capture_output=True, text=True, timeout=60)
+    assert a.host not in p.stdout  # (no stream at all when this test runs alone)
+
+
 if __name__ == "__main__":
     if not os.access(NATSJS, os.X_OK):
         print(f"fleet: {NATSJS} missing: make {BUILD}/tests/natsjs", file=sys.stderr)
