@@ -122,7 +122,7 @@ def failover(tmp, cluster):
             if recovered and time.time() - killed > recovered + 3:
                 break
             time.sleep(0.2)
-        leader = cluster.stream_leader("VIGIL")
+        leader = cluster.wait_stream_leader("VIGIL", timeout=30, other_than=dead)
         st = nats_status(a)
     finally:
         stop.set()

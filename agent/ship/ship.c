@@ -542,6 +542,8 @@ struct ship *ship_free(struct ship *s, uint64_t drain_ms)
 json_t *ship_stats_json(struct ship *s)
 {
 	const struct ship_counters *c = &s->c;
+	uint64_t real = clock_ns(CLOCK_REALTIME);
+	double lag_s;
 	json_t *o;
 
 	pthread_mutex_lock(&s->mu);
@@ -557,10 +559,17 @@ json_t *ship_stats_json(struct ship *s)
 		      (json_int_t)c->gaps, "lost_events", (json_int_t)c->lost_events, "unparsed",
 		      (json_int_t)c->unparsed, "oversized", (json_int_t)c->oversized,
 		      "cursor_errors", (json_int_t)c->cursor_errors);
-	json_object_set_new(o, "lag",
-			    json_pack("{s:I, s:I, s:f, s:b}", "events", (json_int_t)s->lag_events,
-				      "bytes", (json_int_t)s->lag_bytes, "seconds", s->lag_seconds,
-				      "events_capped", s->lag_capped));
+	/* the thread's last scan, made fresh by what is in flight: a round waiting for acks
+	 * (a leader election) must not show the lag from before it */
+	lag_s = s->nbatch && s->batch[0].ts_ns && real > s->batch[0].ts_ns
+		    ? (real - s->batch[0].ts_ns) / 1e9
+		    : s->lag_seconds;
+	json_object_set_new(
+	    o, "lag",
+	    json_pack("{s:I, s:I, s:f, s:b}", "events",
+		      (json_int_t)(s->lag_events > s->nbatch ? s->lag_events : s->nbatch), "bytes",
+		      (json_int_t)s->lag_bytes, "seconds", s->caught_up ? 0.0 : lag_s,
+		      "events_capped", s->lag_capped));
 	json_object_set_new(o, "cursor",
 			    json_pack("{s:I, s:I, s:s}", "inode", (json_int_t)s->acked.ino,
 				      "offset", (json_int_t)s->acked.off, "event_id", s->acked.id));
