@@ -236,11 +236,9 @@ static void update_lag(struct ship *s)
 	s->last_lag_ns = now;
 	reader_backlog(s->rd, LAG_SCAN_MAX, &bytes, &lines, &capped);
 	pthread_mutex_lock(&s->mu);
-	for (unsigned i = 0; i < s->nbatch; i++)
-		bytes += s->batch[i].len + 1;
 	if (s->nbatch && s->batch[0].ts_ns && real > s->batch[0].ts_ns)
 		secs = (real - s->batch[0].ts_ns) / 1e9;
-	s->lag_events = lines + s->nbatch;
+	s->lag_events = lines;
 	s->lag_bytes = bytes;
 	s->lag_capped = capped;
 	s->lag_seconds = secs;
@@ -543,6 +541,7 @@ json_t *ship_stats_json(struct ship *s)
 {
 	const struct ship_counters *c = &s->c;
 	uint64_t real = clock_ns(CLOCK_REALTIME);
+	uint64_t batch_bytes = 0;
 	double lag_s;
 	json_t *o;
 
@@ -559,17 +558,18 @@ json_t *ship_stats_json(struct ship *s)
 		      (json_int_t)c->gaps, "lost_events", (json_int_t)c->lost_events, "unparsed",
 		      (json_int_t)c->unparsed, "oversized", (json_int_t)c->oversized,
 		      "cursor_errors", (json_int_t)c->cursor_errors);
-	/* the thread's last scan, made fresh by what is in flight: a round waiting for acks
-	 * (a leader election) must not show the lag from before it */
+	/* what is not read yet (the thread's last scan) plus what is in flight, counted
+	 * now: a round waiting for acks (a leader election) must not show an old lag */
+	for (unsigned i = 0; i < s->nbatch; i++)
+		batch_bytes += s->batch[i].len + 1;
 	lag_s = s->nbatch && s->batch[0].ts_ns && real > s->batch[0].ts_ns
 		    ? (real - s->batch[0].ts_ns) / 1e9
 		    : s->lag_seconds;
-	json_object_set_new(
-	    o, "lag",
-	    json_pack("{s:I, s:I, s:f, s:b}", "events",
-		      (json_int_t)(s->lag_events > s->nbatch ? s->lag_events : s->nbatch), "bytes",
-		      (json_int_t)s->lag_bytes, "seconds", s->caught_up ? 0.0 : lag_s,
-		      "events_capped", s->lag_capped));
+	json_object_set_new(o, "lag",
+			    json_pack("{s:I, s:I, s:f, s:b}", "events",
+				      (json_int_t)(s->lag_events + s->nbatch), "bytes",
+				      (json_int_t)(s->lag_bytes + batch_bytes), "seconds",
+				      s->caught_up ? 0.0 : lag_s, "events_capped", s->lag_capped));
 	json_object_set_new(o, "cursor",
 			    json_pack("{s:I, s:I, s:s}", "inode", (json_int_t)s->acked.ino,
 				      "offset", (json_int_t)s->acked.off, "event_id", s->acked.id));

@@ -95,7 +95,7 @@ struct ship {
 	uint64_t drain_until_ns;
 	bool caught_up;
 	struct ship_counters c;
-	uint64_t lag_events, lag_bytes;
+	uint64_t lag_events, lag_bytes; /* not read yet (the thread's scan) */
 	bool lag_capped, connected;
 	double lag_seconds;
 	char url[256], last_error[256];

@@ -69,6 +69,7 @@ class Env:
         the cluster; small files, so rotation happens inside every test."""
         if self.agent:
             self.agent.stop()
+        self.cluster.start()  # whole again, whatever the test before did
         os.makedirs(os.path.join(self.tmp, name))
         a = Agent(os.path.join(self.tmp, name))
         a.host = f"fleet-{name}"
