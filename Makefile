@@ -27,16 +27,17 @@ endif
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
 	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev \
-	openssl debhelper lintian adduser
-LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
+	openssl debhelper lintian adduser nats-server libnats-dev
+LIBS := libbpf libseccomp libcurl libnats jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Iagent -Ibuild \
 	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
-# libcurl: headers only; vigild loads it with dlopen when a webhook exists (webhook.c)
-LDLIBS := $(shell pkg-config --libs $(filter-out libcurl,$(LIBS)) 2>/dev/null) -lelf -lz
+# libcurl, libnats: headers only; vigild loads them with dlopen when a webhook or
+# output.nats exists (webhook.c, ship/natslib.c)
+LDLIBS := $(shell pkg-config --libs $(filter-out libcurl libnats,$(LIBS)) 2>/dev/null) -lelf -lz
 SAN ?= 0
 ifeq ($(SAN),1)
 B := build/san
@@ -58,6 +59,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_build detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/derive_proc detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/playbook_read respond/act respond/incident respond/webhook respond/webhook_deliver respond/respond respond/respond_steps respond/respond_cmd \
+	ship/natslib ship/subject ship/cursor ship/ship_conn ship/ship \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
@@ -68,7 +70,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	webhook respond model_header pickle_scan inventory
+	webhook respond model_header pickle_scan inventory natslib subject cursor ship
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -138,6 +140,12 @@ $(B)/vigil: $(VIGIL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# the fleet tests' JetStream client (tests/tools/natsjs.c): no nats CLI on Debian
+$(B)/tests/natsjs: tests/tools/natsjs.c $(B)/agent/ship/natslib.o
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -147,7 +155,7 @@ $(B)/tests/test_derive: | $(B)/vigil
 
 # libFuzzer targets for the parsers (config YAML, ring-buffer records → JSON).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := config decode rules json_view playbook seccomp model_header pickle_scan inventory
+FUZZ_TARGETS := config decode rules json_view playbook seccomp model_header pickle_scan inventory cursor
 # the agent's sources are compiled once, instrumented, and shared by every target
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DVIGIL_VERSION='"$(VERSION)"' -Iinclude -Iagent -Ibuild
 FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(AGENT_CORE))
@@ -177,7 +185,7 @@ run: all
 unit: $(UNIT_BINS)
 	$(Q)B=$(B) tests/run-unit.sh $(UNIT_BINS)
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(B)/tests/natsjs
 	$(Q)B=$(B) PYTHON=$(PYTHON) tests/run.sh $(UNIT_BINS)
 
 bench: all
@@ -193,6 +201,7 @@ install: all
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/seccomp packaging/seccomp/*.json
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/nats packaging/nats/*.conf
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 packaging/man/vigild.8 packaging/man/vigil.8
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 packaging/man/vigil.yaml.5 \
 		packaging/man/vigil-rules.5 packaging/man/vigil-playbooks.5

@@ -13,6 +13,7 @@
 #include "daemon/models.h"
 #include "detect/detect.h"
 #include "respond/respond.h"
+#include "ship/ship.h"
 
 static void usage(FILE *f)
 {
@@ -99,6 +100,7 @@ static int parse_args(int argc, char **argv, struct vigild_options *o)
 int main(int argc, char **argv)
 {
 	struct manager m = {.lock_fd = -1};
+	char err[512];
 	int r;
 
 	log_set_prefix("vigild");
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
 		r = detect_check(m.cfg, &m.opt.rules);
 		if (r == 0)
 			r = respond_check(m.cfg, &m.opt.playbooks);
+		if (r == 0 && (r = ship_check(m.cfg, err, sizeof(err))) < 0)
+			fprintf(stderr, "vigild: %s\n", err);
 		if (r == 0)
 			r = models_check(m.cfg);
 		if (r == 0)

@@ -112,6 +112,15 @@ static const struct key_def keys[] = {
     {"inventory.max_models", K_U32, CFG(inventory_max_models), 16, 1048576},
     {"inventory.hash_rate", K_SIZE, CFG(inventory_hash_rate), 0, 1ull << 40},
     {"inventory.approved_dir", K_STR, CFG(inventory_approved_dir)},
+    {"output.nats.servers", K_LIST, CFG(nats_servers)},
+    {"output.nats.creds_file", K_STR, CFG(nats_creds_file)},
+    {"output.nats.tls_ca", K_STR, CFG(nats_tls_ca)},
+    {"output.nats.tls_cert", K_STR, CFG(nats_tls_cert)},
+    {"output.nats.tls_key", K_STR, CFG(nats_tls_key)},
+    {"output.nats.subject_prefix", K_STR, CFG(nats_subject_prefix)},
+    {"output.nats.stream", K_STR, CFG(nats_stream)},
+    {"output.nats.replicas", K_U32, CFG(nats_replicas), 1, 5},
+    {"output.nats.partitions", K_U32, CFG(nats_partitions), 1, 4096},
 };
 
 unsigned config_key_count(void)
@@ -307,6 +316,14 @@ int config_defaults(struct vigil_config **ret)
 	c->inventory_max_models = 1024;
 	c->inventory_hash_rate = 32ull << 20;
 	c->inventory_approved_dir = strdup("/etc/vigil/models.d");
+	c->nats_creds_file = strdup("");
+	c->nats_tls_ca = strdup("");
+	c->nats_tls_cert = strdup("");
+	c->nats_tls_key = strdup("");
+	c->nats_subject_prefix = strdup("vigil");
+	c->nats_stream = strdup("VIGIL");
+	c->nats_replicas = 3;
+	c->nats_partitions = 16;
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -319,7 +336,8 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_units, default_inference_units);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
 	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file ||
-	    !c->inventory_approved_dir) {
+	    !c->inventory_approved_dir || !c->nats_creds_file || !c->nats_tls_ca ||
+	    !c->nats_tls_cert || !c->nats_tls_key || !c->nats_subject_prefix || !c->nats_stream) {
 		config_free(c);
 		return -ENOMEM;
 	}

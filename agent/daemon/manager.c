@@ -35,6 +35,7 @@
 #include "sense/proc_cache.h"
 #include "respond/respond.h"
 #include "stream/sink.h"
+#include "ship/ship.h"
 #include "sense/sniff.h"
 #include "core/util.h"
 #include "sense/workload_watch.h"
@@ -42,8 +43,9 @@
 #include "daemon/manager.h"
 #include "daemon/models.h"
 
-#define TICK_MS	 1000
-#define DRAIN_MS 10 /* the ring buffer wakes us only when it fills up; drain this often */
+#define TICK_MS	      1000
+#define SHIP_DRAIN_MS 2000 /* at stop: for agent-stop and what precedes it to reach the stream */
+#define DRAIN_MS      10   /* the ring buffer wakes us only when it fills up; drain this often */
 /* `vigil events`: lines per reply, escaped at most 2x: well under CONTROL_REPLY_MAX */
 #define EVENTS_REPLY_BYTES (1u << 20)
 
@@ -454,7 +456,7 @@ static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, 
 
 static int setup(struct manager *m)
 {
-	char buf[128], cgroot[256];
+	char buf[128], cgroot[256], err[512];
 	int contain_fds[7];
 	int r;
 
@@ -516,7 +518,10 @@ static int setup(struct manager *m)
 		r = control_new(m->cfg->socket_path, NULL, on_command, m, &m->control);
 	if (r < 0)
 		return log_error_errno(r, "cannot create control socket %s", m->cfg->socket_path);
-	return 0;
+	r = ship_new(m->cfg, m->host_name, err, sizeof(err), &m->ship);
+	if (r < 0)
+		return log_error_errno(r, "%s", err);
+	return ship_start(m->ship);
 }
 
 /*
@@ -590,12 +595,12 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
 static int run_loop(struct manager *m)
 {
 	struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
-	struct epoll_event evs[6];
+	struct epoll_event evs[7];
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	_cleanup_close_ int sfd = -1;
 	sigset_t mask;
-	int fds[6];
+	int fds[7];
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -611,7 +616,8 @@ static int run_loop(struct manager *m)
 	fds[3] = tfd;
 	fds[4] = sniff_fd(m->sniff);
 	fds[5] = probes_pending_fd(m->probes);
-	for (int i = 0; i < 6; i++) {
+	fds[6] = ship_fd(m->ship);
+	for (int i = 0; i < 7; i++) {
 		struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (fds[i] < 0) /* no inotify: paths made later stay unwatched (logged) */
@@ -641,6 +647,8 @@ static int run_loop(struct manager *m)
 				on_sniffed(m);
 			else if (fd == fds[5] && probes_pending_changed(m->probes))
 				reload_watches(m);
+			else if (fd == fds[6])
+				health_check_ship(m);
 			else if (read(tfd, &ticks, sizeof(ticks)) > 0)
 				on_tick(m);
 		}
@@ -658,6 +666,7 @@ void manager_teardown(struct manager *m)
 		health_emit(m, "state", "end", "agent-stop", health_counters_json(m));
 	}
 	sinks_flush(&m->sinks);
+	m->ship = ship_free(m->ship, SHIP_DRAIN_MS);
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
 	m->detect = detect_free(m->detect);
