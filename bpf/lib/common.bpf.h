@@ -162,7 +162,7 @@ static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
 	h->ppid = t->real_parent->tgid;
 	h->uid = cred->uid.val;
 	h->gid = cred->gid.val;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* what bpf_get_current_cgroup_id() reads */
 	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
 }
 
