@@ -23,6 +23,7 @@ cleanup() {
 	true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # through the EXIT trap: the bench's vigild, pins and auditd go too
 mkdir -p $T/models
 # the defaults, except where containment pins its programs and cgroups: never
 # the host's /sys/fs/bpf/vigil (an installed vigil may be running)
@@ -98,7 +99,7 @@ done
 
 # pipeline capacity: folding off, so every open of the watched file is an event;
 # N_RATE opens paced at each rate of RATES (0: flat out; 0xK: K loops flat out
-# at once, unpinned, N_RATE each: one loop on one CPU cannot outrun vigild)
+# at once, unpinned, N_RATE/K each: one loop on one CPU cannot outrun vigild)
 # until the first step that loses any; each step's drop causes say why it broke
 RATES=${RATES:-95000 120000 150000 0 0x2 0x4 0x8} N_RATE=${N_RATE:-300000}
 { cat $T/defaults.yaml; printf 'capture:\n  fold_window: 0\n'; } > $T/nofold.yaml
@@ -109,7 +110,9 @@ for rate in $RATES; do
 	d0=$(status_json)
 	t0=$(date +%s.%N)
 	case $rate in
-	0x*) for i in $(seq ${rate#0x}); do $B/loops open $T/models/m.safetensors $N_RATE >/dev/null & done; wait ;;
+	0x*) # wait for these loops only: vigild is a child of this shell too
+		pids=; for i in $(seq ${rate#0x}); do $B/loops open $T/models/m.safetensors $((N_RATE / ${rate#0x})) >/dev/null & pids="$pids $!"; done
+		wait $pids ;;
 	*) $LOOP open $T/models/m.safetensors $N_RATE $rate >/dev/null ;;
 	esac
 	t1=$(date +%s.%N)
@@ -160,7 +163,8 @@ for head, after in zip(lines[0::2], lines[1::2]):
               if "trunc" not in k and a["drops"][k] != b["drops"].get(k, 0)}
     opens = a["events"]["by_action"].get("open", 0) - b["events"]["by_action"].get("open", 0)
     asked = f"flat out, {k} loops" if k > 1 else f"{int(rate):,}" if int(rate) else "flat out"
-    print(f"| {asked} | {k * n_rate / (float(t1) - float(t0)):,.0f} | {opens} of {k * n_rate} | {sum(causes.values())} {causes or ''} |")
+    n = n_rate // k * k
+    print(f"| {asked} | {n / (float(t1) - float(t0)):,.0f} | {opens} of {n} | {sum(causes.values())} {causes or ''} |")
 print()
 print(f"vigild RSS: {rss_idle/1024:.1f} MiB at idle, {rss/1024:.1f} MiB after the workloads, "
       f"{rss_stats/1024:.1f} MiB after the statistics step, {rss_rate/1024:.1f} MiB after the rate steps (peak VmHWM {hwm/1024:.1f} MiB, includes libbpf's parse of kernel BTF at load)")
