@@ -136,11 +136,13 @@ int BPF_PROG(contain_exit, struct task_struct *p)
 {
 	__u32 tgid;
 
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+	if (p->signal->live.counter != 0)
 		return 0;
 	tgid = p->tgid;
-	bpf_map_delete_elem(&vgl_confined, &tgid);
-	if (cstate_get(VGL_CSTATE_TASKS))
+	/* a lookup first: a delete takes the bucket's lock even when there is nothing */
+	if (bpf_map_lookup_elem(&vgl_confined, &tgid))
+		bpf_map_delete_elem(&vgl_confined, &tgid);
+	if (cstate_get(VGL_CSTATE_TASKS) && bpf_map_lookup_elem(&vgl_tasks, &tgid))
 		bpf_map_delete_elem(&vgl_tasks, &tgid);
 	return 0;
 }

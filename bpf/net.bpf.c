@@ -77,66 +77,123 @@ struct {
 	__type(value, struct vgl_connect);
 } udp_pending SEC(".maps");
 
-static __always_inline void fill_addrs(struct vgl_connect *e,
-				       struct trace_event_raw_inet_sock_set_state *ctx)
+/* What one state change says: the classic tracepoint's fields, or the same read from the sock. */
+struct state_change {
+	__u64 sk;
+	int oldstate, newstate;
+	__u16 family, protocol, sport, dport;
+	const void *saddr, *daddr; /* 4 or 16 bytes by family, kernel memory */
+	struct sock *sock;	   /* for sk_err */
+};
+
+static __always_inline void fill_addrs(struct vgl_connect *e, const struct state_change *c)
 {
-	e->family = ctx->family;
-	e->protocol = ctx->protocol;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	if (ctx->family == AF_INET) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
+	e->family = c->family;
+	e->protocol = c->protocol;
+	e->sport = c->sport;
+	e->dport = c->dport;
+	if (c->family == AF_INET) {
+		bpf_probe_read_kernel(e->saddr, 4, c->saddr);
+		bpf_probe_read_kernel(e->daddr, 4, c->daddr);
 	} else {
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
+		bpf_probe_read_kernel(e->saddr, 16, c->saddr);
+		bpf_probe_read_kernel(e->daddr, 16, c->daddr);
 	}
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* Called with the state only known to matter: a connect's start or end, a listen. */
+static __always_inline int state_report(const struct state_change *c)
 {
-	__u64 sk = (__u64)ctx->skaddr;
+	__u64 sk = c->sk;
 	struct vgl_connect e = {};
 	struct pending *p, np;
 
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
 	/* connect and listen run in the calling task (vigild's own are not reported) */
-	if (ctx->newstate == TCP_SYN_SENT) {
+	if (c->newstate == TCP_SYN_SENT) {
 		if (from_agent())
 			return 0;
 		hdr_fill(&np.h, VGL_MSG_CONNECT);
 		bpf_map_update_elem(&connecting, &sk, &np, BPF_ANY);
 		return 0;
 	}
-	if (ctx->newstate == TCP_LISTEN) {
+	if (c->newstate == TCP_LISTEN) {
 		if (from_agent())
 			return 0;
 		hdr_fill(&e.h, VGL_MSG_LISTEN);
-		fill_addrs(&e, ctx);
+		fill_addrs(&e, c);
 		e.via = VGL_VIA_TCP_STATE;
 		rec_submit(&e, sizeof(e), VGL_MSG_LISTEN);
 		return 0;
 	}
-	if (ctx->oldstate != TCP_SYN_SENT)
-		return 0;
 	p = bpf_map_lookup_elem(&connecting, &sk);
 	if (!p)
 		return 0;
 	e.h = p->h;
 	e.h.ts_ns = bpf_ktime_get_boot_ns();
-	fill_addrs(&e, ctx);
+	fill_addrs(&e, c);
 	e.via = VGL_VIA_TCP_STATE;
-	if (ctx->newstate == TCP_ESTABLISHED)
+	if (c->newstate == TCP_ESTABLISHED)
 		e.error = 0;
 	else
-		e.error = BPF_CORE_READ((struct sock *)ctx->skaddr, sk_err);
-	if (e.error == 0 && ctx->newstate != TCP_ESTABLISHED)
+		e.error = VGL_CAST(c->sock, struct sock)->sk_err;
+	if (e.error == 0 && c->newstate != TCP_ESTABLISHED)
 		e.error = -1;
 	bpf_map_delete_elem(&connecting, &sk);
 	rec_submit(&e, sizeof(e), VGL_MSG_CONNECT);
 	return 0;
+}
+
+/* Does this change matter? Most of a connection's do not (the server side's, the close). */
+static __always_inline bool state_matters(__u16 protocol, int oldstate, int newstate)
+{
+	return protocol == IPPROTO_TCP &&
+	       (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || oldstate == TCP_SYN_SENT);
+}
+
+/*
+ * tp_btf: the sock itself, no perf record built first; the fields read as
+ * the tracepoint's TP_fast_assign reads them (include/trace/events/sock.h).
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(set_state_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	const struct inet_sock *inet = VGL_CAST(sk, struct inet_sock);
+	struct state_change c = {.sk = (__u64)sk, .oldstate = oldstate, .newstate = newstate};
+
+	if (!state_matters(sk->sk_protocol, oldstate, newstate))
+		return 0;
+	c.family = sk->__sk_common.skc_family;
+	c.protocol = sk->sk_protocol;
+	c.sport = bpf_ntohs(inet->inet_sport);
+	c.dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	c.sock = (struct sock *)sk;
+	if (c.family == AF_INET) {
+		c.saddr = &sk->__sk_common.skc_rcv_saddr;
+		c.daddr = &sk->__sk_common.skc_daddr;
+	} else {
+		c.saddr = &sk->__sk_common.skc_v6_rcv_saddr;
+		c.daddr = &sk->__sk_common.skc_v6_daddr;
+	}
+	return state_report(&c);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct state_change c = {.sk = (__u64)ctx->skaddr,
+				 .oldstate = ctx->oldstate,
+				 .newstate = ctx->newstate,
+				 .family = ctx->family,
+				 .protocol = ctx->protocol,
+				 .sport = ctx->sport,
+				 .dport = ctx->dport,
+				 .sock = (struct sock *)ctx->skaddr};
+
+	if (!state_matters(ctx->protocol, ctx->oldstate, ctx->newstate))
+		return 0;
+	c.saddr = ctx->family == AF_INET ? (const void *)ctx->saddr : (const void *)ctx->saddr_v6;
+	c.daddr = ctx->family == AF_INET ? (const void *)ctx->daddr : (const void *)ctx->daddr_v6;
+	return state_report(&c);
 }
 
 /*

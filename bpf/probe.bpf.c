@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * probe.bpf.c — feature probes only: can this kernel load and attach BPF-LSM
- * and fentry programs? Loaded one program at a time at start-up; nothing
- * here stays attached.
+ * fentry and tp_btf programs? Loaded one program at a time at start-up;
+ * nothing here stays attached.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +18,12 @@ int BPF_PROG(probe_lsm, struct file *file)
 
 SEC("fentry/do_unlinkat")
 int BPF_PROG(probe_fentry, int dfd)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(probe_tp_btf, struct task_struct *p)
 {
 	return 0;
 }

@@ -19,9 +19,8 @@ const volatile __u32 args_max = 4096;
 /* argv as the kernel laid it out (NUL-separated), at most args_max bytes. */
 static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task_struct *task)
 {
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	unsigned long start = BPF_CORE_READ(mm, arg_start);
-	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	struct mm_struct *mm = task->mm;
+	unsigned long start = mm->arg_start, end = mm->arg_end;
 	__u32 full = end > start ? end - start : 0;
 	__u32 n = full;
 
@@ -38,35 +37,41 @@ static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task
 	return n;
 }
 
-/* Is fd a socket? (a shell whose stdin/stdout is a socket is a reverse shell) */
-static __always_inline bool fd_is_socket(int fd)
+static __always_inline bool is_socket(struct file *f)
 {
-	struct file *f = fd_file(fd);
-	umode_t mode;
+	return f && (VGL_CAST(f, struct file)->f_inode->i_mode & S_IFMT) == S_IFSOCK;
+}
 
-	if (!f)
-		return false;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
-	return (mode & S_IFMT) == S_IFSOCK;
+/* Are stdin, stdout sockets? (a shell whose stdin/stdout is a socket is a reverse shell) */
+static __always_inline __u32 std_sockets(void)
+{
+	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	struct file *f[2] = {};
+
+	if (fdt->max_fds < 2)
+		return 0;
+	bpf_probe_read_kernel(f, sizeof(f), fdt->fd); /* both slots in one read */
+	return (is_socket(f[0]) ? VGL_SF_STDIN_SOCK : 0) |
+	       (is_socket(f[1]) ? VGL_SF_STDOUT_SOCK : 0);
 }
 
 /*
  * A memfd (like every anonymous in-memory file) has a dentry of its own,
  * "memfd:NAME", that is its own parent: the path walk stops at once and
  * gives "/". Spell it as d_path() does, "/memfd:NAME", into the scratch
- * the way path_resolve() leaves a path (ending at s[VGL_SCRATCH - 1]).
+ * the way path_walk() leaves a path (ending at s[VGL_SCRATCH - 1]).
  */
 static __always_inline __u32 detached_name(char *s, struct dentry *d, __u32 *flags)
 {
-	struct qstr name = BPF_CORE_READ(d, d_name);
-	__u32 len = name.len & 255, off = VGL_SCRATCH - 2 - len;
+	__u32 len = d->d_name.len & 255, off = VGL_SCRATCH - 2 - len;
+	const unsigned char *name = d->d_name.name;
 	char head[6] = {};
 
 	s[VGL_SCRATCH - 1] = 0;
-	bpf_probe_read_kernel(&s[(off + 1) & (VGL_SCRATCH - 1)], len, name.name);
+	bpf_probe_read_kernel(&s[(off + 1) & (VGL_SCRATCH - 1)], len, name);
 	s[off & (VGL_SCRATCH - 1)] = '/';
 	/* the kernel writes this prefix (mm/memfd.c): a user cannot name a detached dentry */
-	bpf_probe_read_kernel(head, sizeof(head), name.name);
+	bpf_probe_read_kernel(head, sizeof(head), name);
 	if (len >= 6 && head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' &&
 	    head[4] == 'd' && head[5] == ':')
 		*flags |= VGL_SF_EXE_MEMFD;
@@ -80,13 +85,13 @@ static __always_inline __u32 detached_name(char *s, struct dentry *d, __u32 *fla
  */
 static __always_inline __u32 exe_resolve(char *s, struct file *exe, __u32 *flags)
 {
-	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	struct dentry *d = exe->f_path.dentry;
 
-	if (!BPF_CORE_READ(exe, f_inode, i_nlink))
+	if (!exe->f_inode->i_nlink)
 		*flags |= VGL_SF_EXE_DELETED;
-	if (d && BPF_CORE_READ(d, d_parent) == d && d != BPF_CORE_READ(exe, f_path.mnt, mnt_root))
+	if (d && d->d_parent == d && d != exe->f_path.mnt->mnt_root)
 		return detached_name(s, d, flags);
-	return path_resolve(s, &exe->f_path, flags, VGL_SF_EXE_TRUNC);
+	return path_walk(s, d, exe->f_path.mnt, flags, VGL_SF_EXE_TRUNC);
 }
 
 /* A process `vigil exec` confined runs its program now: from here on its calls count. */
@@ -99,14 +104,15 @@ static __always_inline void arm_confined(void)
 		c->armed = 1;
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int handle_exec(void *ctx)
+/*
+ * One exec record: the task (current) and the file it runs, both typed
+ * pointers, so every field is a plain load; helper calls are left for the
+ * names' bytes, argv and the ring.
+ */
+static __always_inline int exec_report(struct task_struct *task, struct file *exe)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct vgl_heap heap_, *hp = &heap_;
 	struct vgl_exec *e;
-	struct file *exe;
-	struct path pwd;
 	__u32 at, off, len;
 
 	arm_confined();
@@ -115,24 +121,19 @@ int handle_exec(void *ctx)
 	e = (struct vgl_exec *)hp->rec;
 	hdr_fill(&e->h, VGL_MSG_EXEC);
 	e->start_ns = task_start_ns(task);
-	e->sflags = 0;
-	e->loginuid = BPF_CORE_READ(task, loginuid.val);
-	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
-	if (fd_is_socket(0))
-		e->sflags |= VGL_SF_STDIN_SOCK;
-	if (fd_is_socket(1))
-		e->sflags |= VGL_SF_STDOUT_SOCK;
+	e->sflags = std_sockets();
+	e->loginuid = task->loginuid.val;
+	e->sid = task->signal->pids[PIDTYPE_SID]->numbers[0].nr;
 	at = sizeof(*e);
 
-	exe = BPF_CORE_READ(task, mm, exe_file);
 	off = exe_resolve(hp->path, exe, &e->sflags);
 	len = path_copy(hp->rec, at, hp->path, off);
 	e->exe_len = len;
 	LAUNDER(e->exe_len);
 	at = sizeof(*e) + (e->exe_len & (VGL_SCRATCH - 1));
 
-	pwd = BPF_CORE_READ(task, fs, pwd);
-	off = path_resolve(hp->path, &pwd, &e->sflags, VGL_SF_CWD_TRUNC);
+	off = path_walk(hp->path, task->fs->pwd.dentry, task->fs->pwd.mnt, &e->sflags,
+			VGL_SF_CWD_TRUNC);
 	len = path_copy(hp->rec, at, hp->path, off);
 	e->cwd_len = len;
 	LAUNDER(e->cwd_len);
@@ -141,6 +142,25 @@ int handle_exec(void *ctx)
 	e->args_len = copy_args(e, at, task);
 	rec_submit(e, at + e->args_len, VGL_MSG_EXEC);
 	return 0;
+}
+
+/*
+ * tp_btf: the tracepoint's own arguments, no perf record built first; the
+ * image is bprm->file (what mm->exe_file was just set to).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_report(p, bprm->file);
+}
+
+/* The fallback where tp_btf does not attach: the classic tracepoint. */
+SEC("tracepoint/sched/sched_process_exec")
+int handle_exec(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return exec_report(task, VGL_CAST(task->mm->exe_file, struct file));
 }
 
 /* A ring's own opens are not seen by the syscall probes: report the ring. */
@@ -306,23 +326,50 @@ int BPF_PROG(seccomp_check, struct pt_regs *regs, long ret)
  * Someone signals the agent (stopping or killing the sensor is an attack
  * step); and any SIGSYS: a seccomp filter trapped or killed a process.
  * What vigild raises itself (its own SIGPIPE, a worker it wakes) is neither.
+ * target: the tid signalled, as the classic tracepoint's pid field.
  */
-SEC("tracepoint/signal/signal_generate")
-int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
+static __always_inline int signal_report(int sig, __u32 target, int code, int result)
 {
 	struct vgl_signal e = {};
 
-	if (ctx->sig != 31 /* SIGSYS */ && (!agent_pid || (__u32)ctx->pid != agent_pid))
+	if (sig != 31 /* SIGSYS */ && (!agent_pid || target != agent_pid))
 		return 0;
 	if (from_agent())
 		return 0;
 	hdr_fill(&e.h, VGL_MSG_SIGNAL);
-	e.target = ctx->pid;
-	e.sig = ctx->sig;
-	e.code = ctx->code;
-	e.result = ctx->result;
+	e.target = target;
+	e.sig = sig;
+	e.code = code;
+	e.result = result;
 	rec_submit(&e, sizeof(e), VGL_MSG_SIGNAL);
 	return 0;
+}
+
+#define SEND_SIG_NOINFO_ 0 /* include/linux/sched/signal.h: no siginfo, SI_USER */
+#define SEND_SIG_PRIV_	 1 /* the kernel's own, SI_KERNEL */
+#define SI_KERNEL_	 0x80
+
+/* Every signal sent (a SIGCHLD per exit): one compare before anything is read. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
+	     int result)
+{
+	unsigned long i = (unsigned long)info;
+	int code = 0;
+
+	if (sig != 31 && (!agent_pid || task->pid != agent_pid))
+		return 0;
+	if (i == SEND_SIG_PRIV_)
+		code = SI_KERNEL_;
+	else if (i != SEND_SIG_NOINFO_)
+		code = VGL_CAST(info, struct kernel_siginfo)->si_code;
+	return signal_report(sig, task->pid, code, result);
+}
+
+SEC("tracepoint/signal/signal_generate")
+int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
+{
+	return signal_report(ctx->sig, ctx->pid, ctx->code, ctx->result);
 }
 
 /* tp_btf gives both task pointers, so threads can be told from processes. */
@@ -342,19 +389,28 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int handle_exit(void *ctx)
+/* Only the thread-group leader's exit ends the process (task: current, typed). */
+static __always_inline int exit_report(struct task_struct *task)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct vgl_exit e = {};
 
-	/* Only the thread-group leader's exit ends the process. */
-	if ((__u32)pid_tgid != pid_tgid >> 32)
+	if (task->pid != task->tgid)
 		return 0;
 	hdr_fill(&e.h, VGL_MSG_EXIT);
 	e.start_ns = task_start_ns(task);
-	e.exit_code = BPF_CORE_READ(task, exit_code);
+	e.exit_code = task->exit_code;
 	rec_submit(&e, sizeof(e), VGL_MSG_EXIT);
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *p)
+{
+	return exit_report(p);
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_exit(void *ctx)
+{
+	return exit_report(bpf_get_current_task_btf());
 }

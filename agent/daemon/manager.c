@@ -447,11 +447,12 @@ static void watch_seeded(struct proc *p, void *ctx)
 		workload_watch_add(m->ww, p);
 }
 
-static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, size_t len)
+static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, size_t len,
+		     json_t *alert)
 {
 	struct manager *m = ctx;
 
-	respond_alert(m->respond, meta, line, len);
+	respond_alert(m->respond, meta, line, len, alert);
 }
 
 static int setup(struct manager *m)

@@ -100,7 +100,7 @@ static void set_event(json_t *ev, const char *id, uint64_t seq, const struct rul
 }
 
 char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const struct rule *r,
-		const struct rule_hit *hit)
+		const struct rule_hit *hit, json_t **obj)
 {
 	const struct rule_meta *m = rule_meta(r);
 	json_t *o = json_loadb(trigger, tlen, 0, NULL), *ev, *vig, *al, *threat;
@@ -138,7 +138,10 @@ char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const st
 	json_object_set_new(vig, "alert", al);
 	json_object_set_new(o, "vigil", vig);
 	out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	if (obj && out)
+		*obj = o;
+	else
+		json_decref(o);
 	return out;
 }
 

@@ -24,9 +24,11 @@
 /*
  * ECS alert from the triggering event's line (trigger, tlen). Returns a
  * malloc'd line without '\n', or NULL (out of memory / unparsable trigger).
+ * With obj, the alert's JSON object is handed over too (the caller
+ * decrefs it): the response stage reads it instead of parsing the line.
  */
 char *alert_ecs(struct ecs_writer *w, const char *trigger, size_t tlen, const struct rule *r,
-		const struct rule_hit *hit);
+		const struct rule_hit *hit, json_t **obj);
 /* Falco-compatible alert JSON (malloc'd, no '\n'). */
 char *alert_falco(const char *host_name, const struct rule *r, const struct rule_view *v,
 		  const struct rule_hit *hit);

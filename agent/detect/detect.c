@@ -63,7 +63,8 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 		     const struct rule_hit *hit)
 {
 	struct detector *d = ctx;
-	char *line = alert_ecs(d->w, d->line, d->len, r, hit);
+	json_t *alert = NULL;
+	char *line = alert_ecs(d->w, d->line, d->len, r, hit, d->hook ? &alert : NULL);
 
 	if (!line) {
 		d->alert_errors++;
@@ -71,7 +72,8 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 	}
 	sinks_emit(d->sinks, line, strlen(line));
 	if (d->hook)
-		d->hook(d->hook_ctx, rule_meta(r), line, strlen(line));
+		d->hook(d->hook_ctx, rule_meta(r), line, strlen(line), alert);
+	json_decref(alert);
 	free(line);
 	d->alerts++;
 	if (d->falco_fd >= 0 && (line = alert_falco(ecs_host_name(d->w), r, v, hit))) {

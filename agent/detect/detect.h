@@ -38,9 +38,9 @@ int detect_reload(struct detector *d, const struct vigil_config *cfg, char *err,
  * ECS writer's event buffer is one no agent line reuses (ecs.h).
  */
 void detect_event(struct detector *d, const struct vigil_event *ev, const char *line, size_t len);
-/* Called with each alert after it is written (the response stage). */
+/* Called with each alert after it is written (the response stage): its line and its JSON. */
 typedef void (*detect_alert_hook)(void *ctx, const struct rule_meta *m, const char *line,
-				  size_t len);
+				  size_t len, json_t *alert);
 void detect_on_alert(struct detector *d, detect_alert_hook fn, void *ctx);
 /* Counters and what is loaded, for status and heartbeats. */
 json_t *detect_stats(const struct detector *d);

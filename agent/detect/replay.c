@@ -104,7 +104,7 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 			 host ? host->s.p : "");
 		line = alert_falco(host ? hbuf : rp->o->host_name, r, v, hit);
 	} else {
-		line = alert_ecs(rp->w, rp->line, rp->len, r, hit);
+		line = alert_ecs(rp->w, rp->line, rp->len, r, hit, NULL);
 	}
 	if (!line) {
 		rp->st->alert_errors++;

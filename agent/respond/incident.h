@@ -6,7 +6,10 @@
  * ("YYYYMMDDTHHMMSSZ-NNNN", sortable, unique within a run and across runs),
  * the record's shape (id, opened, updated, status, source, title,
  * alerts[], steps[], evidence[], containment) and writing it atomically
- * (temporary file, fsync, rename) on every change; listing and reading.
+ * (temporary file, fsync, rename) on every change, by a writer thread
+ * rather than the event loop: a save is durable once the thread has written
+ * it (milliseconds; closing waits for every one); reading sees queued saves,
+ * listing waits for them.
  *
  * Stage respond/: includes any stage but daemon/; does not own the loop or the socket.
  */

@@ -261,11 +261,11 @@ static void run_playbook(struct responder *r, struct playbook *pb, struct run *r
 	incident_save(r->incidents, run->inc);
 }
 
-void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len)
+void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len,
+		   json_t *alert)
 {
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now_ms = t0 / 1000000;
 	struct pb_alert pa = {meta->id, meta->name, meta->tags, meta->ntags, meta->severity};
-	json_t *alert = NULL;
 
 	r->alerts_seen++;
 	for (unsigned i = 0; i < r->set->npbs; i++) {
@@ -282,8 +282,6 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 
 		if (!playbook_matches(pb, &pa))
 			continue;
-		if (!alert && !(alert = json_loadb(line, len, 0, NULL)))
-			return;
 		entity = jstr(alert, "process", "entity_id");
 		snprintf(key, sizeof(key), "%s/%s", pb->name, entity ? entity : "-");
 		switch (playbook_admit(pb, entity, now_ms)) {
@@ -309,7 +307,6 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 				  now_ms);
 		json_decref(run.inc);
 	}
-	json_decref(alert);
 }
 
 /*

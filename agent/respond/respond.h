@@ -39,8 +39,12 @@ void respond_contain_fds(const struct responder *r, int fds[7]);
 /* Is any process confined by `vigil exec`? */
 bool respond_any_confined(const struct responder *r);
 int respond_reload(struct responder *r, const struct vigil_config *cfg, char *err, size_t errlen);
-/* An alert was written (line, len: its ECS JSON): run the playbooks that want it. */
-void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len);
+/*
+ * An alert was written (line, len: its ECS JSON; alert: the same as an
+ * object, borrowed, not parsed again): run the playbooks that want it.
+ */
+void respond_alert(struct responder *r, const struct rule_meta *meta, const char *line, size_t len,
+		   json_t *alert);
 /* Who asked for an action by hand (the control socket's peer), for the audit trail. */
 struct respond_requester {
 	uid_t uid;

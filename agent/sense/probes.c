@@ -138,6 +138,31 @@ static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
 	return 0;
 }
 
+/*
+ * Programs with two variants: tp_btf (the tracepoint's arguments as typed
+ * pointers; no perf record is built before the program runs) and the
+ * classic tracepoint, the fallback where tp_btf does not attach.
+ */
+static const char *const btf_twins[][2] = {
+    {"exec_btf", "handle_exec"},
+    {"exit_btf", "handle_exit"},
+    {"signal_btf", "handle_signal_generate"},
+    {"set_state_btf", "handle_set_state"},
+};
+
+static void choose_variants(struct bpf_object *obj, bool btf)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(btf_twins); i++) {
+		struct bpf_program *b = bpf_object__find_program_by_name(obj, btf_twins[i][0]);
+		struct bpf_program *c = bpf_object__find_program_by_name(obj, btf_twins[i][1]);
+
+		if (b && c) {
+			bpf_program__set_autoload(b, btf);
+			bpf_program__set_autoload(c, !btf);
+		}
+	}
+}
+
 static int load_process(struct probes *p, const struct vigil_config *cfg)
 {
 	int r;
@@ -145,6 +170,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	p->proc = vigil_process__open();
 	if (!p->proc)
 		return -errno;
+	choose_variants(p->proc->obj, p->tp_btf);
 	p->proc->rodata->args_max = cfg->args_max;
 	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
@@ -235,6 +261,7 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	bpf_map__set_max_entries(p->net->maps.recs, p->ncpus);
 	bpf_map__set_max_entries(p->net->maps.udp_seen, cfg->udp_dedup_entries);
 	p->net->rodata->udp_seen_max = cfg->udp_dedup_entries;
+	choose_variants(p->net->obj, p->tp_btf);
 	r = share_maps(p->net->obj, p->proc);
 	if (!r)
 		r = vigil_net__load(p->net);
@@ -254,6 +281,7 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 {
 	struct probes *p = calloc(1, sizeof(*p));
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	char tp_btf[64];
 	int r;
 
 	if (!p)
@@ -275,6 +303,9 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 	ensure_tracefs();
 	probe_feature("probe_lsm", p->info.lsm, sizeof(p->info.lsm));
 	probe_feature("probe_fentry", p->info.fentry, sizeof(p->info.fentry));
+	probe_feature("probe_tp_btf", tp_btf, sizeof(tp_btf));
+	/* VIGIL_NO_TP_BTF=1 takes the classic tracepoints regardless: tests the fallback */
+	p->tp_btf = !strcmp(tp_btf, "available") && !getenv("VIGIL_NO_TP_BTF");
 	r = load_process(p, cfg);
 	if (!r)
 		r = load_file(p, cfg);
@@ -290,9 +321,12 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 		return r;
 	}
 	/* opens use BPF-LSM where it loads; fentry is probed and reported only */
-	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms),
-		 "%stracepoint(sched,syscalls exit-only,sock),tp_btf(sched_process_fork)%s",
+	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms), "%s%s%s",
 		 p->open_via_lsm ? "lsm(file_open)," : "",
+		 p->tp_btf ? "tracepoint(syscalls exit-only),tp_btf(sched,signal_generate,"
+			     "inet_sock_set_state)"
+			   : "tracepoint(sched,signal,syscalls exit-only,sock),"
+			     "tp_btf(sched_process_fork)",
 		 p->cgroup_fd < 0	    ? ""
 		 : p->net->bss->udp_on_send ? ",cgroup(connect4/6,sendmsg4/6,sock_release),"
 					      "tp_btf(sock_send_length)"

@@ -39,6 +39,7 @@ struct probes {
 	struct bpf_link *sc_link; /* the seccomp check, while attached */
 	int ncpus;
 	bool open_via_lsm;
+	bool tp_btf;	 /* the tp_btf variants of exec, exit, signal, TCP state (else classic) */
 	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;
 	int ino_fd;		   /* inotify on pending watches' ancestors; -1: none */

@@ -92,6 +92,14 @@ static __always_inline int heap_get(struct vgl_heap *hp)
  */
 #define LAUNDER(v) asm volatile("" : "+m"(v) : : "memory")
 
+/*
+ * A kernel pointer as a typed one: its fields are plain loads (the JIT's
+ * fault-handled loads) instead of one bpf_probe_read_kernel() call each.
+ * The kfunc is rewritten into a move by the verifier: it costs nothing.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define VGL_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 static __always_inline void drop_count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&drops, &idx);
@@ -135,13 +143,27 @@ static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Fill the header from the current task, parent included (tracing programs). */
+/*
+ * Fill the header from the current task, parent included (tracing programs):
+ * what the helpers above compute is read here as typed loads of the task
+ * (a kuid is the init namespace's uid, which is what the helper reports).
+ */
 static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct cred *cred = t->cred;
 
-	hdr_fill_current(h, type);
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->type = type;
+	h->version = VGL_ABI_VERSION;
+	h->flags = 0;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* what bpf_get_current_cgroup_id() reads */
+	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
 }
 
 /*
@@ -167,32 +189,32 @@ static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
 /* Process start time in CLOCK_BOOTTIME ns (what /proc/PID/stat counts). */
 static __always_inline __u64 task_start_ns(struct task_struct *task)
 {
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct task_struct *leader = VGL_CAST(task, struct task_struct)->group_leader;
 
 	if (bpf_core_field_exists(leader->start_boottime))
-		return BPF_CORE_READ(leader, start_boottime);
+		return leader->start_boottime;
 	return 0;
 }
 
 /*
- * Resolve `path` into the scratch area, right-aligned so that it ends at
- * s[VGL_SCRATCH - 1] (the NUL). Returns the start offset; sets
- * VGL_SF_PATH_TRUNC in *flags when components had to be left out (more than
- * VGL_PATH_MAX bytes, VGL_MAX_COMPONENTS levels or VGL_MAX_STACK mounts
- * at one point). Mount points are crossed the way d_path does, stacked
- * mounts included, so bind mounts and symlinked names come out as the real
- * location.
+ * Resolve the path (dentry, vfsmnt) into the scratch area, right-aligned so
+ * that it ends at s[VGL_SCRATCH - 1] (the NUL). Returns the start offset;
+ * sets trunc_flag in *flags when components had to be left out (more than
+ * VGL_PATH_MAX bytes, VGL_MAX_COMPONENTS levels or VGL_MAX_STACK mounts at
+ * one point). Mount points are crossed the way d_path does, stacked mounts
+ * included, so bind mounts and symlinked names come out as the real
+ * location. Every pointer is typed (VGL_CAST): a component costs plain
+ * loads and one helper call, the copy of its name.
  */
-static __always_inline __u32 path_resolve(char *s, const struct path *path, __u32 *flags,
-					  __u32 trunc_flag)
+static __always_inline __u32 path_walk(char *s, struct dentry *dentry, struct vfsmount *vfsmnt,
+				       __u32 *flags, __u32 trunc_flag)
 {
-	struct dentry *dentry = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	struct mount *mnt = VGL_CAST(container_of(vfsmnt, struct mount, mnt), struct mount);
+	struct mount *mnt_parent = mnt->mnt_parent;
 	__u32 off = VGL_SCRATCH - 1;
 	int i;
 
+	dentry = VGL_CAST(dentry, struct dentry);
 	s[VGL_SCRATCH - 1] = 0;
 	/*
 	 * Each iteration first crosses every mount whose root it stands on, as
@@ -206,21 +228,19 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 	for (i = 0; i < VGL_MAX_COMPONENTS; i++) {
 		struct dentry *mnt_root;
 		struct dentry *parent;
-		struct qstr name;
 		__u32 len;
 		int j;
 
 		for (j = 0; j < VGL_MAX_STACK; j++) {
-			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			mnt_root = mnt->mnt.mnt_root;
 			if (dentry != mnt_root || mnt == mnt_parent)
 				break;
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			dentry = mnt->mnt_mountpoint;
 			mnt = mnt_parent;
-			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			vfsmnt = &mnt->mnt;
+			mnt_parent = mnt->mnt_parent;
 		}
 		if (j == VGL_MAX_STACK) {
-			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			mnt_root = mnt->mnt.mnt_root;
 			if (dentry == mnt_root && mnt != mnt_parent) {
 				*flags |= trunc_flag; /* more layers than we cross */
 				break;
@@ -228,17 +248,16 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 		}
 		if (dentry == mnt_root)
 			break; /* global root */
-		parent = BPF_CORE_READ(dentry, d_parent);
+		parent = dentry->d_parent;
 		if (dentry == parent)
 			break; /* root of a detached tree */
-		name = BPF_CORE_READ(dentry, d_name);
-		len = name.len & 255;
+		len = dentry->d_name.len & 255;
 		if (len + 1 >= off || (VGL_SCRATCH - off) + len + 1 > VGL_PATH_MAX) {
 			*flags |= trunc_flag;
 			break;
 		}
 		off -= len;
-		bpf_probe_read_kernel(&s[off & (VGL_SCRATCH - 1)], len, name.name);
+		bpf_probe_read_kernel(&s[off & (VGL_SCRATCH - 1)], len, dentry->d_name.name);
 		off -= 1;
 		s[off & (VGL_SCRATCH - 1)] = '/';
 		dentry = parent;
@@ -250,6 +269,16 @@ static __always_inline __u32 path_resolve(char *s, const struct path *path, __u3
 		s[off] = '/';
 	}
 	return off;
+}
+
+/* path_walk() of a struct path anywhere (kernel or stack): one read of it, then typed. */
+static __always_inline __u32 path_resolve(char *s, const struct path *path, __u32 *flags,
+					  __u32 trunc_flag)
+{
+	struct path p = {};
+
+	bpf_probe_read_kernel(&p, sizeof(p), path);
+	return path_walk(s, p.dentry, p.mnt, flags, trunc_flag);
 }
 
 /* Copy a resolved path (scratch offset `off`) into rec at `at`; returns length incl NUL. */

@@ -40,7 +40,7 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 {
 	struct fuzz_ctx *c = ctx;
 
-	free(alert_ecs(c->w, (const char *)c->line, c->len, r, hit));
+	free(alert_ecs(c->w, (const char *)c->line, c->len, r, hit, NULL));
 	free(alert_falco("fuzz", r, v, hit));
 }
 

@@ -658,6 +658,41 @@ def full_disk_is_counted_reported_and_survived(tmp):
         subprocess.run(["umount", "-l", disk])
 
 
+def mechanisms(agent):
+    return status(agent)["features"]["mechanisms"]
+
+
+def classic_tracepoints_fallback(tmp, a):
+    """The exec, exit, signal and TCP-state probes are tp_btf programs where
+    they attach (here: the fork probe is one, so a running vigild proves they
+    do), and the classic tracepoints when told not to (VIGIL_NO_TP_BTF=1, the
+    fallback a kernel without them takes): the same events either way."""
+    assert "tp_btf(sched,signal_generate,inet_sock_set_state)" in mechanisms(a), mechanisms(a)
+    c = Agent(os.path.join(tmp, "c"))
+    try:
+        c.start(env=dict(os.environ, VIGIL_NO_TP_BTF="1"))
+        assert "tracepoint(sched,signal,syscalls exit-only,sock)" in mechanisms(c), mechanisms(c)
+        p = run(["/bin/sh", "-c", "exit 3"])
+        ex = c.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
+        assert get(ex, "process.executable") in ("/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash")
+        assert get(ex, "process.working_directory") == os.getcwd()
+        assert get(ex, "process.args") == ["/bin/sh", "-c", "exit 3"]
+        xt = c.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)[0]
+        assert get(xt, "process.exit_code") == 3
+        srv = serve_tcp(socket.AF_INET, "127.0.0.1")
+        port = srv.getsockname()[1]
+        p = run([sys.executable, "-c", CONNECT, str(int(socket.AF_INET)), "127.0.0.1", str(port)])
+        ev = c.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
+        assert get(ev, "destination.port") == port and get(ev, "event.outcome") == "success"
+        srv.close()
+        p = run(["/bin/sh", "-c", f"kill -CONT {c.proc.pid}"])
+        sig = c.wait_for(lambda e: e["event"]["action"] == "signal" and get(e, "process.pid") == p.pid)[0]
+        assert get(sig, "vigil.signal.name") == "SIGCONT" and get(sig, "vigil.target.pid") == c.proc.pid
+    finally:
+        c.stop()
+        c.cleanup()
+
+
 def main():
     if os.geteuid() != 0:
         print("integration tests need root (they load eBPF programs): run sudo make test", file=sys.stderr)
@@ -672,6 +707,8 @@ def main():
         for t in selected(TESTS + [sighup_reopens_file_and_reloads_watches]):
             ok = run_one(t.__name__, t, a)
             passed, failed = passed + ok, failed + (not ok)
+        ok = run_one("classic_tracepoints_fallback", classic_tracepoints_fallback, tmp, a)
+        passed, failed = passed + ok, failed + (not ok)
         rc = a.stop()
         ok = run_one("full_disk_is_counted_reported_and_survived",
                      full_disk_is_counted_reported_and_survived, tmp)

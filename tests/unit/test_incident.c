@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,12 +113,32 @@ static void test_incident_ids_continue_across_opens(void **state)
 	struct incidents *again = NULL;
 
 	assert_int_equal(incident_save(f->s, a), 0);
+	f->s = incidents_close(f->s); /* a restart: the old vigild is gone */
 	assert_int_equal(incidents_open(f->dir, &again), 0);
 	b = incident_new(again, "cli", "after");
 	assert_string_not_equal(id_of(a), id_of(b));
 	json_decref(a);
 	json_decref(b);
 	incidents_close(again);
+}
+
+/* Saves are written by a thread: closing writes every one out, the last text of each. */
+static void test_incident_saves_are_on_disk_after_close(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a = incident_new(f->s, "cli", "a"), *back;
+	char path[PATH_MAX + 64];
+
+	assert_int_equal(incident_save(f->s, a), 0);
+	json_object_set_new(a, "status", json_string("contained"));
+	assert_int_equal(incident_save(f->s, a), 0);
+	f->s = incidents_close(f->s);
+	snprintf(path, sizeof(path), "%s/%s.json", f->dir, id_of(a));
+	back = json_load_file(path, 0, NULL);
+	assert_non_null(back);
+	assert_string_equal(json_string_value(json_object_get(back, "status")), "contained");
+	json_decref(back);
+	json_decref(a);
 }
 
 int main(void)
@@ -128,6 +149,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_incident_ids_are_unique_sorted_and_listed_newest_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_load_refuses_path_like_ids, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_saves_are_on_disk_after_close, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_ids_continue_across_opens, setup,
 					    teardown),

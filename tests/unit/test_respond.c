@@ -97,7 +97,11 @@ static void alert(struct fixture *f, const char *id, const char *entity)
 		     "\"process\":{\"pid\":%d,\"entity_id\":\"%s\","
 		     "\"parent\":{\"pid\":%d,\"entity_id\":\"test\"}},\"message\":\"m\"}",
 		     entity, id, f->child, entity, getpid());
-	respond_alert(f->r, &m, line, n);
+	json_t *obj = json_loadb(line, n, 0, NULL);
+
+	assert_non_null(obj);
+	respond_alert(f->r, &m, line, n, obj);
+	json_decref(obj);
 }
 
 /* Every incident written, whole, newest first. */
