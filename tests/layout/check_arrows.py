@@ -6,7 +6,7 @@ import os
 import re
 import sys
 
-ORDER = ["core", "sense", "stream", "detect", "confine", "respond", "daemon", "cli"]
+ORDER = ["core", "sense", "stream", "detect", "confine", "respond", "ship", "daemon", "cli"]
 INCLUDE = re.compile(r'^#include "([a-z]+)/([a-z_0-9]+)\.h"')
 
 
