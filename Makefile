@@ -27,16 +27,17 @@ endif
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev pkg-config \
 	python3 python3-jsonschema auditd iproute2 procps clang-format strace libclang-rt-14-dev \
-	openssl debhelper lintian adduser
-LIBS := libbpf libseccomp libcurl jansson yaml-0.1 libcrypto
+	openssl debhelper lintian adduser nats-server libnats-dev
+LIBS := libbpf libseccomp libcurl libnats jansson yaml-0.1 libcrypto
 DEPS_OK := $(shell pkg-config --exists $(LIBS) 2>/dev/null && command -v $(CLANG) >/dev/null \
 	&& test -x $(BPFTOOL) && test -f /usr/include/cmocka.h && test -x $(PYTHON) && echo yes)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Iinclude -Iagent -Ibuild \
 	-MMD -MP -DVIGIL_VERSION='"$(VERSION)"'
-# libcurl: headers only; vigild loads it with dlopen when a webhook exists (webhook.c)
-LDLIBS := $(shell pkg-config --libs $(filter-out libcurl,$(LIBS)) 2>/dev/null) -lelf -lz
+# libcurl, libnats: headers only; vigild loads them with dlopen when a webhook or
+# output.nats exists (webhook.c, ship/natslib.c)
+LDLIBS := $(shell pkg-config --libs $(filter-out libcurl libnats,$(LIBS)) 2>/dev/null) -lelf -lz
 SAN ?= 0
 ifeq ($(SAN),1)
 B := build/san
@@ -55,7 +56,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	detect/fields detect/cond detect/rule_read detect/rule_compile detect/rule_select detect/rule_eval detect/rule_seq detect/json_view detect/event_view detect/alert detect/replay detect/derive detect/detect \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/act respond/incident respond/webhook respond/respond respond/respond_steps respond/respond_cmd \
-	ship/cmd_sign \
+	ship/natslib ship/cmd_sign \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
@@ -65,7 +66,8 @@ CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
-	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident cmd_sign
+	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
+	natslib cmd_sign
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -190,6 +192,7 @@ install: all
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/rules rules/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/playbooks playbooks/*.yaml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/seccomp packaging/seccomp/*.json
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/vigil/nats packaging/nats/*.conf
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 packaging/man/vigild.8 packaging/man/vigil.8
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 packaging/man/vigil.yaml.5 \
 		packaging/man/vigil-rules.5 packaging/man/vigil-playbooks.5
