@@ -29,4 +29,9 @@ extern const struct cmd seccomp_cmds[];
 int cmd_seccomp(struct cli *c, int argc, char **argv);
 int cmd_exec(struct cli *c, int argc, char **argv);
 
+/* cmd_fleet.c, cmd_hunt.c */
+extern const struct cmd fleet_cmds[];
+int cmd_fleet(struct cli *c, int argc, char **argv);
+int cmd_hunt(struct cli *c, int argc, char **argv);
+
 #endif
