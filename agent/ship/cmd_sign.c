@@ -24,11 +24,11 @@
 
 struct responder_key {
 	char id[CMD_KEY_ID_MAX];
-	enum cmd_role role;
+	enum rcmd_role role;
 	EVP_PKEY *pk;
 };
 
-struct cmd_keyring {
+struct rcmd_keyring {
 	struct responder_key keys[CMD_KEYS_MAX];
 	unsigned n;
 };
@@ -38,15 +38,15 @@ struct nonce_slot {
 	int64_t expires; /* wall seconds; 0: free */
 };
 
-struct cmd_guard {
-	struct cmd_keyring *kr;
+struct rcmd_guard {
+	struct rcmd_keyring *kr;
 	char *host;
 	struct nonce_slot slots[CMD_NONCE_SLOTS];
 };
 
 static const struct {
 	const char *name;
-	enum cmd_role needs;
+	enum rcmd_role needs;
 } commands[] = {
     {"status", CMD_ROLE_READ},
     {"incidents", CMD_ROLE_READ},
@@ -67,17 +67,17 @@ static const char *const verdicts[] = {
     [CMD_BUSY] = "busy",
 };
 
-const char *cmd_verdict_name(enum cmd_verdict v)
+const char *rcmd_verdict_name(enum rcmd_verdict v)
 {
 	return (unsigned)v < ARRAY_SIZE(verdicts) ? verdicts[v] : "?";
 }
 
-const char *cmd_role_name(enum cmd_role r)
+const char *rcmd_role_name(enum rcmd_role r)
 {
 	return r == CMD_ROLE_ACT ? "act" : "read";
 }
 
-int cmd_key_id_check(const char *id)
+int rcmd_key_id_check(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -92,13 +92,13 @@ int cmd_key_id_check(const char *id)
 
 /* ---- responder keys ---- */
 
-int cmd_keyring_new(struct cmd_keyring **ret)
+int rcmd_keyring_new(struct rcmd_keyring **ret)
 {
 	*ret = calloc(1, sizeof(**ret));
 	return *ret ? 0 : -ENOMEM;
 }
 
-struct cmd_keyring *cmd_keyring_free(struct cmd_keyring *kr)
+struct rcmd_keyring *rcmd_keyring_free(struct rcmd_keyring *kr)
 {
 	if (!kr)
 		return NULL;
@@ -108,12 +108,12 @@ struct cmd_keyring *cmd_keyring_free(struct cmd_keyring *kr)
 	return NULL;
 }
 
-unsigned cmd_keyring_count(const struct cmd_keyring *kr)
+unsigned rcmd_keyring_count(const struct rcmd_keyring *kr)
 {
 	return kr->n;
 }
 
-static const struct responder_key *key_find(const struct cmd_keyring *kr, const char *id)
+static const struct responder_key *key_find(const struct rcmd_keyring *kr, const char *id)
 {
 	for (unsigned i = 0; i < kr->n; i++)
 		if (!strcmp(kr->keys[i].id, id))
@@ -157,14 +157,14 @@ static int find_role(const char *text, size_t len)
 	return role;
 }
 
-int cmd_keyring_add(struct cmd_keyring *kr, const char *key_id, const char *text, size_t len,
-		    char *err, size_t errlen)
+int rcmd_keyring_add(struct rcmd_keyring *kr, const char *key_id, const char *text, size_t len,
+		     char *err, size_t errlen)
 {
 	int role = find_role(text, len);
 	BIO *bio;
 	EVP_PKEY *pk;
 
-	if (cmd_key_id_check(key_id) < 0)
+	if (rcmd_key_id_check(key_id) < 0)
 		return snprintf(err, errlen, "bad key id \"%s\" (1-63 of A-Za-z0-9._-)", key_id),
 		       -EINVAL;
 	if (role < 0)
@@ -188,7 +188,7 @@ int cmd_keyring_add(struct cmd_keyring *kr, const char *key_id, const char *text
 	return 0;
 }
 
-static int load_one(struct cmd_keyring *kr, const char *dir, const char *name, char *err,
+static int load_one(struct rcmd_keyring *kr, const char *dir, const char *name, char *err,
 		    size_t errlen)
 {
 	char path[4096], id[CMD_KEY_ID_MAX], why[512];
@@ -203,13 +203,13 @@ static int load_one(struct cmd_keyring *kr, const char *dir, const char *name, c
 	r = read_trusted_file(path, CMD_KEY_FILE_MAX, &text, &len, err, errlen);
 	if (r < 0)
 		return r;
-	r = cmd_keyring_add(kr, id, text, len, why, sizeof(why));
+	r = rcmd_keyring_add(kr, id, text, len, why, sizeof(why));
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, why);
 	return r;
 }
 
-int cmd_keyring_load_dir(struct cmd_keyring *kr, const char *dir, char *err, size_t errlen)
+int rcmd_keyring_load_dir(struct rcmd_keyring *kr, const char *dir, char *err, size_t errlen)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort), r = 0;
@@ -231,13 +231,13 @@ int cmd_keyring_load_dir(struct cmd_keyring *kr, const char *dir, char *err, siz
 
 /* ---- the checks ---- */
 
-int cmd_guard_new(struct cmd_keyring *kr, const char *host, struct cmd_guard **ret)
+int rcmd_guard_new(struct rcmd_keyring *kr, const char *host, struct rcmd_guard **ret)
 {
-	struct cmd_guard *g = calloc(1, sizeof(*g));
+	struct rcmd_guard *g = calloc(1, sizeof(*g));
 
 	if (!g || !(g->host = strdup(host))) {
 		free(g);
-		cmd_keyring_free(kr);
+		rcmd_keyring_free(kr);
 		return -ENOMEM;
 	}
 	g->kr = kr;
@@ -245,23 +245,23 @@ int cmd_guard_new(struct cmd_keyring *kr, const char *host, struct cmd_guard **r
 	return 0;
 }
 
-struct cmd_guard *cmd_guard_free(struct cmd_guard *g)
+struct rcmd_guard *rcmd_guard_free(struct rcmd_guard *g)
 {
 	if (!g)
 		return NULL;
-	cmd_keyring_free(g->kr);
+	rcmd_keyring_free(g->kr);
 	free(g->host);
 	free(g);
 	return NULL;
 }
 
-void cmd_request_fini(struct cmd_request *r)
+void rcmd_request_fini(struct rcmd_request *r)
 {
 	json_decref(r->args);
 	r->args = NULL;
 }
 
-char *cmd_canonical(const json_t *req)
+char *rcmd_canonical(const json_t *req)
 {
 	_cleanup_(json_decrefp) json_t *c = json_deep_copy(req);
 
@@ -315,8 +315,8 @@ static bool well_formed(const json_t *o, char *why, size_t whylen)
 }
 
 /* Seen before (CMD_REPLAY), remembered now (CMD_OK), or no room (CMD_BUSY). */
-static enum cmd_verdict nonce_admit(struct cmd_guard *g, const char *key_id, const char *nonce,
-				    int64_t ts, int64_t now)
+static enum rcmd_verdict nonce_admit(struct rcmd_guard *g, const char *key_id, const char *nonce,
+				     int64_t ts, int64_t now)
 {
 	uint8_t md[32];
 	unsigned mdlen = 0;
@@ -356,14 +356,14 @@ static int command_role(const char *cmd)
 }
 
 /* Past the signature: host, time, nonce, command and role. */
-static enum cmd_verdict check_signed(struct cmd_guard *g, const json_t *o, int64_t now,
-				     const struct responder_key *k, struct cmd_request *ret,
-				     char *why, size_t whylen)
+static enum rcmd_verdict check_signed(struct rcmd_guard *g, const json_t *o, int64_t now,
+				      const struct responder_key *k, struct rcmd_request *ret,
+				      char *why, size_t whylen)
 {
 	const char *host = json_string_value(json_object_get(o, "host"));
 	int64_t ts = json_integer_value(json_object_get(o, "ts"));
 	int needs = command_role(ret->cmd);
-	enum cmd_verdict v;
+	enum rcmd_verdict v;
 
 	if (strcmp(host, g->host))
 		return snprintf(why, whylen, "for host \"%.64s\", this is \"%.64s\"", host,
@@ -396,8 +396,8 @@ static enum cmd_verdict check_signed(struct cmd_guard *g, const json_t *o, int64
 	return CMD_OK;
 }
 
-enum cmd_verdict cmd_verify(struct cmd_guard *g, const char *data, size_t len, int64_t now_s,
-			    struct cmd_request *ret, char *why, size_t whylen)
+enum rcmd_verdict rcmd_verify(struct rcmd_guard *g, const char *data, size_t len, int64_t now_s,
+			      struct rcmd_request *ret, char *why, size_t whylen)
 {
 	_cleanup_(json_decrefp) json_t *o = NULL;
 	_cleanup_free_ char *canon = NULL;
@@ -423,7 +423,7 @@ enum cmd_verdict cmd_verify(struct cmd_guard *g, const char *data, size_t len, i
 	if (!k)
 		return snprintf(why, whylen, "no responder key \"%s\"", ret->key_id),
 		       CMD_UNKNOWN_KEY;
-	canon = cmd_canonical(o);
+	canon = rcmd_canonical(o);
 	if (!canon || !sig_ok(k->pk, canon, json_string_value(json_object_get(o, "sig"))))
 		return snprintf(why, whylen, "signature does not verify with key \"%s\"", k->id),
 		       CMD_BAD_SIGNATURE;
@@ -432,14 +432,14 @@ enum cmd_verdict cmd_verify(struct cmd_guard *g, const char *data, size_t len, i
 
 /* ---- the responder's side ---- */
 
-char *cmd_sign_request(EVP_PKEY *key, const char *key_id, const char *cmd, const char *host,
-		       const json_t *args, int64_t ts, const char *nonce)
+char *rcmd_sign_request(EVP_PKEY *key, const char *key_id, const char *cmd, const char *host,
+			const json_t *args, int64_t ts, const char *nonce)
 {
 	_cleanup_(json_decrefp) json_t *o =
 	    json_pack("{s:s, s:s, s:o, s:I, s:s, s:s}", "cmd", cmd, "host", host, "args",
 		      args ? json_incref((json_t *)args) : json_object(), "ts", (json_int_t)ts,
 		      "nonce", nonce, "key_id", key_id);
-	_cleanup_free_ char *canon = o ? cmd_canonical(o) : NULL;
+	_cleanup_free_ char *canon = o ? rcmd_canonical(o) : NULL;
 	uint8_t sig[SIG_LEN];
 	char b64[SIG_B64 + 1];
 	size_t siglen = sizeof(sig);
@@ -460,7 +460,7 @@ char *cmd_sign_request(EVP_PKEY *key, const char *key_id, const char *cmd, const
 	return json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 }
 
-int cmd_nonce(char *nonce)
+int rcmd_nonce(char *nonce)
 {
 	uint8_t raw[16];
 
@@ -471,7 +471,7 @@ int cmd_nonce(char *nonce)
 	return 0;
 }
 
-int cmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size_t errlen)
+int rcmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size_t errlen)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	size_t stem = str_has_suffix(base, ".key") ? strlen(base) - 4 : strlen(base);
@@ -486,7 +486,7 @@ int cmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size
 				path, st.st_mode & 0777),
 		       -EPERM;
 	snprintf(key_id, CMD_KEY_ID_MAX, "%.*s", (int)(stem < CMD_KEY_ID_MAX ? stem : 0), base);
-	if (cmd_key_id_check(key_id) < 0)
+	if (rcmd_key_id_check(key_id) < 0)
 		return snprintf(err, errlen,
 				"%s: the file name (without .key) is the key id: "
 				"1-63 of A-Za-z0-9._-",
@@ -501,7 +501,7 @@ int cmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size
 	return 0;
 }
 
-void cmd_key_free(EVP_PKEY *key)
+void rcmd_key_free(EVP_PKEY *key)
 {
 	EVP_PKEY_free(key);
 }
@@ -542,14 +542,14 @@ static int write_new(const char *dir, const char *name, const char *data, mode_t
 	return r;
 }
 
-int cmd_keygen(const char *dir, const char *id, enum cmd_role role, char *err, size_t errlen)
+int rcmd_keygen(const char *dir, const char *id, enum rcmd_role role, char *err, size_t errlen)
 {
 	EVP_PKEY *pk = NULL;
 	_cleanup_free_ char *priv = NULL, *pub = NULL, *pubfile = NULL;
 	char name[CMD_KEY_ID_MAX + 8];
 	int r;
 
-	if (cmd_key_id_check(id) < 0)
+	if (rcmd_key_id_check(id) < 0)
 		return snprintf(err, errlen, "bad key id \"%s\" (1-63 of A-Za-z0-9._-)", id),
 		       -EINVAL;
 	pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -557,7 +557,7 @@ int cmd_keygen(const char *dir, const char *id, enum cmd_role role, char *err, s
 	pub = pk ? pem_string(pk, false) : NULL;
 	EVP_PKEY_free(pk);
 	if (!priv || !pub ||
-	    asprintf(&pubfile, "# vigil responder key %s\nrole: %s\n%s", id, cmd_role_name(role),
+	    asprintf(&pubfile, "# vigil responder key %s\nrole: %s\n%s", id, rcmd_role_name(role),
 		     pub) < 0)
 		return snprintf(err, errlen, "cannot generate an Ed25519 key"), -ENOMEM;
 	snprintf(name, sizeof(name), "%s.key", id);

@@ -34,9 +34,9 @@
 #define CMD_KEYS_MAX	 256
 #define CMD_KEY_FILE_MAX (16u << 10)
 
-enum cmd_role { CMD_ROLE_READ, CMD_ROLE_ACT };
+enum rcmd_role { CMD_ROLE_READ, CMD_ROLE_ACT };
 
-enum cmd_verdict {
+enum rcmd_verdict {
 	CMD_OK,
 	CMD_MALFORMED,
 	CMD_UNKNOWN_KEY,
@@ -49,59 +49,59 @@ enum cmd_verdict {
 	CMD_BUSY, /* the nonce cache is full of live entries: refused rather than forgotten */
 };
 
-struct cmd_keyring;
-struct cmd_guard;
+struct rcmd_keyring;
+struct rcmd_guard;
 typedef struct evp_pkey_st EVP_PKEY;
 
 /* A verified request: what to run and who asked (args: a reference the caller drops). */
-struct cmd_request {
+struct rcmd_request {
 	char cmd[32];
 	char key_id[CMD_KEY_ID_MAX]; /* as claimed until the signature checks */
-	enum cmd_role role;
+	enum rcmd_role role;
 	int64_t ts;
 	json_t *args;
 };
 
-int cmd_keyring_new(struct cmd_keyring **ret);
-struct cmd_keyring *cmd_keyring_free(struct cmd_keyring *kr);
+int rcmd_keyring_new(struct rcmd_keyring **ret);
+struct rcmd_keyring *rcmd_keyring_free(struct rcmd_keyring *kr);
 /* One `.pub` file's text under key_id; -EINVAL (and a line in err) if it is not one. */
-int cmd_keyring_add(struct cmd_keyring *kr, const char *key_id, const char *text, size_t len,
-		    char *err, size_t errlen);
+int rcmd_keyring_add(struct rcmd_keyring *kr, const char *key_id, const char *text, size_t len,
+		     char *err, size_t errlen);
 /* Every .pub file in dir, through read_trusted_file; a missing dir holds no keys (0). */
-int cmd_keyring_load_dir(struct cmd_keyring *kr, const char *dir, char *err, size_t errlen);
-unsigned cmd_keyring_count(const struct cmd_keyring *kr);
+int rcmd_keyring_load_dir(struct rcmd_keyring *kr, const char *dir, char *err, size_t errlen);
+unsigned rcmd_keyring_count(const struct rcmd_keyring *kr);
 
 /* The checks for host (kr taken over, freed with the guard, also on failure). */
-int cmd_guard_new(struct cmd_keyring *kr, const char *host, struct cmd_guard **ret);
-struct cmd_guard *cmd_guard_free(struct cmd_guard *g);
+int rcmd_guard_new(struct rcmd_keyring *kr, const char *host, struct rcmd_guard **ret);
+struct rcmd_guard *rcmd_guard_free(struct rcmd_guard *g);
 /*
  * data (len bytes) through every check at wall time now_s. CMD_OK fills
  * *ret; anything else says why in why. ret->key_id and ret->cmd are filled
  * as far as the request could be read, for the audit.
  */
-enum cmd_verdict cmd_verify(struct cmd_guard *g, const char *data, size_t len, int64_t now_s,
-			    struct cmd_request *ret, char *why, size_t whylen);
-void cmd_request_fini(struct cmd_request *r);
+enum rcmd_verdict rcmd_verify(struct rcmd_guard *g, const char *data, size_t len, int64_t now_s,
+			      struct rcmd_request *ret, char *why, size_t whylen);
+void rcmd_request_fini(struct rcmd_request *r);
 /* "ok", "malformed", "unknown-key", ... (the audit's vigil.fleet.outcome). */
-const char *cmd_verdict_name(enum cmd_verdict v);
-const char *cmd_role_name(enum cmd_role r);
+const char *rcmd_verdict_name(enum rcmd_verdict v);
+const char *rcmd_role_name(enum rcmd_role r);
 
 /* The bytes a signature covers: req without "sig", canonical (malloc'd) or NULL. */
-char *cmd_canonical(const json_t *req);
+char *rcmd_canonical(const json_t *req);
 /* A signed request as one JSON line (malloc'd), or NULL. args: borrowed (NULL: {}). */
-char *cmd_sign_request(EVP_PKEY *key, const char *key_id, const char *cmd, const char *host,
-		       const json_t *args, int64_t ts, const char *nonce);
+char *rcmd_sign_request(EVP_PKEY *key, const char *key_id, const char *cmd, const char *host,
+			const json_t *args, int64_t ts, const char *nonce);
 /* 32 random hex digits into nonce (33 bytes). */
-int cmd_nonce(char *nonce);
+int rcmd_nonce(char *nonce);
 /*
  * The CLI's key: a PEM Ed25519 private key readable by its owner only; the
  * key id is the file name without `.key`. 0 or -errno with a line in err.
  */
-int cmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size_t errlen);
-void cmd_key_free(EVP_PKEY *key);
+int rcmd_key_load(const char *path, EVP_PKEY **ret, char *key_id, char *err, size_t errlen);
+void rcmd_key_free(EVP_PKEY *key);
 /* DIR/ID.key (0600) and DIR/ID.pub (0644, with `role: ROLE`); neither may exist yet. */
-int cmd_keygen(const char *dir, const char *id, enum cmd_role role, char *err, size_t errlen);
+int rcmd_keygen(const char *dir, const char *id, enum rcmd_role role, char *err, size_t errlen);
 /* A key id: 1-63 of [A-Za-z0-9._-], not starting with a dot. */
-int cmd_key_id_check(const char *id);
+int rcmd_key_id_check(const char *id);
 
 #endif

@@ -18,31 +18,31 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct cmd_guard *g;
-	struct cmd_request r;
+	static struct rcmd_guard *g;
+	struct rcmd_request r;
 	char why[256];
 
 	if (!g) {
-		struct cmd_keyring *kr;
+		struct rcmd_keyring *kr;
 
-		if (cmd_keyring_new(&kr) < 0 ||
-		    cmd_keyring_add(kr, "alice", PUB, strlen(PUB), why, sizeof(why)) < 0 ||
-		    cmd_guard_new(kr, "gpu-7", &g) < 0)
+		if (rcmd_keyring_new(&kr) < 0 ||
+		    rcmd_keyring_add(kr, "alice", PUB, strlen(PUB), why, sizeof(why)) < 0 ||
+		    rcmd_guard_new(kr, "gpu-7", &g) < 0)
 			abort();
 	}
 	if (size && data[0] == 'K') {
-		struct cmd_keyring *kr;
+		struct rcmd_keyring *kr;
 
-		if (cmd_keyring_new(&kr) == 0) {
-			cmd_keyring_add(kr, "k", (const char *)data + 1, size - 1, why, sizeof(why));
-			cmd_keyring_free(kr);
+		if (rcmd_keyring_new(&kr) == 0) {
+			rcmd_keyring_add(kr, "k", (const char *)data + 1, size - 1, why, sizeof(why));
+			rcmd_keyring_free(kr);
 		}
 		return 0;
 	}
-	if (cmd_verify(g, (const char *)data, size, 1767225600, &r, why, sizeof(why)) == CMD_OK) {
+	if (rcmd_verify(g, (const char *)data, size, 1767225600, &r, why, sizeof(why)) == CMD_OK) {
 		if (!r.args)
 			abort();
-		cmd_request_fini(&r);
+		rcmd_request_fini(&r);
 	}
 	return 0;
 }

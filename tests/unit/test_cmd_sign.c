@@ -38,13 +38,13 @@
 struct fx {
 	char dir[64];
 	EVP_PKEY *bob, *carol; /* bob: act, carol: read; both in the guard's keyring */
-	struct cmd_guard *g;
+	struct rcmd_guard *g;
 };
 
-static enum cmd_verdict verify(struct fx *f, const char *req, int64_t now, struct cmd_request *r)
+static enum rcmd_verdict verify(struct fx *f, const char *req, int64_t now, struct rcmd_request *r)
 {
 	char why[256];
-	enum cmd_verdict v = cmd_verify(f->g, req, strlen(req), now, r, why, sizeof(why));
+	enum rcmd_verdict v = rcmd_verify(f->g, req, strlen(req), now, r, why, sizeof(why));
 
 	assert_true(v == CMD_OK || why[0]); /* every refusal says why */
 	return v;
@@ -56,8 +56,8 @@ static char *signed_req(EVP_PKEY *k, const char *id, const char *cmd, const char
 	json_t *args = json_pack("{s:i}", "pid", 4242);
 	char *s;
 
-	assert_int_equal(cmd_nonce(nonce), 0);
-	s = cmd_sign_request(k, id, cmd, host, args, ts, nonce);
+	assert_int_equal(rcmd_nonce(nonce), 0);
+	s = rcmd_sign_request(k, id, cmd, host, args, ts, nonce);
 	json_decref(args);
 	assert_non_null(s);
 	return s;
@@ -66,24 +66,24 @@ static char *signed_req(EVP_PKEY *k, const char *id, const char *cmd, const char
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct cmd_keyring *kr;
+	struct rcmd_keyring *kr;
 	char err[256], id[CMD_KEY_ID_MAX], path[128];
 
 	strcpy(f->dir, "/tmp/vigil-test-cmd-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(cmd_keygen(f->dir, "bob", CMD_ROLE_ACT, err, sizeof(err)), 0);
-	assert_int_equal(cmd_keygen(f->dir, "carol", CMD_ROLE_READ, err, sizeof(err)), 0);
+	assert_int_equal(rcmd_keygen(f->dir, "bob", CMD_ROLE_ACT, err, sizeof(err)), 0);
+	assert_int_equal(rcmd_keygen(f->dir, "carol", CMD_ROLE_READ, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/bob.key", f->dir);
-	assert_int_equal(cmd_key_load(path, &f->bob, id, err, sizeof(err)), 0);
+	assert_int_equal(rcmd_key_load(path, &f->bob, id, err, sizeof(err)), 0);
 	assert_string_equal(id, "bob");
 	snprintf(path, sizeof(path), "%s/carol.key", f->dir);
-	assert_int_equal(cmd_key_load(path, &f->carol, id, err, sizeof(err)), 0);
-	assert_int_equal(cmd_keyring_new(&kr), 0);
-	assert_int_equal(cmd_keyring_load_dir(kr, f->dir, err, sizeof(err)), 0);
+	assert_int_equal(rcmd_key_load(path, &f->carol, id, err, sizeof(err)), 0);
+	assert_int_equal(rcmd_keyring_new(&kr), 0);
+	assert_int_equal(rcmd_keyring_load_dir(kr, f->dir, err, sizeof(err)), 0);
 	assert_int_equal(
-	    cmd_keyring_add(kr, "alice", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)), 0);
-	assert_int_equal(cmd_keyring_count(kr), 3);
-	assert_int_equal(cmd_guard_new(kr, "gpu-7", &f->g), 0);
+	    rcmd_keyring_add(kr, "alice", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)), 0);
+	assert_int_equal(rcmd_keyring_count(kr), 3);
+	assert_int_equal(rcmd_guard_new(kr, "gpu-7", &f->g), 0);
 	*state = f;
 	return 0;
 }
@@ -93,9 +93,9 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	char cmd[128];
 
-	cmd_guard_free(f->g);
-	cmd_key_free(f->bob);
-	cmd_key_free(f->carol);
+	rcmd_guard_free(f->g);
+	rcmd_key_free(f->bob);
+	rcmd_key_free(f->carol);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -105,9 +105,9 @@ static int teardown(void **state)
 static void test_cmd_verify_accepts_a_request_python_signed(void **state)
 {
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 	json_t *o = json_loads(PY_REQUEST, 0, NULL);
-	char *canon = cmd_canonical(o);
+	char *canon = rcmd_canonical(o);
 
 	assert_string_equal(canon, PY_CANONICAL);
 	free(canon);
@@ -117,13 +117,13 @@ static void test_cmd_verify_accepts_a_request_python_signed(void **state)
 	assert_string_equal(r.key_id, "alice");
 	assert_int_equal(r.role, CMD_ROLE_ACT);
 	assert_int_equal(json_integer_value(json_object_get(r.args, "pid")), 4242);
-	cmd_request_fini(&r);
+	rcmd_request_fini(&r);
 }
 
 static void test_cmd_verify_refuses_a_changed_request(void **state)
 {
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 	char *s = strdup(PY_REQUEST);
 
 	*strstr(s, "4242") = '5'; /* another pid, the same signature */
@@ -139,7 +139,7 @@ static void test_cmd_verify_refuses_a_changed_request(void **state)
 static void test_cmd_verify_refuses_host_time_replay(void **state)
 {
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 	int64_t now = 1800000000;
 	char *other = signed_req(f->bob, "bob", "contain", "gpu-8", now);
 	char *old = signed_req(f->bob, "bob", "contain", "gpu-7", now - CMD_SKEW_S - 1);
@@ -150,7 +150,7 @@ static void test_cmd_verify_refuses_host_time_replay(void **state)
 	assert_int_equal(verify(f, old, now, &r), CMD_STALE);
 	assert_int_equal(verify(f, future, now, &r), CMD_STALE);
 	assert_int_equal(verify(f, ok, now, &r), CMD_OK);
-	cmd_request_fini(&r);
+	rcmd_request_fini(&r);
 	assert_int_equal(verify(f, ok, now, &r), CMD_REPLAY);
 	/* out of the window the nonce is forgotten, and the timestamp refuses it */
 	assert_int_equal(verify(f, ok, now + 1, &r), CMD_STALE);
@@ -160,7 +160,7 @@ static void test_cmd_verify_refuses_host_time_replay(void **state)
 static void test_cmd_verify_read_role_runs_status_only(void **state)
 {
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 	int64_t now = 1800000100;
 	char *contain = signed_req(f->carol, "carol", "contain", "gpu-7", now);
 	char *status = signed_req(f->carol, "carol", "status", "gpu-7", now);
@@ -171,7 +171,7 @@ static void test_cmd_verify_read_role_runs_status_only(void **state)
 	assert_int_equal(verify(f, contain, now, &r), CMD_ROLE_DENIED);
 	assert_int_equal(verify(f, status, now, &r), CMD_OK);
 	assert_int_equal(r.role, CMD_ROLE_READ);
-	cmd_request_fini(&r);
+	rcmd_request_fini(&r);
 	assert_int_equal(verify(f, unknown, now, &r), CMD_UNKNOWN_COMMAND);
 	assert_int_equal(verify(f, forged, now, &r), CMD_BAD_SIGNATURE);
 	free(contain), free(status), free(unknown), free(forged);
@@ -195,7 +195,7 @@ static void test_cmd_verify_refuses_malformed(void **state)
 	    "\"nonce\":\"0123456789abcdef\",\"key_id\":\"bob\"}",
 	};
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(verify(f, bad[i], 1, &r), CMD_MALFORMED);
@@ -204,14 +204,14 @@ static void test_cmd_verify_refuses_malformed(void **state)
 static void test_cmd_verify_nonce_cache_is_bounded(void **state)
 {
 	struct fx *f = *state;
-	struct cmd_request r;
+	struct rcmd_request r;
 	int64_t now = 1800000200;
 	char *s;
 
 	for (unsigned i = 0; i < CMD_NONCE_SLOTS; i++) {
 		s = signed_req(f->carol, "carol", "status", "gpu-7", now);
 		assert_int_equal(verify(f, s, now, &r), CMD_OK);
-		cmd_request_fini(&r);
+		rcmd_request_fini(&r);
 		free(s);
 	}
 	s = signed_req(f->carol, "carol", "status", "gpu-7", now);
@@ -219,29 +219,29 @@ static void test_cmd_verify_nonce_cache_is_bounded(void **state)
 	free(s);
 	s = signed_req(f->carol, "carol", "status", "gpu-7", now + 2 * CMD_SKEW_S + 1);
 	assert_int_equal(verify(f, s, now + 2 * CMD_SKEW_S + 1, &r), CMD_OK); /* room again */
-	cmd_request_fini(&r);
+	rcmd_request_fini(&r);
 	free(s);
 }
 
 static void test_cmd_keyring_refuses_bad_files(void **state)
 {
-	struct cmd_keyring *kr;
+	struct rcmd_keyring *kr;
 	char err[256];
 	const char *norole = ALICE_PUB + strlen("# a comment\nrole: act\n");
 
-	assert_int_equal(cmd_keyring_new(&kr), 0);
-	assert_int_equal(cmd_keyring_add(kr, "a", norole, strlen(norole), err, sizeof(err)),
+	assert_int_equal(rcmd_keyring_new(&kr), 0);
+	assert_int_equal(rcmd_keyring_add(kr, "a", norole, strlen(norole), err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "role"));
-	assert_int_equal(cmd_keyring_add(kr, "a", "role: admin\n", 12, err, sizeof(err)), -EINVAL);
-	assert_int_equal(cmd_keyring_add(kr, "a", "role: act\n", 10, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rcmd_keyring_add(kr, "a", "role: admin\n", 12, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rcmd_keyring_add(kr, "a", "role: act\n", 10, err, sizeof(err)), -EINVAL);
 	assert_int_equal(
-	    cmd_keyring_add(kr, "../x", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)), -EINVAL);
-	assert_int_equal(cmd_keyring_add(kr, "a", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)),
+	    rcmd_keyring_add(kr, "../x", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)), -EINVAL);
+	assert_int_equal(rcmd_keyring_add(kr, "a", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)),
 			 0);
-	assert_int_equal(cmd_keyring_add(kr, "a", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)),
+	assert_int_equal(rcmd_keyring_add(kr, "a", ALICE_PUB, strlen(ALICE_PUB), err, sizeof(err)),
 			 -EEXIST);
-	cmd_keyring_free(kr);
+	rcmd_keyring_free(kr);
 }
 
 static void test_cmd_key_load_refuses_a_key_others_can_read(void **state)
@@ -252,14 +252,14 @@ static void test_cmd_key_load_refuses_a_key_others_can_read(void **state)
 
 	snprintf(path, sizeof(path), "%s/bob.key", f->dir);
 	assert_int_equal(chmod(path, 0640), 0);
-	assert_int_equal(cmd_key_load(path, &k, id, err, sizeof(err)), -EPERM);
+	assert_int_equal(rcmd_key_load(path, &k, id, err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_int_equal(chmod(path, 0600), 0);
 	snprintf(path, sizeof(path), "%s/bob.pub", f->dir); /* a public key is no private key */
 	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(cmd_key_load(path, &k, id, err, sizeof(err)), -EINVAL);
+	assert_int_equal(rcmd_key_load(path, &k, id, err, sizeof(err)), -EINVAL);
 	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(cmd_keygen(f->dir, "bob", CMD_ROLE_ACT, err, sizeof(err)), -EEXIST);
+	assert_int_equal(rcmd_keygen(f->dir, "bob", CMD_ROLE_ACT, err, sizeof(err)), -EEXIST);
 }
 
 int main(void)
