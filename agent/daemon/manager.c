@@ -291,17 +291,16 @@ static json_t *recent_events(struct manager *m, json_t *req)
 			 (json_int_t)next, "missed", (json_int_t)missed, "more", rr.more);
 }
 
-static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
+json_t *manager_command(struct manager *m, const char *cmd, json_t *req,
+			const struct control_peer *peer, const struct respond_requester *who)
 {
-	struct manager *m = ctx;
 	json_t *r;
 
 	if (!strcmp(cmd, "rules-reload"))
 		return reload_rules(m, peer);
 	if (!strcmp(cmd, "events"))
 		return recent_events(m, req);
-	if ((r = respond_command(m->respond, cmd, req,
-				 &(struct respond_requester){peer->uid, peer->pid})))
+	if ((r = respond_command(m->respond, cmd, req, who)))
 		return r;
 	if (strcmp(cmd, "status"))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
@@ -317,6 +316,12 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
 	json_object_set_new(r, "workload_watches", workload_watch_json(m->ww));
 	return r;
+}
+
+static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
+{
+	return manager_command(ctx, cmd, req, peer,
+			       &(struct respond_requester){peer->uid, peer->pid});
 }
 
 static int replace_str(char **field, const char *v)
