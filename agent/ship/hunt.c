@@ -285,7 +285,7 @@ static int durable_open(struct hunt *h, natsSubscription **sub, uint64_t *floor)
 	} else {
 		*floor = 0;
 		so.Config.Durable = h->durable;
-		so.Config.AckPolicy = js_AckExplicit;
+		so.Config.AckPolicy = js_AckAll; /* one ack per batch: it covers those before */
 		so.Config.AckWait = ACK_WAIT_NS;
 		so.Config.MaxAckPending = MAX_ACK_PEND;
 		so.Config.FilterSubject = h->filter;
@@ -296,19 +296,27 @@ static int durable_open(struct hunt *h, natsSubscription **sub, uint64_t *floor)
 	return s == NATS_OK ? 0 : nats_fail(h, s, h->durable);
 }
 
-/* One batch: each event through the rules, acked once its alerts are in the stream. */
+/*
+ * One batch: each event through the rules; the last one whose alerts (and
+ * every earlier one's) are in the stream is acked, which acks those before
+ * it (AckAll). After a failed publish the rest of the batch waits for
+ * redelivery: nothing is acked past an alert that is not in the stream.
+ */
 static void process(struct hunt *h, natsMsgList *l)
 {
 	struct natslib *nl = &h->fc->nl;
+	int i;
 
-	for (int i = 0; i < l->Count; i++) {
+	for (i = 0; i < l->Count; i++) {
 		feed(h, l->Msgs[i]);
 		h->st->messages++;
 		if (h->pub_err)
-			nl->natsMsg_Nak(l->Msgs[i], NULL);
-		else
-			nl->natsMsg_Ack(l->Msgs[i], NULL);
+			break;
 	}
+	if (i < l->Count)
+		nl->natsMsg_Nak(l->Msgs[i], NULL);
+	if (i > 0)
+		nl->natsMsg_Ack(l->Msgs[i - 1], NULL);
 }
 
 /* Active on the partition until done, stopped, or the lease is lost (-EAGAIN). */

@@ -15,7 +15,8 @@
  * `<prefix>.alerts.hunt.<P>.<host>` with Nats-Msg-Id (and event.id) =
  * `hunt-<trigger event.id>-<rule id>`, so a repeat after a takeover is
  * dropped by JetStream's de-duplication, and on out. An event is acked
- * only after its alerts are acked by JetStream. The engine is replay.h's.
+ * (AckAll, once per batch) only after its alerts are acked by JetStream.
+ * The engine is replay.h's.
  *
  * Stage ship/: includes core/ and the stages below it; does not own the
  * daemon's loop or its connection.
