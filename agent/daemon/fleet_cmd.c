@@ -85,7 +85,7 @@ static void on_cmd(void *ctx, const char *subject, const char *reply, const char
 	if (v == CMD_OK)
 		resp = run(m, &rq);
 	else
-		resp = json_pack("{s:b, s:s++}", "ok", 0, "error", "refused: ", why);
+		resp = json_pack("{s:b, s:s+}", "ok", 0, "error", "refused: ", why);
 	audit(m, &rq, v, why, resp);
 	rcmd_request_fini(&rq);
 	out = json_dumps(resp, JSON_COMPACT);

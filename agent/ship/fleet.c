@@ -114,6 +114,14 @@ json_t *fleet_request(struct fleet_conn *fc, const char *prefix, const char *key
 		json_decref(o);
 		return snprintf(err, errlen, "%s: malformed reply: %s", subj, jerr.text), NULL;
 	}
+	if (!json_object_get(o, "ok") && json_object_get(o, "stream")) { /* a publish ack */
+		snprintf(err, errlen,
+			 "stream %s captures %s and answered first: its subjects must be "
+			 "%s.events.>, %s.alerts.>, %s.health.> (not %s.>)",
+			 json_string_value(json_object_get(o, "stream")) ?: "?", subj, prefix,
+			 prefix, prefix, prefix);
+		return json_decref(o), NULL;
+	}
 	return o;
 }
 

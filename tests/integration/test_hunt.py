@@ -3,21 +3,34 @@
 on loopback (nats_cluster.py): `vigil hunt` workers sharing a partition, a
 takeover after kill -9, correlation across events that arrived apart; signed
 remote commands to a private vigild, and every refusal audited."""
+import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
+
+from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, VIGIL, get, registry, run_suite, wait_until  # noqa: E402
+from harness import ROOT, VIGIL, Agent, get, registry, run_suite, wait_until  # noqa: E402
 from nats_client import Client  # noqa: E402
 from nats_cluster import NatsCluster  # noqa: E402
 
 TESTS, test = registry()
 RULES = os.path.join(ROOT, "tests", "fixtures", "hunt", "rules.yaml")
 STREAM = "VIGIL"
+HOST = "fleet-resp"  # the private vigild's host_name
+COUNTER = """import sys, time
+n = 0
+while True:
+    n += 1
+    open(sys.argv[1], "w").write(str(n))
+    time.sleep(0.02)
+"""
 
 
 class Env:
@@ -67,6 +80,27 @@ class Env:
         p.out, p.err = out.name, err.name
         self.procs.append(p)
         return p
+
+    def fleet(self, key, *args, timeout=30):
+        """vigil --fleet URL --key KEY ARGS... (a CompletedProcess)."""
+        return subprocess.run([VIGIL, "--fleet", self.url, "--key", self.key(key), *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def key(self, name):
+        return os.path.join(self.tmp, "keys", name + ".key")
+
+    def signed(self, key, cmd, host=HOST, args=None, ts=None, nonce=None):
+        """A request signed here (Python's Ed25519, the documented canonical bytes)."""
+        with open(self.key(key), "rb") as f:
+            k = serialization.load_pem_private_key(f.read(), None)
+        req = {"cmd": cmd, "host": host, "args": args or {}, "ts": int(ts or time.time()),
+               "nonce": nonce or uuid.uuid4().hex, "key_id": key}
+        canon = json.dumps(req, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        req["sig"] = base64.b64encode(k.sign(canon.encode())).decode()
+        return json.dumps(req)
+
+    def audits(self):
+        return [e for e in self.agent.lines() if e["event"]["action"] == "fleet-command"]
 
     def alerts(self, partition):
         """The hunt alerts the stream holds for the partition, in order."""
@@ -145,13 +179,124 @@ def tree_sequence_fires_across_events_that_arrived_apart(env):
     assert a["host"]["name"] == host
 
 
+def read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+@test
+def remote_contain_with_an_act_key_freezes_and_releases(env):
+    count = os.path.join(env.tmp, "count")
+    p = subprocess.Popen([sys.executable, "-c", COUNTER, count])
+    try:
+        wait_until(lambda: read_int(count) > 5, 30, "the counter running")
+        r = env.fleet("alice", "contain", "--host", HOST, "--pid", str(p.pid), "--freeze")
+        assert r.returncode == 0 and "contain.freeze" in r.stdout, r.stdout + r.stderr
+        a = read_int(count)
+        time.sleep(0.5)
+        assert read_int(count) == a, "a frozen process made progress"
+        r = env.fleet("alice", "release", "--host", HOST, "--pid", str(p.pid))
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: read_int(count) > a + 5, 30, "progress after the release")
+        acts = wait_until(lambda: [e for e in env.agent.lines()
+                                   if get(e, "vigil.action.via") == "fleet"], 20, "actions")
+        assert all(get(e, "vigil.action.key_id") == "alice" for e in acts), acts
+        wait_until(lambda: {"contain", "release"} <= {
+            get(e, "vigil.fleet.command") for e in env.audits()
+            if get(e, "vigil.fleet.outcome") == "done" and get(e, "vigil.fleet.key_id") == "alice"},
+            20, "contain and release audited as done by alice")
+        # the audit reaches the fleet stream like any event
+        wait_until(lambda: any(b'"fleet-command"' in d for _, d in
+                               env.nc.messages(STREAM, f"vigil.events.*.{HOST}")), 60,
+                   "the audit event in JetStream")
+    finally:
+        p.kill()
+        p.wait()
+
+
+@test
+def remote_refusals_are_each_refused_and_audited(env):
+    victim = subprocess.Popen(["sleep", "120"])
+    try:
+        # a read key may not act; an unknown key may not do anything
+        r = env.fleet("bob", "contain", "--host", HOST, "--pid", str(victim.pid))
+        assert r.returncode == 1 and "role-denied" not in r.stdout and "read" in r.stderr, r.stderr
+        r = env.fleet("mallory", "status", "--host", HOST)
+        assert r.returncode == 1 and "no responder key" in r.stderr, r.stderr
+        r = env.fleet("bob", "status", "--host", HOST)  # what a read key may do
+        assert r.returncode == 0 and "uptime_s" in r.stdout, r.stdout + r.stderr
+        subj = f"vigil.cmd.{HOST}"
+        # signed for another host, onto this host's subject
+        out = json.loads(env.nc.request(subj, env.signed("alice", "status", host="gpu-other")))
+        assert not out["ok"] and "for host" in out["error"], out
+        out = json.loads(env.nc.request(subj, env.signed("alice", "status", ts=time.time() - 300)))
+        assert not out["ok"] and "timestamp" in out["error"], out
+        once = env.signed("alice", "status")
+        assert json.loads(env.nc.request(subj, once))["ok"]
+        out = json.loads(env.nc.request(subj, once))
+        assert not out["ok"] and "nonce already used" in out["error"], out
+        assert os.path.exists(f"/proc/{victim.pid}") and \
+            "T" not in open(f"/proc/{victim.pid}/stat").read().split()[2]
+        want = {("bob", "role-denied"), ("mallory", "unknown-key"), ("alice", "wrong-host"),
+                ("alice", "stale"), ("alice", "replay")}
+        got = wait_until(lambda: want <= {(get(e, "vigil.fleet.key_id"), get(e, "vigil.fleet.refused"))
+                                          for e in env.audits()} and env.audits(), 20, "audits")
+        for e in got:
+            if get(e, "vigil.fleet.outcome") == "refused":
+                assert get(e, "vigil.fleet.reason") and e["event"]["outcome"] == "failure", e
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def start_agent(env):
+    """Keys (alice: act, bob: read, mallory: not installed) and a private vigild
+    on the cluster with alice and bob in its responders directory."""
+    keys, resp = os.path.join(env.tmp, "keys"), os.path.join(env.tmp, "responders")
+    os.makedirs(keys)
+    os.makedirs(resp)
+    for name, role in (("alice", "act"), ("bob", "read"), ("mallory", "act")):
+        r = subprocess.run([VIGIL, "fleet", "keygen", "--id", name, "--role", role, "-o", keys],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    for name in ("alice", "bob"):
+        shutil.copy(os.path.join(keys, name + ".pub"), resp)
+    os.makedirs(os.path.join(env.tmp, "agent"))
+    a = Agent(os.path.join(env.tmp, "agent"), playbooks=[os.path.join(env.tmp, "agent", "none")])
+    os.makedirs(os.path.join(env.tmp, "agent", "none"), exist_ok=True)
+    with open(a.config) as f:
+        cfg = f.read()
+    cfg = f"host_name: {HOST}\n" + cfg.replace("output:\n", f"""output:
+  nats:
+    servers: [{", ".join(env.cluster.urls)}]
+    replicas: 3
+    responders: {resp}
+""", 1)
+    with open(a.config, "w") as f:
+        f.write(cfg)
+    env.agent = a
+    a.start()
+    # subscribed once connected: a status answers
+    wait_until(lambda: env.fleet("bob", "status", "--host", HOST, timeout=15).returncode == 0,
+               60, "vigild answering on its command subject")
+
+
 def start(env):
     env.cluster.start()
     env.nc = Client(env.cluster.urls)
-    env.nc.add_stream(STREAM, ["vigil.>"], replicas=3)
+    # not vigil.>: a stream that captured vigil.cmd.* would answer each request first
+    env.nc.add_stream(STREAM, ["vigil.events.>", "vigil.alerts.>", "vigil.health.>"],
+                      replicas=3)
+    start_agent(env)
 
 
 def finish(env):
+    if getattr(env, "agent", None):
+        env.agent.stop()
+        env.agent.cleanup()
     for p in env.procs:
         if p.poll() is None:
             p.kill()
@@ -163,6 +308,7 @@ def finish(env):
 
 def main():
     return run_suite("hunt-integration", TESTS, Env, start=start, finish=finish,
+                     log=lambda env: env.agent.stderr if getattr(env, "agent", None) else None,
                      prefix="vigil-hunt-")
 
 
