@@ -12,6 +12,7 @@
 #include "daemon/manager.h"
 #include "detect/detect.h"
 #include "respond/respond.h"
+#include "ship/ship.h"
 
 static void usage(FILE *f)
 {
@@ -98,6 +99,7 @@ static int parse_args(int argc, char **argv, struct vigild_options *o)
 int main(int argc, char **argv)
 {
 	struct manager m = {.lock_fd = -1};
+	char err[512];
 	int r;
 
 	log_set_prefix("vigild");
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
 		r = detect_check(m.cfg, &m.opt.rules);
 		if (r == 0)
 			r = respond_check(m.cfg, &m.opt.playbooks);
+		if (r == 0 && (r = ship_check(m.cfg, err, sizeof(err))) < 0)
+			fprintf(stderr, "vigild: %s\n", err);
 		if (r == 0)
 			printf("configuration OK (%s)\n",
 			       m.cfg->source ? m.cfg->source : "defaults");

@@ -109,6 +109,16 @@ static const struct key_def keys[] = {
     {"response.webhook_max_backoff", K_DURATION, CFG(webhook_max_backoff_ms), 100, 86400000},
     {"output.metrics_file", K_STR, CFG(metrics_file)},
     {"output.metrics_interval", K_DURATION, CFG(metrics_interval_ms), 1000, 86400000},
+    {"output.nats.servers", K_LIST, CFG(nats_servers)},
+    {"output.nats.creds_file", K_STR, CFG(nats_creds_file)},
+    {"output.nats.tls_ca", K_STR, CFG(nats_tls_ca)},
+    {"output.nats.tls_cert", K_STR, CFG(nats_tls_cert)},
+    {"output.nats.tls_key", K_STR, CFG(nats_tls_key)},
+    {"output.nats.subject_prefix", K_STR, CFG(nats_subject_prefix)},
+    {"output.nats.stream", K_STR, CFG(nats_stream)},
+    {"output.nats.replicas", K_U32, CFG(nats_replicas), 1, 5},
+    {"output.nats.partitions", K_U32, CFG(nats_partitions), 1, 4096},
+    {"output.nats.responders", K_STR, CFG(nats_responders)},
 };
 
 unsigned config_key_count(void)
@@ -301,6 +311,15 @@ int config_defaults(struct vigil_config **ret)
 	c->webhook_max_backoff_ms = 300000;
 	c->metrics_file = strdup("");
 	c->metrics_interval_ms = 15000;
+	c->nats_creds_file = strdup("");
+	c->nats_tls_ca = strdup("");
+	c->nats_tls_cert = strdup("");
+	c->nats_tls_key = strdup("");
+	c->nats_subject_prefix = strdup("vigil");
+	c->nats_stream = strdup("VIGIL");
+	c->nats_replicas = 3;
+	c->nats_partitions = 16;
+	c->nats_responders = strdup("/etc/vigil/responders.d");
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -312,7 +331,9 @@ int config_defaults(struct vigil_config **ret)
 	r |= strv_set(&c->inference_launchers, default_inference_launchers);
 	r |= strv_set(&c->inference_units, default_inference_units);
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
-	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file) {
+	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file ||
+	    !c->nats_creds_file || !c->nats_tls_ca || !c->nats_tls_cert || !c->nats_tls_key ||
+	    !c->nats_subject_prefix || !c->nats_stream || !c->nats_responders) {
 		config_free(c);
 		return -ENOMEM;
 	}

@@ -75,6 +75,13 @@ struct vigil_config {
 	struct strv protected;	    /* names/executables never acted on */
 	uint64_t spool_max;	    /* webhook outbox budget, bytes */
 	uint64_t webhook_max_backoff_ms;
+	/* output.nats: the fleet stream (ship/); no servers, no fleet */
+	struct strv nats_servers;
+	char *nats_creds_file;				  /* "" = none; root-only (0600) */
+	char *nats_tls_ca, *nats_tls_cert, *nats_tls_key; /* "" = none */
+	char *nats_subject_prefix, *nats_stream;
+	char *nats_responders; /* responder public keys for signed remote commands */
+	uint32_t nats_replicas, nats_partitions;
 	/* metrics */
 	char *metrics_file; /* "" = none: node_exporter textfile collector output */
 	uint64_t metrics_interval_ms;

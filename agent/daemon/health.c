@@ -78,6 +78,8 @@ json_t *health_counters_json(struct manager *m)
 		json_object_set_new(o, "rules", detect_stats(m->detect));
 	if (m->respond)
 		json_object_set_new(o, "response", respond_stats(m->respond));
+	if (m->ship)
+		json_object_set_new(o, "nats", ship_stats_json(m->ship));
 	if (m->control) {
 		struct control_stats cs;
 
@@ -273,4 +275,13 @@ void health_check_evictions(struct manager *m)
 	if (by_rule)
 		health_emit(m, "metric", "info", "sequence-evicted",
 			    json_pack("{s:{s:o}}", "rules", "sequences_evicted_by_rule", by_rule));
+}
+
+void health_check_ship(struct manager *m)
+{
+	json_t *gap;
+
+	ship_dispatch(m->ship);
+	while ((gap = ship_take_gap(m->ship)))
+		health_emit(m, "state", "change", "fleet-gap", json_pack("{s:o}", "nats_gap", gap));
 }

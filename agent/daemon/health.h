@@ -26,6 +26,8 @@ void health_emit_start(struct manager *m);
 void health_check_drops(struct manager *m);
 /* Check the process cache against /proc when it is wanted (rate-limited). */
 void health_maybe_resync(struct manager *m, uint64_t now);
+/* Fleet: messages for subscriptions, and gaps the shipper found, as fleet-gap events. */
+void health_check_ship(struct manager *m);
 /* Evicted correlation states, per rule. */
 void health_check_evictions(struct manager *m);
 

@@ -35,14 +35,17 @@
 #include "sense/proc_cache.h"
 #include "respond/respond.h"
 #include "stream/sink.h"
+#include "ship/ship.h"
 #include "sense/sniff.h"
 #include "core/util.h"
 #include "sense/workload_watch.h"
+#include "daemon/fleet_cmd.h"
 #include "daemon/health.h"
 #include "daemon/manager.h"
 
-#define TICK_MS	 1000
-#define DRAIN_MS 10 /* the ring buffer wakes us only when it fills up; drain this often */
+#define TICK_MS	      1000
+#define SHIP_DRAIN_MS 2000 /* at stop: for agent-stop and what precedes it to reach the stream */
+#define DRAIN_MS      10   /* the ring buffer wakes us only when it fills up; drain this often */
 /* `vigil events`: lines per reply, escaped at most 2x: well under CONTROL_REPLY_MAX */
 #define EVENTS_REPLY_BYTES (1u << 20)
 
@@ -451,7 +454,7 @@ static void on_alert(void *ctx, const struct rule_meta *meta, const char *line, 
 
 static int setup(struct manager *m)
 {
-	char buf[128], cgroot[256];
+	char buf[128], cgroot[256], err[512];
 	int contain_fds[7];
 	int r;
 
@@ -510,7 +513,12 @@ static int setup(struct manager *m)
 		r = control_new(m->cfg->socket_path, NULL, on_command, m, &m->control);
 	if (r < 0)
 		return log_error_errno(r, "cannot create control socket %s", m->cfg->socket_path);
-	return 0;
+	r = ship_new(m->cfg, m->host_name, err, sizeof(err), &m->ship);
+	if (r == 0)
+		r = fleet_cmd_start(m, err, sizeof(err));
+	if (r < 0)
+		return log_error_errno(r, "%s", err);
+	return ship_start(m->ship);
 }
 
 /*
@@ -584,12 +592,12 @@ static json_t *reload_rules(struct manager *m, const struct control_peer *peer)
 static int run_loop(struct manager *m)
 {
 	struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
-	struct epoll_event evs[6];
+	struct epoll_event evs[7];
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	_cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	_cleanup_close_ int sfd = -1;
 	sigset_t mask;
-	int fds[6];
+	int fds[7];
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -605,7 +613,8 @@ static int run_loop(struct manager *m)
 	fds[3] = tfd;
 	fds[4] = sniff_fd(m->sniff);
 	fds[5] = probes_pending_fd(m->probes);
-	for (int i = 0; i < 6; i++) {
+	fds[6] = ship_fd(m->ship);
+	for (int i = 0; i < 7; i++) {
 		struct epoll_event e = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (fds[i] < 0) /* no inotify: paths made later stay unwatched (logged) */
@@ -635,6 +644,8 @@ static int run_loop(struct manager *m)
 				on_sniffed(m);
 			else if (fd == fds[5] && probes_pending_changed(m->probes))
 				reload_watches(m);
+			else if (fd == fds[6])
+				health_check_ship(m);
 			else if (read(tfd, &ticks, sizeof(ticks)) > 0)
 				on_tick(m);
 		}
@@ -652,6 +663,8 @@ void manager_teardown(struct manager *m)
 		health_emit(m, "state", "end", "agent-stop", health_counters_json(m));
 	}
 	sinks_flush(&m->sinks);
+	m->ship = ship_free(m->ship, SHIP_DRAIN_MS);
+	fleet_cmd_stop(m);
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
 	m->detect = detect_free(m->detect);

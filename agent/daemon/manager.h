@@ -28,6 +28,7 @@
 #include "sense/proc_cache.h"
 #include "respond/respond.h"
 #include "stream/sink.h"
+#include "ship/ship.h"
 #include "sense/sniff.h"
 #include "core/util.h"
 #include "sense/workload_watch.h"
@@ -58,6 +59,7 @@ struct manager {
 	struct responder *respond;
 	struct sniffer *sniff;
 	struct workload_watch *ww;
+	struct ship *ship; /* NULL: no output.nats */
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +24,8 @@ int natslib_load(struct natslib *nl, char *err, size_t errlen)
 	    NATSLIB_FUNCS(NATSLIB_SYM)
 #undef NATSLIB_SYM
 	};
+	sigset_t all, old;
+	natsStatus st;
 	void *so;
 
 	if (nl->so)
@@ -44,8 +48,13 @@ int natslib_load(struct natslib *nl, char *err, size_t errlen)
 		memcpy(syms[i].slot, &f,
 		       sizeof(f)); /* object to function pointer, as POSIX allows */
 	}
-	/* -1: libnats's default lock spin count */
-	if (nl->nats_Open(-1) != NATS_OK) {
+	/* nats_Open starts libnats's timer and callback threads: they inherit this mask
+	 * and must take no signal (vigild's are for its signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	st = nl->nats_Open(-1); /* -1: libnats's default lock spin count */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (st != NATS_OK) {
 		snprintf(err, errlen, "%s: nats_Open failed", NATSLIB_SONAME);
 		dlclose(so);
 		return -EIO;

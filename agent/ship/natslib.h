@@ -37,6 +37,7 @@
 	X(natsOptions_SetName) X(natsOptions_SetTimeout)                          \
 	X(natsOptions_SetMaxReconnect) X(natsOptions_SetReconnectWait)            \
 	X(natsOptions_SetReconnectJitter) X(natsOptions_SetReconnectBufSize)      \
+	X(natsOptions_SetCustomReconnectDelay)                                    \
 	X(natsOptions_SetRetryOnFailedConnect) X(natsOptions_SetSecure)           \
 	X(natsOptions_LoadCATrustedCertificates)                                  \
 	X(natsOptions_LoadCertificatesChain)                                      \
