@@ -70,7 +70,7 @@ def main():
     s, summary = timed([VIGIL, "replay", *rules, path])
     print(f"vigil replay:  {N / s:10,.0f} lines/s ({s:.2f} s) {summary}")
     with NatsCluster() as c, Client(c.urls) as nc:
-        nc.add_stream("VIGIL", ["vigil.events.>", "vigil.alerts.>", "vigil.health.>"], replicas=3)
+        nc.add_stream("VIGIL", ["vigil.>"], replicas=3)
         t = time.monotonic()
         with open(path) as f:
             for line in f:

@@ -77,6 +77,64 @@ void fleet_close(struct fleet_conn *fc)
 	fc->nc = NULL;
 }
 
+/* vigild's answer: a JSON object with "ok" (a stream's publish ack, if one captures subj, skipped). */
+static json_t *answer(struct fleet_conn *fc, natsMsg *m, bool *acked)
+{
+	json_t *o = json_loadb(fc->nl.natsMsg_GetData(m), fc->nl.natsMsg_GetDataLength(m), 0, NULL);
+
+	if (json_is_object(o) && json_object_get(o, "ok"))
+		return o;
+	*acked = *acked || json_object_get(o, "stream");
+	json_decref(o);
+	return NULL;
+}
+
+/* The request on subj, answered on our own inbox: the first reply that is vigild's. */
+static json_t *ask(struct fleet_conn *fc, const char *subj, const char *host, const char *req,
+		   int timeout_ms, char *err, size_t errlen)
+{
+	struct natslib *nl = &fc->nl;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000ull;
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	bool acked = false;
+	json_t *o = NULL;
+	natsStatus s = nl->natsInbox_Create(&inbox);
+
+	if (s == NATS_OK)
+		s = nl->natsConnection_SubscribeSync(&sub, fc->nc, inbox);
+	if (s == NATS_OK)
+		s = nl->natsConnection_PublishRequest(fc->nc, subj, inbox, req, strlen(req));
+	while (s == NATS_OK && !o) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		natsMsg *m = NULL;
+
+		s = now < deadline
+			? nl->natsSubscription_NextMsg(&m, sub, (deadline - now) / 1000000)
+			: NATS_TIMEOUT;
+		if (s == NATS_OK && nl->natsMsg_IsNoResponders(m))
+			s = NATS_NO_RESPONDERS;
+		else if (s == NATS_OK)
+			o = answer(fc, m, &acked);
+		if (m)
+			nl->natsMsg_Destroy(m);
+	}
+	if (sub) {
+		nl->natsSubscription_Unsubscribe(sub);
+		nl->natsSubscription_Destroy(sub);
+	}
+	if (inbox)
+		nl->natsInbox_Destroy(inbox);
+	if (s == NATS_NO_RESPONDERS || (s == NATS_TIMEOUT && !o))
+		snprintf(err, errlen,
+			 "no answer on %s%s (is vigild running on %s with output.nats, and is that "
+			 "its host.name?)",
+			 subj, acked ? " (only the stream's publish ack)" : "", host);
+	else if (s != NATS_OK)
+		fail(fc, s, subj, err, errlen);
+	return o;
+}
+
 json_t *fleet_request(struct fleet_conn *fc, const char *prefix, const char *key_file,
 		      const char *host, const char *cmd, json_t *args, int timeout_ms, char *err,
 		      size_t errlen)
@@ -84,10 +142,6 @@ json_t *fleet_request(struct fleet_conn *fc, const char *prefix, const char *key
 	char key_id[CMD_KEY_ID_MAX], nonce[33], subj[SUBJECT_MAX];
 	_cleanup_free_ char *req = NULL;
 	EVP_PKEY *key = NULL;
-	natsMsg *reply = NULL;
-	json_error_t jerr;
-	json_t *o;
-	natsStatus s;
 
 	if (rcmd_key_load(key_file, &key, key_id, err, errlen) < 0)
 		return NULL;
@@ -98,31 +152,7 @@ json_t *fleet_request(struct fleet_conn *fc, const char *prefix, const char *key
 		return snprintf(err, errlen, "cannot sign the request with %s", key_file), NULL;
 	if (subject_cmd(prefix, host, subj, sizeof(subj)) < 0)
 		return snprintf(err, errlen, "host name too long: %s", host), NULL;
-	s = fc->nl.natsConnection_Request(&reply, fc->nc, subj, req, strlen(req), timeout_ms);
-	if (s == NATS_NO_RESPONDERS)
-		return snprintf(err, errlen,
-				"no vigild listens on %s (is output.nats set on %s, and is that "
-				"its host.name?)",
-				subj, host),
-		       NULL;
-	if (s != NATS_OK)
-		return fail(fc, s, subj, err, errlen), NULL;
-	o = json_loadb(fc->nl.natsMsg_GetData(reply), fc->nl.natsMsg_GetDataLength(reply), 0,
-		       &jerr);
-	fc->nl.natsMsg_Destroy(reply);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return snprintf(err, errlen, "%s: malformed reply: %s", subj, jerr.text), NULL;
-	}
-	if (!json_object_get(o, "ok") && json_object_get(o, "stream")) { /* a publish ack */
-		snprintf(err, errlen,
-			 "stream %s captures %s and answered first: its subjects must be "
-			 "%s.events.>, %s.alerts.>, %s.health.> (not %s.>)",
-			 json_string_value(json_object_get(o, "stream")) ?: "?", subj, prefix,
-			 prefix, prefix, prefix);
-		return json_decref(o), NULL;
-	}
-	return o;
+	return ask(fc, subj, host, req, timeout_ms, err, errlen);
 }
 
 /* Every message of list parsed into a; false when the stream has no more for us. */

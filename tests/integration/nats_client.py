@@ -21,6 +21,12 @@ def _nats():
         _lib.natsConnection_RequestMsg.argtypes = [ctypes.POINTER(vp), vp, vp, ctypes.c_int64]
         _lib.natsConnection_Publish.argtypes = [vp, cp, cp, ctypes.c_int]
         _lib.natsConnection_Flush.argtypes = [vp]
+        _lib.natsInbox_Create.argtypes = [ctypes.POINTER(cp)]
+        _lib.natsInbox_Destroy.argtypes = [cp]
+        _lib.natsConnection_SubscribeSync.argtypes = [ctypes.POINTER(vp), vp, cp]
+        _lib.natsConnection_PublishRequest.argtypes = [vp, cp, cp, cp, ctypes.c_int]
+        _lib.natsSubscription_NextMsg.argtypes = [ctypes.POINTER(vp), vp, ctypes.c_int64]
+        _lib.natsSubscription_Destroy.argtypes = [vp]
         _lib.natsMsg_Create.argtypes = [ctypes.POINTER(vp), cp, cp, cp, ctypes.c_int]
         _lib.natsMsgHeader_Set.argtypes = [vp, cp, cp]
         _lib.natsMsg_GetData.argtypes = [vp]
@@ -81,6 +87,31 @@ class Client:
         self._check(_nats().natsConnection_Request(ctypes.byref(reply), self.nc, subject.encode(),
                                                    data, len(data), timeout_ms), subject)
         return self._take(reply)
+
+    def ask(self, subject, data, timeout_ms=5000):
+        """A request answered on our own inbox: the first reply that is not a stream's
+        publish ack (a stream whose subjects cover `subject` acks it too), as a dict."""
+        lib = _nats()
+        if isinstance(data, str):
+            data = data.encode()
+        inbox, sub = ctypes.c_char_p(), ctypes.c_void_p()
+        self._check(lib.natsInbox_Create(ctypes.byref(inbox)), "inbox")
+        try:
+            self._check(lib.natsConnection_SubscribeSync(ctypes.byref(sub), self.nc, inbox),
+                        "subscribe")
+            self._check(lib.natsConnection_PublishRequest(self.nc, subject.encode(), inbox,
+                                                          data, len(data)), subject)
+            while True:
+                m = ctypes.c_void_p()
+                self._check(lib.natsSubscription_NextMsg(ctypes.byref(m), sub, timeout_ms),
+                            subject)
+                out = json.loads(self._take(m) or b"{}")
+                if "stream" not in out or "ok" in out:
+                    return out
+        finally:
+            if sub:
+                lib.natsSubscription_Destroy(sub)
+            lib.natsInbox_Destroy(inbox)
 
     def js(self, api, body=None, timeout_ms=5000):
         """One JetStream API call ($JS.API.<api>): its JSON answer; NatsError on an error."""

@@ -230,13 +230,13 @@ def remote_refusals_are_each_refused_and_audited(env):
         assert r.returncode == 0 and "uptime_s" in r.stdout, r.stdout + r.stderr
         subj = f"vigil.cmd.{HOST}"
         # signed for another host, onto this host's subject
-        out = json.loads(env.nc.request(subj, env.signed("alice", "status", host="gpu-other")))
+        out = env.nc.ask(subj, env.signed("alice", "status", host="gpu-other"))
         assert not out["ok"] and "for host" in out["error"], out
-        out = json.loads(env.nc.request(subj, env.signed("alice", "status", ts=time.time() - 300)))
+        out = env.nc.ask(subj, env.signed("alice", "status", ts=time.time() - 300))
         assert not out["ok"] and "timestamp" in out["error"], out
         once = env.signed("alice", "status")
-        assert json.loads(env.nc.request(subj, once))["ok"]
-        out = json.loads(env.nc.request(subj, once))
+        assert env.nc.ask(subj, once)["ok"]
+        out = env.nc.ask(subj, once)
         assert not out["ok"] and "nonce already used" in out["error"], out
         assert os.path.exists(f"/proc/{victim.pid}") and \
             "T" not in open(f"/proc/{victim.pid}/stat").read().split()[2]
@@ -287,9 +287,8 @@ def start_agent(env):
 def start(env):
     env.cluster.start()
     env.nc = Client(env.cluster.urls)
-    # not vigil.>: a stream that captured vigil.cmd.* would answer each request first
-    env.nc.add_stream(STREAM, ["vigil.events.>", "vigil.alerts.>", "vigil.health.>"],
-                      replicas=3)
+    # as vigild makes it (<prefix>.>): it captures vigil.cmd.* too, and acks each request
+    env.nc.add_stream(STREAM, ["vigil.>"], replicas=3)
     start_agent(env)
 
 
