@@ -252,6 +252,22 @@ def remote_refusals_are_each_refused_and_audited(env):
         victim.wait()
 
 
+@test
+def fleet_status_lists_the_host_from_its_heartbeats(env):
+    def row():
+        r = subprocess.run([VIGIL, "--json", "--fleet", env.url, "fleet", "status"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        rows = [h for h in json.loads(r.stdout) if h["host"] == HOST]
+        return rows and rows[0]["last"] == "heartbeat" and rows[0]
+    h = wait_until(row, 30, "the host's heartbeat in fleet status")
+    assert h["version"] and h["age_s"] < 30 and isinstance(h["drops"], int), h
+    assert h["containments"] == 0 and h["lag"] is not None, h
+    text_out = subprocess.run([VIGIL, "--fleet", env.url, "fleet", "status"],
+                              capture_output=True, text=True, timeout=30).stdout
+    assert HOST in text_out and "LAST SEEN" in text_out, text_out
+
+
 def start_agent(env):
     """Keys (alice: act, bob: read, mallory: not installed) and a private vigild
     on the cluster with alice and bob in its responders directory."""
