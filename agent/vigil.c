@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -31,6 +32,10 @@ static const struct cmd cmds[] = {
      "[--no-derive] FILE|-",
      "recorded NDJSON through rules: alerts to stdout, playbooks' dry run to stderr; other "
      "collectors' ECS lines get vigil's fields derived"},
+    {"hunt", cmd_hunt,
+     "--nats URL --rules PATH [--playbooks PATH] [--partition K] [--since TIME] [--follow]",
+     "replay's rules over the fleet stream: alerts to JetStream and stdout (docs/fleet.md)"},
+    {"fleet", cmd_fleet, "status|keygen ...", "the fleet's hosts; responder keys (below)"},
     {"verify", cmd_verify, "[--continued] FILE...",
      "every break in the hash chain of events files, oldest first"},
     {},
@@ -38,20 +43,37 @@ static const struct cmd cmds[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fprintf(f, "usage: vigil [--socket PATH] [--json] [--fleet URL [--key FILE]] COMMAND "
+		   "[ARGS]\n"
 		   "commands (any unique prefix will do):\n");
 	cmd_usage(f, "", cmds);
 	fprintf(f, "subcommands:\n");
 	cmd_usage(f, "rules ", rules_cmds);
 	cmd_usage(f, "seccomp ", seccomp_cmds);
+	cmd_usage(f, "fleet ", fleet_cmds);
+	fprintf(f, "with --fleet URL --key FILE, status, contain, release and incidents take\n"
+		   "--host H and go to that host's vigild as a signed NATS request\n");
+}
+
+/* With --fleet, "--host H" belongs to the call, not to the command: taken out of argv. */
+static int take_host(struct cli *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--host") || i + 1 >= argc)
+			continue;
+		c->host = argv[i + 1];
+		memmove(argv + i, argv + i + 2, (argc - i - 1) * sizeof(*argv)); /* NULL too */
+		return argc - 2;
+	}
+	return argc;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
-						 {"json", no_argument, NULL, 'j'},
-						 {"help", no_argument, NULL, 'h'},
-						 {}};
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"fleet", required_argument, NULL, 'F'},  {"key", required_argument, NULL, 'K'},
+	    {"help", no_argument, NULL, 'h'},	      {}};
 	struct cli c = {.socket = DEFAULT_SOCKET};
 	int o;
 
@@ -62,6 +84,12 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			c.json = true;
+			break;
+		case 'F':
+			c.fleet = optarg;
+			break;
+		case 'K':
+			c.key = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -75,5 +103,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (c.fleet)
+		argc = optind + take_host(&c, argc - optind, argv + optind);
 	return cmd_select(&c, cmds, "", argc - optind, argv + optind);
 }

@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 export B="${B:-build}"
 SUITES="tests/integration/test_events.py tests/integration/test_rules.py tests/integration/test_inventory.py
 	tests/integration/test_response.py tests/integration/test_seccomp.py
-	tests/integration/test_fleet.py
+	tests/integration/test_fleet.py tests/integration/test_hunt.py
 	$(ls tests/fault/test_*.py 2>/dev/null)
 	tests/integration/test_package.py"
 p=0 f=0 rc=0

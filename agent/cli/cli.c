@@ -84,7 +84,8 @@ json_t *cli_call_req(struct cli *c, const char *cmd, json_t *req)
 	_cleanup_(json_decrefp) json_t *sent = req, *resp = NULL;
 	char err[512];
 
-	resp = control_call(c->socket, sent, err, sizeof(err));
+	resp = c->fleet ? cli_fleet_call(c, cmd, sent, err, sizeof(err))
+			: control_call(c->socket, sent, err, sizeof(err));
 	if (!resp) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return NULL;

@@ -20,6 +20,8 @@
 struct cli {
 	const char *socket;
 	bool json;
+	/* --fleet URL --key FILE, and the command's --host H: the call goes over NATS */
+	const char *fleet, *key, *host;
 };
 
 /* Every handler gets argv[0] = its own command word, as getopt expects. */
@@ -37,6 +39,8 @@ void cmd_usage(FILE *f, const char *prefix, const struct cmd *cmds);
 /* One request to vigild (req is consumed); NULL (and a message) on failure. */
 json_t *cli_call_req(struct cli *c, const char *cmd, json_t *req);
 json_t *cli_call(struct cli *c, const char *cmd);
+/* cmd_fleet.c: req as a signed request to c->host over NATS; its reply, or NULL and err. */
+json_t *cli_fleet_call(struct cli *c, const char *cmd, json_t *req, char *err, size_t errlen);
 
 int cli_print_json(const json_t *o);
 void cli_print_obj(json_t *o, int indent);

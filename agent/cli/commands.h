@@ -31,4 +31,9 @@ int cmd_exec(struct cli *c, int argc, char **argv);
 /* cmd_bom.c */
 int cmd_bom(struct cli *c, int argc, char **argv);
 
+/* cmd_fleet.c, cmd_hunt.c */
+extern const struct cmd fleet_cmds[];
+int cmd_fleet(struct cli *c, int argc, char **argv);
+int cmd_hunt(struct cli *c, int argc, char **argv);
+
 #endif

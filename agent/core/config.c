@@ -121,6 +121,7 @@ static const struct key_def keys[] = {
     {"output.nats.stream", K_STR, CFG(nats_stream)},
     {"output.nats.replicas", K_U32, CFG(nats_replicas), 1, 5},
     {"output.nats.partitions", K_U32, CFG(nats_partitions), 1, 4096},
+    {"output.nats.responders", K_STR, CFG(nats_responders)},
 };
 
 unsigned config_key_count(void)
@@ -324,6 +325,7 @@ int config_defaults(struct vigil_config **ret)
 	c->nats_stream = strdup("VIGIL");
 	c->nats_replicas = 3;
 	c->nats_partitions = 16;
+	c->nats_responders = strdup("/etc/vigil/responders.d");
 	r |= strv_set(&c->model_extensions, default_model_exts);
 	r |= strv_set(&c->ambiguous_extensions, default_ambiguous_exts);
 	r |= strv_set(&c->model_dirs, default_model_dirs);
@@ -337,7 +339,8 @@ int config_defaults(struct vigil_config **ret)
 	if (r || !c->state_dir || !c->socket_path || !c->log_level || !c->events_file ||
 	    !c->falco_file || !c->pin_dir || !c->cgroup_parent || !c->metrics_file ||
 	    !c->inventory_approved_dir || !c->nats_creds_file || !c->nats_tls_ca ||
-	    !c->nats_tls_cert || !c->nats_tls_key || !c->nats_subject_prefix || !c->nats_stream) {
+	    !c->nats_tls_cert || !c->nats_tls_key || !c->nats_subject_prefix || !c->nats_stream ||
+	    !c->nats_responders) {
 		config_free(c);
 		return -ENOMEM;
 	}

@@ -80,6 +80,7 @@ struct vigil_config {
 	char *nats_creds_file;				  /* "" = none; root-only (0600) */
 	char *nats_tls_ca, *nats_tls_cert, *nats_tls_key; /* "" = none */
 	char *nats_subject_prefix, *nats_stream;
+	char *nats_responders; /* responder public keys for signed remote commands */
 	uint32_t nats_replicas, nats_partitions;
 	/* metrics */
 	char *metrics_file; /* "" = none: node_exporter textfile collector output */

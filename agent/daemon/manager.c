@@ -39,6 +39,7 @@
 #include "sense/sniff.h"
 #include "core/util.h"
 #include "sense/workload_watch.h"
+#include "daemon/fleet_cmd.h"
 #include "daemon/health.h"
 #include "daemon/manager.h"
 #include "daemon/models.h"
@@ -299,9 +300,9 @@ static json_t *recent_events(struct manager *m, json_t *req)
 			 (json_int_t)next, "missed", (json_int_t)missed, "more", rr.more);
 }
 
-static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
+json_t *manager_command(struct manager *m, const char *cmd, json_t *req,
+			const struct control_peer *peer, const struct respond_requester *who)
 {
-	struct manager *m = ctx;
 	json_t *r;
 
 	if (!strcmp(cmd, "rules-reload"))
@@ -310,8 +311,7 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 		return recent_events(m, req);
 	if (!strcmp(cmd, "bom"))
 		return models_bom(m);
-	if ((r = respond_command(m->respond, cmd, req,
-				 &(struct respond_requester){peer->uid, peer->pid})))
+	if ((r = respond_command(m->respond, cmd, req, who)))
 		return r;
 	if (strcmp(cmd, "status"))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
@@ -327,6 +327,12 @@ static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct 
 	json_object_set_new(r, "next_sequence", json_integer(ecs_next_sequence(m->ecs)));
 	json_object_set_new(r, "workload_watches", workload_watch_json(m->ww));
 	return r;
+}
+
+static json_t *on_command(void *ctx, const char *cmd, json_t *req, const struct control_peer *peer)
+{
+	return manager_command(ctx, cmd, req, peer,
+			       &(struct respond_requester){peer->uid, peer->pid});
 }
 
 static int replace_str(char **field, const char *v)
@@ -520,6 +526,8 @@ static int setup(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot create control socket %s", m->cfg->socket_path);
 	r = ship_new(m->cfg, m->host_name, err, sizeof(err), &m->ship);
+	if (r == 0)
+		r = fleet_cmd_start(m, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 	return ship_start(m->ship);
@@ -668,6 +676,7 @@ void manager_teardown(struct manager *m)
 	}
 	sinks_flush(&m->sinks);
 	m->ship = ship_free(m->ship, SHIP_DRAIN_MS);
+	fleet_cmd_stop(m);
 	m->control = control_free(m->control);
 	m->probes = probes_free(m->probes);
 	m->detect = detect_free(m->detect);

@@ -18,6 +18,9 @@
 struct replay {
 	const struct replay_opts *o;
 	struct ecs_writer *w;
+	struct rule_engine *eng;
+	struct json_view *jv;
+	struct rule_view v;
 	FILE *out, *err;
 	const char *line;
 	size_t len;
@@ -112,8 +115,12 @@ static void on_alert(void *ctx, const struct rule *r, const struct rule_view *v,
 	}
 	if (rp->dl.foreign && !rp->o->falco)
 		line = annotate(rp, v, line);
-	fputs(line, rp->out);
-	fputc('\n', rp->out);
+	if (rp->o->emit) {
+		rp->o->emit(rp->o->emit_ctx, line, rp->line, rp->len);
+	} else {
+		fputs(line, rp->out);
+		fputc('\n', rp->out);
+	}
 	free(line);
 	rp->st->alerts++;
 	if (rp->o->on_alert)
@@ -190,10 +197,7 @@ static void lines_close(struct lines *l)
 	free(l->buf);
 }
 
-/* One input line through the rules; malformed and alert lines are counted and skipped. */
-static void replay_line(struct replay *rp, struct json_view *jv, struct rule_view *v,
-			struct rule_engine *eng, const char *line, size_t n, const char *name,
-			FILE *err)
+void replay_feed(struct replay *rp, const char *line, size_t n, const char *name)
 {
 	struct replay_stats *st = rp->st;
 	char msg[256];
@@ -204,28 +208,29 @@ static void replay_line(struct replay *rp, struct json_view *jv, struct rule_vie
 	if (!n)
 		return;
 	if (n > MAX_LINE) {
-		fprintf(err, "%s:%llu: line longer than 16 MiB, skipped\n", name,
+		fprintf(rp->err, "%s:%llu: line longer than 16 MiB, skipped\n", name,
 			(unsigned long long)st->lines);
 		st->malformed++;
 		return;
 	}
-	if (json_view_fill(jv, v, line, n, msg, sizeof(msg)) < 0) {
-		fprintf(err, "%s:%llu: %s, skipped\n", name, (unsigned long long)st->lines, msg);
+	if (json_view_fill(rp->jv, &rp->v, line, n, msg, sizeof(msg)) < 0) {
+		fprintf(rp->err, "%s:%llu: %s, skipped\n", name, (unsigned long long)st->lines,
+			msg);
 		st->malformed++;
 		return;
 	}
-	if (is_alert(v)) {
+	if (is_alert(&rp->v)) {
 		st->skipped_alerts++;
 		return;
 	}
 	st->events++;
 	if (rp->dv) {
-		derive_fill(rp->dv, v, &rp->dl);
+		derive_fill(rp->dv, &rp->v, &rp->dl);
 		st->foreign += rp->dl.foreign;
 	}
 	rp->line = line;
 	rp->len = n;
-	rule_engine_eval(eng, v);
+	rule_engine_eval(rp->eng, &rp->v);
 }
 
 static void field_counts(FILE *err, const char *what, const uint64_t *n)
@@ -272,50 +277,78 @@ static void derive_summary(struct replay *rp, struct rule_engine *eng)
 			(unsigned long long)ds->procs_dropped);
 }
 
+int replay_new(struct ruleset *rs, const struct replay_opts *o, FILE *out, FILE *err,
+	       struct replay_stats *st, struct replay **ret)
+{
+	struct replay *rp = calloc(1, sizeof(*rp));
+	int r;
+
+	if (!rp) {
+		ruleset_free(rs);
+		return -ENOMEM;
+	}
+	*rp = (struct replay){.o = o, .out = out, .err = err, .st = st};
+	memset(st, 0, sizeof(*st));
+	r = view_init(&rp->v, 1 << 20);
+	if (r == 0)
+		r = json_view_new(&rp->jv);
+	if (r == 0)
+		r = ecs_new(o->host_name, "replay", NULL, &rp->w);
+	if (r == 0 && o->cfg) {
+		uint64_t wanted[FIELD_WORDS];
+
+		ruleset_fields(rs, wanted);
+		r = derive_new(o->cfg, wanted, &rp->dv);
+	}
+	if (r == 0)
+		r = rule_engine_new(rs, o->max_sequences, on_alert, rp, &rp->eng);
+	if (!rp->eng)
+		ruleset_free(rs); /* the engine owns it once it exists */
+	if (r == 0)
+		rule_engine_set_dedup(rp->eng, o->dedup_ms * 1000000ull);
+	if (r < 0) {
+		replay_free(rp);
+		return r;
+	}
+	*ret = rp;
+	return 0;
+}
+
+struct replay *replay_free(struct replay *rp)
+{
+	if (!rp)
+		return NULL;
+	derive_free(rp->dv);
+	rule_engine_free(rp->eng);
+	ecs_free(rp->w);
+	json_view_free(rp->jv);
+	view_fini(&rp->v);
+	fflush(rp->out);
+	free(rp);
+	return NULL;
+}
+
 int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,
 	       FILE *out, FILE *err, struct replay_stats *st)
 {
-	struct replay rp = {.o = o, .out = out, .err = err, .st = st};
-	struct rule_engine *eng = NULL;
-	struct json_view *jv = NULL;
-	struct rule_view v;
+	struct replay *rp;
 	struct lines ls;
 	const char *line;
 	size_t n;
 	int r;
 
-	memset(st, 0, sizeof(*st));
 	setvbuf(in, NULL, _IOFBF, 1 << 20); /* fewer, larger reads when not mapped */
+	r = replay_new(rs, o, out, err, st, &rp);
+	if (r < 0)
+		return r;
 	lines_open(&ls, in);
-	r = view_init(&v, 1 << 20);
-	if (r == 0)
-		r = json_view_new(&jv);
-	if (r == 0)
-		r = ecs_new(o->host_name, "replay", NULL, &rp.w);
-	if (r == 0 && o->cfg) {
-		uint64_t wanted[FIELD_WORDS];
-
-		ruleset_fields(rs, wanted);
-		r = derive_new(o->cfg, wanted, &rp.dv);
-	}
-	if (r == 0)
-		r = rule_engine_new(rs, o->max_sequences, on_alert, &rp, &eng);
-	if (!eng)
-		ruleset_free(rs); /* the engine owns it once it exists */
-	if (r == 0)
-		rule_engine_set_dedup(eng, o->dedup_ms * 1000000ull);
-	while (r == 0 && lines_next(&ls, &line, &n))
-		replay_line(&rp, jv, &v, eng, line, n, name, err);
-	if (r == 0 && !ls.map && ferror(in))
+	while (lines_next(&ls, &line, &n))
+		replay_feed(rp, line, n, name);
+	if (!ls.map && ferror(in))
 		r = -errno ?: -EIO;
 	lines_close(&ls);
-	if (r == 0 && rp.dv)
-		derive_summary(&rp, eng);
-	derive_free(rp.dv);
-	rule_engine_free(eng);
-	ecs_free(rp.w);
-	json_view_free(jv);
-	view_fini(&v);
-	fflush(out);
+	if (r == 0 && rp->dv)
+		derive_summary(rp, rp->eng);
+	replay_free(rp);
 	return r;
 }

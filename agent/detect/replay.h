@@ -45,7 +45,19 @@ struct replay_opts {
 	void *alert_ctx;
 	/* watch lists and workload selectors to derive fields of foreign lines with (NULL: none) */
 	const struct vigil_config *cfg;
+	/* Each alert line (no '\n'), with its trigger's line, instead of writing it to out. */
+	void (*emit)(void *ctx, const char *alert, const char *trigger, size_t tlen);
+	void *emit_ctx;
 };
+
+struct replay;
+
+/* The engine for a stream of lines: rs is taken over (freed on failure too). */
+int replay_new(struct ruleset *rs, const struct replay_opts *o, FILE *out, FILE *err,
+	       struct replay_stats *st, struct replay **ret);
+/* One line (its newline optional) through the rules; name is for messages ("NAME:LINE: ..."). */
+void replay_feed(struct replay *rp, const char *line, size_t n, const char *name);
+struct replay *replay_free(struct replay *rp);
 
 /* Runs rs (taken over and freed) over in; alerts to out, problems to err. */
 int replay_run(struct ruleset *rs, const struct replay_opts *o, FILE *in, const char *name,

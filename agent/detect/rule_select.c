@@ -187,6 +187,16 @@ const struct rule *ruleset_rule(const struct ruleset *rs, unsigned i)
 	return i < rs->n ? rs->rules[i] : NULL;
 }
 
+uint64_t ruleset_max_window_ns(const struct ruleset *rs)
+{
+	uint64_t w = 0;
+
+	for (unsigned i = 0; i < rs->n; i++)
+		if (rs->rules[i]->seq && rs->rules[i]->seq->within_ns > w)
+			w = rs->rules[i]->seq->within_ns;
+	return w;
+}
+
 unsigned ruleset_files(const struct ruleset *rs)
 {
 	return rs->nfiles;

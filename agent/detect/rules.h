@@ -94,6 +94,8 @@ int ruleset_load(const char *const *paths, unsigned npaths, const struct rules_s
 struct ruleset *ruleset_free(struct ruleset *rs);
 unsigned ruleset_count(const struct ruleset *rs); /* enabled rules */
 unsigned ruleset_files(const struct ruleset *rs);
+/* The longest 'within' of its sequences and thresholds (0: none): what a resumed reader re-reads. */
+uint64_t ruleset_max_window_ns(const struct ruleset *rs);
 /* The i-th enabled rule (i < ruleset_count), in load order. */
 const struct rule *ruleset_rule(const struct ruleset *rs, unsigned i);
 

@@ -49,6 +49,8 @@ void respond_alert(struct responder *r, const struct rule_meta *meta, const char
 struct respond_requester {
 	uid_t uid;
 	pid_t pid;
+	const char *via;    /* NULL: "cli"; "fleet" for a signed remote command */
+	const char *key_id; /* the responder key that signed it (fleet), or NULL */
 };
 /* contain, release, incidents; NULL if cmd is not one of them. */
 json_t *respond_command(struct responder *r, const char *cmd, json_t *req,

@@ -40,8 +40,11 @@ static bool read_target(json_t *req, struct run *run, char *err, size_t errlen)
 
 static json_t *cmd_contain(struct responder *r, json_t *req, const struct respond_requester *who)
 {
-	struct run run = {
-	    .via = "cli", .uid = who->uid, .by_pid = who->pid, .t0_ns = clock_ns(CLOCK_MONOTONIC)};
+	struct run run = {.via = who->via ?: "cli",
+			  .key_id = who->key_id,
+			  .uid = who->uid,
+			  .by_pid = who->pid,
+			  .t0_ns = clock_ns(CLOCK_MONOTONIC)};
 	bool kill_ = json_is_true(json_object_get(req, "kill"));
 	bool freeze = json_is_true(json_object_get(req, "freeze"));
 	bool isolate = json_is_true(json_object_get(req, "isolate"));
@@ -65,7 +68,7 @@ static json_t *cmd_contain(struct responder *r, json_t *req, const struct respon
 		snprintf(title, sizeof(title), "contain cgroup %s", run.cgroup);
 	else
 		snprintf(title, sizeof(title), "contain process %d", run.pid);
-	run.inc = incident_new(r->incidents, "cli", title);
+	run.inc = incident_new(r->incidents, run.via, title);
 	if (!run.inc)
 		return reply_error("%s", "out of memory");
 	for (unsigned i = 0; i < n; i++)
@@ -90,8 +93,11 @@ static json_t *cmd_contain(struct responder *r, json_t *req, const struct respon
 
 static json_t *cmd_release(struct responder *r, json_t *req, const struct respond_requester *who)
 {
-	struct run run = {
-	    .via = "cli", .uid = who->uid, .by_pid = who->pid, .t0_ns = clock_ns(CLOCK_MONOTONIC)};
+	struct run run = {.via = who->via ?: "cli",
+			  .key_id = who->key_id,
+			  .uid = who->uid,
+			  .by_pid = who->pid,
+			  .t0_ns = clock_ns(CLOCK_MONOTONIC)};
 	char err[512] = "", incident[64];
 	struct cell *cell;
 	json_t *res, *out;
@@ -107,7 +113,7 @@ static json_t *cmd_release(struct responder *r, json_t *req, const struct respon
 	snprintf(incident, sizeof(incident), "%s", cell->incident);
 	run.inc = incident_load(r->incidents, incident);
 	if (!run.inc)
-		run.inc = incident_new(r->incidents, "cli", "release");
+		run.inc = incident_new(r->incidents, run.via, "release");
 	res = respond_step_result("release.all", run.pid, "tree", run.cgroup ? run.cgroup : NULL);
 	json_object_set_new(res, "cell", json_string(cell->path));
 	e = contain_release(r->contain, cell, err, sizeof(err));

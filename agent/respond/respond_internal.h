@@ -65,7 +65,8 @@ struct responder {
 
 /* Who asked, about what: the context of one run of steps. */
 struct run {
-	const char *via; /* "playbook" or "cli" */
+	const char *via;    /* "playbook", "cli" or "fleet" */
+	const char *key_id; /* fleet: the responder key that signed the command */
 	const char *playbook;
 	uid_t uid;
 	pid_t by_pid;

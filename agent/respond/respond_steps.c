@@ -65,6 +65,8 @@ void respond_audit(struct responder *r, const struct run *run, const char *actio
 		jw_obj_close(j);
 	}
 	json_object_set_new(a, "via", json_string(run->via));
+	if (run->key_id)
+		json_object_set_new(a, "key_id", json_string(run->key_id));
 	if (run->playbook)
 		json_object_set_new(a, "playbook", json_string(run->playbook));
 	json_object_set(a, "incident", json_object_get(run->inc, "id"));

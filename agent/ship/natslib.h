@@ -52,6 +52,7 @@
 	X(natsConnection_Publish) X(natsConnection_PublishMsg)                    \
 	X(natsConnection_Subscribe) X(natsConnection_SubscribeSync)               \
 	X(natsConnection_Request) X(natsConnection_RequestMsg)                    \
+	X(natsConnection_PublishRequest) X(natsInbox_Create) X(natsInbox_Destroy)  \
 	X(natsSubscription_Unsubscribe) X(natsSubscription_Destroy)               \
 	X(natsSubscription_NextMsg)                                               \
 	/* messages */                                                            \
