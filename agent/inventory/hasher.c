@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,26 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/util.h"
 #include "inventory/hasher.h"
 
-#define CHUNK	      (1u << 20)
-#define CRYPTO_SONAME "libcrypto.so.3"
+#define CHUNK (1u << 20)
 /* linux/ioprio.h: the idle class reads only when nobody else wants the disk */
 #define IOPRIO_CLASS_IDLE  3
 #define IOPRIO_CLASS_SHIFT 13
 #define IOPRIO_WHO_PROCESS 1
-
-/* The six EVP calls, resolved from libcrypto at the first hash. */
-struct evp_api {
-	void *so;
-	void *(*ctx_new)(void);
-	void (*ctx_free)(void *);
-	const void *(*sha256)(void);
-	int (*init)(void *ctx, const void *md, void *engine);
-	int (*update)(void *ctx, const void *d, size_t n);
-	int (*final)(void *ctx, unsigned char *md, unsigned *n);
-};
 
 struct job {
 	int fd;
@@ -43,7 +32,6 @@ struct hasher {
 	pthread_t thread;
 	bool started, stop;
 	uint64_t rate;
-	struct evp_api evp;
 	const char *error;
 	struct job todo[HASHER_QUEUE];
 	unsigned todo_head, todo_len;
@@ -51,34 +39,6 @@ struct hasher {
 	unsigned done_head, done_len;
 	struct hasher_stats st;
 };
-
-static int evp_load(struct evp_api *a)
-{
-	struct {
-		void *slot;
-		const char *name;
-	} syms[] = {
-	    {&a->ctx_new, "EVP_MD_CTX_new"},  {&a->ctx_free, "EVP_MD_CTX_free"},
-	    {&a->sha256, "EVP_sha256"},	      {&a->init, "EVP_DigestInit_ex"},
-	    {&a->update, "EVP_DigestUpdate"}, {&a->final, "EVP_DigestFinal_ex"},
-	};
-	void *so = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (!so)
-		return -ENOENT;
-	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
-		void *f = dlsym(so, syms[i].name);
-
-		if (!f) {
-			dlclose(so);
-			return -ENOENT;
-		}
-		memcpy(syms[i].slot, &f,
-		       sizeof(f)); /* object to function pointer, as POSIX allows */
-	}
-	a->so = so;
-	return 0;
-}
 
 int hasher_new(uint64_t rate, struct hasher **ret)
 {
@@ -89,8 +49,6 @@ int hasher_new(uint64_t rate, struct hasher **ret)
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
 	h->rate = rate ? rate : HASHER_RATE_DEFAULT;
-	if (evp_load(&h->evp) < 0)
-		h->error = "cannot load " CRYPTO_SONAME " (package libssl3)";
 	*ret = h;
 	return 0;
 }
@@ -107,8 +65,6 @@ struct hasher *hasher_free(struct hasher *h)
 		pthread_join(h->thread, NULL);
 	for (unsigned i = 0; i < h->todo_len; i++)
 		close(h->todo[(h->todo_head + i) % HASHER_QUEUE].fd);
-	if (h->evp.so)
-		dlclose(h->evp.so);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->wake);
 	free(h);
@@ -145,14 +101,12 @@ int hasher_sha256_fd(struct hasher *h, int fd, uint64_t rate, char out[INV_SHA_H
 	uint64_t off = 0, start = clock_ns(CLOCK_MONOTONIC);
 	unsigned char md[64];
 	unsigned mdlen = 0;
-	void *ctx;
+	EVP_MD_CTX *ctx;
 	int r = 0;
 
-	if (!h->evp.so)
-		return -ENOENT;
-	if (!buf || !(ctx = h->evp.ctx_new()))
+	if (!buf || !(ctx = EVP_MD_CTX_new()))
 		return -ENOMEM;
-	if (!h->evp.init(ctx, h->evp.sha256(), NULL))
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		r = -EIO;
 	while (r == 0) {
 		ssize_t n = pread(fd, buf, CHUNK, off);
@@ -165,7 +119,7 @@ int hasher_sha256_fd(struct hasher *h, int fd, uint64_t rate, char out[INV_SHA_H
 		}
 		if (n == 0)
 			break;
-		if (!h->evp.update(ctx, buf, n))
+		if (!EVP_DigestUpdate(ctx, buf, n))
 			r = -EIO;
 		off += n;
 		pthread_mutex_lock(&h->lock);
@@ -175,9 +129,9 @@ int hasher_sha256_fd(struct hasher *h, int fd, uint64_t rate, char out[INV_SHA_H
 		pthread_mutex_unlock(&h->lock);
 		pace(start, off, rate);
 	}
-	if (r == 0 && (!h->evp.final(ctx, md, &mdlen) || mdlen != 32))
+	if (r == 0 && (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32))
 		r = -EIO;
-	h->evp.ctx_free(ctx);
+	EVP_MD_CTX_free(ctx);
 	if (r == 0)
 		hex(md, out);
 	return r;

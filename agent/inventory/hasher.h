@@ -7,8 +7,8 @@
  * be the file the event saw: nothing is reopened by path), reading at most
  * `rate` bytes a second, a bounded queue (overflow counted, the descriptor
  * closed), the results for the event loop to take, and the counters.
- * SHA-256 is OpenSSL's EVP, loaded on demand (libcrypto.so.3): without it
- * nothing is hashed and status says why. A file that changed while it was
+ * SHA-256 is OpenSSL's EVP (libcrypto, which vigild links for entity ids
+ * already). A file that changed while it was
  * hashed (size or mtime) is reported as changed, not with a digest.
  *
  * Stage inventory/: includes core/ and sense/ only; does not decide what is
