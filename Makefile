@@ -63,7 +63,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health daemon/models daemon/fleet_cmd vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)
 # the CLI: one file per command area (agent/cli/), vigil.c holds the top table
 CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp cli/cmd_bom cli/cmd_fleet cli/cmd_hunt
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "daemon/control.h"
+#include "daemon/commands.h"
 #include "daemon/fleet_cmd.h"
 #include "daemon/manager.h"
 #include "ship/cmd_sign.h"

@@ -87,8 +87,5 @@ void manager_teardown(struct manager *m);
 int manager_undo_containment(struct manager *m);
 /* The ECS line being built in m->ecs's agent buffer, to the sinks. */
 void manager_emit_line(struct manager *m);
-/* A control command (the socket's, and fleet_cmd.c's after its checks): the reply object. */
-json_t *manager_command(struct manager *m, const char *cmd, json_t *req,
-			const struct control_peer *peer, const struct respond_requester *who);
 
 #endif
