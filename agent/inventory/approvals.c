@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "core/ytree.h"
 #include "inventory/approvals.h"
+#include "inventory/inventory.h"
 
 #define FILE_MAX    (4u << 20)
 #define ENTRIES_MAX 65536
@@ -58,18 +59,6 @@ static int bad(char *err, size_t errlen, const char *name, const struct ynode *n
 	return -EINVAL;
 }
 
-static bool sha_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static bool known_key(const char *k)
 {
 	return !strcmp(k, "sha256") || !strcmp(k, "name") || !strcmp(k, "workloads");
@@ -107,7 +96,7 @@ static int add_entry(struct approvals *a, const char *name, const struct ynode *
 		if (!known_key(m->kids[i]->value))
 			return bad(err, errlen, name, m->kids[i],
 				   "unknown key (sha256, name, workloads)");
-	if (!sha || sha->kind != Y_SCALAR || !sha_ok(sha->value))
+	if (!sha || sha->kind != Y_SCALAR || !inv_is_sha256_hex(sha->value, strlen(sha->value)))
 		return bad(err, errlen, name, sha ? sha : m, "sha256: 64 lower-case hex digits");
 	if (a->n == ENTRIES_MAX)
 		return bad(err, errlen, name, m, "more than 65536 approved models");

@@ -34,7 +34,7 @@ static enum inv_digest digest_of(const char *s)
 	return INV_DIGEST_NONE;
 }
 
-static bool is_hex64(const char *s, size_t n)
+bool inv_is_sha256_hex(const char *s, size_t n)
 {
 	if (n != 64)
 		return false;
@@ -54,13 +54,13 @@ bool inventory_name_digest(const char *path, char out[INV_SHA_HEX])
 	dirlen = base - path;
 	base++;
 	/* Ollama: models/blobs/sha256-<hex> */
-	if (!strncmp(base, "sha256-", 7) && is_hex64(base + 7, strlen(base + 7))) {
+	if (!strncmp(base, "sha256-", 7) && inv_is_sha256_hex(base + 7, strlen(base + 7))) {
 		memcpy(out, base + 7, INV_SHA_HEX);
 		return true;
 	}
 	/* Hugging Face: hub/models--ORG--NAME/blobs/<sha256> (LFS files only: the
 	 * small ones are named by their 40-hex git blob SHA-1 and do not match) */
-	if (dirlen >= 6 && !strncmp(base - 7, "/blobs/", 7) && is_hex64(base, strlen(base))) {
+	if (dirlen >= 6 && !strncmp(base - 7, "/blobs/", 7) && inv_is_sha256_hex(base, strlen(base))) {
 		memcpy(out, base, INV_SHA_HEX);
 		return true;
 	}
@@ -433,9 +433,9 @@ static int model_from(struct inventory *inv, const json_t *o)
 	summary_from(&m->sum, o);
 	copy_str(m->sha256, sizeof(m->sha256), o, "sha256");
 	copy_str(m->named_sha256, sizeof(m->named_sha256), o, "named_sha256");
-	if (m->sha256[0] && !is_hex64(m->sha256, strlen(m->sha256)))
+	if (m->sha256[0] && !inv_is_sha256_hex(m->sha256, strlen(m->sha256)))
 		m->sha256[0] = 0;
-	if (m->named_sha256[0] && !is_hex64(m->named_sha256, strlen(m->named_sha256)))
+	if (m->named_sha256[0] && !inv_is_sha256_hex(m->named_sha256, strlen(m->named_sha256)))
 		m->named_sha256[0] = 0;
 	m->digest = m->sha256[0] ? digest_of(json_string_value(json_object_get(o, "digest")))
 				 : INV_DIGEST_NONE;

@@ -123,4 +123,7 @@ int inventory_load(struct inventory *inv, const char *path);
 bool inventory_name_digest(const char *path, char out[INV_SHA_HEX]);
 const char *inventory_digest_name(enum inv_digest d);
 
+/* s[0..n) is a SHA-256 as vigil writes it: 64 lowercase hex digits. */
+bool inv_is_sha256_hex(const char *s, size_t n);
+
 #endif
