@@ -60,7 +60,8 @@ bool inventory_name_digest(const char *path, char out[INV_SHA_HEX])
 	}
 	/* Hugging Face: hub/models--ORG--NAME/blobs/<sha256> (LFS files only: the
 	 * small ones are named by their 40-hex git blob SHA-1 and do not match) */
-	if (dirlen >= 6 && !strncmp(base - 7, "/blobs/", 7) && inv_is_sha256_hex(base, strlen(base))) {
+	if (dirlen >= 6 && !strncmp(base - 7, "/blobs/", 7) &&
+	    inv_is_sha256_hex(base, strlen(base))) {
 		memcpy(out, base, INV_SHA_HEX);
 		return true;
 	}
