@@ -108,6 +108,8 @@ json_t *health_counters_json(struct manager *m)
 			      "queue_full", (json_int_t)ss.queue_full, "refused",
 			      (json_int_t)ss.refused, "timed_out", (json_int_t)ss.timed_out,
 			      "stuck_workers", (json_int_t)ss.stuck));
+		json_object_set_new(json_object_get(o, "model_sniff"), "exec_waits_skipped",
+				    json_integer(m->exec_waits_skipped));
 	}
 	return o;
 }

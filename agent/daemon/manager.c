@@ -45,9 +45,10 @@
 #include "daemon/manager.h"
 #include "daemon/models.h"
 
-#define TICK_MS	      1000
-#define SHIP_DRAIN_MS 2000 /* at stop: for agent-stop and what precedes it to reach the stream */
-#define DRAIN_MS      10   /* the ring buffer wakes us only when it fills up; drain this often */
+#define TICK_MS		    1000
+#define EXEC_WAIT_BUDGET_MS 500 /* per tick, for all execs together (wait_for_verdicts) */
+#define SHIP_DRAIN_MS	    2000 /* at stop: for agent-stop and what precedes it to reach the stream */
+#define DRAIN_MS	    10 /* the ring buffer wakes us only when it fills up; drain this often */
 /* `vigil events`: lines per reply, escaped at most 2x: well under CONTROL_REPLY_MAX */
 
 /* An enriched event: into the stream, then through the rules. */
@@ -191,6 +192,33 @@ static bool change_watched(const struct manager *m, struct vigil_event *ev)
 	return ev->change.kind != 0;
 }
 
+/*
+ * An exec by (or in a child of) a process whose model is still being
+ * inspected: the verdict (a pickle's callables) goes to the stream first.
+ * The waits share a budget per tick, so a process that keeps a slow read
+ * pending and execs in a loop cannot stall the event loop; past it the
+ * exec goes first and the skip is counted.
+ */
+static void wait_for_verdicts(struct manager *m, const struct vigil_event *ev)
+{
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), spent;
+	unsigned ms = m->exec_wait_left_ns / 1000000;
+	int r;
+
+	if (!ms) {
+		if (sniff_wait_pids(m->sniff, ev->pid, ev->ppid, 0) < 0)
+			m->exec_waits_skipped++;
+		return;
+	}
+	r = sniff_wait_pids(m->sniff, ev->pid, ev->ppid, ms < 500 ? ms : 500);
+	spent = clock_ns(CLOCK_MONOTONIC) - t0;
+	m->exec_wait_left_ns -= spent < m->exec_wait_left_ns ? spent : m->exec_wait_left_ns;
+	if (r < 0)
+		m->exec_waits_skipped++;
+	if (r > 0)
+		on_sniffed(m);
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct manager *m = ctx;
@@ -213,9 +241,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (!change_watched(m, &ev) || !enrich_event(m->en, &ev))
 		return 0;
-	/* a model its parent (or itself) is still being inspected: the verdict first */
-	if (ev.action == VA_EXEC && sniff_wait_pids(m->sniff, ev.pid, ev.ppid, 500) > 0)
-		on_sniffed(m);
+	if (ev.action == VA_EXEC)
+		wait_for_verdicts(m, &ev);
 	emit_event(m, &ev);
 	workload_watch_event(m->ww, &ev); /* after the exec it names */
 	maybe_sniff(m, &ev);
@@ -225,6 +252,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 static void on_tick(struct manager *m)
 {
 	uint64_t now = clock_ns(CLOCK_BOOTTIME);
+
+	m->exec_wait_left_ns = EXEC_WAIT_BUDGET_MS * 1000000ull;
 
 	health_check_drops(m);
 	health_check_evictions(m);
@@ -620,6 +649,7 @@ int manager_run(struct manager *m)
 	int r;
 
 	m->started_boot_ns = m->last_heartbeat_ns = clock_ns(CLOCK_BOOTTIME);
+	m->exec_wait_left_ns = EXEC_WAIT_BUDGET_MS * 1000000ull;
 	r = setup(m);
 	if (r == 0) {
 		const struct probes_info *pi = probes_info(m->probes);

@@ -66,6 +66,8 @@ struct manager {
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;
+	/* how long execs may still wait for model verdicts this tick (EXEC_WAIT_BUDGET_MS) */
+	uint64_t exec_wait_left_ns, exec_waits_skipped;
 	uint64_t by_action[VA__COUNT];
 	uint64_t decode_errors, emitted;
 	uint64_t drops_reported[VGL_DROP_NR];
