@@ -229,16 +229,25 @@ def test_unapproved_model_alerts_and_approved_is_quiet(env):
 
 
 def schema_validator():
+    """Draft 7 validation of a CycloneDX 1.6 document, the $refs resolved to the
+    vendored files (offline). Debian 12's python3-jsonschema (4.10) has
+    RefResolver only; newer ones prefer the referencing package."""
     import jsonschema
-    from referencing import Registry, Resource
     names = {"bom-1.6.schema.json": "bom-1.6.schema.json",
              "spdx.SNAPSHOT.schema.json": "spdx.schema.json",
              "jsf-0.82.SNAPSHOT.schema.json": "jsf-0.82.schema.json"}
     docs = {k: json.load(open(os.path.join(SCHEMA_DIR, v))) for k, v in names.items()}
     base = "http://cyclonedx.org/schema/"
+    root = docs["bom-1.6.schema.json"]
+    checker = jsonschema.FormatChecker()
+    try:
+        from referencing import Registry, Resource
+    except ImportError:
+        store = {base + k: d for k, d in docs.items()}
+        resolver = jsonschema.RefResolver(base + "bom-1.6.schema.json", root, store=store)
+        return jsonschema.Draft7Validator(root, resolver=resolver, format_checker=checker)
     reg = Registry().with_resources((base + k, Resource.from_contents(d)) for k, d in docs.items())
-    return jsonschema.Draft7Validator(docs["bom-1.6.schema.json"], registry=reg,
-                                      format_checker=jsonschema.FormatChecker())
+    return jsonschema.Draft7Validator(root, registry=reg, format_checker=checker)
 
 
 @test
