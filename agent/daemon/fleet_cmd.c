@@ -118,8 +118,12 @@ int fleet_cmd_start(struct manager *m, char *err, size_t errlen)
 		r = subject_cmd(m->cfg->nats_subject_prefix, m->host_name, subj, sizeof(subj));
 	if (r == 0)
 		r = ship_subscribe(m->ship, subj, on_cmd, m);
+	if (r == -ENOTSUP) { /* no libnats: shipping said so already; nothing to listen on */
+		log_warn("fleet commands: not listening on %s: no NATS client", subj);
+		return 0;
+	}
 	if (r < 0)
-		snprintf(err, errlen, "fleet commands: cannot listen: %s", strerror(-r));
+		snprintf(err, errlen, "fleet commands: cannot listen on %s", subj);
 	return r;
 }
 
