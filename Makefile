@@ -58,7 +58,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/health vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches sense/watch_bits daemon/manager daemon/health vigild)
 VIGIL_OBJS := $(AGENT_OBJS) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
@@ -116,7 +116,7 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/sense/probes.o $(B)/agent/sense/watches.o $(B)/agent/confine/contain.o $(B)/agent/confine/contain_state.o \
+$(B)/agent/sense/probes.o $(B)/agent/sense/watches.o $(B)/agent/sense/watch_bits.o $(B)/agent/confine/contain.o $(B)/agent/confine/contain_state.o \
 	$(B)/agent/confine/contain_load.o $(B)/agent/confine/record.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c
