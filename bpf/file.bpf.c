@@ -191,23 +191,20 @@ static __always_inline void kload128(__u64 w[2], const void *p)
 /* Is some ancestor of dentry (typed, up to dir_depth) a watched dir with `want`? */
 static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 {
-	struct vgl_inode_key k = {};
+	struct vgl_inode_key k = {.dev = dentry->d_sb->s_dev};
 	int i;
 
 	/* d_parent stays on one filesystem: none of its model dirs, nothing to find */
-	if (!BIT(walk_devs, VGL_DEV_SLOT(dentry->d_sb->s_dev)))
+	if (!BIT(walk_devs, VGL_DEV_SLOT(k.dev)))
 		return 0;
 	for (i = 0; i < 16; i++) {
 		struct dentry *parent = dentry->d_parent;
-		struct inode *inode;
 		__u32 *v;
 
 		if (i >= dir_depth || parent == dentry)
 			return 0;
 		dentry = parent;
-		inode = dentry->d_inode;
-		k.ino = inode->i_ino;
-		k.dev = inode->i_sb->s_dev;
+		k.ino = dentry->d_inode->i_ino;
 		if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
 			continue;
 		v = bpf_map_lookup_elem(&dirs, &k);
@@ -218,13 +215,13 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 }
 
 /*
- * VGL_DIR_* of the file's own directory (typed dentry). One bit test, a
- * lookup on a hit: this runs for every open that matched nothing else.
+ * VGL_DIR_* of the file's own directory (typed dentry; dev: the file's, which
+ * d_parent never leaves). One bit test, a lookup on a hit: this runs for
+ * every open that matched nothing else.
  */
-static __always_inline __u32 dir_flags(struct dentry *dentry)
+static __always_inline __u32 dir_flags(struct dentry *dentry, __u32 dev)
 {
-	struct inode *inode = dentry->d_parent->d_inode;
-	struct vgl_inode_key k = {.ino = inode->i_ino, .dev = inode->i_sb->s_dev};
+	struct vgl_inode_key k = {.ino = dentry->d_parent->d_inode->i_ino, .dev = dev};
 	__u32 *v;
 
 	if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
@@ -414,7 +411,7 @@ static __always_inline __u32 file_kind(struct file *f)
 			return *v;
 	}
 	if (have_all_dirs) {
-		__u32 d = dir_flags(dentry);
+		__u32 d = dir_flags(dentry, ik.dev);
 
 		if (d & VGL_DIR_ALL)
 			return VGL_KIND_CONFIG;
@@ -424,27 +421,29 @@ static __always_inline __u32 file_kind(struct file *f)
 	return 0;
 }
 
-/* The caller's flags and name, read back from the syscall's registers. */
+/*
+ * The caller's flags and name, read back from the syscall's registers (regs:
+ * typed, plain loads, all three first: a load the compiler shared between a
+ * register and the stack copy below is one the verifier refuses).
+ */
 static __always_inline __u64 open_flags(struct pt_regs *regs, __u16 sys, const void **uname)
 {
-	__u64 flags = 0;
+	__u64 a1 = PT_REGS_PARM1_SYSCALL(regs), a2 = PT_REGS_PARM2_SYSCALL(regs);
+	__u64 a3 = PT_REGS_PARM3_SYSCALL(regs), flags = 0;
 
 	switch (sys) {
 	case VGL_SYS_OPEN:
-		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+		*uname = (void *)a1;
+		return a2;
 	case VGL_SYS_OPENAT:
-		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		return PT_REGS_PARM3_CORE_SYSCALL(regs);
-	case VGL_SYS_OPENAT2: {
-		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
-
-		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		*uname = (void *)a2;
+		return a3;
+	case VGL_SYS_OPENAT2:
+		*uname = (void *)a2;
+		bpf_probe_read_user(&flags, sizeof(flags), &((struct open_how *)a3)->flags);
 		return flags;
-	}
 	default: /* creat */
-		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		*uname = (void *)a1;
 		return 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
 	}
 }
@@ -459,8 +458,8 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	struct vgl_fold_val nv = {}, *v;
 	__u64 now = bpf_ktime_get_boot_ns();
 
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	k.dev = inode_dev(inode);
+	k.ino = inode->i_ino;
+	k.dev = inode->i_sb->s_dev;
 	k.pid = bpf_get_current_pid_tgid() >> 32;
 	k.flags = flags & (03 | 0100 | 01000);
 	v = bpf_map_lookup_elem(&folds, &k);
@@ -482,16 +481,16 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 {
 	struct vgl_heap heap_, *hp = &heap_;
-	struct file *f = (struct file *)fptr;
+	struct file *f = TYPED(struct file, fptr);
 	struct vgl_open *e;
 	struct inode *inode;
 	const void *uname = NULL;
 	__u32 off, at, folded = 0;
 	__u64 flags;
 
-	if (!f)
+	if (!fptr)
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
+	inode = f->f_inode;
 	flags = open_flags(current_regs(), sys, &uname);
 	/* a pending watch appears by creation: other opens there are not watched */
 	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
@@ -508,12 +507,11 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	e->kind = kind;
 	e->syscall = sys;
 	e->sflags = denied;
-	e->ino = BPF_CORE_READ(inode, i_ino);
-	e->dev = inode_dev(inode);
-	e->rdev = BPF_CORE_READ(inode, i_rdev);
-	e->imode = BPF_CORE_READ(inode, i_mode);
-	e->fmode = BPF_CORE_READ(f, f_mode);
-
+	e->ino = inode->i_ino;
+	e->dev = inode->i_sb->s_dev;
+	e->rdev = inode->i_rdev;
+	e->imode = inode->i_mode;
+	e->fmode = f->f_mode;
 	e->open_flags = flags;
 	e->folded = folded;
 	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
