@@ -363,6 +363,79 @@ union name_tail {
 	char c[VGL_NAME_TAIL];
 };
 
+union ext_key {
+	__u64 w[2];
+	struct vgl_ext_key k;
+};
+
+#define BYTES(b) (0x0101010101010101ull * (__u8)(b))
+
+/* High bit of each byte of w that is zero, exactly (no borrow between bytes). */
+static __always_inline __u64 zero_bytes(__u64 w)
+{
+	return ~(((w & BYTES(0x7f)) + BYTES(0x7f)) | w) & BYTES(0x80);
+}
+
+/* Index of the highest flagged byte of a zero_bytes() mask that is not 0. */
+static __always_inline __u32 top_byte(__u64 m)
+{
+	__u32 b = ((m >> 7) * 0x0102040810204080ull) >> 56, i = 0; /* bit i: byte i */
+
+	if (b & 0xf0)
+		i += 4, b >>= 4;
+	if (b & 0xc)
+		i += 2, b >>= 2;
+	return i + ((b >> 1) & 1);
+}
+
+/* ASCII upper case to lower case in each byte of w (other bytes, UTF-8 too, as they are). */
+static __always_inline __u64 lower_bytes(__u64 w)
+{
+	__u64 h = w & BYTES(0x7f), ge_a = h + BYTES(0x80 - 'A'), gt_z = h + BYTES(0x7f - 'Z');
+
+	return w | (((ge_a ^ gt_z) & ~w & BYTES(0x80)) >> 2);
+}
+
+/*
+ * tail_ext() on the tail's two words, eight bytes a step: the name's last
+ * '.' in its final VGL_NAME_TAIL bytes (not a leading one), the bytes after
+ * it lower-cased and NUL padded into k. Every open with a name pays this.
+ */
+static __always_inline int tail_ext_words(const __u64 w[2], __u32 len, __u32 start, __u64 k[2])
+{
+	__u32 n = len - start, dot, s;
+	__u64 v0 = w[0], v1 = w[1], d0, d1;
+
+	if (len < 2 || n > VGL_NAME_TAIL)
+		return 0;
+	/* bytes past the name are stale: zero them (a zero byte is no '.') */
+	if (n < 8)
+		v0 &= (1ull << (n * 8)) - 1;
+	if (n < 16)
+		v1 &= n <= 8 ? 0 : (1ull << ((n - 8) * 8)) - 1;
+	d0 = zero_bytes(v0 ^ BYTES('.'));
+	d1 = zero_bytes(v1 ^ BYTES('.'));
+	if (d1)
+		dot = 8 + top_byte(d1);
+	else if (d0)
+		dot = top_byte(d0);
+	else
+		return 0;
+	if (start == 0 && dot == 0)
+		return 0;  /* a hidden file's leading dot */
+	s = (dot + 1) * 8; /* bits to drop: the dot and what is before it */
+	if (s >= 64) {
+		k[0] = s == 64 ? v1 : s == 128 ? 0 : v1 >> ((s - 64) & 63);
+		k[1] = 0;
+	} else {
+		k[0] = (v0 >> s) | (v1 << ((64 - s) & 63));
+		k[1] = v1 >> s;
+	}
+	k[0] = lower_bytes(k[0]);
+	k[1] = lower_bytes(k[1]);
+	return 1;
+}
+
 /*
  * VGL_KIND_* if this file (a typed pointer) is watched, 0 otherwise. The hot
  * path of every open: plain loads and bit tests, cheapest first, a map lookup
@@ -373,7 +446,7 @@ static __always_inline __u32 file_kind(struct file *f)
 	struct dentry *dentry = f->f_path.dentry;
 	struct inode *inode = f->f_inode;
 	__u32 len = dentry->d_name.len, mode = inode->i_mode, start, kind, named, *v;
-	struct vgl_ext_key ek = {};
+	union ext_key ek;
 	struct vgl_inode_key ik;
 	union name_tail t;
 	int has_ext;
@@ -382,8 +455,8 @@ static __always_inline __u32 file_kind(struct file *f)
 		return dev_kind(inode->i_rdev); /* device nodes: by number, not by name */
 	start = len > VGL_NAME_TAIL ? len - VGL_NAME_TAIL : 0;
 	kload128(t.w, dentry->d_name.name + start);
-	has_ext = tail_ext(t.c, len, start, &ek);
-	kind = has_ext ? ext_kind(&ek) : 0;
+	has_ext = tail_ext_words(t.w, len, start, ek.w);
+	kind = has_ext ? ext_kind(&ek.k) : 0;
 	if (kind == VGL_KIND_MODEL)
 		return VGL_KIND_MODEL;
 	if (kind == VGL_KIND_MODEL_PTH)
