@@ -63,7 +63,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches sense/watch_bits daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)
 # the CLI: one file per command area (agent/cli/), vigil.c holds the top table
 CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp cli/cmd_bom cli/cmd_fleet cli/cmd_hunt
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
@@ -124,7 +124,7 @@ build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$* > $@
 
-$(B)/agent/sense/probes.o $(B)/agent/sense/watches.o $(B)/agent/confine/contain.o $(B)/agent/confine/contain_state.o \
+$(B)/agent/sense/probes.o $(B)/agent/sense/watches.o $(B)/agent/sense/watch_bits.o $(B)/agent/confine/contain.o $(B)/agent/confine/contain_state.o \
 	$(B)/agent/confine/contain_load.o $(B)/agent/confine/record.o: $(SKELS)
 
 $(B)/agent/%.o: agent/%.c

@@ -29,6 +29,22 @@ const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
 /* VGL_NAME_HASH bits of the names in `names`: the guard that keeps the lookup off ordinary opens */
 volatile __u64 name_bits[VGL_NAME_BITS / 64] = {};
+/* The same in front of the other maps (abi.h's VGL_*_SLOT): vigild sets a bit before its entry */
+volatile __u64 ext_bits[VGL_EXT_BITS / 64] = {};
+volatile __u64 file_bits[VGL_INO_BITS / 64] = {};
+volatile __u64 dir_bits[VGL_INO_BITS / 64] = {};
+volatile __u64 major_bits[VGL_DEV_BITS / 64] = {};
+volatile __u64 node_bits[VGL_DEV_BITS / 64] = {};
+/* filesystems (VGL_DEV_SLOT of s_dev) holding a model dir: only their files walk up to one */
+volatile __u64 walk_devs[VGL_DEV_BITS / 64] = {};
+/*
+ * Set before load where bpf_rdonly_cast() to void works (probed at start):
+ * the fd slot and the name's bytes are then plain loads, else probe reads.
+ */
+const volatile __u8 raw_loads = 0;
+
+#define BIT(map, slot) (((map)[((slot) >> 6) & (sizeof(map) / 8 - 1)] >> ((slot)&63)) & 1)
+#define TYPED(T, p)    ((T *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(T)))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -147,23 +163,50 @@ static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key 
 	return tail_ext(tail, name->len, start, key);
 }
 
-/* Is some ancestor of dentry (up to dir_depth) a watched dir with `want`? */
+/* 8 bytes at kernel address p: a plain load where raw_loads, else a probe read. */
+static __always_inline __u64 kload64(const void *p)
+{
+	__u64 v = 0;
+
+	if (raw_loads)
+		return *(const __u64 *)bpf_rdonly_cast((void *)p, 0);
+	bpf_probe_read_kernel(&v, sizeof(v), p);
+	return v;
+}
+
+/* 16 bytes at kernel address p, the same way. */
+static __always_inline void kload128(__u64 w[2], const void *p)
+{
+	const __u64 *q;
+
+	if (!raw_loads) {
+		bpf_probe_read_kernel(w, 16, p);
+		return;
+	}
+	q = bpf_rdonly_cast((void *)p, 0);
+	w[0] = q[0];
+	w[1] = q[1];
+}
+
+/* Is some ancestor of dentry (typed, up to dir_depth) a watched dir with `want`? */
 static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 {
-	struct vgl_inode_key k = {};
+	struct vgl_inode_key k = {.dev = dentry->d_sb->s_dev};
 	int i;
 
+	/* d_parent stays on one filesystem: none of its model dirs, nothing to find */
+	if (!BIT(walk_devs, VGL_DEV_SLOT(k.dev)))
+		return 0;
 	for (i = 0; i < 16; i++) {
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		struct inode *inode;
+		struct dentry *parent = dentry->d_parent;
 		__u32 *v;
 
 		if (i >= dir_depth || parent == dentry)
 			return 0;
 		dentry = parent;
-		inode = BPF_CORE_READ(dentry, d_inode);
-		k.ino = BPF_CORE_READ(inode, i_ino);
-		k.dev = inode_dev(inode);
+		k.ino = dentry->d_inode->i_ino;
+		if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+			continue;
 		v = bpf_map_lookup_elem(&dirs, &k);
 		if (v && (*v & want))
 			return 1;
@@ -172,17 +215,17 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 }
 
 /*
- * VGL_DIR_* of the file's own directory. One lookup: this runs for every
- * open that matched nothing else, so it must not walk the path.
+ * VGL_DIR_* of the file's own directory (typed dentry; dev: the file's, which
+ * d_parent never leaves). One bit test, a lookup on a hit: this runs for
+ * every open that matched nothing else.
  */
-static __always_inline __u32 dir_flags(struct dentry *dentry)
+static __always_inline __u32 dir_flags(struct dentry *dentry, __u32 dev)
 {
-	struct inode *inode = BPF_CORE_READ(dentry, d_parent, d_inode);
-	struct vgl_inode_key k = {};
+	struct vgl_inode_key k = {.ino = dentry->d_parent->d_inode->i_ino, .dev = dev};
 	__u32 *v;
 
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	k.dev = inode_dev(inode);
+	if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+		return 0;
 	v = bpf_map_lookup_elem(&dirs, &k);
 	return v ? *v : 0;
 }
@@ -286,96 +329,194 @@ static __always_inline __u32 known_name(const char *tail, __u32 len, struct file
 	return *kind;
 }
 
-/* VGL_KIND_* if this file is watched, 0 otherwise. The hot path of every open. */
+/* A character device by number: a GPU driver's major, or a configured node. */
+static __always_inline __u32 dev_kind(__u32 rdev)
+{
+	__u32 major = rdev >> 20, *kind;
+	struct vgl_major_val *mv;
+
+	if (BIT(major_bits, major & (VGL_DEV_BITS - 1))) {
+		mv = bpf_map_lookup_elem(&majors, &major);
+		if (mv && (rdev & 0xfffff) >= mv->min_minor)
+			return mv->kind;
+	}
+	if (!BIT(node_bits, VGL_DEV_SLOT(rdev)))
+		return 0;
+	kind = bpf_map_lookup_elem(&gpu_nodes, &rdev);
+	return kind ? *kind : 0;
+}
+
+/* A watched extension's kind (the key's bit first), 0 if none. */
+static __always_inline __u32 ext_kind(const struct vgl_ext_key *ek)
+{
+	const __u64 *w = (const __u64 *)ek->ext;
+	__u32 *kind;
+
+	if (!BIT(ext_bits, VGL_EXT_SLOT(w[0], w[1])))
+		return 0;
+	kind = bpf_map_lookup_elem(&exts, ek);
+	return kind ? *kind : 0;
+}
+
+union name_tail {
+	__u64 w[2];
+	char c[VGL_NAME_TAIL];
+};
+
+union ext_key {
+	__u64 w[2];
+	struct vgl_ext_key k;
+};
+
+#define BYTES(b) (0x0101010101010101ull * (__u8)(b))
+
+/* High bit of each byte of w that is zero, exactly (no borrow between bytes). */
+static __always_inline __u64 zero_bytes(__u64 w)
+{
+	return ~(((w & BYTES(0x7f)) + BYTES(0x7f)) | w) & BYTES(0x80);
+}
+
+/* Index of the highest flagged byte of a zero_bytes() mask that is not 0. */
+static __always_inline __u32 top_byte(__u64 m)
+{
+	__u32 b = ((m >> 7) * 0x0102040810204080ull) >> 56, i = 0; /* bit i: byte i */
+
+	if (b & 0xf0)
+		i += 4, b >>= 4;
+	if (b & 0xc)
+		i += 2, b >>= 2;
+	return i + ((b >> 1) & 1);
+}
+
+/* ASCII upper case to lower case in each byte of w (other bytes, UTF-8 too, as they are). */
+static __always_inline __u64 lower_bytes(__u64 w)
+{
+	__u64 h = w & BYTES(0x7f), ge_a = h + BYTES(0x80 - 'A'), gt_z = h + BYTES(0x7f - 'Z');
+
+	return w | (((ge_a ^ gt_z) & ~w & BYTES(0x80)) >> 2);
+}
+
+/*
+ * tail_ext() on the tail's two words, eight bytes a step: the name's last
+ * '.' in its final VGL_NAME_TAIL bytes (not a leading one), the bytes after
+ * it lower-cased and NUL padded into k. Every open with a name pays this.
+ */
+static __always_inline int tail_ext_words(const __u64 w[2], __u32 len, __u32 start, __u64 k[2])
+{
+	__u32 n = len - start, dot, s;
+	__u64 v0 = w[0], v1 = w[1], d0, d1;
+
+	if (len < 2 || n > VGL_NAME_TAIL)
+		return 0;
+	/* bytes past the name are stale: zero them (a zero byte is no '.') */
+	if (n < 8)
+		v0 &= (1ull << (n * 8)) - 1;
+	if (n < 16)
+		v1 &= n <= 8 ? 0 : (1ull << ((n - 8) * 8)) - 1;
+	d0 = zero_bytes(v0 ^ BYTES('.'));
+	d1 = zero_bytes(v1 ^ BYTES('.'));
+	if (d1)
+		dot = 8 + top_byte(d1);
+	else if (d0)
+		dot = top_byte(d0);
+	else
+		return 0;
+	if (start == 0 && dot == 0)
+		return 0;  /* a hidden file's leading dot */
+	s = (dot + 1) * 8; /* bits to drop: the dot and what is before it */
+	if (s >= 64) {
+		k[0] = s == 64 ? v1 : s == 128 ? 0 : v1 >> ((s - 64) & 63);
+		k[1] = 0;
+	} else {
+		k[0] = (v0 >> s) | (v1 << ((64 - s) & 63));
+		k[1] = v1 >> s;
+	}
+	k[0] = lower_bytes(k[0]);
+	k[1] = lower_bytes(k[1]);
+	return 1;
+}
+
+/*
+ * VGL_KIND_* if this file (a typed pointer) is watched, 0 otherwise. The hot
+ * path of every open: plain loads and bit tests, cheapest first, a map lookup
+ * only behind a set bit.
+ */
 static __always_inline __u32 file_kind(struct file *f)
 {
-	struct inode *inode;
-	struct dentry *dentry = BPF_CORE_READ(f, f_path.dentry);
-	struct qstr name = BPF_CORE_READ(dentry, d_name);
-	struct vgl_inode_key ik = {};
-	struct vgl_ext_key ek = {};
-	char tail[VGL_NAME_TAIL] = {};
-	__u32 start = name_tail(&name, tail);
-	int has_ext = tail_ext(tail, name.len, start, &ek);
-	__u32 mode, named, *kind;
+	struct dentry *dentry = f->f_path.dentry;
+	struct inode *inode = f->f_inode;
+	__u32 len = dentry->d_name.len, mode = inode->i_mode, start, kind, named, *v;
+	union ext_key ek;
+	struct vgl_inode_key ik;
+	union name_tail t;
+	int has_ext;
 
-	/* most opens end here: one read of the name, one lookup of its extension */
-	if (has_ext) {
-		kind = bpf_map_lookup_elem(&exts, &ek);
-		if (kind && *kind == VGL_KIND_MODEL)
-			return VGL_KIND_MODEL;
-		if (kind && *kind == VGL_KIND_MODEL_PTH)
-			return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
-		if (kind && *kind == VGL_KIND_UNIT) {
-			if (in_unit_dir(dentry))
-				return VGL_KIND_PERSIST;
-		} else if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL)) {
-			return VGL_KIND_MODEL;
-		}
-	} else {
-		inode = BPF_CORE_READ(f, f_inode);
-		mode = BPF_CORE_READ(inode, i_mode);
-		if ((mode & S_IFMT) == S_IFCHR) { /* device nodes have no dots */
-			__u32 rdev = BPF_CORE_READ(inode, i_rdev);
-			__u32 major = rdev >> 20;
-			struct vgl_major_val *mv = bpf_map_lookup_elem(&majors, &major);
-
-			if (mv && (rdev & 0xfffff) >= mv->min_minor)
-				return mv->kind;
-			kind = bpf_map_lookup_elem(&gpu_nodes, &rdev);
-			return kind ? *kind : 0;
-		}
-		/*
-		 * Hugging Face and Ollama keep weights as extension-less content
-		 * addressed blobs (40-71 characters): such names count under model dirs.
-		 */
-		if (name.len >= 40 && (mode & S_IFMT) == S_IFREG &&
-		    under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
-			return VGL_KIND_MODEL;
+	if ((mode & S_IFMT) == S_IFCHR)
+		return dev_kind(inode->i_rdev); /* device nodes: by number, not by name */
+	start = len > VGL_NAME_TAIL ? len - VGL_NAME_TAIL : 0;
+	kload128(t.w, dentry->d_name.name + start);
+	has_ext = tail_ext_words(t.w, len, start, ek.w);
+	kind = has_ext ? ext_kind(&ek.k) : 0;
+	if (kind == VGL_KIND_MODEL)
+		return VGL_KIND_MODEL;
+	if (kind == VGL_KIND_MODEL_PTH)
+		return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
+	if (kind == VGL_KIND_UNIT) {
+		if (in_unit_dir(dentry))
+			return VGL_KIND_PERSIST;
+	} else if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL)) {
+		return VGL_KIND_MODEL;
 	}
-	named = known_name(tail, name.len, f);
+	/*
+	 * Hugging Face and Ollama keep weights as extension-less content
+	 * addressed blobs (40-71 characters): such names count under model dirs.
+	 */
+	if (!has_ext && len >= 40 && (mode & S_IFMT) == S_IFREG &&
+	    under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+		return VGL_KIND_MODEL;
+	named = known_name(t.c, len, f);
 	if (named)
 		return named;
-	if (nr_files) {
-		inode = BPF_CORE_READ(f, f_inode);
-		ik.ino = BPF_CORE_READ(inode, i_ino);
-		ik.dev = inode_dev(inode);
-		kind = bpf_map_lookup_elem(&files, &ik);
-		if (kind)
-			return *kind;
+	ik = (struct vgl_inode_key){.ino = inode->i_ino, .dev = inode->i_sb->s_dev};
+	if (nr_files && BIT(file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
+		v = bpf_map_lookup_elem(&files, &ik);
+		if (v)
+			return *v;
 	}
 	if (have_all_dirs) {
-		__u32 d = dir_flags(dentry);
+		__u32 d = dir_flags(dentry, ik.dev);
 
 		if (d & VGL_DIR_ALL)
 			return VGL_KIND_CONFIG;
 		if (d & VGL_DIR_PENDING)
-			return VGL_KIND_PENDING; /* emit_open keeps only the creating open */
+			return VGL_KIND_PENDING; /* open_report keeps only the creating open */
 	}
 	return 0;
 }
 
-/* The caller's flags and name, read back from the syscall's registers. */
+/*
+ * The caller's flags and name, read back from the syscall's registers (regs:
+ * typed, plain loads, all three first: a load the compiler shared between a
+ * register and the stack copy below is one the verifier refuses).
+ */
 static __always_inline __u64 open_flags(struct pt_regs *regs, __u16 sys, const void **uname)
 {
-	__u64 flags = 0;
+	__u64 a1 = PT_REGS_PARM1_SYSCALL(regs), a2 = PT_REGS_PARM2_SYSCALL(regs);
+	__u64 a3 = PT_REGS_PARM3_SYSCALL(regs), flags = 0;
 
 	switch (sys) {
 	case VGL_SYS_OPEN:
-		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+		*uname = (void *)a1;
+		return a2;
 	case VGL_SYS_OPENAT:
-		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		return PT_REGS_PARM3_CORE_SYSCALL(regs);
-	case VGL_SYS_OPENAT2: {
-		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
-
-		*uname = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		*uname = (void *)a2;
+		return a3;
+	case VGL_SYS_OPENAT2:
+		*uname = (void *)a2;
+		bpf_probe_read_user(&flags, sizeof(flags), &((struct open_how *)a3)->flags);
 		return flags;
-	}
 	default: /* creat */
-		*uname = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		*uname = (void *)a1;
 		return 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
 	}
 }
@@ -390,8 +531,8 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	struct vgl_fold_val nv = {}, *v;
 	__u64 now = bpf_ktime_get_boot_ns();
 
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	k.dev = inode_dev(inode);
+	k.ino = inode->i_ino;
+	k.dev = inode->i_sb->s_dev;
 	k.pid = bpf_get_current_pid_tgid() >> 32;
 	k.flags = flags & (03 | 0100 | 01000);
 	v = bpf_map_lookup_elem(&folds, &k);
@@ -405,21 +546,24 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	return 0;
 }
 
-/* Report an open of f (made by syscall sys) if the file is watched. */
-static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
+/*
+ * Report an open of the struct file at address fptr (made by syscall sys),
+ * watched as `kind` or denied. Out of line, a global function: the verifier
+ * checks it once, and the gates in front of it stay a short straight run.
+ */
+__noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 {
 	struct vgl_heap heap_, *hp = &heap_;
+	struct file *f = TYPED(struct file, fptr);
 	struct vgl_open *e;
 	struct inode *inode;
 	const void *uname = NULL;
-	__u32 kind, off, at, folded = 0;
+	__u32 off, at, folded = 0;
 	__u64 flags;
 
-	kind = file_kind(f);
-	if (!kind && !denied)
+	if (!fptr)
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-
+	inode = f->f_inode;
 	flags = open_flags(current_regs(), sys, &uname);
 	/* a pending watch appears by creation: other opens there are not watched */
 	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
@@ -436,12 +580,11 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 	e->kind = kind;
 	e->syscall = sys;
 	e->sflags = denied;
-	e->ino = BPF_CORE_READ(inode, i_ino);
-	e->dev = inode_dev(inode);
-	e->rdev = BPF_CORE_READ(inode, i_rdev);
-	e->imode = BPF_CORE_READ(inode, i_mode);
-	e->fmode = BPF_CORE_READ(f, f_mode);
-
+	e->ino = inode->i_ino;
+	e->dev = inode->i_sb->s_dev;
+	e->rdev = inode->i_rdev;
+	e->imode = inode->i_mode;
+	e->fmode = f->f_mode;
 	e->open_flags = flags;
 	e->folded = folded;
 	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
@@ -458,40 +601,63 @@ static __always_inline int emit_open(struct file *f, __u16 sys, __u32 denied)
 	return 0;
 }
 
-/* Is f denied to the caller's cell (vigil deny-path)? VGL_SF_DENIED if so. */
+/* Is the file (typed) denied to the caller's cell (vigil deny-path)? VGL_SF_DENIED if so. */
 static __always_inline __u32 denied_open(struct file *f)
 {
 	struct vgl_deny_key k = {};
 	struct vgl_cell *c;
 	struct inode *inode;
 
-	if (!cstate_get(VGL_CSTATE_DENY) || !(c = current_cell()))
+	/* the file first: the caller's cell is up to VGL_CELL_DEPTH + 2 lookups */
+	if (!cstate_get(VGL_CSTATE_DENY))
+		return 0;
+	inode = f->f_inode;
+	k.ino = inode->i_ino;
+	k.dev = inode->i_sb->s_dev;
+	if (!deny_maybe(k.ino, k.dev) || !(c = current_cell()))
 		return 0;
 	k.cell = c->id;
-	inode = BPF_CORE_READ(f, f_inode);
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	k.dev = inode_dev(inode);
 	return bpf_map_lookup_elem(&vgl_deny, &k) ? VGL_SF_DENIED : 0;
+}
+
+/* The struct file behind fd as a typed pointer (*fptr: its address as a number), or NULL. */
+static __always_inline struct file *fd_file_typed(int fd, __u64 *fptr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds;
+
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
+	*fptr = kload64(&fds[fd]);
+	return *fptr ? TYPED(struct file, *fptr) : NULL;
 }
 
 /*
  * Without BPF-LSM the open has happened by the time we see it: the caller is
  * killed before it returns to user space, so it never uses the descriptor.
+ * vigild's own opens are left out only once something matched: the check
+ * is a helper call, the gates are not.
  */
 static __always_inline int on_open_exit(long ret, __u16 sys)
 {
 	struct file *f;
-	__u32 denied;
+	__u32 denied, kind;
+	__u64 fptr;
 
-	if (ret < 0 || from_agent())
+	if (ret < 0)
 		return 0;
-	f = fd_file(ret);
+	f = fd_file_typed(ret, &fptr);
 	if (!f)
 		return 0;
+	kind = file_kind(f);
 	denied = denied_open(f);
+	if ((!kind && !denied) || from_agent())
+		return 0;
 	if (denied)
 		bpf_send_signal(9);
-	return emit_open(f, sys, denied);
+	return open_report(fptr, sys, kind, denied);
 }
 
 /*
@@ -526,14 +692,20 @@ int BPF_PROG(lsm_file_open, struct file *file, int prev)
 	__u32 denied;
 	__u16 sys;
 
+	__u32 kind;
+	__u64 fptr;
+
 	if (prev)
 		return prev; /* another LSM already refused */
-	if (from_agent())
-		return 0; /* vigild is in no cell: nothing to deny, nothing to report */
+	kind = file_kind(file);
 	denied = denied_open(file);
+	if ((!kind && !denied) || from_agent())
+		return 0; /* vigild is in no cell: nothing to deny, nothing to report */
 	sys = current_open_syscall();
+	/* the out-of-line half takes the file as a number: the argument's value */
+	bpf_probe_read_kernel(&fptr, sizeof(fptr), ctx);
 	if (sys || denied)
-		emit_open(file, sys ? sys : VGL_SYS_OPENAT, denied);
+		open_report(fptr, sys ? sys : VGL_SYS_OPENAT, kind, denied);
 	return denied ? -1 /* EPERM */ : 0;
 }
 
@@ -1007,15 +1179,16 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	struct inode *inode;
 	struct file *f;
 	__u32 kind, off;
+	__u64 fptr;
 
 	if (ret != 0 || from_agent())
 		return 0;
-	f = fd_file(fd);
-	if (!f)
+	if (!fd_file_typed(fd, &fptr))
 		return 0;
-	kind = file_kind(f);
+	kind = file_kind(TYPED(struct file, fptr));
 	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
+	f = (struct file *)fptr;
 	inode = BPF_CORE_READ(f, f_inode);
 	if (!heap_get(hp))
 		return 0;

@@ -27,3 +27,14 @@ int BPF_PROG(probe_tp_btf, struct task_struct *p)
 {
 	return 0;
 }
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* Loaded, never attached: does bpf_rdonly_cast() to void give plain loads of kernel memory? */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(probe_raw_loads, struct pt_regs *regs, long ret)
+{
+	const __u64 *p = bpf_rdonly_cast((void *)regs, 0);
+
+	return p[1] == 0;
+}

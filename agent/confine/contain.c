@@ -140,7 +140,7 @@ uint64_t cell_key(const struct cell *cell)
 
 void contain_sync_counts(struct contain *c)
 {
-	uint32_t n[VGL_CSTATE_NR] = {[VGL_CSTATE_CELLS] = c->negress};
+	uint32_t n[VGL_CSTATE_NR] = {[VGL_CSTATE_CELLS] = c->negress}, k = VGL_CSTATE_DENY, was = 0;
 	int fd;
 
 	if (!contain_active(c))
@@ -150,8 +150,12 @@ void contain_sync_counts(struct contain *c)
 		n[VGL_CSTATE_DENY] += c->cells[i]->denied.n;
 	}
 	fd = bpf_map__fd(c->skel->maps.vgl_cstate);
-	for (uint32_t k = 0; k < VGL_CSTATE_NR; k++)
+	bpf_map_lookup_elem(fd, &k, &was);
+	for (k = 0; k < VGL_CSTATE_NR; k++)
 		bpf_map_update_elem(fd, &k, &n[k], BPF_ANY);
+	/* the last deny gone, the gate is shut: its bitmap starts over */
+	for (k = VGL_CSTATE_DENY_BITS; was && !n[VGL_CSTATE_DENY] && k < VGL_CSTATE_SIZE; k++)
+		bpf_map_update_elem(fd, &k, &n[VGL_CSTATE_DENY], BPF_ANY);
 }
 
 struct vgl_cell cell_value(const struct contain *c, const struct cell *cell)
@@ -598,11 +602,24 @@ int cell_deny_key(const struct cell *cell, const char *path, struct vgl_deny_key
 	return 0;
 }
 
+int contain_deny_add(struct contain *c, const struct vgl_deny_key *k)
+{
+	uint32_t slot = VGL_INO_SLOT(k->ino, k->dev), i = VGL_CSTATE_DENY_BITS + slot / 32, v = 0;
+	int fd = bpf_map__fd(c->skel->maps.vgl_cstate);
+	uint8_t one = 1;
+
+	bpf_map_lookup_elem(fd, &i, &v);
+	v |= 1u << (slot % 32);
+	if (bpf_map_update_elem(fd, &i, &v, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), k, &one, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
 int contain_deny_path(struct contain *c, struct cell *cell, const char *path, char *err,
 		      size_t errlen)
 {
 	struct vgl_deny_key k;
-	uint8_t one = 1;
 	int r;
 
 	if (!contain_active(c)) {
@@ -613,9 +630,9 @@ int contain_deny_path(struct contain *c, struct cell *cell, const char *path, ch
 		snprintf(err, errlen, "deny-path %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0) {
-		snprintf(err, errlen, "deny-path %s: %s", path, strerror(errno));
-		return -errno;
+	if ((r = contain_deny_add(c, &k)) < 0) {
+		snprintf(err, errlen, "deny-path %s: %s", path, strerror(-r));
+		return r;
 	}
 	if (!strv_contains(&cell->denied, path))
 		strv_push(&cell->denied, path);

@@ -57,6 +57,8 @@ void contain_sync_counts(struct contain *c);
 uint64_t cell_key(const struct cell *cell);
 struct vgl_cell cell_value(const struct contain *c, const struct cell *cell);
 int cell_deny_key(const struct cell *cell, const char *path, struct vgl_deny_key *k);
+/* Add k to vgl_deny, its bit in vgl_cstate's deny bitmap first; 0 or -errno. */
+int contain_deny_add(struct contain *c, const struct vgl_deny_key *k);
 
 /* contain_state.c */
 /* A cell as containments.json records it, and back (no kernel: testable alone). */

@@ -335,11 +335,9 @@ static void restore_cell(struct contain *c, struct cell *cell, bool members_on_r
 	proc_tree_free(&t);
 	for (unsigned i = 0; i < cell->denied.n; i++) {
 		struct vgl_deny_key k;
-		uint8_t one = 1;
 
-		if ((r = cell_deny_key(cell, cell->denied.v[i], &k)) == 0 &&
-		    bpf_map_update_elem(bpf_map__fd(c->skel->maps.vgl_deny), &k, &one, BPF_ANY) < 0)
-			r = -errno;
+		if ((r = cell_deny_key(cell, cell->denied.v[i], &k)) == 0)
+			r = contain_deny_add(c, &k);
 		if (r < 0 && r != -ENOENT) { /* ENOENT: the file is gone, nothing left to deny */
 			snprintf(why, sizeof(why), "deny-path %.160s could not be put back (%s)",
 				 cell->denied.v[i], strerror(-r));

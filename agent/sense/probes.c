@@ -16,14 +16,44 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return log_libbpf(level == LIBBPF_WARN ? 0 : 1, fmt, ap);
 }
 
-/* Try to load and attach one program of probe.bpf.c: the only honest test. */
-static void probe_feature(const char *prog_name, char *out, size_t len)
+/*
+ * VIGIL_FORCE_FEATURES="lsm=1,fentry=0,raw_loads=0" forces probe results, so
+ * that tests run either side of each choice on one kernel: 1 or 0, -1 if not
+ * forced. A forced "available" the kernel refuses must fall back.
+ */
+static int forced_feature(const char *name)
 {
-	struct vigil_probe *skel = vigil_probe__open();
+	const char *s = getenv("VIGIL_FORCE_FEATURES"), *at = s;
+	size_t n = strlen(name);
+
+	for (; at && (at = strstr(at, name)); at += n)
+		if ((at == s || at[-1] == ',') && at[n] == '=')
+			return at[n + 1] == '1';
+	return -1;
+}
+
+static bool feature_on(const char *result)
+{
+	return !strncmp(result, "available", strlen("available"));
+}
+
+/*
+ * Try to load (and where `attach`, attach) one program of probe.bpf.c: the
+ * only honest test. `name` is the feature's name in VIGIL_FORCE_FEATURES.
+ */
+static void probe_feature(const char *prog_name, const char *name, bool attach, char *out,
+			  size_t len)
+{
+	struct vigil_probe *skel;
 	struct bpf_program *prog;
 	struct bpf_link *link;
-	int r;
+	int r, forced = forced_feature(name);
 
+	if (forced >= 0) {
+		snprintf(out, len, "%s (forced)", forced ? "available" : "unavailable");
+		return;
+	}
+	skel = vigil_probe__open();
 	if (!skel) {
 		snprintf(out, len, "unavailable (%s)", strerror(errno));
 		return;
@@ -37,7 +67,11 @@ static void probe_feature(const char *prog_name, char *out, size_t len)
 		goto out;
 	}
 	prog = bpf_object__find_program_by_name(skel->obj, prog_name);
-	link = bpf_program__attach(prog);
+	link = attach ? bpf_program__attach(prog) : NULL;
+	if (!attach) {
+		snprintf(out, len, "available");
+		goto out;
+	}
 	if (!link) {
 		snprintf(out, len, "unavailable (attach: %s)", strerror(errno));
 		goto out;
@@ -201,7 +235,7 @@ static void choose_open_probe(struct vigil_file *f, bool lsm)
 		    bpf_object__find_program_by_name(f->obj, open_tracepoints[i]), !lsm);
 }
 
-static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool lsm)
+static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool lsm, bool raw)
 {
 	int r;
 
@@ -211,6 +245,7 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 	p->file->rodata->agent_pid = getpid(); /* its own opens are not the host's */
 	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
+	p->file->rodata->raw_loads = raw;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
 	choose_open_probe(p->file, lsm);
 	r = share_maps(p->file->obj, p->proc);
@@ -230,15 +265,19 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 
 static int load_file(struct probes *p, const struct vigil_config *cfg)
 {
-	/* VIGIL_TRY_LSM=1 tries the LSM probe regardless: tests the fallback */
-	bool lsm = !strcmp(p->info.lsm, "available") || getenv("VIGIL_TRY_LSM");
-	int r = open_file_skel(p, cfg, lsm);
+	bool lsm = feature_on(p->info.lsm), raw = feature_on(p->info.raw_loads);
+	int r = open_file_skel(p, cfg, lsm, raw);
 
-	if (r && lsm) {
-		log_warn_errno(r, "the BPF-LSM open probe did not load; using tracepoints");
+	if (r && (lsm || raw)) {
+		log_warn_errno(
+		    r, "the file probes with%s%s did not load; using tracepoints and probe reads",
+		    lsm ? " the BPF-LSM open" : "", raw ? " direct loads" : "");
 		vigil_file__destroy(p->file);
+		if (raw)
+			snprintf(p->info.raw_loads, sizeof(p->info.raw_loads),
+				 "unavailable (the file probes did not load)");
 		lsm = false;
-		r = open_file_skel(p, cfg, lsm);
+		r = open_file_skel(p, cfg, false, false);
 	}
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
@@ -301,11 +340,13 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 		return -EINVAL;
 	}
 	ensure_tracefs();
-	probe_feature("probe_lsm", p->info.lsm, sizeof(p->info.lsm));
-	probe_feature("probe_fentry", p->info.fentry, sizeof(p->info.fentry));
-	probe_feature("probe_tp_btf", tp_btf, sizeof(tp_btf));
-	/* VIGIL_NO_TP_BTF=1 takes the classic tracepoints regardless: tests the fallback */
-	p->tp_btf = !strcmp(tp_btf, "available") && !getenv("VIGIL_NO_TP_BTF");
+	probe_feature("probe_lsm", "lsm", true, p->info.lsm, sizeof(p->info.lsm));
+	probe_feature("probe_fentry", "fentry", true, p->info.fentry, sizeof(p->info.fentry));
+	probe_feature("probe_raw_loads", "raw_loads", false, p->info.raw_loads,
+		      sizeof(p->info.raw_loads));
+	probe_feature("probe_tp_btf", "tp_btf", true, tp_btf, sizeof(tp_btf));
+	/* VIGIL_NO_TP_BTF=1 (or VIGIL_FORCE_FEATURES=tp_btf=0) takes the classic tracepoints */
+	p->tp_btf = feature_on(tp_btf) && !getenv("VIGIL_NO_TP_BTF");
 	r = load_process(p, cfg);
 	if (!r)
 		r = load_file(p, cfg);

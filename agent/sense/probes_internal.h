@@ -2,7 +2,9 @@
 /*
  * probes_internal.h — sense: the probes' state, shared by probes.c (loading,
  * attaching, draining the programs) and watches.c (filling the watch maps
- * from config, pending and workload watches). Other modules use probes.h. *
+ * from config, pending and workload watches) and watch_bits.c (the bitmaps
+ * in front of the watch maps). Other modules use probes.h.
+ *
  * Stage sense/: includes core/ only; does not write the stream, decide alerts or act.
  */
 #ifndef VIGIL_PROBES_INTERNAL_H
@@ -51,6 +53,15 @@ struct probes {
 	struct extra extras[EXTRA_MAX];
 	unsigned nextras;
 };
+
+/* The filter maps a watch list fills (watches.c), in this order. */
+enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_PATHS, W_NR };
+
+/* Set the bits in front of map W_* for one entry (key, a dirs value's flags): before adding it. */
+void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val);
+
+/* The bitmaps from the live maps alone (watch_bits.c): after a reload removed entries. */
+void probes_rebuild_bits(struct probes *p);
 
 /* The well-known persistence names into the file probe's `names` map and bitmap. */
 void probes_watch_names(struct vigil_file *f);

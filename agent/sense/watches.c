@@ -21,14 +21,13 @@
  * adds what is new to the live maps before it removes what is stale: an
  * open of a file watched before and after a SIGHUP is never missed.
  */
-enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_PATHS, W_NR };
-
 struct watches {
-	int fd[W_NR];		   /* the maps being filled */
-	struct probes_info *count; /* watched_* and gpu_majors */
-	bool all_dirs;		   /* some dir watches (or awaits) the files directly in it */
-	struct strv pending;	   /* configured paths not there yet */
-	int ino_fd;		   /* inotify: where pending paths would appear (-1: none) */
+	int fd[W_NR];		     /* the maps being filled */
+	struct vigil_file__bss *bss; /* the live bitmaps: a bit is set before its entry is added */
+	struct probes_info *count;   /* watched_* and gpu_majors */
+	bool all_dirs;		     /* some dir watches (or awaits) the files directly in it */
+	struct strv pending;	     /* configured paths not there yet */
+	int ino_fd;		     /* inotify: where pending paths would appear (-1: none) */
 	int wds[MAX_PENDING_DIRS];
 	unsigned nwds;
 	unsigned paths; /* entries in W_PATHS */
@@ -47,6 +46,7 @@ static int add_ext(struct watches *w, const char *ext, uint32_t kind)
 		    VGL_EXT_LEN - 1);
 	for (size_t i = 0; i < n; i++)
 		k.ext[i] = tolower((unsigned char)ext[i]);
+	watch_bit(w->bss, W_EXTS, &k, kind);
 	return bpf_map_update_elem(w->fd[W_EXTS], &k, &kind, BPF_ANY);
 }
 
@@ -78,6 +78,7 @@ static void add_pending(struct watches *w, const char *want, const char *dir, bo
 	k = (struct vgl_inode_key){.ino = st.st_ino, .dev = kernel_dev(st.st_dev)};
 	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
 	v |= VGL_DIR_PENDING;
+	watch_bit(w->bss, W_DIRS, &k, v);
 	if (bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY) == 0)
 		w->all_dirs = true;
 }
@@ -142,6 +143,7 @@ static void watch_dir(struct watches *w, const char *path, const struct stat *st
 		return;
 	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
 	v |= flag;
+	watch_bit(w->bss, W_DIRS, &k, v);
 	if (bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY) == 0) {
 		w->count->watched_dirs++;
 		if (flag == VGL_DIR_ALL)
@@ -187,6 +189,7 @@ static void mark_parent(struct watches *w, const struct stat *st)
 
 	bpf_map_lookup_elem(w->fd[W_DIRS], &k, &v);
 	v |= VGL_DIR_PARENT;
+	watch_bit(w->bss, W_DIRS, &k, v);
 	bpf_map_update_elem(w->fd[W_DIRS], &k, &v, BPF_ANY);
 }
 
@@ -246,6 +249,7 @@ static void watch_file(struct watches *w, const char *path, const struct stat *s
 		return;
 	}
 	watch_parent(w, path);
+	watch_bit(w->bss, W_FILES, &k, kind);
 	if (bpf_map_update_elem(w->fd[W_FILES], &k, &kind, BPF_ANY) == 0)
 		w->count->watched_files++;
 }
@@ -293,6 +297,7 @@ static bool add_major(struct watches *w, uint32_t maj, uint32_t min_minor)
 	struct vgl_major_val v = {.min_minor = min_minor, .kind = VGL_KIND_GPU}, old;
 	int fd = w->fd[W_MAJORS];
 
+	watch_bit(w->bss, W_MAJORS, &maj, 0);
 	if (bpf_map_lookup_elem(fd, &maj, &old) == 0) {
 		if (old.min_minor > min_minor)
 			bpf_map_update_elem(fd, &maj, &v, BPF_EXIST);
@@ -326,6 +331,7 @@ static void live_watches(struct probes *p, struct watches *w)
 				     bpf_map__fd(f->maps.files), bpf_map__fd(f->maps.majors),
 				     bpf_map__fd(f->maps.gpu_nodes),
 				     bpf_map__fd(f->maps.watch_paths)},
+			      .bss = f->bss,
 			      .count = &p->info,
 			      .ino_fd = -1};
 }
@@ -349,8 +355,10 @@ static void watch_gpu(struct watches *w, const char *path, const struct stat *st
 {
 	uint32_t rdev = kernel_dev(st->st_rdev), kind = VGL_KIND_GPU;
 
-	if (S_ISCHR(st->st_mode))
-		bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
+	if (!S_ISCHR(st->st_mode))
+		return;
+	watch_bit(w->bss, W_NODES, &rdev, kind);
+	bpf_map_update_elem(w->fd[W_NODES], &rdev, &kind, BPF_ANY);
 }
 
 /*
@@ -437,7 +445,7 @@ static int stage_open(struct probes *p, struct watches *stage, struct probes_inf
 	struct watches live;
 
 	live_watches(p, &live);
-	*stage = (struct watches){.count = count, .ino_fd = -1};
+	*stage = (struct watches){.bss = p->file->bss, .count = count, .ino_fd = -1};
 	for (int i = 0; i < W_NR; i++)
 		stage->fd[i] = -1; /* stage_close skips what was not created */
 	for (int i = 0; i < W_NR; i++) {
@@ -548,6 +556,7 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	swap_pending(p, &stage);
 	f->bss->nr_paths = stage.paths;
 	stage_close(&stage);
+	probes_rebuild_bits(p);
 	p->watch_gpus = cfg->gpu_devices.n > 0;
 	p->info.watched_exts = count.watched_exts;
 	p->info.watched_dirs = count.watched_dirs;

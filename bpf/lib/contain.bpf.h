@@ -41,7 +41,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VGL_CSTATE_NR);
+	__uint(max_entries, VGL_CSTATE_SIZE);
 	__type(key, __u32);
 	__type(value, __u32);
 	VGL_PINNING
@@ -52,6 +52,14 @@ static __always_inline __u32 cstate_get(__u32 i)
 	__u32 *v = bpf_map_lookup_elem(&vgl_cstate, &i);
 
 	return v ? *v : 0;
+}
+
+/* Might some cell deny this file? Its bit in the deny bitmap (abi.h). */
+static __always_inline int deny_maybe(__u64 ino, __u32 dev)
+{
+	__u32 slot = VGL_INO_SLOT(ino, dev);
+
+	return (cstate_get(VGL_CSTATE_DENY_BITS + slot / 32) >> (slot % 32)) & 1;
 }
 
 /* The current task's cell: its process set, else its cgroup or nearest contained ancestor. */

@@ -238,6 +238,24 @@ struct vgl_inode_key {
 	__u32 _pad0;
 };
 
+/*
+ * Bitmaps in file.bpf.c's .bss in front of the watch maps: a clear bit is
+ * "not watched" for a shift and a load, a set one "look it up". vigild sets
+ * a bit before the entry it stands for appears and rebuilds the bitmaps
+ * (clearing stale bits) after a reload. Same hashes here and in the kernel.
+ */
+#define VGL_INO_BITS 65536 /* inodes of `files` and of `dirs` (a bitmap each) */
+#define VGL_INO_SLOT(ino, dev)                                                            \
+	((__u32)((((__u64)(ino) ^ ((__u64)(dev) << 40)) * 0x9e3779b97f4a7c15ull) >> 48) & \
+	 (VGL_INO_BITS - 1))
+#define VGL_EXT_BITS 4096 /* `exts`: the key's two words */
+#define VGL_EXT_SLOT(w0, w1)                                                                    \
+	((__u32)((((__u64)(w0)*0x9e3779b97f4a7c15ull) ^ ((__u64)(w1)*0xc2b2ae3d27d4eb4full)) >> \
+		 52) &                                                                          \
+	 (VGL_EXT_BITS - 1))
+#define VGL_DEV_BITS	   4096 /* `majors` by major, `gpu_nodes` by a hash of the kernel dev_t */
+#define VGL_DEV_SLOT(rdev) ((__u32)(((__u32)(rdev)*0x9e3779b1u) >> 20) & (VGL_DEV_BITS - 1))
+
 /* Repeated identical opens (process, file, flags) within the fold window. */
 struct vgl_fold_key {
 	__u64 ino;
@@ -370,6 +388,13 @@ struct vgl_cell {
 #define VGL_CSTATE_DENY	 1 /* entries in vgl_deny */
 #define VGL_CSTATE_TASKS 2 /* live process sets */
 #define VGL_CSTATE_NR	 3
+/*
+ * From this slot on vgl_cstate is a bitmap of the denied files'
+ * VGL_INO_SLOT(ino, dev), a bit set before its vgl_deny entry is added: an
+ * open whose bit is clear costs no cell lookup. Cleared when no deny is left.
+ */
+#define VGL_CSTATE_DENY_BITS 16
+#define VGL_CSTATE_SIZE	     (VGL_CSTATE_DENY_BITS + VGL_INO_BITS / 32)
 
 struct vgl_deny_key {
 	__u64 cell;

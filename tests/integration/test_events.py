@@ -628,8 +628,11 @@ def full_disk_is_counted_reported_and_survived(tmp):
         b.events = os.path.join(disk, "events.jsonl")
         # also: forced to try the BPF-LSM open probe, which this kernel refuses,
         # it must fall back to the tracepoints and still see every open
-        b.start(env=dict(os.environ, VIGIL_TRY_LSM="1"))
+        b.start(env=dict(os.environ, VIGIL_FORCE_FEATURES="lsm=1"))
         assert "did not load; using tracepoints" in open(b.stderr).read()
+        feats = status(b)["features"]
+        assert feats["lsm"] == "available (forced)", feats  # the fallback is reported
+        assert "lsm(" not in feats["mechanisms"] and "kill-on-open" in feats["deny_path"], feats
         hot = os.path.join(b.models, "hot.gguf")
         open(hot, "w").write("x")
         # ~1.5 KiB per event: 20k events overflow both the disk and the 16 MiB backlog
@@ -691,6 +694,35 @@ def classic_tracepoints_fallback(tmp, a):
     finally:
         c.stop()
         c.cleanup()
+def feature_probes_forced_either_way(tmp):
+    """VIGIL_FORCE_FEATURES forces the start-up probes' results: the open path's
+    probe-read fallback (raw_loads=0) and its direct loads (raw_loads=1, which
+    this kernel has) each load, are reported in `vigil status`, and see a
+    watched open and not an unwatched one."""
+    for forced, want in (("raw_loads=0,lsm=0", "unavailable (forced)"),
+                         ("raw_loads=1", "available (forced)")):
+        c = Agent(os.path.join(tmp, "c"), capture="  fold_window: 0\n")
+        try:
+            c.start(env=dict(os.environ, VIGIL_FORCE_FEATURES=forced))
+            feats = status(c)["features"]
+            assert feats["raw_loads"] == want, feats
+            assert "lsm(" not in feats["mechanisms"], feats
+            # the extension as the kernel finds it: upper case, past 16 bytes, a dot before it
+            plain = [os.path.join(c.tmp, n) for n in ("plain.txt", "a.gguf.txt", ".gguf", "gguf")]
+            model = [os.path.join(c.tmp, n) for n in ("w.safetensors", "W.SafeTensors",
+                                                       "a-long-name-of-a-model.v2.gguf", "x.GGUF")]
+            for path in plain + model:
+                open(path, "w").write("x")
+            p = run(["cat", *plain, *model], stdout=subprocess.DEVNULL)
+            for m in model:
+                c.wait_for(lambda e: get(e, "event.action") == "open" and get(e, "process.pid") == p.pid
+                           and get(e, "file.path") == m, what=f"the watched open of {m} ({forced})")
+            assert not [e for e in c.lines() if get(e, "process.pid") == p.pid
+                        and get(e, "file.path") in plain], forced
+        finally:
+            c.stop()
+            c.cleanup()
+            shutil.rmtree(c.tmp, ignore_errors=True)
 
 
 def main():
@@ -712,6 +744,8 @@ def main():
         rc = a.stop()
         ok = run_one("full_disk_is_counted_reported_and_survived",
                      full_disk_is_counted_reported_and_survived, tmp)
+        passed, failed = passed + ok, failed + (not ok)
+        ok = run_one("feature_probes_forced_either_way", feature_probes_forced_either_way, tmp)
         passed, failed = passed + ok, failed + (not ok)
         if rc == 0 and any(e["event"]["action"] == "agent-stop" for e in a.lines()):
             passed += 1
