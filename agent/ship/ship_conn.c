@@ -142,6 +142,26 @@ static natsStatus set_options(struct ship *s, natsOptions *o)
 	return st;
 }
 
+/*
+ * A server that wants a client certificate (tls verify) and gets none refuses
+ * it after the TLS 1.3 handshake: libnats then says only "Expected 'PONG',
+ * got ''", which names neither TLS nor the certificate.
+ */
+static void set_connect_error(struct ship *s, natsStatus st)
+{
+	char buf[120], msg[200]; /* + "connect: ": fits last_error */
+
+	natslib_error(&s->nl, st, buf, sizeof(buf));
+	if (st == NATS_PROTOCOL_ERROR && s->ca[0] && !s->cert[0])
+		snprintf(msg, sizeof(msg),
+			 "%.100s (closed after TLS: does the server want a client certificate? "
+			 "output.nats.tls_cert, tls_key)",
+			 buf);
+	else
+		snprintf(msg, sizeof(msg), "%s", buf);
+	ship_set_error(s, "connect", st, msg);
+}
+
 int conn_open(struct ship *s)
 {
 	const struct natslib *nl = &s->nl;
@@ -157,7 +177,7 @@ int conn_open(struct ship *s)
 	if (o)
 		nl->natsOptions_Destroy(o);
 	if (st != NATS_OK) {
-		ship_set_error(s, "connect", st, NULL);
+		set_connect_error(s, st);
 		return -ENOTCONN;
 	}
 	nl->jsOptions_Init(&jo);

@@ -51,12 +51,13 @@ class Node:
 
     def write_conf(self, cluster):
         routes = ", ".join(f"nats-route://127.0.0.1:{n.cport}" for n in cluster.nodes)
+        routed = f"cluster {{ name: {cluster.name}, listen: 127.0.0.1:{self.cport}, routes: [{routes}] }}"
         with open(self.conf, "w") as f:
             f.write(f"""server_name: {self.name}
 listen: 127.0.0.1:{self.port}
 http: 127.0.0.1:{self.hport}
 jetstream {{ store_dir: "{self.dir}/store", max_memory_store: 64MB, max_file_store: 1GB }}
-cluster {{ name: {cluster.name}, listen: 127.0.0.1:{self.cport}, routes: [{routes}] }}
+{routed if len(cluster.nodes) > 1 else ""}
 {cluster.extra}""")
 
     def start(self):
@@ -89,7 +90,8 @@ cluster {{ name: {cluster.name}, listen: 127.0.0.1:{self.cport}, routes: [{route
 
 
 class NatsCluster:
-    """with NatsCluster() as c: ... c.urls, c.kill_stream_leader("VIGIL"), c.messages("VIGIL")."""
+    """with NatsCluster() as c: ... c.urls, c.kill_stream_leader("VIGIL"), c.messages("VIGIL").
+    n=1: one standalone server (no cluster block); extra: more server config (tls { ... })."""
 
     instances = []
 
@@ -125,6 +127,8 @@ class NatsCluster:
         return _wait(self.meta_leader, timeout, "a JetStream meta leader")
 
     def meta_leader(self):
+        if len(self.nodes) == 1:  # n=1: a standalone server, JetStream without a meta group
+            return self.nodes[0].running() and self.nodes[0].monitor("/jsz") and self.nodes[0].name
         for n in self.nodes:
             j = n.running() and n.monitor("/jsz")
             leader = j and (j.get("meta_cluster") or {}).get("leader")

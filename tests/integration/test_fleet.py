@@ -53,8 +53,10 @@ class Env:
     def urls(self):
         return ",".join(self.cluster.urls)
 
-    def natsjs(self, *args, timeout=60):
-        p = subprocess.run([NATSJS, self.urls(), *args], capture_output=True, text=True, timeout=timeout)
+    def natsjs(self, *args, timeout=60, urls=None, tls=None):
+        """tls: NATSJS_TLS_* variables for a server that wants TLS."""
+        p = subprocess.run([NATSJS, urls or self.urls(), *args], capture_output=True, text=True,
+                           timeout=timeout, env={**os.environ, **(tls or {})})
         assert p.returncode == 0, f"natsjs {args}: {p.stderr.strip()}"
         return [json.loads(l) for l in p.stdout.splitlines() if l]
 
@@ -64,16 +66,18 @@ class Env:
     def info(self):
         return self.natsjs("info", STREAM)[0]
 
-    def new_agent(self, name):
+    def new_agent(self, name, cluster=None, replicas=3, nats=""):
         """A vigild with its own host name, events file and state, shipping to
-        the cluster; small files, so rotation happens inside every test."""
+        the cluster (or another one); small files, so rotation happens inside
+        every test. nats: more output.nats lines."""
         if self.agent:
             self.agent.stop()
         self.cluster.start()  # whole again, whatever the test before did
+        cluster = cluster or self.cluster
         os.makedirs(os.path.join(self.tmp, name))
         a = Agent(os.path.join(self.tmp, name))
         a.host = f"fleet-{name}"
-        servers = ", ".join(self.cluster.urls)
+        servers = ", ".join(cluster.urls)
         with open(a.config) as f:
             cfg = f.read()
         cfg = f"host_name: {a.host}\n" + cfg.replace("output:\n", f"""output:
@@ -81,13 +85,14 @@ class Env:
   max_files: {MAX_FILES}
   nats:
     servers: [{servers}]
-    replicas: 3
+    replicas: {replicas}
     partitions: {PARTITIONS}
-""", 1)
+{nats}""", 1)
         with open(a.config, "w") as f:
             f.write(cfg)
         self.agent = a
-        p = subprocess.run([NATSJS, self.urls(), "info", STREAM], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([NATSJS, ",".join(cluster.urls), "info", STREAM], capture_output=True, text=True,
+                           timeout=60)
         self.since = json.loads(p.stdout)["last_seq"] + 1 if p.returncode == 0 else 1
         return a
 
@@ -352,6 +357,72 @@ def vigild_runs_without_libnats(env):
     assert "fleet: not shipping to NATS: cannot load libnats.so.3.4" in open(a.stderr).read()
     p = subprocess.run([NATSJS, env.urls(), "dump", STREAM], capture_output=True, text=True, timeout=60)
     assert a.host not in p.stdout  # (no stream at all when this test runs alone)
+
+
+def make_certs(d):
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client
+    certificate, by the openssl CLI; the keys 0600 (vigild wants that of tls_key)."""
+    os.makedirs(d, mode=0o755)
+    def ssl(*args, ext=None):
+        if ext:
+            with open(os.path.join(d, "ext"), "w") as f:
+                f.write(ext)
+            args += ("-extfile", "ext")
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=60)
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=vigil-test-ca")
+    for n, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+                   ("client", "extendedKeyUsage=clientAuth\n")):
+        ssl("req", *ec, "-keyout", f"{n}.key", "-out", f"{n}.csr", "-subj", f"/CN={n}")
+        ssl("x509", "-req", "-in", f"{n}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", f"{n}.pem", "-days", "1", ext=ext)
+        os.chmod(os.path.join(d, f"{n}.key"), 0o600)
+    return {k: os.path.join(d, f) for k, f in
+            (("ca", "ca.pem"), ("server", "server.pem"), ("server_key", "server.key"),
+             ("cert", "client.pem"), ("key", "client.key"))}
+
+
+@test
+def tls_with_a_client_certificate_and_refused_without(env):
+    """A server that wants TLS and a client certificate from our CA (verify:
+    true): vigild with tls_ca, tls_cert and tls_key ships every line; one with
+    the CA alone is refused by the server, keeps running, and says why in status."""
+    c = make_certs(os.path.join(env.tmp, "certs"))
+    server = NatsCluster(n=1, extra=f'tls {{ cert_file: "{c["server"]}", key_file: "{c["server_key"]}", '
+                                    f'ca_file: "{c["ca"]}", verify: true }}\n')
+    tls = {"NATSJS_TLS_CA": c["ca"], "NATSJS_TLS_CERT": c["cert"], "NATSJS_TLS_KEY": c["key"]}
+    try:
+        server.start()
+        a = env.new_agent("tls", cluster=server, replicas=1, nats=f"""    tls_ca: {c['ca']}
+    tls_cert: {c['cert']}
+    tls_key: {c['key']}
+""")
+        start(a)
+        burst(50)
+        want = [e["event"]["id"] for e in file_lines(a)]
+        def shipped():
+            got = {m["id"] for m in env.natsjs("dump", STREAM, urls=server.urls[0], tls=tls)
+                   if get(m, "data.host.name") == a.host}
+            return all(i in got for i in want)
+        wait_until(shipped, timeout=60, what=f"{len(want)} lines in the stream over TLS", every=1)
+        st = status(a)["nats"]
+        assert st["state"] == "connected" and st["errors"] == 0, st
+        assert env.natsjs("info", STREAM, urls=server.urls[0], tls=tls)[0]["replicas"] == 1
+        assert a.stop() == 0
+        p = subprocess.run([NATSJS, server.urls[0], "info", STREAM], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "NATSJS_TLS_CA": c["ca"]})
+        assert p.returncode == 1 and "connect" in p.stderr, p  # the server does want the certificate
+        b = env.new_agent("notls", cluster=server, replicas=1, nats=f"    tls_ca: {c['ca']}\n")
+        start(b)
+        st = wait_until(lambda: (s := status(b)["nats"]).get("last_error") and s, timeout=30,
+                        what="a connect error in status")
+        assert st["state"] == "connecting" and st["acked"] == 0, st
+        assert "client certificate" in st["last_error"], st
+        burst(10)
+        assert b.proc.poll() is None and b.stop() == 0
+        assert b.host not in "".join(json.dumps(m) for m in env.natsjs("dump", STREAM, urls=server.urls[0], tls=tls))
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

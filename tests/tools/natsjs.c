@@ -8,7 +8,9 @@
  *   natsjs URLS info STREAM             config and state as one JSON line
  *   natsjs URLS pub SUBJECT ID DATA     publish with Nats-Msg-Id and wait for the ack
  *   natsjs URLS create STREAM SUBJECT R a stream of R replicas, file storage
- * URLS: comma-separated. Exit 0, or 1 with one line on stderr.
+ * URLS: comma-separated. TLS when NATSJS_TLS_CA is set (a client certificate
+ * too with NATSJS_TLS_CERT and NATSJS_TLS_KEY). Exit 0, or 1 with one line
+ * on stderr.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -27,6 +29,21 @@ static int fail(const char *what, natsStatus s)
 	return 1;
 }
 
+static natsStatus set_tls(natsOptions *o)
+{
+	const char *ca = getenv("NATSJS_TLS_CA"), *cert = getenv("NATSJS_TLS_CERT");
+	natsStatus s = NATS_OK;
+
+	if (!ca)
+		return NATS_OK;
+	s = nl.natsOptions_SetSecure(o, true);
+	if (s == NATS_OK)
+		s = nl.natsOptions_LoadCATrustedCertificates(o, ca);
+	if (s == NATS_OK && cert)
+		s = nl.natsOptions_LoadCertificatesChain(o, cert, getenv("NATSJS_TLS_KEY"));
+	return s;
+}
+
 static natsStatus connect_js(char *urls, natsConnection **nc, jsCtx **js)
 {
 	const char *v[16];
@@ -41,6 +58,8 @@ static natsStatus connect_js(char *urls, natsConnection **nc, jsCtx **js)
 		s = nl.natsOptions_SetServers(o, v, n);
 	if (s == NATS_OK)
 		s = nl.natsOptions_SetTimeout(o, 3000);
+	if (s == NATS_OK)
+		s = set_tls(o);
 	if (s == NATS_OK)
 		s = nl.natsConnection_Connect(nc, o);
 	if (s == NATS_OK)
