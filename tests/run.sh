@@ -14,8 +14,12 @@ SUITES="tests/integration/test_events.py tests/integration/test_rules.py tests/i
 	$(ls tests/fault/test_*.py 2>/dev/null)
 	tests/integration/test_package.py"
 p=0 f=0 rc=0
-tally() { # the summary line of one suite
-	local line=$(echo "$1" | tail -1)
+tally() { # the summary line of one suite; none (the suite died first) counts as a failure
+	local line=$(echo "$1" | grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
+	if [ -z "$line" ]; then
+		f=$((f + 1)) rc=1
+		return
+	fi
 	p=$((p + $(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')))
 	f=$((f + $(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')))
 }

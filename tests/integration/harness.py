@@ -64,7 +64,8 @@ class Agent:
         # so /dev/urandom (1:9) and /dev/zero (1:5) stay ordinary files
         os.makedirs(os.path.join(tmp, "dev"), exist_ok=True)
         self.gpu = os.path.join(tmp, "dev", "nvidia0")
-        os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        if not os.path.exists(self.gpu):  # a dir an earlier agent used
+            os.mknod(self.gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
         with open(os.path.join(self.creds, "token"), "w") as f:
             f.write("hf_dummy")
         self.config = os.path.join(tmp, "vigil.yaml")
@@ -165,9 +166,10 @@ def kill_leftover_agents():
     """A suite that failed before stopping its vigild must not leave it running
     with its playbooks on the host (it would act on the next suite's processes)."""
     for a in Agent.instances:
-        if a.proc and a.proc.poll() is None:
-            a.proc.kill()
-            a.proc.wait(timeout=30)
+        proc = getattr(a, "proc", None)  # None: its __init__ failed
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def run(cmd, **kw):

@@ -701,7 +701,7 @@ def feature_probes_forced_either_way(tmp):
     watched open and not an unwatched one."""
     for forced, want in (("raw_loads=0,lsm=0", "unavailable (forced)"),
                          ("raw_loads=1", "available (forced)")):
-        c = Agent(os.path.join(tmp, "c"), capture="  fold_window: 0\n")
+        c = Agent(os.path.join(tmp, "forced-" + forced.split(",")[0]), capture="  fold_window: 0\n")
         try:
             c.start(env=dict(os.environ, VIGIL_FORCE_FEATURES=forced))
             feats = status(c)["features"]
