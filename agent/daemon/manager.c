@@ -203,20 +203,16 @@ static void wait_for_verdicts(struct manager *m, const struct vigil_event *ev)
 {
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), spent;
 	unsigned ms = m->exec_wait_left_ns / 1000000;
-	int r;
 
-	if (!ms) {
-		if (sniff_wait_pids(m->sniff, ev->pid, ev->ppid, 0) < 0)
-			m->exec_waits_skipped++;
-		return;
-	}
-	r = sniff_wait_pids(m->sniff, ev->pid, ev->ppid, ms < 500 ? ms : 500);
+	if (sniff_wait_pids(m->sniff, ev->pid, ev->ppid, ms < 500 ? ms : 500) < 0)
+		m->exec_waits_skipped++;
 	spent = clock_ns(CLOCK_MONOTONIC) - t0;
 	m->exec_wait_left_ns -= spent < m->exec_wait_left_ns ? spent : m->exec_wait_left_ns;
-	if (r < 0)
-		m->exec_waits_skipped++;
-	if (r > 0)
-		on_sniffed(m);
+	/*
+	 * Always: a job the worker finished before the exec came is no longer
+	 * pending, but its verdict waits in the results until the loop takes it.
+	 */
+	on_sniffed(m);
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
