@@ -66,7 +66,7 @@ static json_t *host_row(json_t *ev, uint64_t now_ns)
 		parse_rfc3339_ns(ts, strlen(ts), &t);
 	json_object_foreach (drops, k, v)
 		dropped += json_integer_value(v);
-	return json_pack("{s:s?, s:s?, s:s?, s:I, s:s?, s:O?, s:O?, s:O?}", "host",
+	return json_pack("{s:s?, s:s?, s:s?, s:I, s:s?, s:O?, s:o?, s:O?}", "host",
 			 json_string_value(path_get(ev, "host.name")), "version",
 			 json_string_value(path_get(ev, "agent.version")), "last_seen", ts, "age_s",
 			 (json_int_t)(t && now_ns > t ? (now_ns - t) / 1000000000ull : 0), "last",
