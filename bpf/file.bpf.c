@@ -17,9 +17,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* a kernel pointer as a typed one: plain loads instead of a helper call per field */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
 /* Set from config before load. */
 /* in .bss, not .rodata: a reload may add a whole-directory watch */
 volatile __u8 have_all_dirs = 0;   /* some dir watches (or awaits) the files directly in it */
@@ -44,7 +41,6 @@ volatile __u64 walk_devs[VGL_DEV_BITS / 64] = {};
 const volatile __u8 raw_loads = 0;
 
 #define BIT(map, slot) (((map)[((slot) >> 6) & (sizeof(map) / 8 - 1)] >> ((slot)&63)) & 1)
-#define TYPED(T, p)    ((T *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(T)))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -554,7 +550,7 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 {
 	struct vgl_heap heap_, *hp = &heap_;
-	struct file *f = TYPED(struct file, fptr);
+	struct file *f = VGL_CAST((void *)(fptr), struct file);
 	struct vgl_open *e;
 	struct inode *inode;
 	const void *uname = NULL;
@@ -631,7 +627,7 @@ static __always_inline struct file *fd_file_typed(int fd, __u64 *fptr)
 		return NULL;
 	fds = fdt->fd;
 	*fptr = kload64(&fds[fd]);
-	return *fptr ? TYPED(struct file, *fptr) : NULL;
+	return *fptr ? VGL_CAST((void *)(*fptr), struct file) : NULL;
 }
 
 /*
@@ -1185,7 +1181,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 		return 0;
 	if (!fd_file_typed(fd, &fptr))
 		return 0;
-	kind = file_kind(TYPED(struct file, fptr));
+	kind = file_kind(VGL_CAST((void *)(fptr), struct file));
 	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
 	f = (struct file *)fptr;
