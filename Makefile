@@ -190,6 +190,7 @@ test: all $(UNIT_BINS) $(B)/tests/natsjs
 
 bench: all
 	$(Q)bench/run.sh
+	$(Q)$(PYTHON) bench/rss.py
 	$(Q)bench/rules.sh
 	$(Q)$(PYTHON) bench/response.py
 
