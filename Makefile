@@ -60,7 +60,7 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	confine/sockdiag confine/egress confine/contain confine/contain_state confine/contain_load confine/seccomp_profile confine/seccomp_filter confine/launch confine/record \
 	respond/webhook_sign respond/spool respond/playbook respond/playbook_read respond/act respond/incident respond/webhook respond/webhook_deliver respond/respond respond/respond_steps respond/respond_cmd \
 	ship/natslib ship/subject ship/cursor ship/ship_conn ship/ship ship/cmd_sign ship/fleet ship/hunt \
-	daemon/control
+	daemon/control daemon/heap
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
 VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches sense/watch_bits daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)

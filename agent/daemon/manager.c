@@ -42,6 +42,7 @@
 #include "daemon/fleet_cmd.h"
 #include "daemon/commands.h"
 #include "daemon/health.h"
+#include "daemon/heap.h"
 #include "daemon/manager.h"
 #include "daemon/models.h"
 
@@ -282,6 +283,7 @@ static void on_tick(struct manager *m)
 		json_decref(c);
 	}
 	sinks_flush(&m->sinks);
+	heap_tick(&m->heap, m->sinks.lines);
 }
 
 static int replace_str(char **field, const char *v)
@@ -646,6 +648,7 @@ int manager_run(struct manager *m)
 
 	m->started_boot_ns = m->last_heartbeat_ns = clock_ns(CLOCK_BOOTTIME);
 	m->exec_wait_left_ns = EXEC_WAIT_BUDGET_MS * 1000000ull;
+	heap_setup();
 	r = setup(m);
 	if (r == 0) {
 		const struct probes_info *pi = probes_info(m->probes);

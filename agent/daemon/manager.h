@@ -17,6 +17,7 @@
 #include "confine/contain.h"
 #include "core/config.h"
 #include "daemon/control.h"
+#include "daemon/heap.h"
 #include "sense/decode.h"
 #include "detect/detect.h"
 #include "stream/ecs.h"
@@ -66,6 +67,7 @@ struct manager {
 	char boot_id[64];
 	char host_name[256];
 	uint64_t started_boot_ns, last_heartbeat_ns, last_metrics_ns;
+	struct heap_trim heap; /* trims the heap once a burst is over (daemon/heap.h) */
 	/* how long execs may still wait for model verdicts this tick (EXEC_WAIT_BUDGET_MS) */
 	uint64_t exec_wait_left_ns, exec_waits_skipped;
 	uint64_t by_action[VA__COUNT];
