@@ -4,9 +4,11 @@ workloads): VmRSS of a vigild on the defaults at idle, after the workloads
 bench/run.sh times (N_OPEN opens of an unwatched and of a watched file,
 N_EXEC fork+execs, N_CONN loopback connects), right after a burst of BURST
 watched opens flat out (folding off, so every open is an event), and a few
-idle ticks after it. Beside each, where the resident pages are, from
-/proc/PID/smaps: the ring buffer, the heap and the other anonymous maps
-(thread arenas, stacks), the shared libraries, the rest.
+idle ticks after each (vigild trims its heap on a quiet tick, daemon/heap.h).
+Beside each, where the resident pages are, from /proc/PID/smaps: the ring
+buffer, the heap and the other anonymous maps (thread arenas, stacks, the
+recent-lines ring), the shared libraries, vigild's own file (the embedded
+BPF objects), the rest.
 
   flock /tmp/vigil-suite.lock unshare -m --propagation private \\
       env B=build /usr/bin/python3 bench/rss.py [--burst 100000]
@@ -122,8 +124,10 @@ def main():
         loops("open", model, a.n_open)
         loops("exec", a.n_exec)
         loops("connect", a.n_conn)
-        time.sleep(3)
+        time.sleep(2)
         row("after the workloads", proc.pid, a.dump)
+        time.sleep(6)  # exit_grace (5 s): their processes leave the cache
+        row("8 s after the workloads", proc.pid, a.dump)
         n0, d0 = drops(sock)
         loops("open", model, a.burst)
         row(f"right after {a.burst:,} watched opens flat out", proc.pid, a.dump)

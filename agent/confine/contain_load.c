@@ -50,6 +50,8 @@ static void replace_incompatible_pins(struct contain *c)
 static int open_skel(struct contain *c)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = c->pin_dir);
+	const void *b;
+	size_t n;
 	int r;
 
 	c->skel = vigil_contain__open_opts(&o);
@@ -57,6 +59,8 @@ static int open_skel(struct contain *c)
 		return -errno;
 	replace_incompatible_pins(c);
 	r = vigil_contain__load(c->skel);
+	b = vigil_contain__elf_bytes(&n); /* not read again, as probes.c's release_objects */
+	release_pages(b, n);
 	if (r) {
 		vigil_contain__destroy(c->skel);
 		c->skel = NULL;

@@ -5,9 +5,20 @@
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "core/util.h"
+
+void release_pages(const void *p, size_t n)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), b = ((uintptr_t)p + n) & ~(pg - 1);
+
+	/* whole pages inside only: the first and last may hold other constants */
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
 
 int thread_start(pthread_t *t, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
 {

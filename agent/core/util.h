@@ -72,6 +72,12 @@ static inline uint32_t kernel_dev(dev_t d)
 	return (major(d) << 20) | minor(d);
 }
 
+/*
+ * Hand back the resident pages of read-only constant bytes [p, p + n) that
+ * are not needed again soon (e.g. a loaded BPF object embedded in the
+ * binary): file-backed, they fault back in if read.
+ */
+void release_pages(const void *p, size_t n);
 uint64_t clock_ns(int clockid);
 /* pthread_create for a thread that takes no signals (they are the event loop's signalfd). 0 or -errno. */
 int thread_start(pthread_t *t, const pthread_attr_t *at, void *(*fn)(void *), void *arg);
