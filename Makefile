@@ -70,7 +70,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	webhook respond model_header pickle_scan inventory natslib subject cursor ship cmd_sign
+	webhook respond model_header pickle_scan inventory natslib subject cursor ship cmd_sign heap
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
