@@ -167,6 +167,6 @@ for head, after in zip(lines[0::2], lines[1::2]):
     print(f"| {asked} | {n / (float(t1) - float(t0)):,.0f} | {opens} of {n} | {sum(causes.values())} {causes or ''} |")
 print()
 print(f"vigild RSS: {rss_idle/1024:.1f} MiB at idle, {rss/1024:.1f} MiB after the workloads, "
-      f"{rss_stats/1024:.1f} MiB after the statistics step, {rss_rate/1024:.1f} MiB after the rate steps (peak VmHWM {hwm/1024:.1f} MiB, includes libbpf's parse of kernel BTF at load)")
+      f"{rss_stats/1024:.1f} MiB after the statistics step, {rss_rate/1024:.1f} MiB after the rate steps (peak VmHWM {hwm/1024:.1f} MiB)")
 print(f"last round's vigild: {st1['events']['emitted']} events, drops: {sum(st1['drops'].values())}")
 PY
