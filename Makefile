@@ -116,7 +116,7 @@ build/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@
 
-build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/pin.bpf.h include/vigil/abi.h
+build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/cstate.bpf.h bpf/lib/pin.bpf.h include/vigil/abi.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

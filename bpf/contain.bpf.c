@@ -111,18 +111,18 @@ int BPF_PROG(contain_fork, struct task_struct *parent, struct task_struct *child
 {
 	__u32 ptgid, ctgid;
 	struct vgl_cell *c;
-
 	struct vgl_confined *root;
+	__u32 confined = confined_maybe(), tasks = cstate_get(VGL_CSTATE_TASKS);
 
-	if (child->pid != child->tgid)
+	if ((!confined && !tasks) || child->pid != child->tgid)
 		return 0;
 	ptgid = parent->tgid;
 	ctgid = child->tgid;
 	/* a confined process's children are confined: report them too */
-	root = bpf_map_lookup_elem(&vgl_confined, &ptgid);
+	root = confined ? bpf_map_lookup_elem(&vgl_confined, &ptgid) : NULL;
 	if (root)
 		bpf_map_update_elem(&vgl_confined, &ctgid, root, BPF_ANY);
-	if (!cstate_get(VGL_CSTATE_TASKS))
+	if (!tasks)
 		return 0;
 	c = bpf_map_lookup_elem(&vgl_tasks, &ptgid);
 	if (c)
@@ -134,15 +134,16 @@ int BPF_PROG(contain_fork, struct task_struct *parent, struct task_struct *child
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(contain_exit, struct task_struct *p)
 {
-	__u32 tgid;
+	__u32 tgid, confined = confined_maybe(), tasks = cstate_get(VGL_CSTATE_TASKS);
 
-	if (p->signal->live.counter != 0)
+	/* nothing to forget (the common case): two array loads and out */
+	if ((!confined && !tasks) || p->signal->live.counter != 0)
 		return 0;
 	tgid = p->tgid;
 	/* a lookup first: a delete takes the bucket's lock even when there is nothing */
-	if (bpf_map_lookup_elem(&vgl_confined, &tgid))
+	if (confined && bpf_map_lookup_elem(&vgl_confined, &tgid))
 		bpf_map_delete_elem(&vgl_confined, &tgid);
-	if (cstate_get(VGL_CSTATE_TASKS) && bpf_map_lookup_elem(&vgl_tasks, &tgid))
+	if (tasks && bpf_map_lookup_elem(&vgl_tasks, &tgid))
 		bpf_map_delete_elem(&vgl_tasks, &tgid);
 	return 0;
 }

@@ -98,8 +98,11 @@ static __always_inline __u32 exe_resolve(char *s, struct file *exe, __u32 *flags
 static __always_inline void arm_confined(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct vgl_confined *c = bpf_map_lookup_elem(&vgl_confined, &tgid);
+	struct vgl_confined *c;
 
+	if (!confined_maybe())
+		return;
+	c = bpf_map_lookup_elem(&vgl_confined, &tgid);
 	if (c)
 		c->armed = 1;
 }
@@ -372,7 +375,12 @@ int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
 	return signal_report(ctx->sig, ctx->pid, ctx->code, ctx->result);
 }
 
-/* tp_btf gives both task pointers, so threads can be told from processes. */
+/*
+ * tp_btf gives both task pointers, so threads can be told from processes.
+ * The header is the child's (its creds, cgroup and comm are the parent's
+ * until it execs), stamped with its start: copy_process() read the clock
+ * just before this, so the record needs no clock read of its own.
+ */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -380,11 +388,9 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (child->pid != child->tgid)
 		return 0;
-	hdr_fill(&e.h, VGL_MSG_FORK);
-	e.h.pid = child->tgid;
-	e.h.tid = child->pid;
-	e.h.ppid = parent->tgid;
 	e.start_ns = child->start_boottime;
+	hdr_fill_task(&e.h, VGL_MSG_FORK, child, e.start_ns);
+	e.h.ppid = parent->tgid; /* the image it runs is the caller's (CLONE_PARENT aside) */
 	rec_submit(&e, sizeof(e), VGL_MSG_FORK);
 	return 0;
 }

@@ -48,14 +48,6 @@ void contain_map_fds(const struct contain *c, int fds[CONTAIN_SHARED_MAPS])
 	fds[6] = contain_active(c) ? bpf_map__fd(c->skel->maps.vgl_sc_state) : -1;
 }
 
-bool contain_any_confined(const struct contain *c)
-{
-	uint32_t k;
-
-	return contain_active(c) &&
-	       bpf_map_get_next_key(bpf_map__fd(c->skel->maps.vgl_confined), NULL, &k) == 0;
-}
-
 /* ---- cgroup files ---- */
 
 static void cg_file(const struct contain *c, const char *cg, const char *name, char *out,
@@ -392,6 +384,7 @@ struct cell *contain_cell_for_pid(struct contain *c, const struct guard *g, pid_
 		cell->target_start = t.starts[0];
 		cell->set = c->next_set++;
 		v = cell_value(c, cell);
+		contain_follow_sets(c); /* the members are stopped: none forks before this */
 		for (unsigned i = 0; i < t.n; i++) {
 			uint32_t k = t.pids[i];
 

@@ -105,8 +105,13 @@ int contain_teardown(struct contain *c);
 /* Apply the egress allowlists (replacing the previous ones). */
 int contain_allowlists(struct contain *c, const struct egress_allowlist *lists, unsigned n,
 		       char *err, size_t errlen);
-/* Is any process confined by `vigil exec` (so the syscall check is needed)? */
-bool contain_any_confined(const struct contain *c);
+/*
+ * Is any process confined by `vigil exec` (so the syscall check is needed)?
+ * Called once a tick: also keeps the kernel's gate in front of vgl_confined
+ * (VGL_CSTATE_CONFINED) and the fork and exit programs that follow children
+ * in step (attached only while a process set or a confined process exists).
+ */
+bool contain_any_confined(struct contain *c);
 /* Cells changed (here or by the caller): containments.json is rewritten at the next flush. */
 void contain_save(struct contain *c);
 void contain_flush(struct contain *c);

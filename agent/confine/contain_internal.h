@@ -54,6 +54,8 @@ int contain_set_members(const struct contain *c, const struct cell *cell, struct
 int contain_sync_cell(struct contain *c, const struct cell *cell);
 int contain_sync_cgroup(struct contain *c, uint64_t cgid);
 void contain_sync_counts(struct contain *c);
+/* Children follow from now on (before a process set's members run on); 0 or -errno. */
+int contain_follow_sets(struct contain *c);
 uint64_t cell_key(const struct cell *cell);
 struct vgl_cell cell_value(const struct contain *c, const struct cell *cell);
 int cell_deny_key(const struct cell *cell, const char *path, struct vgl_deny_key *k);

@@ -76,39 +76,137 @@ static struct bpf_link *attach(struct bpf_program *prog, int cgfd)
 		   : bpf_program__attach(prog);
 }
 
-/* Pinned links stay attached while vigild is away; a new vigild swaps in its programs. */
-static int attach_pinned(struct contain *c, int cgfd)
+/* contain_fork and contain_exit: links[FOLLOW], links[FOLLOW + 1] */
+#define FOLLOW 4
+
+static struct bpf_program *prog_of(const struct contain *c, int i)
 {
 	struct bpf_program *progs[6] = {
 	    c->skel->progs.contain_connect4, c->skel->progs.contain_connect6,
 	    c->skel->progs.contain_sendmsg4, c->skel->progs.contain_sendmsg6,
 	    c->skel->progs.contain_fork,     c->skel->progs.contain_exit};
 
-	for (int i = 0; i < 6; i++) {
-		char path[PATH_MAX + 64];
-		struct bpf_link *l;
+	return progs[i];
+}
 
-		snprintf(path, sizeof(path), "%s/link_%s", c->pin_dir, bpf_program__name(progs[i]));
-		l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
-		if (l && bpf_link__update_program(l, progs[i]) < 0) {
+static void link_pin_path(const struct contain *c, int i, char *path, size_t len)
+{
+	snprintf(path, len, "%s/link_%s", c->pin_dir, bpf_program__name(prog_of(c, i)));
+}
+
+/* Pinned links stay attached while vigild is away; a new vigild swaps in its programs. */
+static int pin_link(struct contain *c, int i, int cgfd)
+{
+	struct bpf_program *prog = prog_of(c, i);
+	char path[PATH_MAX + 64];
+	struct bpf_link *l;
+
+	link_pin_path(c, i, path, sizeof(path));
+	l = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
+	if (l && bpf_link__update_program(l, prog) < 0) {
+		bpf_link__destroy(l);
+		unlink(path);
+		l = NULL;
+	}
+	if (!l) {
+		l = attach(prog, cgfd);
+		if (!l)
+			return -errno;
+		if (bpf_link__pin(l, path) < 0) {
+			int r = -errno;
+
 			bpf_link__destroy(l);
-			unlink(path);
-			l = NULL;
+			return r;
 		}
-		if (!l) {
-			l = attach(progs[i], cgfd);
-			if (!l)
-				return -errno;
-			if (bpf_link__pin(l, path) < 0) {
-				int r = -errno;
+	}
+	c->links[i] = l;
+	return 0;
+}
 
-				bpf_link__destroy(l);
-				return r;
-			}
-		}
-		c->links[i] = l;
+static int attach_pinned(struct contain *c, int cgfd)
+{
+	for (int i = 0; i < 6; i++) {
+		int r = pin_link(c, i, cgfd);
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
+}
+
+/*
+ * Fork and exit follow process sets and the processes `vigil exec`
+ * confined: attached (and pinned, so they keep following while vigild is
+ * away) only while there is any, since every fork and exit on the host
+ * would pay two programs for nothing.
+ */
+static int follow(struct contain *c, bool on)
+{
+	char path[PATH_MAX + 64];
+	int r = 0;
+
+	for (int i = FOLLOW; i < FOLLOW + 2; i++) {
+		if (on && !c->links[i] && (r = pin_link(c, i, -1)) < 0)
+			return log_warn_errno(r, "%s did not attach: children are not followed",
+					      bpf_program__name(prog_of(c, i)));
+		if (!on && c->links[i]) {
+			link_pin_path(c, i, path, sizeof(path));
+			unlink(path); /* unpinned and closed, the link detaches */
+			bpf_link__destroy(c->links[i]);
+			c->links[i] = NULL;
+		}
+	}
+	return r;
+}
+
+int contain_follow_sets(struct contain *c)
+{
+	return contain_active(c) ? follow(c, true) : 0;
+}
+
+static bool any_set(const struct contain *c)
+{
+	for (unsigned i = 0; i < c->ncells; i++)
+		if (c->cells[i]->set)
+			return true;
+	return false;
+}
+
+static bool confined_nonempty(const struct contain *c)
+{
+	uint32_t k;
+
+	return bpf_map_get_next_key(bpf_map__fd(c->skel->maps.vgl_confined), NULL, &k) == 0;
+}
+
+/*
+ * The gate (VGL_CSTATE_CONFINED) and the fork and exit links are cleared
+ * only on an empty map, then it is looked at again: `vigil exec` adds its
+ * entry before it opens the gate and waits for the syscall check (attached
+ * after this), so an entry added meanwhile is seen here and both come back
+ * before the program it confines can fork.
+ */
+bool contain_any_confined(struct contain *c)
+{
+	uint32_t k = VGL_CSTATE_CONFINED, v = 0;
+	bool any;
+	int fd;
+
+	if (!contain_active(c))
+		return false;
+	fd = bpf_map__fd(c->skel->maps.vgl_cstate);
+	any = confined_nonempty(c);
+	if (!any) {
+		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+		follow(c, any_set(c));
+		any = confined_nonempty(c);
+	}
+	if (any) {
+		follow(c, true);
+		v = 1;
+		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	}
+	return any;
 }
 
 /* The filesystem path is on: its own, or the nearest existing directory's above it. */

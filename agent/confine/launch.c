@@ -107,13 +107,14 @@ static void register_with_vigild(const struct launch_opts *o, const struct sc_pr
 {
 	char dir[512], path[600];
 	struct vgl_sc_verdicts v;
-	uint32_t me = getpid(), zero = 0, on = 0;
+	uint32_t me = getpid(), zero = 0, on = 0, gate = VGL_CSTATE_CONFINED, one = 1;
 	struct vgl_confined c = {.root = me}; /* armed by vigild's probe at exec */
-	int fds[3];
-	static const char *const maps[] = {"vgl_confined", "vgl_verdicts", "vgl_sc_state"};
+	int fds[4];
+	static const char *const maps[] = {"vgl_confined", "vgl_verdicts", "vgl_sc_state",
+					   "vgl_cstate"};
 
 	pin_dir_of(o, dir, sizeof(dir));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, maps[i]);
 		fds[i] = bpf_obj_get(path);
 		if (fds[i] < 0) {
@@ -128,8 +129,10 @@ static void register_with_vigild(const struct launch_opts *o, const struct sc_pr
 		}
 	}
 	sc_verdicts(p, h, o->complain, &v);
+	/* the gate opens after the entry is in: vigild clears it only on an empty map (abi.h) */
 	if (bpf_map_update_elem(fds[1], &me, &v, BPF_ANY) == 0 &&
-	    bpf_map_update_elem(fds[0], &me, &c, BPF_ANY) == 0)
+	    bpf_map_update_elem(fds[0], &me, &c, BPF_ANY) == 0 &&
+	    bpf_map_update_elem(fds[3], &gate, &one, BPF_ANY) == 0)
 		for (int waited = 0; waited < 3000; waited += 50) {
 			if (bpf_map_lookup_elem(fds[2], &zero, &on) == 0 && on)
 				break;
@@ -137,7 +140,7 @@ static void register_with_vigild(const struct launch_opts *o, const struct sc_pr
 		}
 	if (!on && !o->quiet)
 		fprintf(stderr, "vigil: exec: note: vigild did not start watching within 3 s\n");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		close(fds[i]);
 }
 

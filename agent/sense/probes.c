@@ -214,7 +214,8 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	if (p->contain_fds[4] >= 0 &&
 	    (bpf_map__reuse_fd(p->proc->maps.vgl_confined, p->contain_fds[4]) ||
 	     bpf_map__reuse_fd(p->proc->maps.vgl_verdicts, p->contain_fds[5]) ||
-	     bpf_map__reuse_fd(p->proc->maps.vgl_sc_state, p->contain_fds[6])))
+	     bpf_map__reuse_fd(p->proc->maps.vgl_sc_state, p->contain_fds[6]) ||
+	     bpf_map__reuse_fd(p->proc->maps.vgl_cstate, p->contain_fds[2])))
 		return log_error_errno(-errno, "sharing the seccomp maps failed");
 	r = vigil_process__load(p->proc);
 	if (r)

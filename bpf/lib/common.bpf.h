@@ -144,19 +144,20 @@ static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
 }
 
 /*
- * Fill the header from the current task, parent included (tracing programs):
+ * Fill the header from a task (typed), parent included (tracing programs):
  * what the helpers above compute is read here as typed loads of the task
  * (a kuid is the init namespace's uid, which is what the helper reports).
+ * hdr_fill(): the current task, now.
  */
-static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
+static __always_inline void hdr_fill_task(struct vgl_hdr *h, __u16 type, struct task_struct *t,
+					  __u64 ts_ns)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	const struct cred *cred = t->cred;
 
 	h->type = type;
 	h->version = VGL_ABI_VERSION;
 	h->flags = 0;
-	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->ts_ns = ts_ns;
 	h->pid = t->tgid;
 	h->tid = t->pid;
 	h->ppid = t->real_parent->tgid;
@@ -164,6 +165,11 @@ static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
 	h->gid = cred->gid.val;
 	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* what bpf_get_current_cgroup_id() reads */
 	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
+}
+
+static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
+{
+	hdr_fill_task(h, type, bpf_get_current_task_btf(), bpf_ktime_get_boot_ns());
 }
 
 /*

@@ -13,6 +13,7 @@
 #define VIGIL_CONTAIN_BPF_H
 
 #include "vigil/abi.h"
+#include "cstate.bpf.h"
 #include "pin.bpf.h"
 
 struct {
@@ -38,21 +39,6 @@ struct {
 	__type(value, __u8);
 	VGL_PINNING
 } vgl_deny SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VGL_CSTATE_SIZE);
-	__type(key, __u32);
-	__type(value, __u32);
-	VGL_PINNING
-} vgl_cstate SEC(".maps");
-
-static __always_inline __u32 cstate_get(__u32 i)
-{
-	__u32 *v = bpf_map_lookup_elem(&vgl_cstate, &i);
-
-	return v ? *v : 0;
-}
 
 /* Might some cell deny this file? Its bit in the deny bitmap (abi.h). */
 static __always_inline int deny_maybe(__u64 ino, __u32 dev)

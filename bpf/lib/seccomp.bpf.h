@@ -3,11 +3,14 @@
  * seccomp.bpf.h — processes confined by `vigil exec` and their profiles'
  * verdicts, shared by contain.bpf.c (which pins them and follows fork and
  * exit) and process.bpf.c (the syscall check that reports violations).
+ * vgl_confined is looked up only while vgl_cstate's VGL_CSTATE_CONFINED
+ * says it may hold an entry: every fork, exit and exec would pay the lookup.
  */
 #ifndef VIGIL_SECCOMP_BPF_H
 #define VIGIL_SECCOMP_BPF_H
 
 #include "vigil/abi.h"
+#include "cstate.bpf.h"
 #include "pin.bpf.h"
 
 struct {
@@ -34,5 +37,10 @@ struct {
 	__type(value, __u32);
 	VGL_PINNING
 } vgl_sc_state SEC(".maps");
+
+static __always_inline __u32 confined_maybe(void)
+{
+	return cstate_get(VGL_CSTATE_CONFINED);
+}
 
 #endif

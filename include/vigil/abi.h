@@ -389,6 +389,14 @@ struct vgl_cell {
 #define VGL_CSTATE_TASKS 2 /* live process sets */
 #define VGL_CSTATE_NR	 3
 /*
+ * Not a count: nonzero while vgl_confined may hold an entry. `vigil exec`
+ * sets it after adding its process; vigild clears it when it finds the map
+ * empty and sets it again if an entry appeared meanwhile (the next tick
+ * repairs anything else). Fork, exit and exec look vgl_confined up only
+ * behind it.
+ */
+#define VGL_CSTATE_CONFINED 3
+/*
  * From this slot on vgl_cstate is a bitmap of the denied files'
  * VGL_INO_SLOT(ino, dev), a bit set before its vgl_deny entry is added: an
  * open whose bit is clear costs no cell lookup. Cleared when no deny is left.

@@ -703,6 +703,14 @@ def seccomp_violations_of_confined_processes_reach_the_stream(env):
         if not complain:
             env.a.wait_for(lambda e: get(e, "rule.id") == "VGL-9003" and get(e, "process.pid") == p.pid,
                            what="the rule on the violation", alerts=True)
+    # a child the confined program forks is confined with it: its violation is reported too
+    # (the fork probe follows it into vgl_confined behind the VGL_CSTATE_CONFINED gate)
+    p = subprocess.Popen([VIGIL, "exec", "--quiet", "--pin-dir", env.a.pin_dir, "--profile", profile,
+                          "--user", "nobody", "--", "sh", "-c", "unshare -U true; true"],
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, PATH="/usr/sbin:/usr/bin:/sbin:/bin"))
+    assert p.wait(timeout=30) == 0
+    env.a.wait_for(lambda e: get(e, "event.action") == "seccomp" and get(e, "process.parent.pid") == p.pid
+                   and get(e, "vigil.seccomp.syscall") == "unshare", what="the forked child's seccomp event")
     # a trapping profile: the kernel's SIGSYS is in the stream too (SCMP_ACT_TRAP and KILL)
     trap = os.path.join(env.tmp, "trap.json")
     with open(trap, "w") as f:
