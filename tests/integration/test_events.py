@@ -629,9 +629,9 @@ def full_disk_is_counted_reported_and_survived(tmp):
         # also: forced to try the BPF-LSM open probe, which this kernel refuses,
         # it must fall back to the tracepoints and still see every open
         b.start(env=dict(os.environ, VIGIL_FORCE_FEATURES="lsm=1"))
-        assert "did not load; using tracepoints" in open(b.stderr).read()
+        assert "did not load; using their syscall tracepoints" in open(b.stderr).read()
         feats = status(b)["features"]
-        assert feats["lsm"] == "available (forced)", feats  # the fallback is reported
+        assert feats["lsm"].startswith("available (forced), not loaded: "), feats  # the fallback is reported
         assert "lsm(" not in feats["mechanisms"] and "kill-on-open" in feats["deny_path"], feats
         hot = os.path.join(b.models, "hot.gguf")
         open(hot, "w").write("x")
@@ -694,19 +694,78 @@ def classic_tracepoints_fallback(tmp, a):
     finally:
         c.stop()
         c.cleanup()
-def feature_probes_forced_either_way(tmp):
+PTRACE_ATTACH = ("import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\npid = int(sys.argv[1])\n"
+                 "libc.ptrace(16, pid, None, None); os.waitpid(pid, 0); libc.ptrace(17, pid, None, None)\n")
+
+
+def families_report_changes_and_ptrace(c, what):
+    """The name-change and ptrace families, whichever mechanism carries them."""
+    src, dst = os.path.join(c.models, "f-old.gguf"), os.path.join(c.models, "f-new.gguf")
+    open(src, "w").write("x")
+    p = run(["mv", src, dst])
+    ev = c.wait_for(lambda e: get(e, "event.action") == "rename" and get(e, "process.pid") == p.pid,
+                    what=f"the rename ({what})")[0]
+    assert get(ev, "vigil.file.new_path") == dst, ev
+    p = run(["rm", dst])
+    c.wait_for(lambda e: get(e, "event.action") == "unlink" and get(e, "process.pid") == p.pid
+               and get(e, "file.path") == dst, what=f"the unlink ({what})")
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        p = run([sys.executable, "-c", PTRACE_ATTACH, str(target.pid)])
+        c.wait_for(lambda e: get(e, "event.action") == "ptrace" and get(e, "process.pid") == p.pid
+                   and get(e, "vigil.target.pid") == target.pid, what=f"the ptrace attach ({what})")
+    finally:
+        target.kill()
+        target.wait()
+
+
+def check_families(c, forced, kernel):
+    """Each family whole on one mechanism: the forced one where this kernel
+    loads it (its probe, unforced, said so), else, honestly, all of that
+    object's families back on their syscall tracepoints, said in the log
+    and in `vigil status`."""
+    feats, err = status(c)["features"], open(c.stderr).read()
+    mech = feats["mechanisms"]
+    want = dict(kv.split("=") for kv in forced.split(","))
+    lsm, fentry = want.get("lsm") == "1", want.get("fentry") == "1"
+    loads = {k: kernel[k].startswith("available") for k in ("lsm", "fentry")}
+    if lsm and loads["lsm"]:
+        assert "lsm(file_open)" in mech and "opens" not in mech, feats
+    elif lsm:  # refused here (EPERM): opens back on the open tracepoints
+        assert "lsm(" not in mech and "not loaded" in feats["lsm"], feats
+        assert "the file probes on BPF-LSM" in err, err[-2000:]
+    if fentry and loads["fentry"]:
+        assert "renames/unlinks/chmods,ptrace)" in mech, feats
+        assert ("syscalls exit-only" in mech) == (lsm and not loads["lsm"]), feats
+    elif fentry:
+        assert "fexit(" not in mech and "not loaded" in feats["fentry"], feats
+        assert "the process probes on fexit did not load" in err, err[-2000:]
+        assert "the file probes on" in err and "fexit did not load" in err, err[-2000:]
+    if not lsm and not fentry:
+        assert "lsm(" not in mech and "fexit(" not in mech and "did not load" not in err, (feats, err[-2000:])
+    if not (lsm and loads["lsm"]) and not (fentry and loads["fentry"]):
+        assert "syscalls exit-only" in mech, feats
+
+
+def feature_probes_forced_either_way(tmp, kernel):
     """VIGIL_FORCE_FEATURES forces the start-up probes' results: the open path's
     probe-read fallback (raw_loads=0) and its direct loads (raw_loads=1, which
     this kernel has) each load, are reported in `vigil status`, and see a
-    watched open and not an unwatched one."""
-    for forced, want in (("raw_loads=0,lsm=0", "unavailable (forced)"),
-                         ("raw_loads=1", "available (forced)")):
-        c = Agent(os.path.join(tmp, "forced-" + forced.split(",")[0]), capture="  fold_window: 0\n")
+    watched open and not an unwatched one. BPF-LSM and fexit forced on take
+    each family whole where they load and fall back to the tracepoints whole
+    where they do not (here: both are refused), forced off keep the
+    tracepoints; opens, renames, unlinks and ptrace are seen every way."""
+    for forced, want in (("raw_loads=0,lsm=0,fentry=0", "unavailable (forced)"),
+                         ("raw_loads=1", "available (forced)"),
+                         ("lsm=1,fentry=0", None), ("fentry=1,lsm=0", None),
+                         ("lsm=1,fentry=1", None)):
+        c = Agent(os.path.join(tmp, "forced-" + forced.replace(",", "-")), capture="  fold_window: 0\n")
         try:
             c.start(env=dict(os.environ, VIGIL_FORCE_FEATURES=forced))
             feats = status(c)["features"]
-            assert feats["raw_loads"] == want, feats
-            assert "lsm(" not in feats["mechanisms"], feats
+            if want:
+                assert feats["raw_loads"] == want, feats
+            check_families(c, forced, kernel)
             # the extension as the kernel finds it: upper case, past 16 bytes, a dot before it
             plain = [os.path.join(c.tmp, n) for n in ("plain.txt", "a.gguf.txt", ".gguf", "gguf")]
             model = [os.path.join(c.tmp, n) for n in ("w.safetensors", "W.SafeTensors",
@@ -719,6 +778,7 @@ def feature_probes_forced_either_way(tmp):
                            and get(e, "file.path") == m, what=f"the watched open of {m} ({forced})")
             assert not [e for e in c.lines() if get(e, "process.pid") == p.pid
                         and get(e, "file.path") in plain], forced
+            families_report_changes_and_ptrace(c, forced)
         finally:
             c.stop()
             c.cleanup()
@@ -741,11 +801,12 @@ def main():
             passed, failed = passed + ok, failed + (not ok)
         ok = run_one("classic_tracepoints_fallback", classic_tracepoints_fallback, tmp, a)
         passed, failed = passed + ok, failed + (not ok)
+        kernel = status(a)["features"]  # what the unforced probes found on this kernel
         rc = a.stop()
         ok = run_one("full_disk_is_counted_reported_and_survived",
                      full_disk_is_counted_reported_and_survived, tmp)
         passed, failed = passed + ok, failed + (not ok)
-        ok = run_one("feature_probes_forced_either_way", feature_probes_forced_either_way, tmp)
+        ok = run_one("feature_probes_forced_either_way", feature_probes_forced_either_way, tmp, kernel)
         passed, failed = passed + ok, failed + (not ok)
         if rc == 0 and any(e["event"]["action"] == "agent-stop" for e in a.lines()):
             passed += 1

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which variant of each probe family loads: against the real BPF objects
+ * (opened, not loaded), for every combination of the start-up probes'
+ * results; and, as root, the fexit programs' bodies through the verifier of
+ * this kernel (which refuses fexit itself) by loading them retargeted to
+ * tp_btf/sys_exit, whose two arguments are the same as theirs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "file.skel.h"
+#include "process.skel.h"
+#include "sense/probe_select.h"
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* The syscall a family program is for, from its section: "sys_exit_X", ".._sys_X", "lsm/X". */
+static const char *syscall_of(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog), *at;
+
+	if (starts(sec, "tracepoint/syscalls/sys_exit_"))
+		return sec + strlen("tracepoint/syscalls/sys_exit_");
+	if (starts(sec, "fexit/") && (at = strstr(sec, "_sys_")))
+		return at + strlen("_sys_");
+	return NULL;
+}
+
+static enum probe_family family_of(struct bpf_object *obj, struct bpf_program *prog)
+{
+	const char *sys = syscall_of(prog);
+
+	if (starts(bpf_program__section_name(prog), "lsm/"))
+		return FAM_OPEN;
+	if (!strcmp(bpf_object__name(obj), "process_bpf"))
+		return FAM_PTRACE;
+	return starts(sys, "open") || !strcmp(sys, "creat") ? FAM_OPEN : FAM_CHANGE;
+}
+
+/*
+ * Every syscall tracepoint of the object (the seccomp check is tp_btf) loads
+ * exactly when its family is on tracepoints, every fexit program when it is
+ * on fexit, the LSM program when on LSM; the rest keeps its default.
+ */
+static void check_object(struct bpf_object *obj, const struct probe_choice *c)
+{
+	struct bpf_program *prog;
+	unsigned syscall_tps = 0, fexits = 0;
+
+	bpf_object__for_each_program (prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+		enum probe_family f;
+
+		if (!syscall_of(prog) && !starts(sec, "lsm/"))
+			continue;
+		f = family_of(obj, prog);
+		if (starts(sec, "tracepoint/")) {
+			syscall_tps++;
+			assert_int_equal(bpf_program__autoload(prog),
+					 c->mech[f] == MECH_TRACEPOINT);
+		} else if (starts(sec, "fexit/")) {
+			fexits++;
+			/* every such syscall exists on this kernel: none is left off for a missing target */
+			assert_int_equal(bpf_program__autoload(prog), c->mech[f] == MECH_FEXIT);
+		} else {
+			assert_int_equal(bpf_program__autoload(prog), c->mech[f] == MECH_LSM);
+		}
+	}
+	/* each syscall tracepoint has its fexit twin: a family on fexit leaves none behind */
+	assert_true(syscall_tps > 0);
+	assert_int_equal(syscall_tps, fexits);
+}
+
+static void check_choice(bool lsm, bool fentry)
+{
+	struct vigil_file *f = vigil_file__open();
+	struct vigil_process *p = vigil_process__open();
+	struct probe_choice c;
+
+	assert_non_null(f);
+	assert_non_null(p);
+	probe_choose(&c, lsm, fentry);
+	assert_int_equal(probe_select(f->obj, &c), 0);
+	assert_int_equal(probe_select(p->obj, &c), 0);
+	check_object(f->obj, &c);
+	check_object(p->obj, &c);
+	assert_true(bpf_program__autoload(p->progs.exec_btf)); /* not a family's: untouched */
+	vigil_file__destroy(f);
+	vigil_process__destroy(p);
+}
+
+static void test_probe_choose_best_mechanism(void **state)
+{
+	struct probe_choice c;
+
+	probe_choose(&c, true, true);
+	assert_int_equal(c.mech[FAM_OPEN], MECH_LSM);
+	assert_int_equal(c.mech[FAM_CHANGE], MECH_FEXIT);
+	assert_int_equal(c.mech[FAM_PTRACE], MECH_FEXIT);
+	probe_choose(&c, true, false);
+	assert_int_equal(c.mech[FAM_OPEN], MECH_LSM);
+	assert_int_equal(c.mech[FAM_CHANGE], MECH_TRACEPOINT);
+	probe_choose(&c, false, true);
+	assert_int_equal(c.mech[FAM_OPEN], MECH_FEXIT);
+	probe_choose(&c, false, false);
+	for (int i = 0; i < FAM_NR; i++)
+		assert_int_equal(c.mech[i], MECH_TRACEPOINT);
+	assert_true(probe_choice_uses_tracepoints(&c));
+}
+
+static void test_probe_select_families_whole(void **state)
+{
+	check_choice(false, false);
+	check_choice(true, false);
+	check_choice(false, true);
+	check_choice(true, true);
+}
+
+static void test_probe_select_no_syscall_tracepoint_with_fexit(void **state)
+{
+	struct probe_choice c;
+	char buf[64];
+
+	probe_choose(&c, false, true);
+	assert_false(probe_choice_uses_tracepoints(&c));
+	probe_choice_describe(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "fexit(opens,renames/unlinks/chmods,ptrace),");
+	probe_choose(&c, true, true);
+	probe_choice_describe(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "lsm(file_open),fexit(renames/unlinks/chmods,ptrace),");
+	probe_choose(&c, false, false);
+	probe_choice_describe(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
+/* A failed load puts the object's families, and only those, back on tracepoints. */
+static void test_probe_choice_tracepoints_fallback(void **state)
+{
+	struct vigil_file *f = vigil_file__open();
+	struct probe_choice c;
+
+	assert_non_null(f);
+	probe_choose(&c, true, true);
+	assert_int_equal(probe_choice_tracepoints(&c, f->obj),
+			 (1u << MECH_LSM) | (1u << MECH_FEXIT));
+	assert_int_equal(c.mech[FAM_OPEN], MECH_TRACEPOINT);
+	assert_int_equal(c.mech[FAM_CHANGE], MECH_TRACEPOINT);
+	assert_int_equal(c.mech[FAM_PTRACE], MECH_FEXIT);	   /* the process object's */
+	assert_int_equal(probe_choice_tracepoints(&c, f->obj), 0); /* nothing left to retry */
+	vigil_file__destroy(f);
+}
+
+/* Only the fexit programs, each as a tp_btf/sys_exit program: (regs, ret) either way. */
+static int load_retargeted(struct bpf_object *obj, const char *recs)
+{
+	struct bpf_program *prog;
+	unsigned n = 0;
+
+	bpf_object__for_each_program (prog, obj) {
+		bool fx = starts(bpf_program__section_name(prog), "fexit/");
+
+		bpf_program__set_autoload(prog, fx);
+		if (!fx)
+			continue;
+		assert_int_equal(bpf_program__set_expected_attach_type(prog, BPF_TRACE_RAW_TP), 0);
+		assert_int_equal(bpf_program__set_attach_target(prog, 0, "sys_exit"), 0);
+		n++;
+	}
+	assert_true(n > 0);
+	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, recs),
+				 libbpf_num_possible_cpus());
+	return bpf_object__load(obj);
+}
+
+static void test_fexit_bodies_pass_the_verifier(void **state)
+{
+	struct vigil_file *f;
+	struct vigil_process *p;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "fexit bodies: not root, the verifier check is skipped\n");
+		skip();
+	}
+	f = vigil_file__open();
+	p = vigil_process__open();
+	assert_non_null(f);
+	assert_non_null(p);
+	assert_int_equal(load_retargeted(f->obj, "recs"), 0);
+	assert_int_equal(load_retargeted(p->obj, "recs"), 0);
+	vigil_file__destroy(f);
+	vigil_process__destroy(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_probe_choose_best_mechanism),
+	    cmocka_unit_test(test_probe_select_families_whole),
+	    cmocka_unit_test(test_probe_select_no_syscall_tracepoint_with_fexit),
+	    cmocka_unit_test(test_probe_choice_tracepoints_fallback),
+	    cmocka_unit_test(test_fexit_bodies_pass_the_verifier),
+	};
+
+	libbpf_set_print(NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
