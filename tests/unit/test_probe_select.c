@@ -2,9 +2,9 @@
 /*
  * Which variant of each probe family loads: against the real BPF objects
  * (opened, not loaded), for every combination of the start-up probes'
- * results; and, as root, the fexit programs' bodies through the verifier of
- * this kernel (which refuses fexit itself) by loading them retargeted to
- * tp_btf/sys_exit, whose two arguments are the same as theirs.
+ * results; and, as root, the fexit and BPF-LSM programs' bodies through the
+ * verifier of this kernel (which refuses both kinds) by loading them
+ * retargeted to tracepoints whose arguments are the same as theirs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,29 +180,43 @@ static void test_probe_choice_tracepoints_fallback(void **state)
 	vigil_file__destroy(f);
 }
 
+/* prog as a tp_btf program on tracepoint tp, whose arguments are its own. */
+static void retarget(struct bpf_program *prog, const char *tp)
+{
+	bpf_program__set_autoload(prog, true);
+	assert_int_equal(bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING), 0);
+	assert_int_equal(bpf_program__set_expected_attach_type(prog, BPF_TRACE_RAW_TP), 0);
+	assert_int_equal(bpf_program__set_attach_target(prog, 0, tp), 0);
+}
+
 /* Only the fexit programs, each as a tp_btf/sys_exit program: (regs, ret) either way. */
-static int load_retargeted(struct bpf_object *obj, const char *recs)
+static int load_retargeted(struct bpf_object *obj, struct bpf_program *lsm)
 {
 	struct bpf_program *prog;
 	unsigned n = 0;
 
 	bpf_object__for_each_program (prog, obj) {
-		bool fx = starts(bpf_program__section_name(prog), "fexit/");
-
-		bpf_program__set_autoload(prog, fx);
-		if (!fx)
-			continue;
-		assert_int_equal(bpf_program__set_expected_attach_type(prog, BPF_TRACE_RAW_TP), 0);
-		assert_int_equal(bpf_program__set_attach_target(prog, 0, "sys_exit"), 0);
-		n++;
+		bpf_program__set_autoload(prog, false);
+		if (starts(bpf_program__section_name(prog), "fexit/")) {
+			retarget(prog, "sys_exit");
+			n++;
+		}
 	}
 	assert_true(n > 0);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, recs),
+	/*
+	 * The BPF-LSM open too, where ext4 is built in: its tracepoint
+	 * ext4_sync_file_enter has the hook's (struct file *, int).
+	 */
+	if (lsm && libbpf_find_vmlinux_btf_id("ext4_sync_file_enter", BPF_TRACE_RAW_TP) > 0)
+		retarget(lsm, "ext4_sync_file_enter");
+	else if (lsm)
+		fprintf(stderr, "the BPF-LSM open: no ext4_sync_file_enter here, not verified\n");
+	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "recs"),
 				 libbpf_num_possible_cpus());
 	return bpf_object__load(obj);
 }
 
-static void test_fexit_bodies_pass_the_verifier(void **state)
+static void test_fexit_and_lsm_bodies_pass_the_verifier(void **state)
 {
 	struct vigil_file *f;
 	struct vigil_process *p;
@@ -215,8 +229,8 @@ static void test_fexit_bodies_pass_the_verifier(void **state)
 	p = vigil_process__open();
 	assert_non_null(f);
 	assert_non_null(p);
-	assert_int_equal(load_retargeted(f->obj, "recs"), 0);
-	assert_int_equal(load_retargeted(p->obj, "recs"), 0);
+	assert_int_equal(load_retargeted(f->obj, f->progs.lsm_file_open), 0);
+	assert_int_equal(load_retargeted(p->obj, NULL), 0);
 	vigil_file__destroy(f);
 	vigil_process__destroy(p);
 }
@@ -228,7 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_probe_select_families_whole),
 	    cmocka_unit_test(test_probe_select_no_syscall_tracepoint_with_fexit),
 	    cmocka_unit_test(test_probe_choice_tracepoints_fallback),
-	    cmocka_unit_test(test_fexit_bodies_pass_the_verifier),
+	    cmocka_unit_test(test_fexit_and_lsm_bodies_pass_the_verifier),
 	};
 
 	libbpf_set_print(NULL);
