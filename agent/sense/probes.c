@@ -197,6 +197,15 @@ static void choose_variants(struct bpf_object *obj, bool btf)
 	}
 }
 
+/* A probe result whose programs the kernel then refused: "available, not loaded: <why>". */
+static void mark_not_loaded(char *feat, size_t len, int r)
+{
+	size_t n = strlen(feat);
+
+	if (!strstr(feat, "not loaded"))
+		snprintf(feat + n, len - n, ", not loaded: %s", strerror(-r));
+}
+
 /*
  * A load that failed with some family on BPF-LSM or fexit (a kernel whose
  * probe passed but that refuses these programs, or a forced probe): that
@@ -206,20 +215,16 @@ static void choose_variants(struct bpf_object *obj, bool btf)
 static bool fall_back(struct probes *p, struct bpf_object *obj, int r, const char *what)
 {
 	unsigned dropped = probe_choice_tracepoints(&p->choice, obj);
-	char *feats[] = {[MECH_FEXIT] = p->info.fentry, [MECH_LSM] = p->info.lsm};
 
 	if (!dropped)
 		return false;
 	log_warn_errno(r, "the %s probes on%s%s did not load; using their syscall tracepoints",
 		       what, dropped & (1u << MECH_LSM) ? " BPF-LSM" : "",
 		       dropped & (1u << MECH_FEXIT) ? " fexit" : "");
-	for (int m = MECH_FEXIT; m <= MECH_LSM; m++) {
-		size_t n = strlen(feats[m]);
-
-		if ((dropped & (1u << m)) && !strstr(feats[m], "not loaded"))
-			snprintf(feats[m] + n, sizeof(p->info.lsm) - n, ", not loaded: %s",
-				 strerror(-r));
-	}
+	if (dropped & (1u << MECH_LSM))
+		mark_not_loaded(p->info.lsm, sizeof(p->info.lsm), r);
+	if (dropped & (1u << MECH_FEXIT))
+		mark_not_loaded(p->info.fentry, sizeof(p->info.fentry), r);
 	return true;
 }
 
