@@ -721,6 +721,32 @@ def families_report_changes_and_ptrace(c, what):
         target.wait()
 
 
+# the syscall tracepoint programs of the three families (compared as the kernel keeps names: 15 bytes)
+SYSCALL_TPS = {"exit_openat", "exit_open", "exit_openat2", "exit_creat", "exit_unlink", "exit_unlinkat",
+               "exit_rename", "exit_renameat", "exit_renameat2", "exit_truncate", "exit_chmod",
+               "exit_fchmodat", "exit_fchmodat2", "exit_link", "exit_linkat", "exit_symlink",
+               "exit_symlinkat", "exit_ftruncate", "exit_fchmod",
+               "handle_ptrace_exit", "handle_vm_readv_exit", "handle_vm_writev_exit"}
+SYSCALL_TPS = {n[:15] for n in SYSCALL_TPS}
+OPEN_TPS = {"exit_openat", "exit_open", "exit_openat2", "exit_creat"}
+
+
+def attached_programs(agent):
+    """The names of the programs vigild holds attached: its BPF links' prog_id in fdinfo."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{agent.proc.pid}/fdinfo"):
+        try:
+            info = open(f"/proc/{agent.proc.pid}/fdinfo/{fd}").read()
+        except OSError:
+            continue
+        m = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        if m and "link_type:" in info:
+            ids.add(int(m.group(1)))
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, timeout=30, check=True).stdout)
+    return {p["name"][:15] for p in progs if p["id"] in ids}  # bpftool may show the whole name
+
+
 def check_families(c, forced, kernel):
     """Each family whole on one mechanism: the forced one where this kernel
     loads it (its probe, unforced, said so), else, honestly, all of that
@@ -747,6 +773,19 @@ def check_families(c, forced, kernel):
         assert "lsm(" not in mech and "fexit(" not in mech and "did not load" not in err, (feats, err[-2000:])
     if not (lsm and loads["lsm"]) and not (fentry and loads["fentry"]):
         assert "syscalls exit-only" in mech, feats
+    # what is attached: each family whole on the mechanism `mechanisms` names
+    progs = attached_programs(c)
+    fx = {p for p in progs if p.startswith("fx_")}
+    assert ("lsm_file_open" in progs) == ("lsm(file_open)" in mech), progs
+    assert bool(fx) == ("fexit(" in mech), progs
+    if "fexit(opens" in mech:
+        assert not progs & SYSCALL_TPS, progs  # read/close pay nothing
+    elif "fexit(" in mech:  # opens on LSM
+        assert not progs & (SYSCALL_TPS - OPEN_TPS) and not progs & OPEN_TPS, progs
+    elif "lsm(" in mech:
+        assert not progs & OPEN_TPS and SYSCALL_TPS - OPEN_TPS <= progs, progs
+    else:  # every syscall tracepoint of the three families (this kernel has all these syscalls)
+        assert SYSCALL_TPS <= progs or os.uname().machine != "x86_64", SYSCALL_TPS - progs
 
 
 def feature_probes_forced_either_way(tmp, kernel):
