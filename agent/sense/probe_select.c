@@ -60,17 +60,19 @@ static bool holds(struct bpf_object *obj, int f)
 	return bpf_object__find_program_by_name(obj, families[f].twins[0].tp) != NULL;
 }
 
-unsigned probe_choice_tracepoints(struct probe_choice *c, struct bpf_object *obj)
+unsigned probe_choice_step_down(struct probe_choice *c, struct bpf_object *obj, bool fentry)
 {
-	unsigned dropped = 0;
+	enum probe_mech from = MECH_TRACEPOINT;
 
-	for (int f = 0; f < FAM_NR; f++) {
-		if (!holds(obj, f) || c->mech[f] == MECH_TRACEPOINT)
-			continue;
-		dropped |= 1u << c->mech[f];
-		c->mech[f] = MECH_TRACEPOINT;
-	}
-	return dropped;
+	for (int f = 0; f < FAM_NR; f++)
+		if (holds(obj, f) && c->mech[f] > from)
+			from = c->mech[f];
+	if (from == MECH_TRACEPOINT)
+		return 0;
+	for (int f = 0; f < FAM_NR; f++)
+		if (holds(obj, f) && c->mech[f] == from)
+			c->mech[f] = from == MECH_LSM && fentry ? MECH_FEXIT : MECH_TRACEPOINT;
+	return 1u << from;
 }
 
 bool probe_choice_uses_tracepoints(const struct probe_choice *c)

@@ -29,10 +29,12 @@ struct probe_choice {
 /* The cheapest mechanism for each family that the probes found (BPF-LSM: opens only). */
 void probe_choose(struct probe_choice *c, bool lsm, bool fentry);
 /*
- * Every family of obj back on its tracepoints (the fallback when a load
- * failed): the mechanisms it took away, as bits 1 << MECH_*; 0 if none.
+ * One step down for the families of obj, after a load failed: those on
+ * BPF-LSM to fexit (where fentry is on) or their tracepoints, else those on
+ * fexit to their tracepoints. Returns the mechanism given up (1 << MECH_*),
+ * 0 when all are on tracepoints already: nothing left to retry.
  */
-unsigned probe_choice_tracepoints(struct probe_choice *c, struct bpf_object *obj);
+unsigned probe_choice_step_down(struct probe_choice *c, struct bpf_object *obj, bool fentry);
 /*
  * Set the autoload flag of every program of the families obj holds, per c.
  * An fexit program whose syscall the kernel lacks (no such function in its

@@ -209,21 +209,23 @@ static void mark_not_loaded(char *feat, size_t len, int r)
 /*
  * A load that failed with some family on BPF-LSM or fexit (a kernel whose
  * probe passed but that refuses these programs, or a forced probe): that
- * object's families go back to their syscall tracepoints, whole, and the
- * feature says it was not loaded. True if there is something to retry.
+ * object's families take the next mechanism down, whole (LSM, fexit, the
+ * syscall tracepoints), and the feature says it was not loaded. True if
+ * there is something to retry.
  */
 static bool fall_back(struct probes *p, struct bpf_object *obj, int r, const char *what)
 {
-	unsigned dropped = probe_choice_tracepoints(&p->choice, obj);
+	unsigned dropped = probe_choice_step_down(&p->choice, obj, feature_on(p->info.fentry));
+	bool lsm = dropped & (1u << MECH_LSM);
 
 	if (!dropped)
 		return false;
-	log_warn_errno(r, "the %s probes on%s%s did not load; using their syscall tracepoints",
-		       what, dropped & (1u << MECH_LSM) ? " BPF-LSM" : "",
-		       dropped & (1u << MECH_FEXIT) ? " fexit" : "");
-	if (dropped & (1u << MECH_LSM))
+	log_warn_errno(r, "the %s probes on %s did not load; using %s instead", what,
+		       lsm ? "BPF-LSM" : "fexit",
+		       lsm && feature_on(p->info.fentry) ? "fexit" : "their syscall tracepoints");
+	if (lsm)
 		mark_not_loaded(p->info.lsm, sizeof(p->info.lsm), r);
-	if (dropped & (1u << MECH_FEXIT))
+	else
 		mark_not_loaded(p->info.fentry, sizeof(p->info.fentry), r);
 	return true;
 }
@@ -254,7 +256,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	unsigned missing;
 	int r = open_process_skel(p, cfg, &missing);
 
-	if (r && p->proc && fall_back(p, p->proc->obj, r, "process")) {
+	while (r && p->proc && fall_back(p, p->proc->obj, r, "process")) {
 		vigil_process__destroy(p->proc);
 		r = open_process_skel(p, cfg, &missing);
 	}
@@ -300,7 +302,7 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	unsigned missing;
 	int r = open_file_skel(p, cfg, raw, &missing);
 
-	if (r && p->file && fall_back(p, p->file->obj, r, "file")) {
+	while (r && p->file && fall_back(p, p->file->obj, r, "file")) {
 		vigil_file__destroy(p->file);
 		r = open_file_skel(p, cfg, raw, &missing);
 	}

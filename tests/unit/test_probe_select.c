@@ -163,20 +163,25 @@ static void test_probe_select_no_syscall_tracepoint_with_fexit(void **state)
 	assert_string_equal(buf, "");
 }
 
-/* A failed load puts the object's families, and only those, back on tracepoints. */
-static void test_probe_choice_tracepoints_fallback(void **state)
+/* A failed load takes the object's families, and only those, one mechanism down. */
+static void test_probe_choice_step_down(void **state)
 {
 	struct vigil_file *f = vigil_file__open();
 	struct probe_choice c;
 
 	assert_non_null(f);
 	probe_choose(&c, true, true);
-	assert_int_equal(probe_choice_tracepoints(&c, f->obj),
-			 (1u << MECH_LSM) | (1u << MECH_FEXIT));
+	assert_int_equal(probe_choice_step_down(&c, f->obj, true), 1u << MECH_LSM);
+	assert_int_equal(c.mech[FAM_OPEN], MECH_FEXIT); /* the name changes stay on fexit */
+	assert_int_equal(c.mech[FAM_CHANGE], MECH_FEXIT);
+	assert_int_equal(probe_choice_step_down(&c, f->obj, true), 1u << MECH_FEXIT);
 	assert_int_equal(c.mech[FAM_OPEN], MECH_TRACEPOINT);
 	assert_int_equal(c.mech[FAM_CHANGE], MECH_TRACEPOINT);
-	assert_int_equal(c.mech[FAM_PTRACE], MECH_FEXIT);	   /* the process object's */
-	assert_int_equal(probe_choice_tracepoints(&c, f->obj), 0); /* nothing left to retry */
+	assert_int_equal(c.mech[FAM_PTRACE], MECH_FEXIT);	       /* the process object's */
+	assert_int_equal(probe_choice_step_down(&c, f->obj, true), 0); /* nothing left to retry */
+	probe_choose(&c, true, false);
+	assert_int_equal(probe_choice_step_down(&c, f->obj, false), 1u << MECH_LSM);
+	assert_int_equal(c.mech[FAM_OPEN], MECH_TRACEPOINT); /* no fexit to step to */
 	vigil_file__destroy(f);
 }
 
@@ -241,7 +246,7 @@ int main(void)
 	    cmocka_unit_test(test_probe_choose_best_mechanism),
 	    cmocka_unit_test(test_probe_select_families_whole),
 	    cmocka_unit_test(test_probe_select_no_syscall_tracepoint_with_fexit),
-	    cmocka_unit_test(test_probe_choice_tracepoints_fallback),
+	    cmocka_unit_test(test_probe_choice_step_down),
 	    cmocka_unit_test(test_fexit_and_lsm_bodies_pass_the_verifier),
 	};
 
