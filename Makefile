@@ -63,14 +63,15 @@ AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
 	daemon/control daemon/heap
 AGENT_OBJS := $(patsubst %,$(B)/agent/%.o,$(AGENT_CORE))
 # vigild alone: the probes (their skeletons) and the manager that runs them
-VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/watches sense/watch_bits daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)
+VIGILD_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,sense/probes sense/probe_select sense/watches sense/watch_bits daemon/manager daemon/commands daemon/health daemon/models daemon/fleet_cmd vigild)
 # the CLI: one file per command area (agent/cli/), vigil.c holds the top table
 CLI_MODS := cli/cli cli/cmd_stream cli/cmd_rules cli/cmd_respond cli/cmd_seccomp cli/cmd_bom cli/cmd_fleet cli/cmd_hunt
 VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/vigil.o
 
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
-	webhook respond model_header pickle_scan inventory natslib subject cursor ship cmd_sign heap
+	webhook respond model_header pickle_scan inventory natslib subject cursor ship cmd_sign heap \
+	probe_select
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
@@ -150,6 +151,8 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+# the probe families' choice, against the real BPF objects
+$(B)/tests/test_probe_select: $(B)/agent/sense/probe_select.o $(SKELS)
 # test_derive also runs the CLI's rules check --portable
 $(B)/tests/test_derive: | $(B)/vigil
 

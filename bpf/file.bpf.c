@@ -1218,3 +1218,111 @@ int exit_fchmod(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_fd_change(ctx->ret, VGL_SYS_FCHMOD, ARG(1));
 }
+
+/*
+ * fexit variants of the exit tracepoints above (experimental: loaded only
+ * where the start-up probe showed that fentry/fexit programs load and attach;
+ * this project's test kernel refuses them, tests/unit/test_probe_select.c
+ * loads these same bodies retargeted to tp_btf/sys_exit, whose arguments are
+ * the same two). vigild takes one family whole: all of its fexit programs,
+ * or all of its tracepoints, never a mix. With opens on BPF-LSM or fexit,
+ * and the name changes and ptrace (process.bpf.c) on fexit, no syscall
+ * tracepoint is attached and read/close pay nothing.
+ */
+VGL_FEXIT_SYSCALL(fx_openat, openat)
+{
+	return on_open_exit(ret, VGL_SYS_OPENAT);
+}
+
+VGL_FEXIT_SYSCALL(fx_open, open)
+{
+	return on_open_exit(ret, VGL_SYS_OPEN);
+}
+
+VGL_FEXIT_SYSCALL(fx_openat2, openat2)
+{
+	return on_open_exit(ret, VGL_SYS_OPENAT2);
+}
+
+VGL_FEXIT_SYSCALL(fx_creat, creat)
+{
+	return on_open_exit(ret, VGL_SYS_CREAT);
+}
+
+VGL_FEXIT_SYSCALL(fx_unlink, unlink)
+{
+	return on_name_change(ret, VGL_SYS_UNLINK, -100, (void *)ARG(1), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_unlinkat, unlinkat)
+{
+	return on_name_change(ret, VGL_SYS_UNLINKAT, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_rename, rename)
+{
+	return on_name_change(ret, VGL_SYS_RENAME, -100, (void *)ARG(1), -100, (void *)ARG(2));
+}
+
+VGL_FEXIT_SYSCALL(fx_renameat, renameat)
+{
+	return on_name_change(ret, VGL_SYS_RENAMEAT, ARG(1), (void *)ARG(2), ARG(3),
+			      (void *)ARG(4));
+}
+
+VGL_FEXIT_SYSCALL(fx_renameat2, renameat2)
+{
+	return on_name_change(ret, VGL_SYS_RENAMEAT2, ARG(1), (void *)ARG(2), ARG(3),
+			      (void *)ARG(4));
+}
+
+VGL_FEXIT_SYSCALL(fx_truncate, truncate)
+{
+	return on_name_change(ret, VGL_SYS_TRUNCATE, -100, (void *)ARG(1), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_chmod, chmod)
+{
+	return on_name_change(ret, VGL_SYS_CHMOD, -100, (void *)ARG(1), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_fchmodat, fchmodat)
+{
+	return on_name_change(ret, VGL_SYS_FCHMODAT, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_fchmodat2, fchmodat2)
+{
+	return on_name_change(ret, VGL_SYS_FCHMODAT2, ARG(1), (void *)ARG(2), 0, NULL);
+}
+
+VGL_FEXIT_SYSCALL(fx_link, link)
+{
+	return on_name_change(ret, VGL_SYS_LINK, -100, (void *)ARG(1), -100, (void *)ARG(2));
+}
+
+VGL_FEXIT_SYSCALL(fx_linkat, linkat)
+{
+	return on_name_change(ret, VGL_SYS_LINKAT, ARG(1), (void *)ARG(2), ARG(3), (void *)ARG(4));
+}
+
+VGL_FEXIT_SYSCALL(fx_symlink, symlink)
+{
+	return on_name_change(ret, VGL_SYS_SYMLINK, NO_BASE, (void *)ARG(1), -100, (void *)ARG(2));
+}
+
+VGL_FEXIT_SYSCALL(fx_symlinkat, symlinkat)
+{
+	return on_name_change(ret, VGL_SYS_SYMLINKAT, NO_BASE, (void *)ARG(1), ARG(2),
+			      (void *)ARG(3));
+}
+
+VGL_FEXIT_SYSCALL(fx_ftruncate, ftruncate)
+{
+	return on_fd_change(ret, VGL_SYS_FTRUNCATE, ARG(1));
+}
+
+VGL_FEXIT_SYSCALL(fx_fchmod, fchmod)
+{
+	return on_fd_change(ret, VGL_SYS_FCHMOD, ARG(1));
+}

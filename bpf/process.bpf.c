@@ -420,3 +420,28 @@ int handle_exit(void *ctx)
 {
 	return exit_report(bpf_get_current_task_btf());
 }
+
+/*
+ * fexit variants of the ptrace exit tracepoints (experimental, as in
+ * file.bpf.c: loaded only where fentry/fexit programs load; verified here
+ * retargeted to tp_btf/sys_exit by tests/unit/test_probe_select.c). Taken
+ * whole or not at all, like the tracepoints they replace.
+ */
+VGL_FEXIT_SYSCALL(fx_ptrace, ptrace)
+{
+	long req = PT_REGS_PARM1_CORE_SYSCALL(current_regs());
+
+	if (req != PTRACE_ATTACH_ && req != PTRACE_SEIZE_)
+		return 0;
+	return report_ptrace(PT_REGS_PARM2_CORE_SYSCALL(current_regs()), req, ret);
+}
+
+VGL_FEXIT_SYSCALL(fx_vm_readv, process_vm_readv)
+{
+	return report_ptrace(PT_REGS_PARM1_CORE_SYSCALL(current_regs()), VGL_PTRACE_VM_READV, ret);
+}
+
+VGL_FEXIT_SYSCALL(fx_vm_writev, process_vm_writev)
+{
+	return report_ptrace(PT_REGS_PARM1_CORE_SYSCALL(current_regs()), VGL_PTRACE_VM_WRITEV, ret);
+}

@@ -197,14 +197,46 @@ static void choose_variants(struct bpf_object *obj, bool btf)
 	}
 }
 
-static int load_process(struct probes *p, const struct vigil_config *cfg)
+/* A probe result whose programs the kernel then refused: "available, not loaded: <why>". */
+static void mark_not_loaded(char *feat, size_t len, int r)
 {
-	int r;
+	size_t n = strlen(feat);
 
+	if (!strstr(feat, "not loaded"))
+		snprintf(feat + n, len - n, ", not loaded: %s", strerror(-r));
+}
+
+/*
+ * A load that failed with some family on BPF-LSM or fexit (a kernel whose
+ * probe passed but that refuses these programs, or a forced probe): that
+ * object's families take the next mechanism down, whole (LSM, fexit, the
+ * syscall tracepoints), and the feature says it was not loaded. True if
+ * there is something to retry.
+ */
+static bool fall_back(struct probes *p, struct bpf_object *obj, int r, const char *what)
+{
+	unsigned dropped = probe_choice_step_down(&p->choice, obj, feature_on(p->info.fentry));
+	bool lsm = dropped & (1u << MECH_LSM);
+
+	if (!dropped)
+		return false;
+	log_warn_errno(r, "the %s probes on %s did not load; using %s instead", what,
+		       lsm ? "BPF-LSM" : "fexit",
+		       lsm && feature_on(p->info.fentry) ? "fexit" : "their syscall tracepoints");
+	if (lsm)
+		mark_not_loaded(p->info.lsm, sizeof(p->info.lsm), r);
+	else
+		mark_not_loaded(p->info.fentry, sizeof(p->info.fentry), r);
+	return true;
+}
+
+static int open_process_skel(struct probes *p, const struct vigil_config *cfg, unsigned *missing)
+{
 	p->proc = vigil_process__open();
 	if (!p->proc)
 		return -errno;
 	choose_variants(p->proc->obj, p->tp_btf);
+	*missing = probe_select(p->proc->obj, &p->choice);
 	p->proc->rodata->args_max = cfg->args_max;
 	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
@@ -217,26 +249,27 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	     bpf_map__reuse_fd(p->proc->maps.vgl_sc_state, p->contain_fds[6]) ||
 	     bpf_map__reuse_fd(p->proc->maps.vgl_cstate, p->contain_fds[2])))
 		return log_error_errno(-errno, "sharing the seccomp maps failed");
-	r = vigil_process__load(p->proc);
+	return vigil_process__load(p->proc);
+}
+
+static int load_process(struct probes *p, const struct vigil_config *cfg)
+{
+	unsigned missing;
+	int r = open_process_skel(p, cfg, &missing);
+
+	while (r && p->proc && fall_back(p, p->proc->obj, r, "process")) {
+		vigil_process__destroy(p->proc);
+		r = open_process_skel(p, cfg, &missing);
+	}
 	if (r)
 		return log_error_errno(r, "loading the process probes failed");
+	p->info.skipped += missing; /* fexit programs of syscalls this kernel lacks */
 	attach_all(p, p->proc->obj);
 	return 0;
 }
 
-static const char *const open_tracepoints[] = {"exit_openat", "exit_open", "exit_openat2",
-					       "exit_creat"};
-
-/* Opens: the BPF-LSM file_open program where LSM programs load, else the exit tracepoints. */
-static void choose_open_probe(struct vigil_file *f, bool lsm)
-{
-	bpf_program__set_autoload(f->progs.lsm_file_open, lsm);
-	for (size_t i = 0; i < ARRAY_SIZE(open_tracepoints); i++)
-		bpf_program__set_autoload(
-		    bpf_object__find_program_by_name(f->obj, open_tracepoints[i]), !lsm);
-}
-
-static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool lsm, bool raw)
+static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool raw,
+			  unsigned *missing)
 {
 	int r;
 
@@ -248,7 +281,7 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
 	p->file->rodata->raw_loads = raw;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
-	choose_open_probe(p->file, lsm);
+	*missing = probe_select(p->file->obj, &p->choice);
 	r = share_maps(p->file->obj, p->proc);
 	/* deny-path state: the containment object's (pinned) maps */
 	if (!r && p->contain_fds[0] >= 0)
@@ -266,23 +299,26 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 
 static int load_file(struct probes *p, const struct vigil_config *cfg)
 {
-	bool lsm = feature_on(p->info.lsm), raw = feature_on(p->info.raw_loads);
-	int r = open_file_skel(p, cfg, lsm, raw);
+	bool raw = feature_on(p->info.raw_loads);
+	unsigned missing;
+	int r = open_file_skel(p, cfg, raw, &missing);
 
-	if (r && (lsm || raw)) {
-		log_warn_errno(
-		    r, "the file probes with%s%s did not load; using tracepoints and probe reads",
-		    lsm ? " the BPF-LSM open" : "", raw ? " direct loads" : "");
+	while (r && p->file && fall_back(p, p->file->obj, r, "file")) {
 		vigil_file__destroy(p->file);
-		if (raw)
-			snprintf(p->info.raw_loads, sizeof(p->info.raw_loads),
-				 "unavailable (the file probes did not load)");
-		lsm = false;
-		r = open_file_skel(p, cfg, false, false);
+		r = open_file_skel(p, cfg, raw, &missing);
+	}
+	if (r && raw) {
+		log_warn_errno(r,
+			       "the file probes with direct loads did not load; using probe reads");
+		vigil_file__destroy(p->file);
+		snprintf(p->info.raw_loads, sizeof(p->info.raw_loads),
+			 "unavailable (the file probes did not load)");
+		r = open_file_skel(p, cfg, false, &missing);
 	}
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
-	p->open_via_lsm = p->info.open_via_lsm = lsm;
+	p->info.skipped += missing;
+	p->open_via_lsm = p->info.open_via_lsm = p->choice.mech[FAM_OPEN] == MECH_LSM;
 	probes_watch_names(p->file);
 	probes_load_watches(p, cfg);
 	attach_all(p, p->file->obj);
@@ -331,6 +367,26 @@ static void release_objects(void)
 	}
 }
 
+/* What is in use, for the start line and `vigil status`: each family's mechanism first. */
+static void describe(struct probes *p)
+{
+	bool sys = probe_choice_uses_tracepoints(&p->choice);
+	char fams[64]; /* "lsm(file_open),fexit(renames/unlinks/chmods,ptrace)," at most */
+
+	probe_choice_describe(&p->choice, fams, sizeof(fams));
+	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms), "%s%s%s", fams,
+		 p->tp_btf ? (sys ? "tracepoint(syscalls exit-only),tp_btf(sched,signal_generate,"
+				    "inet_sock_set_state)"
+				  : "tp_btf(sched,signal_generate,inet_sock_set_state)")
+		 : sys
+		     ? "tracepoint(sched,signal,syscalls exit-only,sock),tp_btf(sched_process_fork)"
+		     : "tracepoint(sched,signal,sock),tp_btf(sched_process_fork)",
+		 p->cgroup_fd < 0	    ? ""
+		 : p->net->bss->udp_on_send ? ",cgroup(connect4/6,sendmsg4/6,sock_release),"
+					      "tp_btf(sock_send_length)"
+					    : ",cgroup(connect4/6,sendmsg4/6)");
+}
+
 int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_sample_fn fn,
 	       void *ctx, struct probes **ret)
 {
@@ -363,6 +419,7 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 	probe_feature("probe_tp_btf", "tp_btf", true, tp_btf, sizeof(tp_btf));
 	/* VIGIL_NO_TP_BTF=1 (or VIGIL_FORCE_FEATURES=tp_btf=0) takes the classic tracepoints */
 	p->tp_btf = feature_on(tp_btf) && !getenv("VIGIL_NO_TP_BTF");
+	probe_choose(&p->choice, feature_on(p->info.lsm), feature_on(p->info.fentry));
 	r = load_process(p, cfg);
 	if (!r)
 		r = load_file(p, cfg);
@@ -378,17 +435,7 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 		return r;
 	}
 	release_objects();
-	/* opens use BPF-LSM where it loads; fentry is probed and reported only */
-	snprintf(p->info.mechanisms, sizeof(p->info.mechanisms), "%s%s%s",
-		 p->open_via_lsm ? "lsm(file_open)," : "",
-		 p->tp_btf ? "tracepoint(syscalls exit-only),tp_btf(sched,signal_generate,"
-			     "inet_sock_set_state)"
-			   : "tracepoint(sched,signal,syscalls exit-only,sock),"
-			     "tp_btf(sched_process_fork)",
-		 p->cgroup_fd < 0	    ? ""
-		 : p->net->bss->udp_on_send ? ",cgroup(connect4/6,sendmsg4/6,sock_release),"
-					      "tp_btf(sock_send_length)"
-					    : ",cgroup(connect4/6,sendmsg4/6)");
+	describe(p);
 	*ret = p;
 	return 0;
 }

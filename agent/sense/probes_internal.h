@@ -16,6 +16,7 @@
 #include "file.skel.h"
 #include "net.skel.h"
 #include "process.skel.h"
+#include "sense/probe_select.h"
 #include "sense/probes.h"
 
 #define MAX_LINKS	 64
@@ -41,6 +42,7 @@ struct probes {
 	struct bpf_link *sc_link; /* the seccomp check, while attached */
 	int ncpus;
 	bool open_via_lsm;
+	struct probe_choice choice; /* each family's mechanism, as loaded */
 	bool tp_btf;	 /* the tp_btf variants of exec, exit, signal, TCP state (else classic) */
 	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;

@@ -339,4 +339,23 @@ static __always_inline struct pt_regs *current_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
 }
 
+/*
+ * An fexit program on a syscall's wrapper (what the syscall table calls):
+ * the syscall's saved registers and its return value, as at the exit
+ * tracepoint, but only that syscall pays, not every syscall of every task.
+ * Loaded only where the start-up probe found fentry/fexit (sense/probes.c);
+ * a kernel without one of these syscalls has no such function in its BTF,
+ * and vigild then leaves that program unloaded.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define VGL_SYSCALL_FN(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define VGL_SYSCALL_FN(name) "__arm64_sys_" #name
+#else
+#error "fexit programs on syscall wrappers: add this architecture's wrapper prefix"
+#endif
+#define VGL_FEXIT_SYSCALL(prog, name)      \
+	SEC("fexit/" VGL_SYSCALL_FN(name)) \
+	int BPF_PROG(prog, const struct pt_regs *regs, long ret)
+
 #endif /* VIGIL_COMMON_BPF_H */

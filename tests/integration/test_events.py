@@ -505,7 +505,8 @@ def status_and_heartbeat(a):
     out = subprocess.run([VIGIL, "--socket", a.sock, "--json", "status"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     st = json.loads(out.stdout)
-    assert "tracepoint" in st["features"]["mechanisms"]
+    # syscall tracepoints unless every family is on fexit/LSM (tp_btf either way)
+    assert "tracepoint" in st["features"]["mechanisms"] or "fexit(" in st["features"]["mechanisms"]
     assert st["features"]["probes_attached"] >= 20
     assert "lsm" in st["features"] and "fentry" in st["features"]
     assert "ringbuf_full_open" in st["drops"]
@@ -629,9 +630,9 @@ def full_disk_is_counted_reported_and_survived(tmp):
         # also: forced to try the BPF-LSM open probe, which this kernel refuses,
         # it must fall back to the tracepoints and still see every open
         b.start(env=dict(os.environ, VIGIL_FORCE_FEATURES="lsm=1"))
-        assert "did not load; using tracepoints" in open(b.stderr).read()
+        assert "did not load; using their syscall tracepoints" in open(b.stderr).read()
         feats = status(b)["features"]
-        assert feats["lsm"] == "available (forced)", feats  # the fallback is reported
+        assert feats["lsm"].startswith("available (forced), not loaded: "), feats  # the fallback is reported
         assert "lsm(" not in feats["mechanisms"] and "kill-on-open" in feats["deny_path"], feats
         hot = os.path.join(b.models, "hot.gguf")
         open(hot, "w").write("x")
@@ -674,7 +675,8 @@ def classic_tracepoints_fallback(tmp, a):
     c = Agent(os.path.join(tmp, "c"))
     try:
         c.start(env=dict(os.environ, VIGIL_NO_TP_BTF="1"))
-        assert "tracepoint(sched,signal,syscalls exit-only,sock)" in mechanisms(c), mechanisms(c)
+        # "syscalls exit-only" among them unless the syscall families are on fexit/LSM
+        assert re.search(r"tracepoint\(sched,signal,(syscalls exit-only,)?sock\)", mechanisms(c)), mechanisms(c)
         p = run(["/bin/sh", "-c", "exit 3"])
         ex = c.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
         assert get(ex, "process.executable") in ("/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash")
@@ -694,19 +696,112 @@ def classic_tracepoints_fallback(tmp, a):
     finally:
         c.stop()
         c.cleanup()
-def feature_probes_forced_either_way(tmp):
+PTRACE_ATTACH = ("import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\npid = int(sys.argv[1])\n"
+                 "libc.ptrace(16, pid, None, None); os.waitpid(pid, 0); libc.ptrace(17, pid, None, None)\n")
+
+
+def families_report_changes_and_ptrace(c, what):
+    """The name-change and ptrace families, whichever mechanism carries them."""
+    src, dst = os.path.join(c.models, "f-old.gguf"), os.path.join(c.models, "f-new.gguf")
+    open(src, "w").write("x")
+    p = run(["mv", src, dst])
+    ev = c.wait_for(lambda e: get(e, "event.action") == "rename" and get(e, "process.pid") == p.pid,
+                    what=f"the rename ({what})")[0]
+    assert get(ev, "vigil.file.new_path") == dst, ev
+    p = run(["rm", dst])
+    c.wait_for(lambda e: get(e, "event.action") == "unlink" and get(e, "process.pid") == p.pid
+               and get(e, "file.path") == dst, what=f"the unlink ({what})")
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        p = run([sys.executable, "-c", PTRACE_ATTACH, str(target.pid)])
+        c.wait_for(lambda e: get(e, "event.action") == "ptrace" and get(e, "process.pid") == p.pid
+                   and get(e, "vigil.target.pid") == target.pid, what=f"the ptrace attach ({what})")
+    finally:
+        target.kill()
+        target.wait()
+
+
+# the syscall tracepoint programs of the three families (compared as the kernel keeps names: 15 bytes)
+SYSCALL_TPS = {"exit_openat", "exit_open", "exit_openat2", "exit_creat", "exit_unlink", "exit_unlinkat",
+               "exit_rename", "exit_renameat", "exit_renameat2", "exit_truncate", "exit_chmod",
+               "exit_fchmodat", "exit_fchmodat2", "exit_link", "exit_linkat", "exit_symlink",
+               "exit_symlinkat", "exit_ftruncate", "exit_fchmod",
+               "handle_ptrace_exit", "handle_vm_readv_exit", "handle_vm_writev_exit"}
+SYSCALL_TPS = {n[:15] for n in SYSCALL_TPS}
+OPEN_TPS = {"exit_openat", "exit_open", "exit_openat2", "exit_creat"}
+
+
+def attached_programs(agent):
+    """The names of the programs vigild holds attached: its BPF links' prog_id in fdinfo."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{agent.proc.pid}/fdinfo"):
+        try:
+            info = open(f"/proc/{agent.proc.pid}/fdinfo/{fd}").read()
+        except OSError:
+            continue
+        m = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        if m and "link_type:" in info:
+            ids.add(int(m.group(1)))
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, timeout=30, check=True).stdout)
+    return {p["name"][:15] for p in progs if p["id"] in ids}  # bpftool may show the whole name
+
+
+def check_families(c, forced, kernel):
+    """Each family whole on one mechanism: the one forced (or, unforced, the
+    one probed) where this kernel loads it (its unforced probe said so), else,
+    honestly, that object's families one mechanism down (LSM, fexit, the
+    syscall tracepoints), said in the log and in `vigil status`."""
+    feats, err = status(c)["features"], open(c.stderr).read()
+    mech = feats["mechanisms"]
+    want = dict(kv.split("=") for kv in forced.split(","))
+    loads = {k: kernel[k].startswith("available") for k in ("lsm", "fentry")}
+    tried = {k: want[k] == "1" if k in want else loads[k] for k in loads}
+    used = {k: tried[k] and loads[k] for k in loads}
+    for k, msg in (("lsm", "on BPF-LSM did not load"), ("fentry", "on fexit did not load")):
+        if tried[k] and not loads[k]:  # refused here (EPERM): honestly one mechanism down
+            assert msg in err and ", not loaded: " in feats[k], (feats, err[-2000:])
+        else:
+            assert msg not in err and "not loaded" not in feats[k], (feats, err[-2000:])
+    assert ("lsm(file_open)" in mech) == used["lsm"], feats
+    assert ("fexit(" in mech) == used["fentry"], feats
+    if used["fentry"]:
+        assert ("fexit(renames" if used["lsm"] else "fexit(opens,renames") in mech, feats
+    assert ("syscalls exit-only" in mech) == (not used["fentry"]), feats
+    # what is attached: each family whole on the mechanism `mechanisms` names
+    progs = attached_programs(c)
+    fx = {p for p in progs if p.startswith("fx_")}
+    assert ("lsm_file_open" in progs) == ("lsm(file_open)" in mech), progs
+    assert bool(fx) == ("fexit(" in mech), progs
+    if "fexit(opens" in mech:
+        assert not progs & SYSCALL_TPS, progs  # read/close pay nothing
+    elif "fexit(" in mech:  # opens on LSM
+        assert not progs & (SYSCALL_TPS - OPEN_TPS) and not progs & OPEN_TPS, progs
+    elif "lsm(" in mech:
+        assert not progs & OPEN_TPS and SYSCALL_TPS - OPEN_TPS <= progs, progs
+    else:  # every syscall tracepoint of the three families (this kernel has all these syscalls)
+        assert SYSCALL_TPS <= progs or os.uname().machine != "x86_64", SYSCALL_TPS - progs
+
+
+def feature_probes_forced_either_way(tmp, kernel):
     """VIGIL_FORCE_FEATURES forces the start-up probes' results: the open path's
     probe-read fallback (raw_loads=0) and its direct loads (raw_loads=1, which
     this kernel has) each load, are reported in `vigil status`, and see a
-    watched open and not an unwatched one."""
-    for forced, want in (("raw_loads=0,lsm=0", "unavailable (forced)"),
-                         ("raw_loads=1", "available (forced)")):
-        c = Agent(os.path.join(tmp, "forced-" + forced.split(",")[0]), capture="  fold_window: 0\n")
+    watched open and not an unwatched one. BPF-LSM and fexit forced on take
+    each family whole where they load and fall back to the tracepoints whole
+    where they do not (here: both are refused), forced off keep the
+    tracepoints; opens, renames, unlinks and ptrace are seen every way."""
+    for forced, want in (("raw_loads=0,lsm=0,fentry=0", "unavailable (forced)"),
+                         ("raw_loads=1", "available (forced)"),
+                         ("lsm=1,fentry=0", None), ("fentry=1,lsm=0", None),
+                         ("lsm=1,fentry=1", None)):
+        c = Agent(os.path.join(tmp, "forced-" + forced.replace(",", "-")), capture="  fold_window: 0\n")
         try:
             c.start(env=dict(os.environ, VIGIL_FORCE_FEATURES=forced))
             feats = status(c)["features"]
-            assert feats["raw_loads"] == want, feats
-            assert "lsm(" not in feats["mechanisms"], feats
+            if want:
+                assert feats["raw_loads"] == want, feats
+            check_families(c, forced, kernel)
             # the extension as the kernel finds it: upper case, past 16 bytes, a dot before it
             plain = [os.path.join(c.tmp, n) for n in ("plain.txt", "a.gguf.txt", ".gguf", "gguf")]
             model = [os.path.join(c.tmp, n) for n in ("w.safetensors", "W.SafeTensors",
@@ -719,6 +814,7 @@ def feature_probes_forced_either_way(tmp):
                            and get(e, "file.path") == m, what=f"the watched open of {m} ({forced})")
             assert not [e for e in c.lines() if get(e, "process.pid") == p.pid
                         and get(e, "file.path") in plain], forced
+            families_report_changes_and_ptrace(c, forced)
         finally:
             c.stop()
             c.cleanup()
@@ -741,11 +837,12 @@ def main():
             passed, failed = passed + ok, failed + (not ok)
         ok = run_one("classic_tracepoints_fallback", classic_tracepoints_fallback, tmp, a)
         passed, failed = passed + ok, failed + (not ok)
+        kernel = status(a)["features"]  # what the unforced probes found on this kernel
         rc = a.stop()
         ok = run_one("full_disk_is_counted_reported_and_survived",
                      full_disk_is_counted_reported_and_survived, tmp)
         passed, failed = passed + ok, failed + (not ok)
-        ok = run_one("feature_probes_forced_either_way", feature_probes_forced_either_way, tmp)
+        ok = run_one("feature_probes_forced_either_way", feature_probes_forced_either_way, tmp, kernel)
         passed, failed = passed + ok, failed + (not ok)
         if rc == 0 and any(e["event"]["action"] == "agent-stop" for e in a.lines()):
             passed += 1
