@@ -542,6 +542,42 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	return 0;
 }
 
+#define WALK_TRUNC (1u << 16) /* in a walk's result: the path was truncated */
+
+/*
+ * The path *p (dentry, mnt: any memory, kernel pointers as numbers) written
+ * at rec[at] (path_emit()); returns its length incl NUL, with WALK_TRUNC
+ * set if it was truncated. A global function: the verifier checks the walk
+ * once, not once per place a path is written (an open, a name change's
+ * two names, an fd's change), which together would exceed its limit.
+ */
+__noinline __u32 path_put(const struct path *p, __u32 at)
+{
+	struct vgl_heap heap_, *hp = &heap_;
+	__u32 sflags = 0, len;
+
+	if (!p || !heap_get(hp))
+		return 0;
+	len = path_emit(hp->rec, at, hp->pb, p->dentry, p->mnt, &sflags, 1, raw_loads);
+	return len | (sflags ? WALK_TRUNC : 0);
+}
+
+/* The struct path of the file at fptr, as numbers (two plain loads where raw_loads). */
+static __always_inline void file_path(__u64 fptr, struct path *p)
+{
+	kload128((__u64 *)p, (void *)(fptr + bpf_core_field_offset(struct file, f_path)));
+}
+
+/* path_put() into a record's field: its length, VGL_SF_PATH_TRUNC into *sflags. */
+static __always_inline __u16 path_field(const struct path *p, __u32 at, __u32 *sflags)
+{
+	__u32 r = path_put(p, at);
+
+	if (r & WALK_TRUNC)
+		*sflags |= VGL_SF_PATH_TRUNC;
+	return r & (2 * VGL_PATH_MAX - 1);
+}
+
 /*
  * Report an open of the struct file at address fptr (made by syscall sys),
  * watched as `kind` or denied. Out of line, a global function: the verifier
@@ -554,7 +590,8 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	struct vgl_open *e;
 	struct inode *inode;
 	const void *uname = NULL;
-	__u32 off, at, folded = 0;
+	__u32 at, folded = 0;
+	struct path fp;
 	__u64 flags;
 
 	if (!fptr)
@@ -586,9 +623,9 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
 	e->_pad0 = 0;
 
-	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
 	at = sizeof(*e);
-	e->path_len = path_copy(hp->rec, at, hp->path, off);
+	file_path(fptr, &fp);
+	e->path_len = path_field(&fp, at, &e->sflags);
 	at += e->path_len;
 	e->opened_len = ustr_copy(hp->rec, at, uname);
 	if (e->sflags & VGL_SF_PATH_TRUNC)
@@ -772,28 +809,19 @@ static __always_inline int dir_of(long dirfd, struct path *p)
 	return 1;
 }
 
-/*
- * The path walks below are global functions: the verifier checks one once,
- * not again at each of the up to four places a name change may walk (two
- * names, each filtered and then reported), which together exceed its limit.
- */
-#define WALK_TRUNC (1u << 16) /* in a walk's result: the path was truncated */
-
 /* dirfd's directory (or the cwd) as a path at rec[at]: its length incl NUL, 1 if none. */
-__noinline __u32 walk_base(long dirfd, __u32 at)
+static __always_inline __u32 walk_base(long dirfd, __u32 at)
 {
-	struct vgl_heap heap_, *hp = &heap_;
 	struct path p;
-	__u32 off, sflags = 0;
 
-	if (!heap_get(hp))
-		return 0;
+	struct vgl_heap heap_, *hp = &heap_;
+
 	if (!dir_of(dirfd, &p)) {
-		hp->rec[VGL_OFF(at)] = 0;
+		if (heap_get(hp))
+			hp->rec[VGL_OFF(at)] = 0;
 		return 1;
 	}
-	off = path_resolve(hp->path, &p, &sflags, VGL_SF_PATH_TRUNC);
-	return path_copy(hp->rec, at, hp->path, off) | (sflags ? WALK_TRUNC : 0);
+	return path_put(&p, at);
 }
 
 static __always_inline __u32 base_copy(struct vgl_heap *hp, __u32 at, long dirfd, const char *name,
@@ -968,19 +996,17 @@ static __always_inline __u32 key_abs(struct vgl_heap *hp, __u32 at, __u32 len)
 __noinline __u32 key_join(long dirfd, __u32 at, __u32 len)
 {
 	struct vgl_heap heap_, *hp = &heap_;
-	__u32 sflags = 0, off, blen, room;
+	__u32 blen, room;
 	struct path dir;
 
 	if (!heap_get(hp) || !dir_of(dirfd, &dir))
 		return 0;
-	off = path_resolve(hp->path, &dir, &sflags, VGL_SF_PATH_TRUNC);
-	blen = ((VGL_SCRATCH - off) & (VGL_SCRATCH - 1)) - 1; /* without its NUL */
+	/* the directory's path is written where the key's bytes start */
+	blen = (path_put(&dir, KEY_AT + 4) & (2 * VGL_PATH_MAX - 1)) - 1; /* without its NUL */
 	if (blen == 1)
 		blen = 0; /* "/": the name's own slash follows */
 	if (blen > VGL_PATH_KEY)
 		blen = VGL_PATH_KEY;
-	bpf_probe_read_kernel(&KEY_C(0), blen & (2 * VGL_PATH_KEY - 1),
-			      &hp->path[off & (VGL_SCRATCH - 1)]);
 	KEY_C(blen) = '/';
 	room = 0;
 	if (blen < VGL_PATH_KEY - 1)
@@ -1174,18 +1200,19 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	struct vgl_fchange *e;
 	struct inode *inode;
 	struct file *f;
-	__u32 kind, off;
+	struct path fp;
+	__u32 kind;
 	__u64 fptr;
 
 	if (ret != 0 || from_agent())
 		return 0;
-	if (!fd_file_typed(fd, &fptr))
+	f = fd_file_typed(fd, &fptr);
+	if (!f)
 		return 0;
-	kind = file_kind(VGL_CAST((void *)(fptr), struct file));
+	kind = file_kind(f);
 	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
-	f = (struct file *)fptr;
-	inode = BPF_CORE_READ(f, f_inode);
+	inode = f->f_inode;
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_fchange *)hp->rec;
@@ -1199,8 +1226,8 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	e->length = BPF_CORE_READ(inode, i_size);
 	hp->rec[sizeof(*e)] = 0;
 	e->base_len = 1;
-	off = path_resolve(hp->path, &f->f_path, &e->sflags, VGL_SF_PATH_TRUNC);
-	e->path_len = path_copy(hp->rec, sizeof(*e) + VGL_PATH_MAX, hp->path, off);
+	file_path(fptr, &fp);
+	e->path_len = path_field(&fp, sizeof(*e) + VGL_PATH_MAX, &e->sflags);
 	e->path2_len = 0;
 	e->base2_len = 0;
 	rec_submit(e, sizeof(*e) + VGL_PATH_MAX + e->path_len, VGL_MSG_FCHANGE);

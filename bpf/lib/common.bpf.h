@@ -15,8 +15,8 @@
 #include <bpf/bpf_tracing.h>
 #include "vigil/abi.h"
 
-#define VGL_SCRATCH	   8192 /* path scratch: a path grows leftwards from the end */
-#define VGL_MAX_COMPONENTS 48
+#define VGL_SCRATCH	   8192		/* path scratch: a path grows leftwards from the end */
+#define VGL_MAX_COMPONENTS 48		/* < 64: path_buf's component slots */
 #define VGL_MAX_STACK	   8		/* mounts crossed at one point: a stack, then its parent */
 #define VGL_REC_BUF	   65536	/* record scratch per CPU */
 #define VGL_OFF(x)	   ((x)&0x7fff) /* any write offset into it; writes are < 32 KiB */
@@ -55,6 +55,9 @@ struct rec_buf {
 
 struct path_buf {
 	char b[VGL_SCRATCH + 256];
+	/* a path's components as path_gather() found them, leaf first (a power of 2: masks) */
+	const unsigned char *name[64];
+	__u32 len[64];
 };
 
 struct {
@@ -74,6 +77,7 @@ struct {
 struct vgl_heap {
 	char *rec;
 	char *path;
+	struct path_buf *pb;
 };
 
 static __always_inline int heap_get(struct vgl_heap *hp)
@@ -81,8 +85,11 @@ static __always_inline int heap_get(struct vgl_heap *hp)
 	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
 
 	hp->rec = bpf_map_lookup_elem(&recs, &cpu);
-	hp->path = bpf_map_lookup_elem(&paths, &zero);
-	return hp->rec && hp->path;
+	hp->pb = bpf_map_lookup_elem(&paths, &zero);
+	if (!hp->pb)
+		return 0;
+	hp->path = hp->pb->b;
+	return hp->rec != NULL;
 }
 
 /*
@@ -173,20 +180,28 @@ static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
 }
 
 /*
- * Wake the agent only once this much is waiting (set before load; 0 = every
+ * Wake the agent when this much is waiting (set before load; 0 = every
  * record). Below it the agent drains on its own short timer: a wakeup per
  * event would cost more than the event.
  */
 const volatile __u64 wakeup_bytes = 0;
 
-/* Submit the first `size` bytes of a record; counts a full buffer. */
+/*
+ * Submit the first `size` bytes of a record; counts a full buffer. The
+ * wakeup is for the record that crosses wakeup_bytes, not for every record
+ * above it: a wakeup is an irq_work, a self-IPI, which in a VM is an exit
+ * to the hypervisor (~30 % of an open loop's time once the agent lagged
+ * by wakeup_bytes, measured with perf). The agent's drain timer covers the
+ * rest.
+ */
 static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, avail;
 
 	size &= VGL_REC_BUF - 1;
 	((struct vgl_hdr *)rec)->size = size;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (!wakeup_bytes || (avail < wakeup_bytes && avail + size >= wakeup_bytes))
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size, flags))
 		drop_count(VGL_DROP_RB_FULL + type);
@@ -275,6 +290,122 @@ static __always_inline __u32 path_walk(char *s, struct dentry *dentry, struct vf
 		s[off] = '/';
 	}
 	return off;
+}
+
+/*
+ * A path's components, leaf first, into pb->name/len: the walk of
+ * path_walk() (mounts crossed the same way) with no copy, only loads.
+ * Returns the number of components; *total is the path's length with its
+ * NUL, so that path_emit() can write it left to right into the record
+ * itself, with no scratch to copy from.
+ */
+static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *dentry,
+					 struct vfsmount *vfsmnt, __u32 *total, __u32 *flags,
+					 __u32 trunc_flag)
+{
+	struct mount *mnt = VGL_CAST(container_of(vfsmnt, struct mount, mnt), struct mount);
+	struct mount *mnt_parent = mnt->mnt_parent;
+	__u32 n, size = 1;
+
+	dentry = VGL_CAST(dentry, struct dentry);
+	for (n = 0; n < VGL_MAX_COMPONENTS; n++) {
+		struct dentry *mnt_root;
+		struct dentry *parent;
+		__u32 len;
+		int j;
+
+		for (j = 0; j < VGL_MAX_STACK; j++) {
+			mnt_root = mnt->mnt.mnt_root;
+			if (dentry != mnt_root || mnt == mnt_parent)
+				break;
+			dentry = mnt->mnt_mountpoint;
+			mnt = mnt_parent;
+			mnt_parent = mnt->mnt_parent;
+		}
+		if (j == VGL_MAX_STACK) {
+			mnt_root = mnt->mnt.mnt_root;
+			if (dentry == mnt_root && mnt != mnt_parent) {
+				*flags |= trunc_flag; /* more layers than we cross */
+				break;
+			}
+		}
+		if (dentry == mnt_root)
+			break; /* global root */
+		parent = dentry->d_parent;
+		if (dentry == parent)
+			break; /* root of a detached tree */
+		len = dentry->d_name.len & 255;
+		if (size + len + 1 > VGL_PATH_MAX) {
+			*flags |= trunc_flag;
+			break;
+		}
+		pb->name[n] = dentry->d_name.name;
+		pb->len[n] = len;
+		size += len + 1;
+		dentry = parent;
+	}
+	if (n == VGL_MAX_COMPONENTS)
+		*flags |= trunc_flag; /* deeper than we walk: no root reached */
+	*total = n ? size : 2;	      /* "/" */
+	return n;
+}
+
+#define VGL_NAME_WORDS 8 /* names up to 64 bytes (hex digests) are plain loads */
+
+/*
+ * One name of len bytes to rec[at]. Where raw_loads: VGL_NAME_WORDS plain
+ * 8-byte loads and stores whatever its length, no branch for the verifier
+ * to multiply; the bytes past the name land where the next component or
+ * the NUL is written after it. Longer names, or no raw loads: one helper call.
+ */
+static __always_inline void name_put(char *rec, __u32 at, const unsigned char *name, __u32 len,
+				     int raw)
+{
+	int k;
+
+	if (!raw || len > VGL_NAME_WORDS * 8) {
+		bpf_probe_read_kernel(&rec[VGL_OFF(at)], len & 255, name);
+		return;
+	}
+	for (k = 0; k < VGL_NAME_WORDS; k++)
+		*(__u64 *)&rec[VGL_OFF(at + k * 8)] =
+		    *(const __u64 *)bpf_rdonly_cast((void *)(name + k * 8), 0);
+}
+
+/*
+ * Write the path (dentry, vfsmnt) at rec[at], NUL-terminated; returns its
+ * length incl the NUL. Gathered first, then written root first, left to
+ * right: a component's stores run past its end only into the space of what
+ * follows it. Sets trunc_flag in *flags as path_walk() does.
+ */
+static __always_inline __u32 path_emit(char *rec, __u32 at, struct path_buf *pb,
+				       struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *flags,
+				       __u32 trunc_flag, int raw)
+{
+	__u32 total, n = path_gather(pb, dentry, vfsmnt, &total, flags, trunc_flag);
+	__u32 pos = at;
+	int i;
+
+	LAUNDER(n); /* the walk's exits differ in these: forgotten, they merge */
+	LAUNDER(total);
+	if (total + VGL_NAME_WORDS * 8 > VGL_PATH_MAX)
+		raw = 0; /* word stores would run past the path's VGL_PATH_MAX bytes */
+
+	for (i = 0; i < VGL_MAX_COMPONENTS; i++) {
+		__u32 c = (n - 1 - i) & 63, len;
+
+		if (i >= (int)n)
+			break;
+		len = pb->len[c] & 255;
+		LAUNDER(pos); /* one state per level, not one per length seen */
+		rec[VGL_OFF(pos)] = '/';
+		name_put(rec, pos + 1, pb->name[c], len, raw);
+		pos += len + 1;
+	}
+	if (!n)
+		rec[VGL_OFF(pos++)] = '/';
+	rec[VGL_OFF(pos)] = 0;
+	return total;
 }
 
 /* path_walk() of a struct path anywhere (kernel or stack): one read of it, then typed. */
