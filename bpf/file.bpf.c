@@ -34,11 +34,6 @@ volatile __u64 major_bits[VGL_DEV_BITS / 64] = {};
 volatile __u64 node_bits[VGL_DEV_BITS / 64] = {};
 /* filesystems (VGL_DEV_SLOT of s_dev) holding a model dir: only their files walk up to one */
 volatile __u64 walk_devs[VGL_DEV_BITS / 64] = {};
-/*
- * Set before load where bpf_rdonly_cast() to void works (probed at start):
- * the fd slot and the name's bytes are then plain loads, else probe reads.
- */
-const volatile __u8 raw_loads = 0;
 
 #define BIT(map, slot) (((map)[((slot) >> 6) & (sizeof(map) / 8 - 1)] >> ((slot)&63)) & 1)
 
@@ -157,31 +152,6 @@ static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key 
 		return 0;
 	start = name_tail(name, tail);
 	return tail_ext(tail, name->len, start, key);
-}
-
-/* 8 bytes at kernel address p: a plain load where raw_loads, else a probe read. */
-static __always_inline __u64 kload64(const void *p)
-{
-	__u64 v = 0;
-
-	if (raw_loads)
-		return *(const __u64 *)bpf_rdonly_cast((void *)p, 0);
-	bpf_probe_read_kernel(&v, sizeof(v), p);
-	return v;
-}
-
-/* 16 bytes at kernel address p, the same way. */
-static __always_inline void kload128(__u64 w[2], const void *p)
-{
-	const __u64 *q;
-
-	if (!raw_loads) {
-		bpf_probe_read_kernel(w, 16, p);
-		return;
-	}
-	q = bpf_rdonly_cast((void *)p, 0);
-	w[0] = q[0];
-	w[1] = q[1];
 }
 
 /* Is some ancestor of dentry (typed, up to dir_depth) a watched dir with `want`? */
@@ -540,26 +510,6 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	nv.last_ns = now;
 	bpf_map_update_elem(&folds, &k, &nv, BPF_ANY);
 	return 0;
-}
-
-#define WALK_TRUNC (1u << 16) /* in a walk's result: the path was truncated */
-
-/*
- * The path *p (dentry, mnt: any memory, kernel pointers as numbers) written
- * at rec[at] (path_emit()); returns its length incl NUL, with WALK_TRUNC
- * set if it was truncated. A global function: the verifier checks the walk
- * once, not once per place a path is written (an open, a name change's
- * two names, an fd's change), which together would exceed its limit.
- */
-__noinline __u32 path_put(const struct path *p, __u32 at)
-{
-	struct vgl_heap heap_, *hp = &heap_;
-	__u32 sflags = 0, len;
-
-	if (!p || !heap_get(hp))
-		return 0;
-	len = path_emit(hp->rec, at, hp->pb, p->dentry, p->mnt, &sflags, 1, raw_loads);
-	return len | (sflags ? WALK_TRUNC : 0);
 }
 
 /* The struct path of the file at fptr, as numbers (two plain loads where raw_loads). */

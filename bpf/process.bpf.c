@@ -50,7 +50,7 @@ static __always_inline __u32 std_sockets(void)
 
 	if (fdt->max_fds < 2)
 		return 0;
-	bpf_probe_read_kernel(f, sizeof(f), fdt->fd); /* both slots in one read */
+	kload128((__u64 *)f, fdt->fd); /* both slots in one read */
 	return (is_socket(f[0]) ? VGL_SF_STDIN_SOCK : 0) |
 	       (is_socket(f[1]) ? VGL_SF_STDOUT_SOCK : 0);
 }
@@ -58,40 +58,53 @@ static __always_inline __u32 std_sockets(void)
 /*
  * A memfd (like every anonymous in-memory file) has a dentry of its own,
  * "memfd:NAME", that is its own parent: the path walk stops at once and
- * gives "/". Spell it as d_path() does, "/memfd:NAME", into the scratch
- * the way path_walk() leaves a path (ending at s[VGL_SCRATCH - 1]).
+ * gives "/". Spell it as d_path() does, "/memfd:NAME", at rec[at]; returns
+ * its length incl NUL.
  */
-static __always_inline __u32 detached_name(char *s, struct dentry *d, __u32 *flags)
+static __always_inline __u32 detached_put(char *rec, __u32 at, struct dentry *d, __u32 *flags)
 {
-	__u32 len = d->d_name.len & 255, off = VGL_SCRATCH - 2 - len;
-	const unsigned char *name = d->d_name.name;
-	char head[6] = {};
+	__u32 len = d->d_name.len & 255;
 
-	s[VGL_SCRATCH - 1] = 0;
-	bpf_probe_read_kernel(&s[(off + 1) & (VGL_SCRATCH - 1)], len, name);
-	s[off & (VGL_SCRATCH - 1)] = '/';
+	rec[VGL_OFF(at)] = '/';
+	bpf_probe_read_kernel(&rec[VGL_OFF(at + 1)], len, d->d_name.name);
+	rec[VGL_OFF(at + 1 + len)] = 0;
 	/* the kernel writes this prefix (mm/memfd.c): a user cannot name a detached dentry */
-	bpf_probe_read_kernel(head, sizeof(head), name);
-	if (len >= 6 && head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' &&
-	    head[4] == 'd' && head[5] == ':')
+	if (len >= 6 && rec[VGL_OFF(at + 1)] == 'm' && rec[VGL_OFF(at + 2)] == 'e' &&
+	    rec[VGL_OFF(at + 3)] == 'm' && rec[VGL_OFF(at + 4)] == 'f' &&
+	    rec[VGL_OFF(at + 5)] == 'd' && rec[VGL_OFF(at + 6)] == ':')
 		*flags |= VGL_SF_EXE_MEMFD;
-	return off;
+	return len + 2;
+}
+
+/* path_put() of a typed struct path (two loads of it as numbers); trunc_flag into *flags. */
+static __always_inline __u32 typed_path_put(const struct path *path, __u32 at, __u32 *flags,
+					    __u32 trunc_flag)
+{
+	struct path p;
+	__u32 r;
+
+	kload128((__u64 *)&p, path);
+	r = path_put(&p, at);
+	if (r & WALK_TRUNC)
+		*flags |= trunc_flag;
+	return r & (2 * VGL_PATH_MAX - 1);
 }
 
 /*
- * The running image's path and what it is: deleted when no name links to
- * it any more (unlinked after open, O_TMPFILE, every memfd), a memfd when
- * it never had a directory at all. Executing either leaves no file behind.
+ * The running image's path and what it is, at rec[at]: deleted when no name
+ * links to it any more (unlinked after open, O_TMPFILE, every memfd), a
+ * memfd when it never had a directory at all. Executing either leaves no
+ * file behind. Returns the path's length incl NUL.
  */
-static __always_inline __u32 exe_resolve(char *s, struct file *exe, __u32 *flags)
+static __always_inline __u32 exe_put(char *rec, __u32 at, struct file *exe, __u32 *flags)
 {
 	struct dentry *d = exe->f_path.dentry;
 
 	if (!exe->f_inode->i_nlink)
 		*flags |= VGL_SF_EXE_DELETED;
 	if (d && d->d_parent == d && d != exe->f_path.mnt->mnt_root)
-		return detached_name(s, d, flags);
-	return path_walk(s, d, exe->f_path.mnt, flags, VGL_SF_EXE_TRUNC);
+		return detached_put(rec, at, d, flags);
+	return typed_path_put(&exe->f_path, at, flags, VGL_SF_EXE_TRUNC);
 }
 
 /* A process `vigil exec` confined runs its program now: from here on its calls count. */
@@ -116,7 +129,7 @@ static __always_inline int exec_report(struct task_struct *task, struct file *ex
 {
 	struct vgl_heap heap_, *hp = &heap_;
 	struct vgl_exec *e;
-	__u32 at, off, len;
+	__u32 at;
 
 	arm_confined();
 	if (!heap_get(hp))
@@ -129,18 +142,13 @@ static __always_inline int exec_report(struct task_struct *task, struct file *ex
 	e->sid = task->signal->pids[PIDTYPE_SID]->numbers[0].nr;
 	at = sizeof(*e);
 
-	off = exe_resolve(hp->path, exe, &e->sflags);
-	len = path_copy(hp->rec, at, hp->path, off);
-	e->exe_len = len;
+	e->exe_len = exe_put(hp->rec, at, exe, &e->sflags);
 	LAUNDER(e->exe_len);
-	at = sizeof(*e) + (e->exe_len & (VGL_SCRATCH - 1));
+	at = sizeof(*e) + (e->exe_len & (2 * VGL_PATH_MAX - 1));
 
-	off = path_walk(hp->path, task->fs->pwd.dentry, task->fs->pwd.mnt, &e->sflags,
-			VGL_SF_CWD_TRUNC);
-	len = path_copy(hp->rec, at, hp->path, off);
-	e->cwd_len = len;
+	e->cwd_len = typed_path_put(&task->fs->pwd, at, &e->sflags, VGL_SF_CWD_TRUNC);
 	LAUNDER(e->cwd_len);
-	at += e->cwd_len & (VGL_SCRATCH - 1);
+	at += e->cwd_len & (2 * VGL_PATH_MAX - 1);
 
 	e->args_len = copy_args(e, at, task);
 	rec_submit(e, at + e->args_len, VGL_MSG_EXEC);

@@ -238,6 +238,7 @@ static int open_process_skel(struct probes *p, const struct vigil_config *cfg, u
 	choose_variants(p->proc->obj, p->tp_btf);
 	*missing = probe_select(p->proc->obj, &p->choice);
 	p->proc->rodata->args_max = cfg->args_max;
+	p->proc->rodata->raw_loads = feature_on(p->info.raw_loads);
 	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);

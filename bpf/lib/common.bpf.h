@@ -15,7 +15,6 @@
 #include <bpf/bpf_tracing.h>
 #include "vigil/abi.h"
 
-#define VGL_SCRATCH	   8192		/* path scratch: a path grows leftwards from the end */
 #define VGL_MAX_COMPONENTS 48		/* < 64: path_buf's component slots */
 #define VGL_MAX_STACK	   8		/* mounts crossed at one point: a stack, then its parent */
 #define VGL_REC_BUF	   65536	/* record scratch per CPU */
@@ -44,8 +43,8 @@ struct {
 } drops SEC(".maps");
 
 /*
- * Per-CPU scratch: the record being built, and a path area (a path grows
- * leftwards). Records are an array indexed by CPU rather than a per-CPU
+ * Per-CPU scratch: the record being built, and a path's components while
+ * it is written into the record. Records are an array indexed by CPU rather than a per-CPU
  * array because per-CPU values are capped at 32 KiB; the programs using them
  * run with migration disabled.
  */
@@ -54,7 +53,6 @@ struct rec_buf {
 };
 
 struct path_buf {
-	char b[VGL_SCRATCH + 256];
 	/* a path's components as path_gather() found them, leaf first (a power of 2: masks) */
 	const unsigned char *name[64];
 	__u32 len[64];
@@ -76,7 +74,6 @@ struct {
 
 struct vgl_heap {
 	char *rec;
-	char *path;
 	struct path_buf *pb;
 };
 
@@ -86,10 +83,7 @@ static __always_inline int heap_get(struct vgl_heap *hp)
 
 	hp->rec = bpf_map_lookup_elem(&recs, &cpu);
 	hp->pb = bpf_map_lookup_elem(&paths, &zero);
-	if (!hp->pb)
-		return 0;
-	hp->path = hp->pb->b;
-	return hp->rec != NULL;
+	return hp->rec && hp->pb;
 }
 
 /*
@@ -106,6 +100,38 @@ static __always_inline int heap_get(struct vgl_heap *hp)
  */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define VGL_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
+/*
+ * Set before load where bpf_rdonly_cast() to void works (probed at start):
+ * fd slots, struct paths and the names' bytes are then plain loads, else
+ * probe reads.
+ */
+const volatile __u8 raw_loads = 0;
+
+/* 8 bytes at kernel address p: a plain load where raw_loads, else a probe read. */
+static __always_inline __u64 kload64(const void *p)
+{
+	__u64 v = 0;
+
+	if (raw_loads)
+		return *(const __u64 *)bpf_rdonly_cast((void *)p, 0);
+	bpf_probe_read_kernel(&v, sizeof(v), p);
+	return v;
+}
+
+/* 16 bytes at kernel address p, the same way. */
+static __always_inline void kload128(__u64 w[2], const void *p)
+{
+	const __u64 *q;
+
+	if (!raw_loads) {
+		bpf_probe_read_kernel(w, 16, p);
+		return;
+	}
+	q = bpf_rdonly_cast((void *)p, 0);
+	w[0] = q[0];
+	w[1] = q[1];
+}
 
 static __always_inline void drop_count(__u32 idx)
 {
@@ -218,86 +244,14 @@ static __always_inline __u64 task_start_ns(struct task_struct *task)
 }
 
 /*
- * Resolve the path (dentry, vfsmnt) into the scratch area, right-aligned so
- * that it ends at s[VGL_SCRATCH - 1] (the NUL). Returns the start offset;
- * sets trunc_flag in *flags when components had to be left out (more than
- * VGL_PATH_MAX bytes, VGL_MAX_COMPONENTS levels or VGL_MAX_STACK mounts at
- * one point). Mount points are crossed the way d_path does, stacked mounts
+ * A path's components, leaf first, into pb->name/len, with no copy, only
+ * typed loads. Mount points are crossed the way d_path does, stacked mounts
  * included, so bind mounts and symlinked names come out as the real
- * location. Every pointer is typed (VGL_CAST): a component costs plain
- * loads and one helper call, the copy of its name.
- */
-static __always_inline __u32 path_walk(char *s, struct dentry *dentry, struct vfsmount *vfsmnt,
-				       __u32 *flags, __u32 trunc_flag)
-{
-	struct mount *mnt = VGL_CAST(container_of(vfsmnt, struct mount, mnt), struct mount);
-	struct mount *mnt_parent = mnt->mnt_parent;
-	__u32 off = VGL_SCRATCH - 1;
-	int i;
-
-	dentry = VGL_CAST(dentry, struct dentry);
-	s[VGL_SCRATCH - 1] = 0;
-	/*
-	 * Each iteration first crosses every mount whose root it stands on, as
-	 * prepend_path() in fs/d_path.c does: the mountpoint of a mount stacked
-	 * on another (/dev/shm, a k8s emptyDir over the runtime's) is the lower
-	 * mount's root, so one crossing is not enough. The crossings are an
-	 * inner loop that falls through to the name step rather than a
-	 * "continue" of this one: a path that skips the name step would fork
-	 * the verifier's states per level.
-	 */
-	for (i = 0; i < VGL_MAX_COMPONENTS; i++) {
-		struct dentry *mnt_root;
-		struct dentry *parent;
-		__u32 len;
-		int j;
-
-		for (j = 0; j < VGL_MAX_STACK; j++) {
-			mnt_root = mnt->mnt.mnt_root;
-			if (dentry != mnt_root || mnt == mnt_parent)
-				break;
-			dentry = mnt->mnt_mountpoint;
-			mnt = mnt_parent;
-			mnt_parent = mnt->mnt_parent;
-		}
-		if (j == VGL_MAX_STACK) {
-			mnt_root = mnt->mnt.mnt_root;
-			if (dentry == mnt_root && mnt != mnt_parent) {
-				*flags |= trunc_flag; /* more layers than we cross */
-				break;
-			}
-		}
-		if (dentry == mnt_root)
-			break; /* global root */
-		parent = dentry->d_parent;
-		if (dentry == parent)
-			break; /* root of a detached tree */
-		len = dentry->d_name.len & 255;
-		if (len + 1 >= off || (VGL_SCRATCH - off) + len + 1 > VGL_PATH_MAX) {
-			*flags |= trunc_flag;
-			break;
-		}
-		off -= len;
-		bpf_probe_read_kernel(&s[off & (VGL_SCRATCH - 1)], len, dentry->d_name.name);
-		off -= 1;
-		s[off & (VGL_SCRATCH - 1)] = '/';
-		dentry = parent;
-	}
-	if (i == VGL_MAX_COMPONENTS)
-		*flags |= trunc_flag; /* deeper than we walk: no root reached */
-	if (off == VGL_SCRATCH - 1) {
-		off -= 1;
-		s[off] = '/';
-	}
-	return off;
-}
-
-/*
- * A path's components, leaf first, into pb->name/len: the walk of
- * path_walk() (mounts crossed the same way) with no copy, only loads.
- * Returns the number of components; *total is the path's length with its
- * NUL, so that path_emit() can write it left to right into the record
- * itself, with no scratch to copy from.
+ * location; sets trunc_flag in *flags when components had to be left out
+ * (more than VGL_PATH_MAX bytes, VGL_MAX_COMPONENTS levels or VGL_MAX_STACK
+ * mounts at one point). Returns the number of components; *total is the
+ * path's length with its NUL, so that path_emit() can write it left to
+ * right into the record itself.
  */
 static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *dentry,
 					 struct vfsmount *vfsmnt, __u32 *total, __u32 *flags,
@@ -308,6 +262,15 @@ static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *den
 	__u32 n, size = 1;
 
 	dentry = VGL_CAST(dentry, struct dentry);
+	/*
+	 * Each iteration first crosses every mount whose root it stands on, as
+	 * prepend_path() in fs/d_path.c does: the mountpoint of a mount stacked
+	 * on another (/dev/shm, a k8s emptyDir over the runtime's) is the lower
+	 * mount's root, so one crossing is not enough. The crossings are an
+	 * inner loop that falls through to the name step rather than a
+	 * "continue" of this one: a path that skips the name step would fork
+	 * the verifier's states per level.
+	 */
 	for (n = 0; n < VGL_MAX_COMPONENTS; n++) {
 		struct dentry *mnt_root;
 		struct dentry *parent;
@@ -376,7 +339,7 @@ static __always_inline void name_put(char *rec, __u32 at, const unsigned char *n
  * Write the path (dentry, vfsmnt) at rec[at], NUL-terminated; returns its
  * length incl the NUL. Gathered first, then written root first, left to
  * right: a component's stores run past its end only into the space of what
- * follows it. Sets trunc_flag in *flags as path_walk() does.
+ * follows it. Sets trunc_flag in *flags as path_gather() does.
  */
 static __always_inline __u32 path_emit(char *rec, __u32 at, struct path_buf *pb,
 				       struct dentry *dentry, struct vfsmount *vfsmnt, __u32 *flags,
@@ -408,26 +371,24 @@ static __always_inline __u32 path_emit(char *rec, __u32 at, struct path_buf *pb,
 	return total;
 }
 
-/* path_walk() of a struct path anywhere (kernel or stack): one read of it, then typed. */
-static __always_inline __u32 path_resolve(char *s, const struct path *path, __u32 *flags,
-					  __u32 trunc_flag)
+#define WALK_TRUNC (1u << 16) /* in a walk's result: the path was truncated */
+
+/*
+ * The path *p (dentry, mnt: any memory, kernel pointers as numbers) written
+ * at rec[at] (path_emit()); returns its length incl NUL, with WALK_TRUNC
+ * set if it was truncated. A global function: the verifier checks the walk
+ * once, not once per place a path is written (an open, a name change's
+ * two names, an fd's change), which together would exceed its limit.
+ */
+__noinline __u32 path_put(const struct path *p, __u32 at)
 {
-	struct path p = {};
+	struct vgl_heap heap_, *hp = &heap_;
+	__u32 sflags = 0, len;
 
-	bpf_probe_read_kernel(&p, sizeof(p), path);
-	return path_walk(s, p.dentry, p.mnt, flags, trunc_flag);
-}
-
-/* Copy a resolved path (scratch offset `off`) into rec at `at`; returns length incl NUL. */
-static __always_inline __u32 path_copy(char *rec, __u32 at, const char *s, __u32 off)
-{
-	__u32 len = (VGL_SCRATCH - off) & (VGL_SCRATCH - 1);
-
-	if (len > VGL_PATH_MAX)
-		len = VGL_PATH_MAX;
-	bpf_probe_read_kernel(&rec[VGL_OFF(at)], len & (VGL_SCRATCH - 1),
-			      &s[off & (VGL_SCRATCH - 1)]);
-	return len;
+	if (!p || !heap_get(hp))
+		return 0;
+	len = path_emit(hp->rec, at, hp->pb, p->dentry, p->mnt, &sflags, 1, raw_loads);
+	return len | (sflags ? WALK_TRUNC : 0);
 }
 
 /* Read a user string into rec at `at`, at most VGL_PATH_MAX bytes incl NUL; returns its length. */
