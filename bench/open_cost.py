@@ -19,7 +19,7 @@ figures as they are) and "net" (each program's runs less the floor). The
 last lines are the medians of ROUNDS rounds.
 
   flock /tmp/vigil-suite.lock unshare -m --propagation private \\
-      env B=build python3 bench/open_cost.py [N] [ROUNDS]
+      env B=build [DEPTH=6] [FOLD=1] python3 bench/open_cost.py [N] [ROUNDS]
 """
 import ctypes
 import json
@@ -105,7 +105,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vigil-openb-")
     os.chmod(tmp, 0o755)
     plain = os.path.join(tmp, "plain.txt")
-    model = os.path.join(tmp, "m.safetensors")
+    # DEPTH=N: the model N directories further down (a Hugging Face cache's
+    # ~/.cache/huggingface/hub/models--ORG--NAME/snapshots/SHA/ is 6 more)
+    deep = os.path.join(tmp, *[f"d{i}" for i in range(int(os.environ.get("DEPTH", "0")))])
+    os.makedirs(deep, exist_ok=True)
+    model = os.path.join(deep, "m.safetensors")
     for p in (plain, model):
         with open(p, "w") as f:
             f.write("data\n")
