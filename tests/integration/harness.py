@@ -135,7 +135,11 @@ workloads:
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=30)
+            rc = self.proc.wait(timeout=30)
+            if rc:  # what a failing stop said (a sanitizer report, an error): the tmp dir goes
+                with open(self.stderr, errors="replace") as f:
+                    print(f"vigild exited {rc}; its stderr ends:\n{f.read()[-4000:]}")
+            return rc
         return self.proc.returncode if self.proc else None
 
     def lines(self, alerts=False):
