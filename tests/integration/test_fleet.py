@@ -55,8 +55,13 @@ class Env:
 
     def natsjs(self, *args, timeout=60, urls=None, tls=None):
         """tls: NATSJS_TLS_* variables for a server that wants TLS."""
-        p = subprocess.run([NATSJS, urls or self.urls(), *args], capture_output=True, text=True,
-                           timeout=timeout, env={**os.environ, **(tls or {})})
+        for _ in range(3):
+            p = subprocess.run([NATSJS, urls or self.urls(), *args], capture_output=True,
+                               text=True, timeout=timeout, env={**os.environ, **(tls or {})})
+            # a read that timed out while the cluster settles (a leader moved): ask again
+            if p.returncode == 0 or args[0] not in ("dump", "info") or "Timeout" not in p.stderr:
+                break
+            time.sleep(1)
         assert p.returncode == 0, f"natsjs {args}: {p.stderr.strip()}"
         return [json.loads(l) for l in p.stdout.splitlines() if l]
 
