@@ -47,7 +47,13 @@ endif
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf -Ibuild
 BPF_OBJS := process file net probe contain record
-SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS))
+# Kernels without bpf_rdonly_cast (< 6.2) load these built again with probe reads
+# (VGL_TYPED=0, bpf/lib/common.bpf.h); vigild opens the typed skeleton on the
+# compat bytes, so the build checks that both declare the same maps, programs
+# and globals (tests/layout/compat_skel.sh).
+COMPAT_OBJS := process file net
+SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS)) $(patsubst %,build/%.compat.skel.h,$(COMPAT_OBJS))
+BPF_DEPS := build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/cstate.bpf.h bpf/lib/pin.bpf.h include/vigil/abi.h
 
 # the agent, stage by stage (agent/<stage>/<module>.c; docs/design.md)
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \
@@ -117,9 +123,18 @@ build/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@
 
-build/%.bpf.o: bpf/%.bpf.c build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/cstate.bpf.h bpf/lib/pin.bpf.h include/vigil/abi.h
+build/%.bpf.o: bpf/%.bpf.c $(BPF_DEPS)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/%.compat.bpf.o: bpf/%.bpf.c $(BPF_DEPS)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DVGL_TYPED=0 -c $< -o $@
+
+build/%.compat.skel.h: build/%.compat.bpf.o build/%.skel.h tests/layout/compat_skel.sh
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vigil_$*_compat > $@.tmp
+	$(Q)tests/layout/compat_skel.sh build/$*.skel.h $@.tmp vigil_$* && mv $@.tmp $@
 
 build/%.skel.h: build/%.bpf.o
 	$(call msg,SKEL,$@)

@@ -157,20 +157,20 @@ static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key 
 /* Is some ancestor of dentry (typed, up to dir_depth) a watched dir with `want`? */
 static __always_inline int under_dir(struct dentry *dentry, __u32 want)
 {
-	struct vgl_inode_key k = {.dev = dentry->d_sb->s_dev};
+	struct vgl_inode_key k = {.dev = KREAD(dentry, d_sb, s_dev)};
 	int i;
 
 	/* d_parent stays on one filesystem: none of its model dirs, nothing to find */
 	if (!BIT(walk_devs, VGL_DEV_SLOT(k.dev)))
 		return 0;
 	for (i = 0; i < 16; i++) {
-		struct dentry *parent = dentry->d_parent;
+		struct dentry *parent = KREAD(dentry, d_parent);
 		__u32 *v;
 
 		if (i >= dir_depth || parent == dentry)
 			return 0;
 		dentry = parent;
-		k.ino = dentry->d_inode->i_ino;
+		k.ino = KREAD(dentry, d_inode, i_ino);
 		if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
 			continue;
 		v = bpf_map_lookup_elem(&dirs, &k);
@@ -187,7 +187,7 @@ static __always_inline int under_dir(struct dentry *dentry, __u32 want)
  */
 static __always_inline __u32 dir_flags(struct dentry *dentry, __u32 dev)
 {
-	struct vgl_inode_key k = {.ino = dentry->d_parent->d_inode->i_ino, .dev = dev};
+	struct vgl_inode_key k = {.ino = KREAD(dentry, d_parent, d_inode, i_ino), .dev = dev};
 	__u32 *v;
 
 	if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
@@ -409,18 +409,18 @@ static __always_inline int tail_ext_words(const __u64 w[2], __u32 len, __u32 sta
  */
 static __always_inline __u32 file_kind(struct file *f)
 {
-	struct dentry *dentry = f->f_path.dentry;
-	struct inode *inode = f->f_inode;
-	__u32 len = dentry->d_name.len, mode = inode->i_mode, start, kind, named, *v;
+	struct dentry *dentry = KREAD(f, f_path.dentry);
+	struct inode *inode = KREAD(f, f_inode);
+	__u32 len = KREAD(dentry, d_name.len), mode = KREAD(inode, i_mode), start, kind, named, *v;
 	union ext_key ek;
 	struct vgl_inode_key ik;
 	union name_tail t;
 	int has_ext;
 
 	if ((mode & S_IFMT) == S_IFCHR)
-		return dev_kind(inode->i_rdev); /* device nodes: by number, not by name */
+		return dev_kind(KREAD(inode, i_rdev)); /* device nodes: by number, not by name */
 	start = len > VGL_NAME_TAIL ? len - VGL_NAME_TAIL : 0;
-	kload128(t.w, dentry->d_name.name + start);
+	kload128(t.w, KREAD(dentry, d_name.name) + start);
 	has_ext = tail_ext_words(t.w, len, start, ek.w);
 	kind = has_ext ? ext_kind(&ek.k) : 0;
 	if (kind == VGL_KIND_MODEL)
@@ -443,7 +443,7 @@ static __always_inline __u32 file_kind(struct file *f)
 	named = known_name(t.c, len, f);
 	if (named)
 		return named;
-	ik = (struct vgl_inode_key){.ino = inode->i_ino, .dev = inode->i_sb->s_dev};
+	ik = (struct vgl_inode_key){.ino = KREAD(inode, i_ino), .dev = KREAD(inode, i_sb, s_dev)};
 	if (nr_files && BIT(file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
 		v = bpf_map_lookup_elem(&files, &ik);
 		if (v)
@@ -497,8 +497,8 @@ static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
 	struct vgl_fold_val nv = {}, *v;
 	__u64 now = bpf_ktime_get_boot_ns();
 
-	k.ino = inode->i_ino;
-	k.dev = inode->i_sb->s_dev;
+	k.ino = KREAD(inode, i_ino);
+	k.dev = KREAD(inode, i_sb, s_dev);
 	k.pid = bpf_get_current_pid_tgid() >> 32;
 	k.flags = flags & (03 | 0100 | 01000);
 	v = bpf_map_lookup_elem(&folds, &k);
@@ -546,7 +546,7 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 
 	if (!fptr)
 		return 0;
-	inode = f->f_inode;
+	inode = KREAD(f, f_inode);
 	flags = open_flags(current_regs(), sys, &uname);
 	/* a pending watch appears by creation: other opens there are not watched */
 	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
@@ -563,11 +563,11 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	e->kind = kind;
 	e->syscall = sys;
 	e->sflags = denied;
-	e->ino = inode->i_ino;
-	e->dev = inode->i_sb->s_dev;
-	e->rdev = inode->i_rdev;
-	e->imode = inode->i_mode;
-	e->fmode = f->f_mode;
+	e->ino = KREAD(inode, i_ino);
+	e->dev = KREAD(inode, i_sb, s_dev);
+	e->rdev = KREAD(inode, i_rdev);
+	e->imode = KREAD(inode, i_mode);
+	e->fmode = KREAD(f, f_mode);
 	e->open_flags = flags;
 	e->folded = folded;
 	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
@@ -594,9 +594,9 @@ static __always_inline __u32 denied_open(struct file *f)
 	/* the file first: the caller's cell is up to VGL_CELL_DEPTH + 2 lookups */
 	if (!cstate_get(VGL_CSTATE_DENY))
 		return 0;
-	inode = f->f_inode;
-	k.ino = inode->i_ino;
-	k.dev = inode->i_sb->s_dev;
+	inode = KREAD(f, f_inode);
+	k.ino = KREAD(inode, i_ino);
+	k.dev = KREAD(inode, i_sb, s_dev);
 	if (!deny_maybe(k.ino, k.dev) || !(c = current_cell()))
 		return 0;
 	k.cell = c->id;
@@ -924,10 +924,10 @@ static __always_inline __u32 dirfd_flags(long dirfd)
 
 		if (!f)
 			return 0;
-		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-		inode = f->f_inode;
-		k.ino = inode->i_ino;
-		k.dev = inode->i_sb->s_dev;
+		f = VGL_CAST(f, struct file);
+		inode = KREAD(f, f_inode);
+		k.ino = KREAD(inode, i_ino);
+		k.dev = KREAD(inode, i_sb, s_dev);
 	}
 	v = bpf_map_lookup_elem(&dirs, &k);
 	return v ? *v : 0;
@@ -1162,7 +1162,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 	kind = file_kind(f);
 	if (!kind || kind == VGL_KIND_PENDING)
 		return 0;
-	inode = f->f_inode;
+	inode = KREAD(f, f_inode);
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_fchange *)hp->rec;

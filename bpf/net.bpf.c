@@ -105,6 +105,7 @@ static __always_inline void fill_addrs(struct vgl_connect *e, const struct state
 static __always_inline int state_report(const struct state_change *c)
 {
 	__u64 sk = c->sk;
+	struct sock *sock = c->sock; /* a local: KREAD's relocations are for kernel types only */
 	struct vgl_connect e = {};
 	struct pending *p, np;
 
@@ -135,7 +136,7 @@ static __always_inline int state_report(const struct state_change *c)
 	if (c->newstate == TCP_ESTABLISHED)
 		e.error = 0;
 	else
-		e.error = VGL_CAST(c->sock, struct sock)->sk_err;
+		e.error = KREAD(VGL_CAST(sock, struct sock), sk_err);
 	if (e.error == 0 && c->newstate != TCP_ESTABLISHED)
 		e.error = -1;
 	bpf_map_delete_elem(&connecting, &sk);
@@ -164,7 +165,7 @@ int BPF_PROG(set_state_btf, const struct sock *sk, const int oldstate, const int
 		return 0;
 	c.family = sk->__sk_common.skc_family;
 	c.protocol = sk->sk_protocol;
-	c.sport = bpf_ntohs(inet->inet_sport);
+	c.sport = bpf_ntohs(KREAD(inet, inet_sport));
 	c.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	c.sock = (struct sock *)sk;
 	if (c.family == AF_INET) {

@@ -39,7 +39,7 @@ static __always_inline __u32 copy_args(struct vgl_exec *e, __u32 at, struct task
 
 static __always_inline bool is_socket(struct file *f)
 {
-	return f && (VGL_CAST(f, struct file)->f_inode->i_mode & S_IFMT) == S_IFSOCK;
+	return f && (KREAD(VGL_CAST(f, struct file), f_inode, i_mode) & S_IFMT) == S_IFSOCK;
 }
 
 /* Are stdin, stdout sockets? (a shell whose stdin/stdout is a socket is a reverse shell) */
@@ -373,7 +373,7 @@ int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struc
 	if (i == SEND_SIG_PRIV_)
 		code = SI_KERNEL_;
 	else if (i != SEND_SIG_NOINFO_)
-		code = VGL_CAST(info, struct kernel_siginfo)->si_code;
+		code = KREAD(VGL_CAST(info, struct kernel_siginfo), si_code);
 	return signal_report(sig, task->pid, code, result);
 }
 

@@ -138,6 +138,7 @@ json_t *health_features_json(struct manager *m)
 		      "gpu_majors", pi->gpu_majors, "cgroup_root", pi->cgroup_root);
 	json_object_set_new(json_object_get(o, "watch"), "pending",
 			    json_integer(pi->watched_pending));
+	json_object_set_new(o, "typed_loads", json_string(pi->typed_loads));
 	json_object_set_new(o, "raw_loads", json_string(pi->raw_loads));
 	json_object_set_new(o, "containment", json_string(contain));
 	json_object_set_new(o, "deny_path",

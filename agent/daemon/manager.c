@@ -653,8 +653,10 @@ int manager_run(struct manager *m)
 	if (r == 0) {
 		const struct probes_info *pi = probes_info(m->probes);
 
-		log_info("started: %s; BPF-LSM %s; fentry %s; %u probes attached, %u skipped",
-			 pi->mechanisms, pi->lsm, pi->fentry, pi->attached, pi->skipped);
+		log_info("started: %s; BPF-LSM %s; fentry %s; typed loads %s; %u probes attached, "
+			 "%u skipped",
+			 pi->mechanisms, pi->lsm, pi->fentry, pi->typed_loads, pi->attached,
+			 pi->skipped);
 		health_emit_start(m);
 		proc_cache_foreach(m->pc, watch_seeded, m);
 		sinks_flush(&m->sinks);

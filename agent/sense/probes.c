@@ -5,7 +5,10 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "file.compat.skel.h"
+#include "net.compat.skel.h"
 #include "probe.skel.h"
+#include "process.compat.skel.h"
 #include "sense/cgroup.h"
 #include "core/log.h"
 #include "sense/probes_internal.h"
@@ -17,7 +20,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /*
- * VIGIL_FORCE_FEATURES="lsm=1,fentry=0,raw_loads=0" forces probe results, so
+ * VIGIL_FORCE_FEATURES="lsm=1,fentry=0,typed_loads=0" forces probe results, so
  * that tests run either side of each choice on one kernel: 1 or 0, -1 if not
  * forced. A forced "available" the kernel refuses must fall back.
  */
@@ -153,6 +156,35 @@ static void attach_udp_send(struct probes *p)
 	p->net->bss->udp_on_send = 1;
 }
 
+/*
+ * An object's skeleton, opened on its typed build or on its compat build
+ * (VGL_TYPED=0 in bpf/lib/common.bpf.h: probe reads, for kernels without
+ * bpf_rdonly_cast). The build checks that both declare the same maps,
+ * programs and globals (tests/layout/compat_skel.sh), so the typed
+ * skeleton's struct fits either.
+ */
+#define DEFINE_OPEN_BUILD(skel)                                                      \
+	static struct skel *skel##_open_build(bool typed)                            \
+	{                                                                            \
+		struct skel *o = calloc(1, sizeof(*o));                              \
+		int r = o ? skel##__create_skeleton(o) : -ENOMEM;                    \
+                                                                                     \
+		if (!r && !typed)                                                    \
+			o->skeleton->data =                                          \
+			    (void *)skel##_compat__elf_bytes(&o->skeleton->data_sz); \
+		if (!r)                                                              \
+			r = bpf_object__open_skeleton(o->skeleton, NULL);            \
+		if (r) {                                                             \
+			skel##__destroy(o);                                          \
+			errno = -r;                                                  \
+			return NULL;                                                 \
+		}                                                                    \
+		return o;                                                            \
+	}
+DEFINE_OPEN_BUILD(vigil_process)
+DEFINE_OPEN_BUILD(vigil_file)
+DEFINE_OPEN_BUILD(vigil_net)
+
 /* One ring buffer and one set of counters/scratch for every object. */
 static int share_maps(struct bpf_object *obj, struct vigil_process *proc)
 {
@@ -230,15 +262,44 @@ static bool fall_back(struct probes *p, struct bpf_object *obj, int r, const cha
 	return true;
 }
 
+/*
+ * A load that failed with the mechanisms stepped down as far as they go:
+ * the direct loads off (raw_loads), then the compat build (typed_loads),
+ * for this object and the ones after it. True if there is something to retry.
+ */
+static bool step_down_loads(struct probes *p, int r, const char *what)
+{
+	char *feat = p->raw ? p->info.raw_loads : p->typed ? p->info.typed_loads : NULL;
+	size_t len = p->raw ? sizeof(p->info.raw_loads) : sizeof(p->info.typed_loads);
+
+	if (!feat)
+		return false;
+	log_warn_errno(r, "the %s probes with %s did not load; using %s", what,
+		       p->raw ? "direct loads" : "typed loads",
+		       p->raw ? "probe reads for names and fd slots" : "their probe-read build");
+	snprintf(feat, len, "unavailable (the %s probes did not load)", what);
+	if (p->raw)
+		p->raw = false;
+	else
+		p->typed = false;
+	return true;
+}
+
+/* Retry a failed load one step down (mechanism, then loads) while there is one. */
+static bool step_down(struct probes *p, struct bpf_object *obj, int r, const char *what)
+{
+	return fall_back(p, obj, r, what) || step_down_loads(p, r, what);
+}
+
 static int open_process_skel(struct probes *p, const struct vigil_config *cfg, unsigned *missing)
 {
-	p->proc = vigil_process__open();
+	p->proc = vigil_process_open_build(p->typed);
 	if (!p->proc)
 		return -errno;
 	choose_variants(p->proc->obj, p->tp_btf);
 	*missing = probe_select(p->proc->obj, &p->choice);
 	p->proc->rodata->args_max = cfg->args_max;
-	p->proc->rodata->raw_loads = feature_on(p->info.raw_loads);
+	p->proc->rodata->raw_loads = p->raw;
 	p->proc->rodata->agent_pid = getpid(); /* signals to it are reported, its own acts not */
 	p->proc->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	bpf_map__set_max_entries(p->proc->maps.events, cfg->ring_buffer_size);
@@ -258,7 +319,7 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	unsigned missing;
 	int r = open_process_skel(p, cfg, &missing);
 
-	while (r && p->proc && fall_back(p, p->proc->obj, r, "process")) {
+	while (r && p->proc && step_down(p, p->proc->obj, r, "process")) {
 		vigil_process__destroy(p->proc);
 		r = open_process_skel(p, cfg, &missing);
 	}
@@ -269,18 +330,17 @@ static int load_process(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool raw,
-			  unsigned *missing)
+static int open_file_skel(struct probes *p, const struct vigil_config *cfg, unsigned *missing)
 {
 	int r;
 
-	p->file = vigil_file__open();
+	p->file = vigil_file_open_build(p->typed);
 	if (!p->file)
 		return -errno;
 	p->file->rodata->agent_pid = getpid(); /* its own opens are not the host's */
 	p->file->rodata->wakeup_bytes = cfg->ring_buffer_size / 8;
 	p->file->rodata->fold_ns = cfg->fold_window_ms * 1000000ull;
-	p->file->rodata->raw_loads = raw;
+	p->file->rodata->raw_loads = p->raw;
 	bpf_map__set_max_entries(p->file->maps.recs, p->ncpus);
 	*missing = probe_select(p->file->obj, &p->choice);
 	r = share_maps(p->file->obj, p->proc);
@@ -300,21 +360,12 @@ static int open_file_skel(struct probes *p, const struct vigil_config *cfg, bool
 
 static int load_file(struct probes *p, const struct vigil_config *cfg)
 {
-	bool raw = feature_on(p->info.raw_loads);
 	unsigned missing;
-	int r = open_file_skel(p, cfg, raw, &missing);
+	int r = open_file_skel(p, cfg, &missing);
 
-	while (r && p->file && fall_back(p, p->file->obj, r, "file")) {
+	while (r && p->file && step_down(p, p->file->obj, r, "file")) {
 		vigil_file__destroy(p->file);
-		r = open_file_skel(p, cfg, raw, &missing);
-	}
-	if (r && raw) {
-		log_warn_errno(r,
-			       "the file probes with direct loads did not load; using probe reads");
-		vigil_file__destroy(p->file);
-		snprintf(p->info.raw_loads, sizeof(p->info.raw_loads),
-			 "unavailable (the file probes did not load)");
-		r = open_file_skel(p, cfg, false, &missing);
+		r = open_file_skel(p, cfg, &missing);
 	}
 	if (r)
 		return log_error_errno(r, "loading the file probes failed");
@@ -326,11 +377,11 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
-static int load_net(struct probes *p, const struct vigil_config *cfg)
+static int open_net_skel(struct probes *p, const struct vigil_config *cfg)
 {
 	int r;
 
-	p->net = vigil_net__open();
+	p->net = vigil_net_open_build(p->typed);
 	if (!p->net)
 		return -errno;
 	p->net->rodata->agent_pid = getpid(); /* nor its webhooks' connects */
@@ -340,8 +391,17 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
 	p->net->rodata->udp_seen_max = cfg->udp_dedup_entries;
 	choose_variants(p->net->obj, p->tp_btf);
 	r = share_maps(p->net->obj, p->proc);
-	if (!r)
-		r = vigil_net__load(p->net);
+	return r ? r : vigil_net__load(p->net);
+}
+
+static int load_net(struct probes *p, const struct vigil_config *cfg)
+{
+	int r = open_net_skel(p, cfg);
+
+	while (r && p->net && step_down_loads(p, r, "network")) {
+		vigil_net__destroy(p->net);
+		r = open_net_skel(p, cfg);
+	}
 	if (r)
 		return log_error_errno(r, "loading the network probes failed");
 	if (cgroup2_root(p->info.cgroup_root, sizeof(p->info.cgroup_root)) < 0)
@@ -357,8 +417,11 @@ static int load_net(struct probes *p, const struct vigil_config *cfg)
  * their ELF): their ~2 MiB of resident pages go back (docs/performance.md). */
 static void release_objects(void)
 {
-	const void *(*const objs[])(size_t *) = {vigil_probe__elf_bytes, vigil_process__elf_bytes,
-						 vigil_file__elf_bytes, vigil_net__elf_bytes};
+	const void *(*const objs[])(size_t *) = {
+	    vigil_probe__elf_bytes,	     vigil_process__elf_bytes,
+	    vigil_file__elf_bytes,	     vigil_net__elf_bytes,
+	    vigil_process_compat__elf_bytes, vigil_file_compat__elf_bytes,
+	    vigil_net_compat__elf_bytes};
 
 	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
 		size_t n;
@@ -415,8 +478,16 @@ int probes_new(const struct vigil_config *cfg, const int contain_fds[7], probes_
 	ensure_tracefs();
 	probe_feature("probe_lsm", "lsm", true, p->info.lsm, sizeof(p->info.lsm));
 	probe_feature("probe_fentry", "fentry", true, p->info.fentry, sizeof(p->info.fentry));
-	probe_feature("probe_raw_loads", "raw_loads", false, p->info.raw_loads,
-		      sizeof(p->info.raw_loads));
+	probe_feature("probe_typed_loads", "typed_loads", false, p->info.typed_loads,
+		      sizeof(p->info.typed_loads));
+	p->typed = feature_on(p->info.typed_loads);
+	if (p->typed)
+		probe_feature("probe_raw_loads", "raw_loads", false, p->info.raw_loads,
+			      sizeof(p->info.raw_loads));
+	else
+		snprintf(p->info.raw_loads, sizeof(p->info.raw_loads),
+			 "unavailable (no typed loads)");
+	p->raw = feature_on(p->info.raw_loads);
 	probe_feature("probe_tp_btf", "tp_btf", true, tp_btf, sizeof(tp_btf));
 	/* VIGIL_NO_TP_BTF=1 (or VIGIL_FORCE_FEATURES=tp_btf=0) takes the classic tracepoints */
 	p->tp_btf = feature_on(tp_btf) && !getenv("VIGIL_NO_TP_BTF");

@@ -26,8 +26,8 @@ struct probes_info {
 	char mechanisms[256]; /* e.g. "tracepoints,tp_btf,cgroup_sock_addr" */
 	char lsm[64];	      /* "available" / "unavailable (Operation not permitted)" */
 	char fentry[64];
-	char raw_loads
-	    [64]; /* bpf_rdonly_cast to void: the open path's plain loads, else probe reads */
+	char typed_loads[64]; /* bpf_rdonly_cast: the typed build of the objects, else compat */
+	char raw_loads[64];   /* bpf_rdonly_cast to void: names and fd slots as plain loads */
 	unsigned attached, skipped; /* programs */
 	unsigned watched_exts, watched_dirs, watched_files, gpu_majors;
 	unsigned watched_pending; /* configured paths not there yet (probes_pending_fd) */

@@ -43,6 +43,8 @@ struct probes {
 	int ncpus;
 	bool open_via_lsm;
 	struct probe_choice choice; /* each family's mechanism, as loaded */
+	bool typed;	 /* the objects' typed build (bpf_rdonly_cast), else their compat build */
+	bool raw;	 /* names and fd slots as plain loads (raw_loads) */
 	bool tp_btf;	 /* the tp_btf variants of exec, exit, signal, TCP state (else classic) */
 	bool watch_gpus; /* watch.gpu_devices is not empty */
 	struct probes_info info;

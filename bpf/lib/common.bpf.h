@@ -94,27 +94,55 @@ static __always_inline int heap_get(struct vgl_heap *hp)
 #define LAUNDER(v) asm volatile("" : "+m"(v) : : "memory")
 
 /*
- * A kernel pointer as a typed one: its fields are plain loads (the JIT's
- * fault-handled loads) instead of one bpf_probe_read_kernel() call each.
- * The kfunc is rewritten into a move by the verifier: it costs nothing.
+ * Two builds of each object that reads kernel structures. VGL_TYPED (the
+ * default): a kernel pointer held as a number is made a typed one with
+ * bpf_rdonly_cast() (6.2+), and its fields are plain loads (the JIT's
+ * fault-handled loads) instead of one bpf_probe_read_kernel() call each;
+ * the kfunc is rewritten into a move by the verifier: it costs nothing.
+ * VGL_TYPED=0 (build/<obj>.compat.bpf.o): the same sources for kernels
+ * without that kfunc (Debian 12's 6.1, Ubuntu 22.04's 5.15), every such
+ * field a probe read; vigild loads it where the typed one is refused
+ * (sense/probes.c).
+ *
+ * VGL_CAST(p, type): p as a typed pointer. KREAD(p, a, b...): p->a->b of
+ * such a pointer, a typed load, or a probe read chain in the compat build.
+ * Pointers the verifier types itself (a tp_btf or fexit argument,
+ * bpf_get_current_task_btf() and what is loaded through them) take `->`
+ * in both builds; a pointer made by VGL_CAST is read only through KREAD.
  */
+#ifndef VGL_TYPED
+#define VGL_TYPED 1
+#endif
+#if VGL_TYPED
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define VGL_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+#define KREAD(p, a, ...)  ((p)->___arrow(a, ##__VA_ARGS__))
+#else
+#define VGL_CAST(p, type) ((type *)(p))
+#define KREAD(p, a, ...)  BPF_CORE_READ(p, a, ##__VA_ARGS__)
+#endif
 
 /*
  * Set before load where bpf_rdonly_cast() to void works (probed at start):
  * fd slots, struct paths and the names' bytes are then plain loads, else
- * probe reads.
+ * probe reads. Always false in the compat build.
  */
 const volatile __u8 raw_loads = 0;
+#define RAW_LOADS (VGL_TYPED && raw_loads)
+
+#if VGL_TYPED
+#define RAW_PTR(p) bpf_rdonly_cast((void *)(p), 0)
+#else
+#define RAW_PTR(p) ((void *)(p)) /* never dereferenced: RAW_LOADS is 0 */
+#endif
 
 /* 8 bytes at kernel address p: a plain load where raw_loads, else a probe read. */
 static __always_inline __u64 kload64(const void *p)
 {
 	__u64 v = 0;
 
-	if (raw_loads)
-		return *(const __u64 *)bpf_rdonly_cast((void *)p, 0);
+	if (RAW_LOADS)
+		return *(const __u64 *)RAW_PTR(p);
 	bpf_probe_read_kernel(&v, sizeof(v), p);
 	return v;
 }
@@ -124,11 +152,11 @@ static __always_inline void kload128(__u64 w[2], const void *p)
 {
 	const __u64 *q;
 
-	if (!raw_loads) {
+	if (!RAW_LOADS) {
 		bpf_probe_read_kernel(w, 16, p);
 		return;
 	}
-	q = bpf_rdonly_cast((void *)p, 0);
+	q = RAW_PTR(p);
 	w[0] = q[0];
 	w[1] = q[1];
 }
@@ -258,7 +286,7 @@ static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *den
 					 __u32 trunc_flag)
 {
 	struct mount *mnt = VGL_CAST(container_of(vfsmnt, struct mount, mnt), struct mount);
-	struct mount *mnt_parent = mnt->mnt_parent;
+	struct mount *mnt_parent = KREAD(mnt, mnt_parent);
 	__u32 n, size = 1;
 
 	dentry = VGL_CAST(dentry, struct dentry);
@@ -278,15 +306,15 @@ static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *den
 		int j;
 
 		for (j = 0; j < VGL_MAX_STACK; j++) {
-			mnt_root = mnt->mnt.mnt_root;
+			mnt_root = KREAD(mnt, mnt.mnt_root);
 			if (dentry != mnt_root || mnt == mnt_parent)
 				break;
-			dentry = mnt->mnt_mountpoint;
+			dentry = KREAD(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
-			mnt_parent = mnt->mnt_parent;
+			mnt_parent = KREAD(mnt, mnt_parent);
 		}
 		if (j == VGL_MAX_STACK) {
-			mnt_root = mnt->mnt.mnt_root;
+			mnt_root = KREAD(mnt, mnt.mnt_root);
 			if (dentry == mnt_root && mnt != mnt_parent) {
 				*flags |= trunc_flag; /* more layers than we cross */
 				break;
@@ -294,15 +322,15 @@ static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *den
 		}
 		if (dentry == mnt_root)
 			break; /* global root */
-		parent = dentry->d_parent;
+		parent = KREAD(dentry, d_parent);
 		if (dentry == parent)
 			break; /* root of a detached tree */
-		len = dentry->d_name.len & 255;
+		len = KREAD(dentry, d_name.len) & 255;
 		if (size + len + 1 > VGL_PATH_MAX) {
 			*flags |= trunc_flag;
 			break;
 		}
-		pb->name[n] = dentry->d_name.name;
+		pb->name[n] = KREAD(dentry, d_name.name);
 		pb->len[n] = len;
 		size += len + 1;
 		dentry = parent;
@@ -331,8 +359,7 @@ static __always_inline void name_put(char *rec, __u32 at, const unsigned char *n
 		return;
 	}
 	for (k = 0; k < VGL_NAME_WORDS; k++)
-		*(__u64 *)&rec[VGL_OFF(at + k * 8)] =
-		    *(const __u64 *)bpf_rdonly_cast((void *)(name + k * 8), 0);
+		*(__u64 *)&rec[VGL_OFF(at + k * 8)] = *(const __u64 *)RAW_PTR(name + k * 8);
 }
 
 /*
@@ -387,7 +414,7 @@ __noinline __u32 path_put(const struct path *p, __u32 at)
 
 	if (!p || !heap_get(hp))
 		return 0;
-	len = path_emit(hp->rec, at, hp->pb, p->dentry, p->mnt, &sflags, 1, raw_loads);
+	len = path_emit(hp->rec, at, hp->pb, p->dentry, p->mnt, &sflags, 1, RAW_LOADS);
 	return len | (sflags ? WALK_TRUNC : 0);
 }
 

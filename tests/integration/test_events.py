@@ -666,6 +666,27 @@ def mechanisms(agent):
     return status(agent)["features"]["mechanisms"]
 
 
+def process_and_net_events_seen(c):
+    """An exec with its path, cwd and argv, its exit, a TCP connect and a
+    signal to the agent: what the process and network objects report."""
+    p = run(["/bin/sh", "-c", "exit 3"])
+    ex = c.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
+    assert get(ex, "process.executable") in ("/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash")
+    assert get(ex, "process.working_directory") == os.getcwd()
+    assert get(ex, "process.args") == ["/bin/sh", "-c", "exit 3"]
+    xt = c.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)[0]
+    assert get(xt, "process.exit_code") == 3
+    srv = serve_tcp(socket.AF_INET, "127.0.0.1")
+    port = srv.getsockname()[1]
+    p = run([sys.executable, "-c", CONNECT, str(int(socket.AF_INET)), "127.0.0.1", str(port)])
+    ev = c.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
+    assert get(ev, "destination.port") == port and get(ev, "event.outcome") == "success"
+    srv.close()
+    p = run(["/bin/sh", "-c", f"kill -CONT {c.proc.pid}"])
+    sig = c.wait_for(lambda e: e["event"]["action"] == "signal" and get(e, "process.pid") == p.pid)[0]
+    assert get(sig, "vigil.signal.name") == "SIGCONT" and get(sig, "vigil.target.pid") == c.proc.pid
+
+
 def classic_tracepoints_fallback(tmp, a):
     """The exec, exit, signal and TCP-state probes are tp_btf programs where
     they attach (here: the fork probe is one, so a running vigild proves they
@@ -677,22 +698,7 @@ def classic_tracepoints_fallback(tmp, a):
         c.start(env=dict(os.environ, VIGIL_NO_TP_BTF="1"))
         # "syscalls exit-only" among them unless the syscall families are on fexit/LSM
         assert re.search(r"tracepoint\(sched,signal,(syscalls exit-only,)?sock\)", mechanisms(c)), mechanisms(c)
-        p = run(["/bin/sh", "-c", "exit 3"])
-        ex = c.wait_for(lambda e: e["event"]["action"] == "exec" and get(e, "process.pid") == p.pid)[0]
-        assert get(ex, "process.executable") in ("/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash")
-        assert get(ex, "process.working_directory") == os.getcwd()
-        assert get(ex, "process.args") == ["/bin/sh", "-c", "exit 3"]
-        xt = c.wait_for(lambda e: e["event"]["action"] == "exit" and get(e, "process.pid") == p.pid)[0]
-        assert get(xt, "process.exit_code") == 3
-        srv = serve_tcp(socket.AF_INET, "127.0.0.1")
-        port = srv.getsockname()[1]
-        p = run([sys.executable, "-c", CONNECT, str(int(socket.AF_INET)), "127.0.0.1", str(port)])
-        ev = c.wait_for(lambda e: e["event"]["action"] == "connect" and get(e, "process.pid") == p.pid)[0]
-        assert get(ev, "destination.port") == port and get(ev, "event.outcome") == "success"
-        srv.close()
-        p = run(["/bin/sh", "-c", f"kill -CONT {c.proc.pid}"])
-        sig = c.wait_for(lambda e: e["event"]["action"] == "signal" and get(e, "process.pid") == p.pid)[0]
-        assert get(sig, "vigil.signal.name") == "SIGCONT" and get(sig, "vigil.target.pid") == c.proc.pid
+        process_and_net_events_seen(c)
     finally:
         c.stop()
         c.cleanup()
@@ -784,15 +790,18 @@ def check_families(c, forced, kernel):
 
 
 def feature_probes_forced_either_way(tmp, kernel):
-    """VIGIL_FORCE_FEATURES forces the start-up probes' results: the open path's
-    probe-read fallback (raw_loads=0) and its direct loads (raw_loads=1, which
-    this kernel has) each load, are reported in `vigil status`, and see a
-    watched open and not an unwatched one. BPF-LSM and fexit forced on take
-    each family whole where they load and fall back to the tracepoints whole
-    where they do not (here: both are refused), forced off keep the
-    tracepoints; opens, renames, unlinks and ptrace are seen every way."""
-    for forced, want in (("raw_loads=0,lsm=0,fentry=0", "unavailable (forced)"),
-                         ("raw_loads=1", "available (forced)"),
+    """VIGIL_FORCE_FEATURES forces the start-up probes' results: the objects'
+    compat build (typed_loads=0: every kernel field a probe read, what kernels
+    before 6.2 load) and the typed build with probe reads for names and fd
+    slots (raw_loads=0) each load, are reported in `vigil status`, and see a
+    watched open and not an unwatched one (the direct loads, raw_loads=1, are
+    what every other test runs). BPF-LSM and fexit forced on take each family
+    whole where they load and fall back to the tracepoints whole where they
+    do not (here: both are refused), forced off keep the tracepoints; opens,
+    renames, unlinks and ptrace are seen every way."""
+    for forced, want in (("typed_loads=0,lsm=0,fentry=0", ("unavailable (forced)",
+                                                           "unavailable (no typed loads)")),
+                         ("raw_loads=0", ("available", "unavailable (forced)")),
                          ("lsm=1,fentry=0", None), ("fentry=1,lsm=0", None),
                          ("lsm=1,fentry=1", None)):
         c = Agent(os.path.join(tmp, "forced-" + forced.replace(",", "-")), capture="  fold_window: 0\n")
@@ -800,7 +809,7 @@ def feature_probes_forced_either_way(tmp, kernel):
             c.start(env=dict(os.environ, VIGIL_FORCE_FEATURES=forced))
             feats = status(c)["features"]
             if want:
-                assert feats["raw_loads"] == want, feats
+                assert (feats["typed_loads"], feats["raw_loads"]) == want, feats
             check_families(c, forced, kernel)
             # the extension as the kernel finds it: upper case, past 16 bytes, a dot before it
             plain = [os.path.join(c.tmp, n) for n in ("plain.txt", "a.gguf.txt", ".gguf", "gguf")]
@@ -815,6 +824,9 @@ def feature_probes_forced_either_way(tmp, kernel):
             assert not [e for e in c.lines() if get(e, "process.pid") == p.pid
                         and get(e, "file.path") in plain], forced
             families_report_changes_and_ptrace(c, forced)
+            if "typed_loads=0" in forced:
+                process_and_net_events_seen(c)  # their compat builds too
+                with_mounts(c, lambda base: stack(base, 2))  # the path walk's mount crossings
         finally:
             c.stop()
             c.cleanup()
