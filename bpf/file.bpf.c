@@ -535,6 +535,7 @@ static __always_inline __u16 path_field(const struct path *p, __u32 at, __u32 *s
  */
 __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 {
+	struct task_struct *task = bpf_get_current_task_btf(); /* one helper call for both uses */
 	struct vgl_heap heap_, *hp = &heap_;
 	struct file *f = VGL_CAST((void *)(fptr), struct file);
 	struct vgl_open *e;
@@ -547,7 +548,7 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	if (!fptr)
 		return 0;
 	inode = KREAD(f, f_inode);
-	flags = open_flags(current_regs(), sys, &uname);
+	flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
 	/* a pending watch appears by creation: other opens there are not watched */
 	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
 		if (!denied)
@@ -559,7 +560,7 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_open *)hp->rec;
-	hdr_fill(&e->h, VGL_MSG_OPEN);
+	hdr_fill_task(&e->h, VGL_MSG_OPEN, task, bpf_ktime_get_boot_ns());
 	e->kind = kind;
 	e->syscall = sys;
 	e->sflags = denied;
@@ -603,10 +604,12 @@ static __always_inline __u32 denied_open(struct file *f)
 	return bpf_map_lookup_elem(&vgl_deny, &k) ? VGL_SF_DENIED : 0;
 }
 
-/* The struct file behind fd as a typed pointer (*fptr: its address as a number), or NULL. */
-static __always_inline struct file *fd_file_typed(int fd, __u64 *fptr)
+/*
+ * The struct file behind fd in task (typed: the current one) as a typed
+ * pointer (*fptr: its address as a number), or NULL.
+ */
+static __always_inline struct file *fd_file_typed(struct task_struct *task, int fd, __u64 *fptr)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 
@@ -625,18 +628,20 @@ static __always_inline struct file *fd_file_typed(int fd, __u64 *fptr)
  */
 static __always_inline int on_open_exit(long ret, __u16 sys)
 {
+	struct task_struct *task;
 	struct file *f;
 	__u32 denied, kind;
 	__u64 fptr;
 
 	if (ret < 0)
 		return 0;
-	f = fd_file_typed(ret, &fptr);
+	task = bpf_get_current_task_btf();
+	f = fd_file_typed(task, ret, &fptr);
 	if (!f)
 		return 0;
 	kind = file_kind(f);
 	denied = denied_open(f);
-	if ((!kind && !denied) || from_agent())
+	if ((!kind && !denied) || task_is_agent(task))
 		return 0;
 	if (denied)
 		bpf_send_signal(9);
@@ -1156,7 +1161,7 @@ static __always_inline int on_fd_change(long ret, __u16 sys, int fd)
 
 	if (ret != 0 || from_agent())
 		return 0;
-	f = fd_file_typed(fd, &fptr);
+	f = fd_file_typed(bpf_get_current_task_btf(), fd, &fptr);
 	if (!f)
 		return 0;
 	kind = file_kind(f);

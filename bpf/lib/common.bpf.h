@@ -185,6 +185,12 @@ static __always_inline int from_agent(void)
 	return (bpf_get_current_pid_tgid() >> 32) == agent_pid;
 }
 
+/* from_agent() where the current task (typed) is at hand: a load, not a helper call. */
+static __always_inline int task_is_agent(struct task_struct *current_task)
+{
+	return current_task->tgid == agent_pid;
+}
+
 /* Fill the header from helpers every program type has (cgroup hooks included). */
 static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
 {
@@ -240,24 +246,54 @@ static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)
  */
 const volatile __u64 wakeup_bytes = 0;
 
+#define VGL_RB_CHECK_EVERY 16 /* records between two looks at the ring's fill, per CPU */
+
+/* Per CPU: records since the ring's fill was last looked at, and what it was then. */
+struct rb_check {
+	__u32 unchecked;
+	__u32 _pad;
+	__u64 last_avail;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rb_check);
+} rb_checks SEC(".maps");
+
 /*
- * Submit the first `size` bytes of a record; counts a full buffer. The
- * wakeup is for the record that crosses wakeup_bytes, not for every record
- * above it: a wakeup is an irq_work, a self-IPI, which in a VM is an exit
- * to the hypervisor (~30 % of an open loop's time once the agent lagged
- * by wakeup_bytes, measured with perf). The agent's drain timer covers the
- * rest.
+ * BPF_RB_FORCE_WAKEUP for the record that takes the ring past wakeup_bytes,
+ * else BPF_RB_NO_WAKEUP. A wakeup is an irq_work, a self-IPI, which in a VM
+ * is an exit to the hypervisor (~30 % of an open loop's time once the agent
+ * lagged by wakeup_bytes, measured with perf): only the crossing wakes, the
+ * agent's drain timer covers the rest. The fill is looked at every
+ * VGL_RB_CHECK_EVERY records on a CPU, not every record: the query is a
+ * helper call and a read of the consumer's cache line.
  */
+static __always_inline __u64 rb_wakeup(__u64 size)
+{
+	__u32 zero = 0;
+	struct rb_check *c = bpf_map_lookup_elem(&rb_checks, &zero);
+	__u64 avail, was;
+
+	if (!wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	if (!c || ++c->unchecked < VGL_RB_CHECK_EVERY)
+		return BPF_RB_NO_WAKEUP;
+	c->unchecked = 0;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size;
+	was = c->last_avail;
+	c->last_avail = avail;
+	return was < wakeup_bytes && avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Submit the first `size` bytes of a record; counts a full buffer. */
 static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP, avail;
-
 	size &= VGL_REC_BUF - 1;
 	((struct vgl_hdr *)rec)->size = size;
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (!wakeup_bytes || (avail < wakeup_bytes && avail + size >= wakeup_bytes))
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, rec, size, flags))
+	if (bpf_ringbuf_output(&events, rec, size, rb_wakeup(size)))
 		drop_count(VGL_DROP_RB_FULL + type);
 }
 
@@ -455,7 +491,7 @@ static __always_inline __u32 inode_dev(struct inode *inode)
 /* Syscall argument registers of the current task (valid at sys_exit). */
 static __always_inline struct pt_regs *current_regs(void)
 {
-	return (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 /*
