@@ -4,7 +4,10 @@
 # over what must be writable, the command run in the repo directory, and
 # the guest's exit status handed back as ours.
 #
-#   tests/kernels/run.sh [--kernel 6.1] [--timeout SECS] [--repo DIR] -- COMMAND...
+#   tests/kernels/run.sh [--kernel 6.1] [--timeout SECS] [--repo DIR] [--out DIR] -- COMMAND...
+#
+# --out DIR: a host directory the guest may write (9p, read-write), seen by
+# the command as $VIGIL_VM_OUT (smoke.py leaves vigild's whole log there).
 #
 # Needs root (apt-get, qemu's 9p export of /). Downloads are cached under
 # $VIGIL_KERNEL_CACHE (default /var/cache/vigil-kernels), never in the repo.
@@ -16,11 +19,12 @@ KERNEL=6.1
 TIMEOUT=900
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${VIGIL_KERNEL_CACHE:-/var/cache/vigil-kernels}
+OUTDIR=
 MEM=${VIGIL_VM_MEM:-2048}
 CPUS=${VIGIL_VM_CPUS:-2}
 
 usage() {
-	echo "usage: $0 [--kernel 6.1] [--timeout SECS] [--repo DIR] -- COMMAND..." >&2
+	echo "usage: $0 [--kernel 6.1] [--timeout SECS] [--repo DIR] [--out DIR] -- COMMAND..." >&2
 	exit 2
 }
 
@@ -29,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--repo) REPO=$(cd "$2" && pwd); shift 2 ;;
+	--out) mkdir -p "$2"; OUTDIR=$(cd "$2" && pwd); shift 2 ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -106,11 +111,13 @@ build_initramfs() {
 	# the command, quoted for the guest's bash; run in the repo
 	printf '%q ' "$@" >"$root/cmd"
 	printf '%s' "$REPO" >"$root/repo"
+	[ -z "$OUTDIR" ] || touch "$root/outshare"
 	(cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$WORK/initramfs.gz"
 }
 
 boot() {
-	local log=$1 accel=(-accel kvm -accel tcg) cpu=max
+	local log=$1 accel=(-accel kvm -accel tcg) cpu=max out=()
+	[ -z "$OUTDIR" ] || out=(-virtfs "local,path=$OUTDIR,mount_tag=out,security_model=none")
 	# /dev/kvm is there, but without vmx/svm KVM cannot start: qemu then
 	# takes the next -accel (tcg); ask for it directly to skip the noise
 	grep -qE 'vmx|svm' /proc/cpuinfo || accel=(-accel tcg,thread=multi)
@@ -119,7 +126,7 @@ boot() {
 		-kernel "$VMLINUZ" -initrd "$WORK/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-		-display none -monitor none -no-reboot \
+		"${out[@]}" -display none -monitor none -no-reboot \
 		-chardev stdio,id=con,signal=off,logfile="$log" -serial chardev:con \
 		</dev/null
 }
