@@ -21,7 +21,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${VIGIL_KERNEL_CACHE:-/var/cache/vigil-kernels}
 OUTDIR=
 MEM=${VIGIL_VM_MEM:-2048}
-CPUS=${VIGIL_VM_CPUS:-2}
+CPUS=${VIGIL_VM_CPUS:-1}
 
 usage() {
 	echo "usage: $0 [--kernel 6.1] [--timeout SECS] [--repo DIR] [--out DIR] -- COMMAND..." >&2
