@@ -8,6 +8,8 @@
 #
 # --out DIR: a host directory the guest may write (9p, read-write), seen by
 # the command as $VIGIL_VM_OUT (smoke.py leaves vigild's whole log there).
+# VIGIL_VM_LOG=FILE keeps the console log (default: a temp file, removed);
+# VIGIL_VM_CPUS (1: as fast as 2 under TCG), VIGIL_VM_MEM (MiB, 2048).
 #
 # Needs root (apt-get, qemu's 9p export of /). Downloads are cached under
 # $VIGIL_KERNEL_CACHE (default /var/cache/vigil-kernels), never in the repo.
