@@ -80,7 +80,7 @@ UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact con
 	probe_select
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
-.PHONY: all deps run test unit integration bench fuzz deb install format format-check clean help
+.PHONY: all deps run test test-kernels unit integration bench fuzz deb install format format-check clean help
 
 all: $(B)/vigild $(B)/vigil
 
@@ -89,6 +89,7 @@ help:
 	@echo "make deps       install build and test dependencies (apt, Debian 12)"
 	@echo "sudo make run   build, then run vigild in the foreground, stream to stdout"
 	@echo "sudo make test  unit + integration tests (real kernel, root); SAN=1 for ASan/UBSan"
+	@echo "sudo make test-kernels  which probes load on Debian 12's own 6.1 kernel (qemu; docs/testing.md)"
 	@echo "sudo make bench overhead benchmarks (bench/RESULTS.md)"
 	@echo "make deb        build/vigil_<version>_<arch>.deb (dpkg-buildpackage), checked by lintian"
 	@echo "make install    install under DESTDIR/PREFIX (what the package ships)"
@@ -205,6 +206,12 @@ unit: $(UNIT_BINS)
 
 test: all $(UNIT_BINS) $(B)/tests/natsjs
 	$(Q)B=$(B) PYTHON=$(PYTHON) tests/run.sh $(UNIT_BINS)
+
+# vigild on another kernel: Debian's own, booted under qemu with this root
+# filesystem shared read-only (tests/kernels/run.sh); KERNEL=6.1 (the default)
+KERNEL ?= 6.1
+test-kernels: all
+	$(Q)tests/kernels/run.sh --kernel $(KERNEL) -- env B=$(B) tests/kernels/smoke.sh
 
 bench: all
 	$(Q)bench/run.sh
