@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* probes.c — the kernel programs: probed, loaded, attached, drained. */
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -139,6 +140,12 @@ static void attach_udp_send(struct probes *p)
 {
 	struct bpf_link *sent = NULL, *rel = NULL;
 
+	if (!bpf_program__autoload(p->net->progs.udp_sent)) {
+		log_warn("no sock_send_length tracepoint (kernels before 6.3): UDP connects "
+			 "reported when made, data or not");
+		p->info.skipped += 2;
+		return;
+	}
 	if (p->cgroup_fd >= 0 && p->nlinks + 2 <= MAX_LINKS) {
 		sent = bpf_program__attach(p->net->progs.udp_sent);
 		rel = sent ? bpf_program__attach_cgroup(p->net->progs.udp_release, p->cgroup_fd)
@@ -377,8 +384,25 @@ static int load_file(struct probes *p, const struct vigil_config *cfg)
 	return 0;
 }
 
+/*
+ * Has the kernel the tracepoint a tp_btf program attaches to? libbpf looks
+ * for its btf_trace_<name> typedef, and without one the whole object fails.
+ */
+static bool tp_btf_target_exists(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	char tn[128];
+	bool r;
+
+	snprintf(tn, sizeof(tn), "btf_trace_%s", name);
+	r = vmlinux && btf__find_by_name_kind(vmlinux, tn, BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return r;
+}
+
 static int open_net_skel(struct probes *p, const struct vigil_config *cfg)
 {
+	bool send_tp = tp_btf_target_exists("sock_send_length"); /* 6.3+ */
 	int r;
 
 	p->net = vigil_net_open_build(p->typed);
@@ -390,6 +414,8 @@ static int open_net_skel(struct probes *p, const struct vigil_config *cfg)
 	bpf_map__set_max_entries(p->net->maps.udp_seen, cfg->udp_dedup_entries);
 	p->net->rodata->udp_seen_max = cfg->udp_dedup_entries;
 	choose_variants(p->net->obj, p->tp_btf);
+	bpf_program__set_autoload(p->net->progs.udp_sent, send_tp);
+	bpf_program__set_autoload(p->net->progs.udp_release, send_tp);
 	r = share_maps(p->net->obj, p->proc);
 	return r ? r : vigil_net__load(p->net);
 }

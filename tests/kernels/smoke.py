@@ -17,10 +17,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 import test_events  # noqa: E402
 
-# one case a family: process (exec), file (a watched open, a credential
-# read), net (connect, listen); SMOKE_CASES= names others (substrings)
+# each family on each mechanism the kernel gives it (on 6.1: opens on
+# BPF-LSM, name changes and ptrace on fexit, the compat build's path walk
+# across stacked mounts): an exec, watched, unwatched, folded and created
+# opens, well-known names, a GPU node, name changes, ptrace, TCP, UDP
+# (without sock_send_length before 6.3), listen; SMOKE_CASES= names others
 CASES = os.environ.get("SMOKE_CASES", "exec_hostile_argv open_relative_path credential_file_read "
-                       "tcp_connect_v4_v6 listen_event").split()
+                       "tcp_connect_v4_v6 listen_event paths_under_stacked_mounts "
+                       "rename_unlink_truncate_chmod ptrace_and_process_vm_readv "
+                       "unwatched_opens_produce_nothing open_for_write_and_create "
+                       "repeated_opens_are_folded udp_sendto_new_destinations_once gpu_device_open "
+                       "well_known_names_anywhere").split()
 
 # libbpf's refusals and vigild's own errors and warnings
 ERR = re.compile(r"libbpf: .*(fail|error|not found|invalid|unknown|not supported|-E[A-Z]+\b)|"
