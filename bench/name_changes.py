@@ -23,8 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import Agent  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
-PROBES = ("exit_unlink", "exit_unlinkat", "exit_rename", "exit_renameat", "exit_renameat2",
-          "exit_fchmodat", "exit_fchmodat2", "exit_linkat", "exit_symlinkat")
+# the exit tracepoints' programs, or their fexit twins where fentry loads (fx_*)
+CALLS = ("unlink", "unlinkat", "rename", "renameat", "renameat2", "fchmodat", "fchmodat2", "linkat",
+         "symlinkat")
+PROBES = tuple(f"{kind}_{c}" for kind in ("exit", "fx") for c in CALLS)
 
 
 def stats():

@@ -126,7 +126,7 @@ def main():
         floor_id, pfd = floor_attach(tmp)
         st = json.loads(subprocess.run([os.path.join(B, "vigil"), "--socket", a.sock, "--json",
                                         "status"], capture_output=True, text=True).stdout)
-        print("features:", {k: st["features"].get(k) for k in ("lsm", "fentry", "raw_loads")})
+        print("features:", {k: st["features"].get(k) for k in ("lsm", "fentry", "typed_loads", "raw_loads")})
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
         for r in range(ROUNDS):
             for label, path, n, rate in (("unwatched", plain, N, 0),
