@@ -53,7 +53,7 @@ BPF_OBJS := process file net probe contain record
 # and globals (tests/layout/compat_skel.sh).
 COMPAT_OBJS := process file net
 SKELS := $(patsubst %,build/%.skel.h,$(BPF_OBJS)) $(patsubst %,build/%.compat.skel.h,$(COMPAT_OBJS))
-BPF_DEPS := build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/cstate.bpf.h bpf/lib/pin.bpf.h include/vigil/abi.h
+BPF_DEPS := build/vmlinux.h bpf/lib/common.bpf.h bpf/lib/contain.bpf.h bpf/lib/seccomp.bpf.h bpf/lib/cstate.bpf.h bpf/lib/pin.bpf.h bpf/lib/file_kind.bpf.h include/vigil/abi.h
 
 # the agent, stage by stage (agent/<stage>/<module>.c; docs/design.md)
 AGENT_CORE := core/log core/config core/util core/ytree core/fileio \

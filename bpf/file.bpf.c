@@ -154,48 +154,6 @@ static __always_inline int name_ext(const struct qstr *name, struct vgl_ext_key 
 	return tail_ext(tail, name->len, start, key);
 }
 
-/* Is some ancestor of dentry (typed, up to dir_depth) a watched dir with `want`? */
-static __always_inline int under_dir(struct dentry *dentry, __u32 want)
-{
-	struct vgl_inode_key k = {.dev = KREAD(dentry, d_sb, s_dev)};
-	int i;
-
-	/* d_parent stays on one filesystem: none of its model dirs, nothing to find */
-	if (!BIT(walk_devs, VGL_DEV_SLOT(k.dev)))
-		return 0;
-	for (i = 0; i < 16; i++) {
-		struct dentry *parent = KREAD(dentry, d_parent);
-		__u32 *v;
-
-		if (i >= dir_depth || parent == dentry)
-			return 0;
-		dentry = parent;
-		k.ino = KREAD(dentry, d_inode, i_ino);
-		if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
-			continue;
-		v = bpf_map_lookup_elem(&dirs, &k);
-		if (v && (*v & want))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * VGL_DIR_* of the file's own directory (typed dentry; dev: the file's, which
- * d_parent never leaves). One bit test, a lookup on a hit: this runs for
- * every open that matched nothing else.
- */
-static __always_inline __u32 dir_flags(struct dentry *dentry, __u32 dev)
-{
-	struct vgl_inode_key k = {.ino = KREAD(dentry, d_parent, d_inode, i_ino), .dev = dev};
-	__u32 *v;
-
-	if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
-		return 0;
-	v = bpf_map_lookup_elem(&dirs, &k);
-	return v ? *v : 0;
-}
-
 /* Python's site-packages .pth files are path files every interpreter start opens. */
 static __always_inline int in_site_packages(struct dentry *dentry)
 {
@@ -402,63 +360,23 @@ static __always_inline int tail_ext_words(const __u64 w[2], __u32 len, __u32 sta
 	return 1;
 }
 
-/*
- * VGL_KIND_* if this file (a typed pointer) is watched, 0 otherwise. The hot
- * path of every open: plain loads and bit tests, cheapest first, a map lookup
- * only behind a set bit.
- */
-static __always_inline __u32 file_kind(struct file *f)
-{
-	struct dentry *dentry = KREAD(f, f_path.dentry);
-	struct inode *inode = KREAD(f, f_inode);
-	__u32 len = KREAD(dentry, d_name.len), mode = KREAD(inode, i_mode), start, kind, named, *v;
-	union ext_key ek;
-	struct vgl_inode_key ik;
-	union name_tail t;
-	int has_ext;
-
-	if ((mode & S_IFMT) == S_IFCHR)
-		return dev_kind(KREAD(inode, i_rdev)); /* device nodes: by number, not by name */
-	start = len > VGL_NAME_TAIL ? len - VGL_NAME_TAIL : 0;
-	kload128(t.w, KREAD(dentry, d_name.name) + start);
-	has_ext = tail_ext_words(t.w, len, start, ek.w);
-	kind = has_ext ? ext_kind(&ek.k) : 0;
-	if (kind == VGL_KIND_MODEL)
-		return VGL_KIND_MODEL;
-	if (kind == VGL_KIND_MODEL_PTH)
-		return in_site_packages(dentry) ? 0 : VGL_KIND_MODEL;
-	if (kind == VGL_KIND_UNIT) {
-		if (in_unit_dir(dentry))
-			return VGL_KIND_PERSIST;
-	} else if (kind && under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL)) {
-		return VGL_KIND_MODEL;
-	}
-	/*
-	 * Hugging Face and Ollama keep weights as extension-less content
-	 * addressed blobs (40-71 characters): such names count under model dirs.
-	 */
-	if (!has_ext && len >= 40 && (mode & S_IFMT) == S_IFREG &&
-	    under_dir(dentry, VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
-		return VGL_KIND_MODEL;
-	named = known_name(t.c, len, f);
-	if (named)
-		return named;
-	ik = (struct vgl_inode_key){.ino = KREAD(inode, i_ino), .dev = KREAD(inode, i_sb, s_dev)};
-	if (nr_files && BIT(file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
-		v = bpf_map_lookup_elem(&files, &ik);
-		if (v)
-			return *v;
-	}
-	if (have_all_dirs) {
-		__u32 d = dir_flags(dentry, ik.dev);
-
-		if (d & VGL_DIR_ALL)
-			return VGL_KIND_CONFIG;
-		if (d & VGL_DIR_PENDING)
-			return VGL_KIND_PENDING; /* open_report keeps only the creating open */
-	}
-	return 0;
-}
+#define FK(name)	 name
+#define FREAD(p, a, ...) KREAD(p, a, ##__VA_ARGS__)
+#include "lib/file_kind.bpf.h"
+#undef FK
+#undef FREAD
+#if !VGL_TYPED
+#define FK(name)	 name##_btf
+#define FREAD(p, a, ...) ((p)->___arrow(a, ##__VA_ARGS__))
+#include "lib/file_kind.bpf.h"
+#undef FK
+#undef FREAD
+#define file_kind_arg	file_kind_btf /* the LSM hook's file: typed without a cast */
+#define denied_open_arg denied_open_btf
+#else
+#define file_kind_arg	file_kind
+#define denied_open_arg denied_open
+#endif
 
 /*
  * The caller's flags and name, read back from the syscall's registers (regs:
@@ -585,25 +503,6 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	return 0;
 }
 
-/* Is the file (typed) denied to the caller's cell (vigil deny-path)? VGL_SF_DENIED if so. */
-static __always_inline __u32 denied_open(struct file *f)
-{
-	struct vgl_deny_key k = {};
-	struct vgl_cell *c;
-	struct inode *inode;
-
-	/* the file first: the caller's cell is up to VGL_CELL_DEPTH + 2 lookups */
-	if (!cstate_get(VGL_CSTATE_DENY))
-		return 0;
-	inode = KREAD(f, f_inode);
-	k.ino = KREAD(inode, i_ino);
-	k.dev = KREAD(inode, i_sb, s_dev);
-	if (!deny_maybe(k.ino, k.dev) || !(c = current_cell()))
-		return 0;
-	k.cell = c->id;
-	return bpf_map_lookup_elem(&vgl_deny, &k) ? VGL_SF_DENIED : 0;
-}
-
 /*
  * The struct file behind fd in task (typed: the current one) as a typed
  * pointer (*fptr: its address as a number), or NULL.
@@ -685,8 +584,8 @@ int BPF_PROG(lsm_file_open, struct file *file, int prev)
 
 	if (prev)
 		return prev; /* another LSM already refused */
-	kind = file_kind(file);
-	denied = denied_open(file);
+	kind = file_kind_arg(file);
+	denied = denied_open_arg(file);
 	if ((!kind && !denied) || from_agent())
 		return 0; /* vigild is in no cell: nothing to deny, nothing to report */
 	sys = current_open_syscall();
