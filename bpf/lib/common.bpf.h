@@ -100,9 +100,9 @@ static __always_inline int heap_get(struct vgl_heap *hp)
  * fault-handled loads) instead of one bpf_probe_read_kernel() call each;
  * the kfunc is rewritten into a move by the verifier: it costs nothing.
  * VGL_TYPED=0 (build/<obj>.compat.bpf.o): the same sources for kernels
- * without that kfunc (Debian 12's 6.1, Ubuntu 22.04's 5.15), every such
- * field a probe read; vigild loads it where the typed one is refused
- * (sense/probes.c).
+ * without that kfunc (Ubuntu 22.04's 5.15; Debian 12's 6.1, where `make
+ * test-kernels` runs it), every such field a probe read; vigild loads it
+ * where the typed one is refused (sense/probes.c).
  *
  * VGL_CAST(p, type): p as a typed pointer. KREAD(p, a, b...): p->a->b of
  * such a pointer, a typed load, or a probe read chain in the compat build.
