@@ -4,6 +4,7 @@
 # every fault-injection suite (tests/fault/test_*.py). Suites run one at a
 # time: each loads BPF and runs its own vigild. Each prints a last line
 # "<suite>: N passed, N failed"; this ends with "tests: N passed, N failed".
+# What a suite leaves pinned on bpffs counts as one more failure.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -23,6 +24,18 @@ tally() { # the summary line of one suite; none (the suite died first) counts as
 	p=$((p + $(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')))
 	f=$((f + $(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')))
 }
+pins() { # what vigil pins on bpffs: the test agents' dirs, a real vigild's, maps at its root
+	ls -d /sys/fs/bpf/vigil-test-* /sys/fs/bpf/vigil /sys/fs/bpf/vgl_* 2>/dev/null
+}
+leaks() { # SUITE BEFORE: what the suite left pinned (containment attached to the host) fails it
+	local left=$(pins | grep -vxF -e "$2" -e '') d
+	[ -n "$left" ] || return 0
+	echo "$(basename "$1" .py): leaked pin dirs: $(echo $left)" >&2
+	f=$((f + 1)) rc=1
+	for d in $left; do
+		case "$d" in /sys/fs/bpf/vigil) ;; *) rm -rf "$d" ;; esac # a real vigil's is not ours to remove
+	done
+}
 out=$(tests/run-unit.sh "$@") || rc=1
 echo "$out"
 tally "$out"
@@ -34,10 +47,12 @@ for s in $SUITES; do
 		continue
 	fi
 	t0=$SECONDS
+	before=$(pins)
 	out=$("$PYTHON" "$s" 2>&1) || rc=1
 	echo "$out"
 	echo "($(basename "$s"): $((SECONDS - t0)) s)"
 	tally "$out"
+	leaks "$s" "$before"
 done
 echo "tests: $p passed, $f failed"
 exit $rc

@@ -55,7 +55,10 @@ struct cell {
 struct contain;
 
 int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct contain **ret);
-/* Leaves the kernel's state (pinned links and maps, cells) in place. */
+/*
+ * Leaves the kernel's state (pinned links and maps, cells) in place while it
+ * enforces anything; holding nothing, it unpins it all (the programs detach).
+ */
 struct contain *contain_free(struct contain *c);
 /* "active" or why containment in the kernel is unavailable. */
 const char *contain_status(const struct contain *c);

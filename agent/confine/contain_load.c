@@ -346,24 +346,6 @@ int contain_new(const struct vigil_config *cfg, const char *cgroup_root, struct 
 	return 0;
 }
 
-struct contain *contain_free(struct contain *c)
-{
-	if (!c)
-		return NULL;
-	contain_flush(c);
-	for (size_t i = 0; i < ARRAY_SIZE(c->links); i++)
-		bpf_link__destroy(c->links[i]); /* closes our fd; the pin keeps it attached */
-	vigil_contain__destroy(c->skel);
-	for (unsigned i = 0; i < c->ncells; i++)
-		cell_free(c->cells[i]);
-	free(c->cells);
-	free(c->egress);
-	strv_clear(&c->problems);
-	strv_clear(&c->recreated);
-	free(c);
-	return NULL;
-}
-
 /* Everything in the pin dir is ours: links detach once unpinned and unopened. */
 static void unpin_all(const struct contain *c)
 {
@@ -375,6 +357,39 @@ static void unpin_all(const struct contain *c)
 			unlinkat(dirfd(d), de->d_name, 0);
 	if (rmdir(c->pin_dir) < 0 && errno != ENOENT)
 		log_warn_errno(-errno, "cannot remove %s", c->pin_dir);
+}
+
+/*
+ * Nothing for the kernel to enforce while vigild is away: no cell, no egress
+ * allowlist, nothing `vigil exec` confined. Pinned, the programs would stay
+ * on every connect and sendmsg of the host for nothing.
+ */
+static bool holds_nothing(const struct contain *c)
+{
+	return contain_active(c) && !c->ncells && !c->negress && !confined_nonempty(c);
+}
+
+struct contain *contain_free(struct contain *c)
+{
+	bool unpin;
+
+	if (!c)
+		return NULL;
+	contain_flush(c);
+	unpin = holds_nothing(c);
+	for (size_t i = 0; i < ARRAY_SIZE(c->links); i++)
+		bpf_link__destroy(c->links[i]); /* closes our fd; the pin keeps it attached */
+	vigil_contain__destroy(c->skel);
+	if (unpin)
+		unpin_all(c); /* the last fds are closed: the links detach, the maps go */
+	for (unsigned i = 0; i < c->ncells; i++)
+		cell_free(c->cells[i]);
+	free(c->cells);
+	free(c->egress);
+	strv_clear(&c->problems);
+	strv_clear(&c->recreated);
+	free(c);
+	return NULL;
 }
 
 int contain_teardown(struct contain *c)

@@ -21,7 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import (Agent, CGROUP2, ROOT, VIGIL, VIGILD, WebhookReceiver, get,  # noqa: E402,F401
-                     registry, run_one, selected, wait_until)
+                     reap_pins, registry, run_one, selected, wait_until)
 
 
 def suite_main(label, tests):
@@ -37,6 +37,7 @@ def suite_main(label, tests):
         os.chmod(tmp, 0o755)
         try:
             ok = run_one(t.__name__, t, tmp)
+            ok = not reap_pins(f"{label}: {t.__name__}") and ok
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         passed, failed = passed + ok, failed + (not ok)

@@ -205,6 +205,31 @@ def pin_dir_off_bpffs_is_one_clear_error_naming_it(tmp):
         ns.close()
 
 
+def pins_left(ns, a):
+    out = ns.run("ls", "-A", a.pin_dir)
+    return out.stdout.split() if out.returncode == 0 else None
+
+
+@test
+def clean_stop_holding_nothing_leaves_nothing_attached(tmp):
+    # pinned, the links keep the programs on every connect and sendmsg of the
+    # host after vigild is gone: only worth it while there is something to enforce
+    with in_namespace(tmp) as (ns, a):
+        assert a.stop() == 0
+        assert pins_left(ns, a) is None, f"pinned after a clean stop, nothing contained: {pins_left(ns, a)}"
+        a.start()
+        pr = Prober(tmp)
+        try:
+            a.cli("contain", "--pid", str(pr.p.pid), "--isolate")
+            pr.wait("EPERM")
+            a.cli("release", "--pid", str(pr.p.pid))
+            pr.wait("ok")
+            assert a.stop() == 0
+            assert pins_left(ns, a) is None, f"pinned after a clean stop, all released: {pins_left(ns, a)}"
+        finally:
+            pr.close()
+
+
 def listed(a, pid):
     cells = json.loads(a.cli("--json", "incidents").stdout)["containments"]
     return [c for c in cells if c["target_pid"] == pid]

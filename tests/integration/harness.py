@@ -174,6 +174,29 @@ def kill_leftover_agents():
         if proc and proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
+    reap_pins("harness")
+
+
+def reap_pins(label):
+    """The safety net after a suite (or a case): each agent's vigild stopped,
+    and what its containment left pinned (links attached to the host's cgroup
+    root and tracepoints) removed, loudly: a test that leaves containment
+    behind (a SIGKILLed vigild keeps it, by design) must clean up itself.
+    Returns how many agents left pins."""
+    leaked = 0
+    for a in Agent.instances:
+        try:
+            a.stop()  # holding nothing, a clean stop unpins by itself
+        except Exception:
+            a.proc.kill()
+            a.proc.wait(timeout=30)
+        if os.path.lexists(getattr(a, "pin_dir", "")):
+            print(f"{label}: leaked pin dir {a.pin_dir} ({' '.join(sorted(os.listdir(a.pin_dir)))}): removed",
+                  file=sys.stderr)
+            leaked += 1
+            a.cleanup()
+    Agent.instances.clear()
+    return leaked
 
 
 def run(cmd, **kw):
@@ -290,8 +313,11 @@ def run_suite(label, tests, make_env, start=None, finish=None, log=None, chained
         failed += 1
         traceback.print_exc()
     finally:
-        if env is not None and finish:
-            finish(env)
+        try:
+            if env is not None and finish:
+                finish(env)
+        finally:
+            failed += reap_pins(label)  # counted: a leak fails the suite, it is no note
         path = log(env) if env is not None and log else None
         if failed and path and os.path.exists(path):
             print(open(path, errors="replace").read()[-4000:], file=sys.stderr)

@@ -77,6 +77,7 @@ class Env:
         every test. nats: more output.nats lines."""
         if self.agent:
             self.agent.stop()
+            self.agent.cleanup()  # a SIGKILLed one keeps its pins
         self.cluster.start()  # whole again, whatever the test before did
         cluster = cluster or self.cluster
         os.makedirs(os.path.join(self.tmp, name))
@@ -202,6 +203,7 @@ def start_cluster(env):
 def finish(env):
     if env.agent:
         env.agent.stop()
+        env.agent.cleanup()
     env.cluster.stop()
 
 

@@ -70,6 +70,7 @@ class Env:
         self.tmp = tmp
         self.deb = None
         self.agent = None
+        self.held = None  # a process contained across the upgrade
 
 
 def start_agent(env):
@@ -225,6 +226,11 @@ def upgrade_keeps_local_config_rules_and_containment(env):
     open(rule, "w").write("- rule: local package-test rule\n  id: LOCAL-0001\n"
                           "  condition: process.name = vigil-pkg-nothing\n"
                           "  output: never\n  severity: low\n")
+    # containment in force when the agent stops (holding nothing, a clean stop unpins)
+    start_agent(env)
+    env.held = subprocess.Popen(["sleep", "600"])
+    sh("/usr/bin/vigil", "contain", "--pid", str(env.held.pid), "--isolate")
+    stop_agent(env)
     assert os.path.isdir(PIN_DIR), "the agent's pins (what a restart picks up) are missing"
     new = repack(env.deb, "99.0.0", os.path.join(env.tmp, "vigil_upgrade.deb"))
     sh("dpkg", "-i", new)
@@ -240,7 +246,7 @@ def upgrade_keeps_local_config_rules_and_containment(env):
 
 @test
 def remove_tears_down_and_purge_removes_state(env):
-    sh("dpkg", "-r", "vigil")
+    sh("dpkg", "-r", "vigil")  # releases the process held across the upgrade
     assert not os.path.exists("/usr/sbin/vigild") and not os.path.exists("/usr/bin/vigil")
     assert os.path.exists("/etc/vigil/vigil.yaml"), "remove keeps the configuration"
     assert not os.path.exists(PIN_DIR), "removal leaves pinned programs behind"
@@ -256,6 +262,9 @@ def remove_tears_down_and_purge_removes_state(env):
 
 def cleanup(env):
     stop_agent(env)
+    if env.held:
+        env.held.kill()
+        env.held.wait()
     if installed_version():
         subprocess.run(["dpkg", "-P", "vigil"], capture_output=True)
     shutil.rmtree(PIN_DIR, ignore_errors=True)

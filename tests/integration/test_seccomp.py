@@ -29,8 +29,12 @@ ENV = dict(os.environ, PATH="/usr/sbin:/usr/bin:/sbin:/bin")  # nothing nobody c
 CLONE_NEWUSER = 0x10000000
 
 
+# no vigild here: without --pin-dir, vigil exec would register with the host's (the default pin dir)
+NO_VIGILD = f"/sys/fs/bpf/vigil-test-none-{os.getpid()}"
+
+
 def vexec(*args, profile=DOCKER, user="nobody", extra=()):
-    cmd = [VIGIL, "exec", "--quiet", "--profile", profile, *extra]
+    cmd = [VIGIL, "exec", "--quiet", "--pin-dir", NO_VIGILD, "--profile", profile, *extra]
     if user:
         cmd += ["--user", user]
     return subprocess.run(cmd + ["--", *args], capture_output=True, text=True, timeout=60, env=ENV)
