@@ -577,8 +577,8 @@ int contain_isolate(struct contain *c, struct cell *cell, bool on, unsigned *cut
 	r = cut_open_sockets(c, cell, cut, &pid);
 	if (r < 0)
 		snprintf(err, errlen,
-			 "%s: isolated, but the open sockets of pid %d (another network "
-			 "namespace) could not be cut: %s",
+			 "%s: isolated, but the open sockets of pid %d could not all be "
+			 "cut: %s",
 			 cell->id, pid, strerror(-r));
 	return r;
 }

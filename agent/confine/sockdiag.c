@@ -113,8 +113,10 @@ static int diag_collect(int fd, uint8_t family, uint8_t proto, const struct inod
 			struct inet_diag_msg *m = NLMSG_DATA(h);
 			struct victim *nv;
 
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) /* e.g. ENOENT: no tcp_diag/udp_diag */
+				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
 			if (!inode_set_has(s, m->idiag_inode) ||
 			    (proto == IPPROTO_TCP && m->idiag_state == TCP_LISTEN) ||
 			    (proto == IPPROTO_UDP && m->idiag_state != TCP_EST))
@@ -136,13 +138,15 @@ static int destroy_sockets_here(const struct inode_set *s)
 	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	struct victim *v = NULL;
 	unsigned n = 0;
-	int cut = 0, failed = 0;
+	int cut = 0, failed = 0, r;
 
 	if (fd < 0)
 		return -errno;
+	/* a table that cannot be listed is a failure to report, not "nothing to cut" */
 	for (int f = 0; f < 2; f++)
 		for (int p = 0; p < 2; p++)
-			diag_collect(fd, fams[f], protos[p], s, &v, &n);
+			if ((r = diag_collect(fd, fams[f], protos[p], s, &v, &n)) < 0 && !failed)
+				failed = r;
 	for (unsigned i = 0; i < n; i++) {
 		char buf[512];
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;

@@ -49,7 +49,9 @@ case $KERNEL in
 6.1) PKG=linux-image-6.1.0-50-amd64-unsigned ;; # Debian 12's own, 6.1.176
 *) echo "$0: no pinned package for kernel $KERNEL (known: 6.1)" >&2; exit 2 ;;
 esac
-MODULES="virtio_pci 9pnet_virtio 9p"
+# and sock_diag's (a real host loads them on demand; the host root shared
+# here has no modules for this kernel): contain --isolate cuts open sockets
+MODULES="virtio_pci 9pnet_virtio 9p tcp_diag udp_diag"
 
 ensure_tools() {
 	local missing=()
