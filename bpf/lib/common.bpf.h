@@ -380,10 +380,10 @@ static __always_inline __u32 path_gather(struct path_buf *pb, struct dentry *den
 #define VGL_NAME_WORDS 8 /* names up to 64 bytes (hex digests) are plain loads */
 
 /*
- * One name of len bytes to rec[at]. Where raw_loads: VGL_NAME_WORDS plain
- * 8-byte loads and stores whatever its length, no branch for the verifier
- * to multiply; the bytes past the name land where the next component or
- * the NUL is written after it. Longer names, or no raw loads: one helper call.
+ * One name of len bytes to rec[at]. Where raw_loads: plain 8-byte loads and
+ * stores, as many as the name needs (most components are a word or two);
+ * the bytes past the name land where the next component or the NUL is
+ * written after it. Longer names, or no raw loads: one helper call.
  */
 static __always_inline void name_put(char *rec, __u32 at, const unsigned char *name, __u32 len,
 				     int raw)
@@ -394,7 +394,7 @@ static __always_inline void name_put(char *rec, __u32 at, const unsigned char *n
 		bpf_probe_read_kernel(&rec[VGL_OFF(at)], len & 255, name);
 		return;
 	}
-	for (k = 0; k < VGL_NAME_WORDS; k++)
+	for (k = 0; k < VGL_NAME_WORDS && k * 8 < len; k++)
 		*(__u64 *)&rec[VGL_OFF(at + k * 8)] = *(const __u64 *)RAW_PTR(name + k * 8);
 }
 
