@@ -18,15 +18,23 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set from config before load. */
-/* in .bss, not .rodata: a reload may add a whole-directory watch */
-volatile __u8 have_all_dirs = 0;   /* some dir watches (or awaits) the files directly in it */
-volatile __u32 nr_files = 0;	   /* entries in `files`: skip the lookup when there are none */
+/*
+ * What every open reads first, in one 128-byte block (two cache lines the
+ * prefetcher fetches as a pair): abi.h's VGL_GATE_SLOT. In .bss, not
+ * .rodata: a reload may add a whole-directory watch.
+ */
+volatile struct {
+	__u32 nr_files;	     /* entries in `files`: skip the lookup when there are none */
+	__u32 have_all_dirs; /* some dir watches (or awaits) the files directly in it */
+	__u64 ext[VGL_GATE_BITS / 64];
+	__u64 file[VGL_GATE_BITS / 64];
+	__u64 dir[VGL_GATE_BITS / 64];
+	__u64 name[VGL_NAME_BITS / 64]; /* VGL_NAME_HASH of the names in `names` */
+} gates __attribute__((aligned(128))) = {};
 volatile __u32 nr_paths = 0;	   /* entries in `watch_paths`: name changes skip it when none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
-/* VGL_NAME_HASH bits of the names in `names`: the guard that keeps the lookup off ordinary opens */
-volatile __u64 name_bits[VGL_NAME_BITS / 64] = {};
-/* The same in front of the other maps (abi.h's VGL_*_SLOT): vigild sets a bit before its entry */
+/* The fine bitmaps in front of the other maps (abi.h's VGL_*_SLOT): vigild sets a bit before its entry */
 volatile __u64 ext_bits[VGL_EXT_BITS / 64] = {};
 volatile __u64 file_bits[VGL_INO_BITS / 64] = {};
 volatile __u64 dir_bits[VGL_INO_BITS / 64] = {};
@@ -35,7 +43,12 @@ volatile __u64 node_bits[VGL_DEV_BITS / 64] = {};
 /* filesystems (VGL_DEV_SLOT of s_dev) holding a model dir: only their files walk up to one */
 volatile __u64 walk_devs[VGL_DEV_BITS / 64] = {};
 
+/* include/linux/fs.h: set on the struct file by the open that created its file (4.19+) */
+#define FMODE_CREATED_ (1u << 20)
+
 #define BIT(map, slot) (((map)[((slot) >> 6) & (sizeof(map) / 8 - 1)] >> ((slot)&63)) & 1)
+/* slot's coarse bit in gates.which, then its fine bit in bits */
+#define GATED(which, bits, slot) (BIT(gates.which, VGL_GATE_SLOT(slot)) && BIT(bits, slot))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -240,7 +253,7 @@ static __always_inline __u32 known_name(const char *tail, __u32 len, struct file
 	if (len < 3 || len > VGL_NAME_TAIL)
 		return 0;
 	h = VGL_NAME_HASH(len, tail[0], tail[(len - 1) & (VGL_NAME_TAIL - 1)]);
-	if (!(name_bits[h >> 6] & (1ull << (h & 63))))
+	if (!BIT(gates.name, h))
 		return 0;
 	for (i = 0; i < VGL_NAME_TAIL; i++)
 		if (i < (int)len)
@@ -276,7 +289,7 @@ static __always_inline __u32 ext_kind(const struct vgl_ext_key *ek)
 	const __u64 *w = (const __u64 *)ek->ext;
 	__u32 *kind;
 
-	if (!BIT(ext_bits, VGL_EXT_SLOT(w[0], w[1])))
+	if (!GATED(ext, ext_bits, VGL_EXT_SLOT(w[0], w[1])))
 		return 0;
 	kind = bpf_map_lookup_elem(&exts, ek);
 	return kind ? *kind : 0;
@@ -467,12 +480,6 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 		return 0;
 	inode = KREAD(f, f_inode);
 	flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
-	/* a pending watch appears by creation: other opens there are not watched */
-	if (kind == VGL_KIND_PENDING && !(flags & 0100 /* O_CREAT */)) {
-		if (!denied)
-			return 0;
-		kind = 0;
-	}
 	if (fold_ns && !denied && fold(inode, flags, &folded))
 		return 0;
 	if (!heap_get(hp))

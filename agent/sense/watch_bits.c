@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * watch_bits.c — the bitmaps in front of the file probe's watch maps
- * (abi.h's VGL_*_SLOT): an open whose bit is clear costs no lookup. A bit is
- * set before its entry is added (staged or live); after a reload they are
- * rebuilt from the live maps, so removed watches stop costing lookups.
+ * (abi.h's VGL_*_SLOT), and their first level, the gate block
+ * (VGL_GATE_SLOT): an open whose bit is clear costs no lookup. Both bits
+ * are set before their entry is added (staged or live); after a reload
+ * they are rebuilt from the live maps, so removed watches stop costing
+ * lookups.
  */
 #include <bpf/bpf.h>
 #include <string.h>
@@ -16,6 +18,13 @@ static void bit_set(volatile __u64 *bits, uint32_t slot)
 	bits[slot / 64] |= 1ull << (slot % 64);
 }
 
+/* A fine bit and its coarse one in the gate block. */
+static void gated_set(volatile __u64 *gate, volatile __u64 *bits, uint32_t slot)
+{
+	bit_set(gate, VGL_GATE_SLOT(slot));
+	bit_set(bits, slot);
+}
+
 void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val)
 {
 	const struct vgl_inode_key *ik = key;
@@ -25,13 +34,13 @@ void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val
 	switch (map) {
 	case W_EXTS:
 		memcpy(w, key, sizeof(w));
-		bit_set(b->ext_bits, VGL_EXT_SLOT(w[0], w[1]));
+		gated_set(b->gates.ext, b->ext_bits, VGL_EXT_SLOT(w[0], w[1]));
 		break;
 	case W_FILES:
-		bit_set(b->file_bits, VGL_INO_SLOT(ik->ino, ik->dev));
+		gated_set(b->gates.file, b->file_bits, VGL_INO_SLOT(ik->ino, ik->dev));
 		break;
 	case W_DIRS:
-		bit_set(b->dir_bits, VGL_INO_SLOT(ik->ino, ik->dev));
+		gated_set(b->gates.dir, b->dir_bits, VGL_INO_SLOT(ik->ino, ik->dev));
 		if (val & (VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
 			bit_set(b->walk_devs, VGL_DEV_SLOT(ik->dev));
 		break;
@@ -81,6 +90,9 @@ void probes_rebuild_bits(struct probes *p)
 	bits_of(&fresh, W_DIRS, f->maps.dirs);
 	bits_of(&fresh, W_MAJORS, f->maps.majors);
 	bits_of(&fresh, W_NODES, f->maps.gpu_nodes);
+	COPY(gates.ext);
+	COPY(gates.file);
+	COPY(gates.dir);
 	COPY(ext_bits);
 	COPY(file_bits);
 	COPY(dir_bits);

@@ -385,8 +385,8 @@ static void add_name(struct vigil_file *f, const char *name, uint32_t kind)
 		log_warn_errno(-errno, "watch: name %s not added", name);
 		return;
 	}
-	f->bss->name_bits[h / 64] |= 1ull
-				     << (h % 64); /* after the entry: never a bit without one */
+	f->bss->gates.name[h / 64] |= 1ull
+				      << (h % 64); /* after the entry: never a bit without one */
 }
 
 /* The fixed list: filled once at load, a reload does not change it. */
@@ -544,15 +544,15 @@ int probes_load_watches(struct probes *p, const struct vigil_config *cfg)
 	live_watches(p, &live);
 	/* the gates open before entries appear and close only after they are gone */
 	if (count.watched_files)
-		f->bss->nr_files = count.watched_files;
+		f->bss->gates.nr_files = count.watched_files;
 	if (stage.all_dirs)
-		f->bss->have_all_dirs = 1;
+		f->bss->gates.have_all_dirs = 1;
 	if (stage.paths)
 		f->bss->nr_paths = stage.paths;
 	for (int i = 0; i < W_NR; i++)
 		sync_map(live.fd[i], stage.fd[i]);
-	f->bss->nr_files = count.watched_files;
-	f->bss->have_all_dirs = stage.all_dirs;
+	f->bss->gates.nr_files = count.watched_files;
+	f->bss->gates.have_all_dirs = stage.all_dirs;
 	swap_pending(p, &stage);
 	f->bss->nr_paths = stage.paths;
 	stage_close(&stage);
@@ -588,7 +588,7 @@ int probes_extra_add(struct probes *p, const char *path, bool dir, uint32_t kind
 		watch_dir(&w, path, &st, VGL_DIR_AMBIGUOUS);
 	} else {
 		watch_file(&w, path, &st, kind);
-		p->file->bss->nr_files = p->info.watched_files; /* the gate opens with it */
+		p->file->bss->gates.nr_files = p->info.watched_files; /* the gate opens with it */
 	}
 	return 0;
 }

@@ -28,7 +28,7 @@ static __always_inline int FK(under_dir)(struct dentry *dentry, __u32 want)
 			return 0;
 		dentry = parent;
 		k.ino = FREAD(dentry, d_inode, i_ino);
-		if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+		if (!GATED(dir, dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
 			continue;
 		v = bpf_map_lookup_elem(&dirs, &k);
 		if (v && (*v & want))
@@ -38,16 +38,16 @@ static __always_inline int FK(under_dir)(struct dentry *dentry, __u32 want)
 }
 
 /*
- * VGL_DIR_* of the file's own directory (typed dentry; dev: the file's, which
- * d_parent never leaves). One bit test, a lookup on a hit: this runs for
+ * VGL_DIR_* of the file's own directory (its inode number; dev: the file's,
+ * which d_parent never leaves). One bit test, a lookup on a hit: this runs for
  * every open that matched nothing else.
  */
-static __always_inline __u32 FK(dir_flags)(struct dentry *dentry, __u32 dev)
+static __always_inline __u32 FK(dir_flags)(__u64 dir_ino, __u32 dev)
 {
-	struct vgl_inode_key k = {.ino = FREAD(dentry, d_parent, d_inode, i_ino), .dev = dev};
+	struct vgl_inode_key k = {.ino = dir_ino, .dev = dev};
 	__u32 *v;
 
-	if (!BIT(dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+	if (!GATED(dir, dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
 		return 0;
 	v = bpf_map_lookup_elem(&dirs, &k);
 	return v ? *v : 0;
@@ -95,18 +95,19 @@ static __always_inline __u32 FK(file_kind)(struct file *f)
 	if (named)
 		return named;
 	ik = (struct vgl_inode_key){.ino = FREAD(inode, i_ino), .dev = FREAD(inode, i_sb, s_dev)};
-	if (nr_files && BIT(file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
+	if (gates.nr_files && GATED(file, file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
 		v = bpf_map_lookup_elem(&files, &ik);
 		if (v)
 			return *v;
 	}
-	if (have_all_dirs) {
-		__u32 d = FK(dir_flags)(dentry, ik.dev);
+	if (gates.have_all_dirs) {
+		__u32 d = FK(dir_flags)(FREAD(dentry, d_parent, d_inode, i_ino), ik.dev);
 
 		if (d & VGL_DIR_ALL)
 			return VGL_KIND_CONFIG;
-		if (d & VGL_DIR_PENDING)
-			return VGL_KIND_PENDING; /* open_report keeps only the creating open */
+		/* a pending watch appears by creation: other opens there are not watched */
+		if ((d & VGL_DIR_PENDING) && (FREAD(f, f_mode) & FMODE_CREATED_))
+			return VGL_KIND_PENDING;
 	}
 	return 0;
 }
