@@ -20,7 +20,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set from config before load. */
 /*
  * What every open reads first, in one 128-byte block (two cache lines the
- * prefetcher fetches as a pair): abi.h's VGL_GATE_SLOT. In .bss, not
+ * prefetcher fetches as a pair): abi.h's VGL_GATE_BITS. In .bss, not
  * .rodata: a reload may add a whole-directory watch.
  */
 volatile struct {
@@ -29,13 +29,14 @@ volatile struct {
 	__u64 ext[VGL_GATE_BITS / 64];
 	__u64 file[VGL_GATE_BITS / 64];
 	__u64 dir[VGL_GATE_BITS / 64];
-	__u64 name[VGL_NAME_BITS / 64]; /* VGL_NAME_HASH of the names in `names` */
+	__u64 name[2]; /* VGL_NAME_HASH of the names in `names`, its low 7 bits */
 } gates __attribute__((aligned(128))) = {};
 volatile __u32 nr_paths = 0;	   /* entries in `watch_paths`: name changes skip it when none */
 const volatile __u8 dir_depth = 8; /* ancestors checked against `dirs` */
 const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0: never) */
 /* The fine bitmaps in front of the other maps (abi.h's VGL_*_SLOT): vigild sets a bit before its entry */
 volatile __u64 ext_bits[VGL_EXT_BITS / 64] = {};
+volatile __u64 name_bits[VGL_NAME_BITS / 64] = {};
 volatile __u64 file_bits[VGL_INO_BITS / 64] = {};
 volatile __u64 dir_bits[VGL_INO_BITS / 64] = {};
 volatile __u64 major_bits[VGL_DEV_BITS / 64] = {};
@@ -47,8 +48,8 @@ volatile __u64 walk_devs[VGL_DEV_BITS / 64] = {};
 #define FMODE_CREATED_ (1u << 20)
 
 #define BIT(map, slot) (((map)[((slot) >> 6) & (sizeof(map) / 8 - 1)] >> ((slot)&63)) & 1)
-/* slot's coarse bit in gates.which, then its fine bit in bits */
-#define GATED(which, bits, slot) (BIT(gates.which, VGL_GATE_SLOT(slot)) && BIT(bits, slot))
+/* slot's coarse bit in gates.which (BIT() keeps its low bits), then its fine bit in bits */
+#define GATED(which, bits, slot) (BIT(gates.which, slot) && BIT(bits, slot))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -253,7 +254,7 @@ static __always_inline __u32 known_name(const char *tail, __u32 len, struct file
 	if (len < 3 || len > VGL_NAME_TAIL)
 		return 0;
 	h = VGL_NAME_HASH(len, tail[0], tail[(len - 1) & (VGL_NAME_TAIL - 1)]);
-	if (!BIT(gates.name, h))
+	if (!GATED(name, name_bits, h))
 		return 0;
 	for (i = 0; i < VGL_NAME_TAIL; i++)
 		if (i < (int)len)

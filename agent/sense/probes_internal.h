@@ -64,6 +64,9 @@ enum { W_EXTS, W_DIRS, W_FILES, W_MAJORS, W_NODES, W_PATHS, W_NR };
 /* Set the bits in front of map W_* for one entry (key, a dirs value's flags): before adding it. */
 void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val);
 
+/* Set the bits of a well-known name's VGL_NAME_HASH. */
+void name_bit(struct vigil_file__bss *b, uint32_t hash);
+
 /* The bitmaps from the live maps alone (watch_bits.c): after a reload removed entries. */
 void probes_rebuild_bits(struct probes *p);
 

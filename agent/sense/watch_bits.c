@@ -2,7 +2,7 @@
 /*
  * watch_bits.c — the bitmaps in front of the file probe's watch maps
  * (abi.h's VGL_*_SLOT), and their first level, the gate block
- * (VGL_GATE_SLOT): an open whose bit is clear costs no lookup. Both bits
+ * (abi.h's VGL_GATE_BITS): an open whose bit is clear costs no lookup. Both bits
  * are set before their entry is added (staged or live); after a reload
  * they are rebuilt from the live maps, so removed watches stop costing
  * lookups.
@@ -18,12 +18,13 @@ static void bit_set(volatile __u64 *bits, uint32_t slot)
 	bits[slot / 64] |= 1ull << (slot % 64);
 }
 
-/* A fine bit and its coarse one in the gate block. */
-static void gated_set(volatile __u64 *gate, volatile __u64 *bits, uint32_t slot)
+/* A fine bit and its coarse one in the gate block: the slot's low bits, as BIT() in the kernel. */
+static void gated_put(volatile __u64 *gate, size_t gate_words, volatile __u64 *bits, uint32_t slot)
 {
-	bit_set(gate, VGL_GATE_SLOT(slot));
+	bit_set(gate, slot & (gate_words * 64 - 1));
 	bit_set(bits, slot);
 }
+#define gated_set(gate, bits, slot) gated_put(gate, ARRAY_SIZE(gate), bits, slot)
 
 void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val)
 {
@@ -53,6 +54,11 @@ void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val
 		bit_set(b->node_bits, VGL_DEV_SLOT(u));
 		break;
 	}
+}
+
+void name_bit(struct vigil_file__bss *b, uint32_t hash)
+{
+	gated_set(b->gates.name, b->name_bits, hash);
 }
 
 /* Every entry of one live map into b's bits. */

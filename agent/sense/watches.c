@@ -385,8 +385,7 @@ static void add_name(struct vigil_file *f, const char *name, uint32_t kind)
 		log_warn_errno(-errno, "watch: name %s not added", name);
 		return;
 	}
-	f->bss->gates.name[h / 64] |= 1ull
-				      << (h % 64); /* after the entry: never a bit without one */
+	name_bit(f->bss, h); /* after the entry: never a bit without one */
 }
 
 /* The fixed list: filled once at load, a reload does not change it. */

@@ -220,16 +220,17 @@ struct vgl_ext_key {
 };
 
 /*
- * Well-known file names (vgl_names), looked up only when the name's bit in
- * the gate block (file.bpf.c's gates.name) is set: an ordinary open pays a
- * multiply, a shift and a load, no lookup.
+ * Well-known file names (vgl_names), looked up only when the name's bits
+ * are set, its coarse one in file.bpf.c's gate block (the low bits of the
+ * hash) and then this one: an ordinary open pays a multiply, a shift and a
+ * load, no lookup.
  */
-#define VGL_NAME_BITS 128
+#define VGL_NAME_BITS 4096
 #define VGL_NAME_HASH(len, first, last)                              \
 	((((unsigned)(len) | (unsigned)(unsigned char)(first) << 8 | \
 	   (unsigned)(unsigned char)(last) << 16) *                  \
 	  0x9e3779b1u) >>                                            \
-	 25)
+	 20)
 struct vgl_name_key {
 	char name[VGL_NAME_TAIL]; /* the whole name (at most VGL_NAME_TAIL bytes), NUL padded */
 };
@@ -257,16 +258,15 @@ struct vgl_inode_key {
 	 (VGL_EXT_BITS - 1))
 /*
  * The first level of the open gates: one 128-byte block at the start of
- * file.bpf.c's .bss (`gates` there), a coarse bit per
- * VGL_GATE_SLOT() of an ext/file/dir slot, set with the fine bit (and the
- * well-known names' bits). Where an open comes right after an exec, every
- * line it reads is a cache miss (~100 ns on the test VM): an unwatched
- * open then reads this block, not three 512 B-8 KiB bitmaps of their own.
+ * file.bpf.c's .bss (`gates` there), a coarse bit per ext/file/dir slot
+ * (its low 8 bits) and per name hash (its low 7 bits), set with the fine
+ * bit. Where an open comes right after an exec, every line it reads is a
+ * cache miss (~100 ns on the test VM): an unwatched open then reads this
+ * block, not four 512 B-8 KiB bitmaps of their own.
  */
-#define VGL_GATE_BITS	    256
-#define VGL_GATE_SLOT(slot) ((slot) & (VGL_GATE_BITS - 1))
-#define VGL_DEV_BITS	    4096 /* `majors` by major, `gpu_nodes` by a hash of the kernel dev_t */
-#define VGL_DEV_SLOT(rdev)  ((__u32)(((__u32)(rdev)*0x9e3779b1u) >> 20) & (VGL_DEV_BITS - 1))
+#define VGL_GATE_BITS	   256
+#define VGL_DEV_BITS	   4096 /* `majors` by major, `gpu_nodes` by a hash of the kernel dev_t */
+#define VGL_DEV_SLOT(rdev) ((__u32)(((__u32)(rdev)*0x9e3779b1u) >> 20) & (VGL_DEV_BITS - 1))
 
 /* Repeated identical opens (process, file, flags) within the fold window. */
 struct vgl_fold_key {
