@@ -10,7 +10,9 @@ the median ns per operation summed over all programs (min-max beside it)
 and the programs that ran, with runs per operation and ns per run.
 Background activity of the host's other processes runs the same
 programs: an idle window as long as the workload is measured just before
-and its cost subtracted.
+and its cost subtracted. "net" also subtracts, per program run, what the
+statistics count for an empty program (bench/floor.py, measured meanwhile
+on sys_exit_openat): the figure the open goals of issue 13 are read in.
 
 Statistics are on only while this runs (they cost tens of ns per run).
 
@@ -34,6 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from harness import Agent, BUILD, ROOT  # noqa: E402
+from floor import floor_attach, floor_ns, floor_reading  # noqa: E402
 
 LOOPS = os.path.join(ROOT, BUILD, "loops") if not os.path.isabs(BUILD) else os.path.join(BUILD, "loops")
 
@@ -88,29 +91,34 @@ def workloads(tmp):
     }
 
 
-def one_rep(pid, n, cmd):
-    """(ns per op over all programs, {name: (runs, ns)}) for one run of cmd."""
+def one_rep(pid, n, cmd, floor_id):
+    """(gross and net ns per op over all programs, {name: (runs, ns, all runs, all ns)})
+    for one run of cmd."""
     t0 = time.time()
-    s0 = vigil_progs(pid)
+    s0, f0 = vigil_progs(pid), floor_reading(floor_id)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    s1 = vigil_progs(pid)
+    s1, f1 = vigil_progs(pid), floor_reading(floor_id)
     took = time.time() - t0
     time.sleep(took)  # the idle window: what the host's own activity costs meanwhile
     s2 = vigil_progs(pid)
     work, idle = delta(s0, s1), delta(s1, s2)
-    net = {}
+    floor = floor_ns(f0, f1) or 0
+    per = {}
     for name, (r, t) in work.items():
         ir, it = idle.get(name, (0, 0))
-        net[name] = (max(r - ir, 0), max(t - it, 0), r, t)
-    return sum(v[1] for v in net.values()) / n, net
+        per[name] = (max(r - ir, 0), max(t - it, 0), r, t)
+    gross = sum(v[1] for v in per.values()) / n
+    return gross, gross - floor * sum(v[0] for v in per.values()) / n, floor, per
 
 
-def measure(pid, label, n, cmd, reps):
-    totals, per = [], {}
+def measure(pid, label, n, cmd, reps, floor_id):
+    totals, nets, floors, per = [], [], [], {}
     for _ in range(reps):
-        total, net = one_rep(pid, n, cmd)
+        total, net, floor, progs = one_rep(pid, n, cmd, floor_id)
         totals.append(total)
-        for name, (r, t, rr, tt) in net.items():
+        nets.append(net)
+        floors.append(floor)
+        for name, (r, t, rr, tt) in progs.items():
             per.setdefault(name, []).append((r / n, tt / rr if rr else 0))
     med = statistics.median(totals)
     progs = []
@@ -119,7 +127,8 @@ def measure(pid, label, n, cmd, reps):
         if runs >= 0.05:
             progs.append(f"`{name}` {runs:.2f}×{statistics.median(x[1] for x in v):.0f}")
     print(f"| {label} | **{med:.0f}** | {min(totals):.0f}-{max(totals):.0f} | "
-          f"{', '.join(progs) or '-'} |", flush=True)
+          f"**{statistics.median(nets):.0f}** | {min(nets):.0f}-{max(nets):.0f} | "
+          f"{statistics.median(floors):.0f} | {', '.join(progs) or '-'} |", flush=True)
     return med
 
 
@@ -131,7 +140,7 @@ def main():
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="vigil-progb-")
     os.chmod(tmp, 0o755)
-    agent = None
+    agent, pfd = None, -1
     try:
         pid = args.pid
         if not pid:
@@ -141,13 +150,18 @@ def main():
             time.sleep(2)  # let start-up settle
         os.makedirs(os.path.join(tmp, "models"), exist_ok=True)
         wl = workloads(agent.tmp if agent else tmp)
+        floor_id, pfd = floor_attach(tmp)
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
         print(f"ns per operation inside vigil's programs (bpf_stats, median of {args.reps}; "
-              f"per program: runs per operation × ns per run)\n")
-        print("| workload | ns/op | min-max | programs |\n|---|---|---|---|")
+              f"net: less the empty program's ns per run, the floor; per program: runs per "
+              f"operation × gross ns per run)\n")
+        print("| workload | gross ns/op | min-max | net ns/op | min-max | floor | programs |\n"
+              "|---|---|---|---|---|---|---|")
         for key in args.only.split(","):
-            measure(pid, *wl[key], args.reps)
+            measure(pid, *wl[key], args.reps, floor_id)
     finally:
+        if pfd >= 0:
+            os.close(pfd)
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"])
         if agent:
             agent.stop()

@@ -385,9 +385,10 @@ int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
 
 /*
  * tp_btf gives both task pointers, so threads can be told from processes.
- * The header is the child's (its creds, cgroup and comm are the parent's
- * until it execs), stamped with its start: copy_process() read the clock
- * just before this, so the record needs no clock read of its own.
+ * The header is the child's ids, stamped with its start: copy_process() read
+ * the clock just before this, so the record needs no clock read of its own.
+ * Its creds, cgroup and comm are the parent's until it execs, which vigild
+ * has: a fork record carries no uid, gid, cgroup or comm (0).
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
@@ -397,20 +398,26 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	if (child->pid != child->tgid)
 		return 0;
 	e.start_ns = child->start_boottime;
-	hdr_fill_task(&e.h, VGL_MSG_FORK, child, e.start_ns);
+	hdr_fill_ids(&e.h, VGL_MSG_FORK, child, e.start_ns);
 	e.h.ppid = parent->tgid; /* the image it runs is the caller's (CLONE_PARENT aside) */
 	rec_submit(&e, sizeof(e), VGL_MSG_FORK);
 	return 0;
 }
 
-/* Only the thread-group leader's exit ends the process (task: current, typed). */
+/*
+ * Only the thread-group leader's exit ends the process (task: current,
+ * typed). No cgroup id (0): vigild has the process's from its exec or a
+ * later record, and an exit is not the place a move to another cgroup is
+ * learnt from.
+ */
 static __always_inline int exit_report(struct task_struct *task)
 {
 	struct vgl_exit e = {};
 
 	if (task->pid != task->tgid)
 		return 0;
-	hdr_fill(&e.h, VGL_MSG_EXIT);
+	hdr_fill_ids(&e.h, VGL_MSG_EXIT, task, bpf_ktime_get_boot_ns());
+	hdr_fill_who(&e.h, task);
 	e.start_ns = task_start_ns(task);
 	e.exit_code = task->exit_code;
 	rec_submit(&e, sizeof(e), VGL_MSG_EXIT);

@@ -211,16 +211,16 @@ static __always_inline void hdr_fill_current(struct vgl_hdr *h, __u16 type)
 }
 
 /*
- * Fill the header from a task (typed), parent included (tracing programs):
- * what the helpers above compute is read here as typed loads of the task
- * (a kuid is the init namespace's uid, which is what the helper reports).
- * hdr_fill(): the current task, now.
+ * The header from a task (typed), parent included (tracing programs): what
+ * the helpers above compute is read here as typed loads of the task (a kuid
+ * is the init namespace's uid, which is what the helper reports). In three
+ * parts, for records whose reader needs less: where a task has just forked
+ * or is exiting, each line read is likely a cache miss (the cgroup id is
+ * three dependent ones).
  */
-static __always_inline void hdr_fill_task(struct vgl_hdr *h, __u16 type, struct task_struct *t,
-					  __u64 ts_ns)
+static __always_inline void hdr_fill_ids(struct vgl_hdr *h, __u16 type, struct task_struct *t,
+					 __u64 ts_ns)
 {
-	const struct cred *cred = t->cred;
-
 	h->type = type;
 	h->version = VGL_ABI_VERSION;
 	h->flags = 0;
@@ -228,10 +228,25 @@ static __always_inline void hdr_fill_task(struct vgl_hdr *h, __u16 type, struct 
 	h->pid = t->tgid;
 	h->tid = t->pid;
 	h->ppid = t->real_parent->tgid;
+}
+
+/* Who: the credentials and the name. */
+static __always_inline void hdr_fill_who(struct vgl_hdr *h, struct task_struct *t)
+{
+	const struct cred *cred = t->cred;
+
 	h->uid = cred->uid.val;
 	h->gid = cred->gid.val;
-	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* what bpf_get_current_cgroup_id() reads */
 	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
+}
+
+/* All of it: the ids, who, and the cgroup. hdr_fill(): the current task, now. */
+static __always_inline void hdr_fill_task(struct vgl_hdr *h, __u16 type, struct task_struct *t,
+					  __u64 ts_ns)
+{
+	hdr_fill_ids(h, type, t, ts_ns);
+	hdr_fill_who(h, t);
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id; /* what bpf_get_current_cgroup_id() reads */
 }
 
 static __always_inline void hdr_fill(struct vgl_hdr *h, __u16 type)

@@ -57,10 +57,10 @@ struct vgl_hdr {
 	__u32 pid;   /* tgid */
 	__u32 tid;
 	__u32 ppid; /* 0 = unknown (cgroup hooks have no task) */
-	__u32 uid;
+	__u32 uid;  /* uid, gid, comm: 0 in fork records (the parent's until exec) */
 	__u32 gid;
 	__u32 _pad0;
-	__u64 cgroup_id; /* cgroup v2 id of the task */
+	__u64 cgroup_id; /* cgroup v2 id of the task; 0 in fork and exit records */
 	char comm[VGL_COMM_LEN];
 };
 
