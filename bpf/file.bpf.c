@@ -423,15 +423,15 @@ static __always_inline __u64 open_flags(struct pt_regs *regs, __u16 sys, const v
  * A re-open of the same file by the same process with the same flags within
  * fold_ns is counted, not sent; the next event for that key carries the count.
  */
-static __always_inline int fold(struct inode *inode, __u64 flags, __u32 *folded)
+static __always_inline int fold(struct inode *inode, __u64 flags, __u32 tgid, __u64 now,
+				__u32 *folded)
 {
 	struct vgl_fold_key k = {};
 	struct vgl_fold_val nv = {}, *v;
-	__u64 now = bpf_ktime_get_boot_ns();
 
 	k.ino = KREAD(inode, i_ino);
 	k.dev = KREAD(inode, i_sb, s_dev);
-	k.pid = bpf_get_current_pid_tgid() >> 32;
+	k.pid = tgid;
 	k.flags = flags & (03 | 0100 | 01000);
 	v = bpf_map_lookup_elem(&folds, &k);
 	if (v && now - v->last_ns < fold_ns) {
@@ -475,18 +475,19 @@ __noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
 	const void *uname = NULL;
 	__u32 at, folded = 0;
 	struct path fp;
-	__u64 flags;
+	__u64 flags, now;
 
 	if (!fptr)
 		return 0;
 	inode = KREAD(f, f_inode);
 	flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
-	if (fold_ns && !denied && fold(inode, flags, &folded))
+	now = bpf_ktime_get_boot_ns(); /* one clock read for the fold and the record */
+	if (fold_ns && !denied && fold(inode, flags, task->tgid, now, &folded))
 		return 0;
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_open *)hp->rec;
-	hdr_fill_task(&e->h, VGL_MSG_OPEN, task, bpf_ktime_get_boot_ns());
+	hdr_fill_task(&e->h, VGL_MSG_OPEN, task, now);
 	e->kind = kind;
 	e->syscall = sys;
 	e->sflags = denied;
