@@ -9,7 +9,7 @@ for the line of the byte before its ip (the instruction that was retiring).
 Works where bpftool has no libbfd to disassemble the JIT image. Root;
 the program must still be loaded (run it while vigild runs), e.g.:
 
-  perf record -o /tmp/p.data -C 1 -F 20000 -- taskset -c 1 build/loops open FILE 200000 50000
+  perf record -o /tmp/p.data -e cycles:k -C 1 -F 20000 -- taskset -c 1 build/loops open FILE 200000 50000
   python3 bench/jit_lines.py exit_openat /tmp/p.data
 
 (bench/RESULTS.md, issue 13 session 5.) x86_64 syscall numbers.
