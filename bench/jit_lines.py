@@ -12,7 +12,9 @@ the program must still be loaded (run it while vigild runs), e.g.:
   perf record -o /tmp/p.data -e cycles:k -C 1 -F 20000 -- taskset -c 1 build/loops open FILE 200000 50000
   python3 bench/jit_lines.py exit_openat /tmp/p.data
 
-(bench/RESULTS.md, issue 13 session 5.) x86_64 syscall numbers.
+(bench/RESULTS.md, issue 13 sessions 5 and 7; `-e cycles:k`: a paced loop
+busy-waits in user space, and only kernel cycles then get the samples.)
+x86_64 syscall numbers.
 """
 import bisect
 import collections
