@@ -38,7 +38,8 @@ const volatile __u64 fold_ns = 0;  /* fold identical opens within this window (0
 volatile __u64 ext_bits[VGL_EXT_BITS / 64] = {};
 volatile __u64 name_bits[VGL_NAME_BITS / 64] = {};
 volatile __u64 file_bits[VGL_INO_BITS / 64] = {};
-volatile __u64 dir_bits[VGL_INO_BITS / 64] = {};
+volatile __u64 dir_bits[VGL_INO_BITS / 64] = {}; /* dirs with VGL_DIR_AMBIGUOUS or VGL_DIR_ALL */
+volatile __u64 pending_bits[VGL_INO_BITS / 64] = {}; /* dirs with VGL_DIR_PENDING */
 volatile __u64 major_bits[VGL_DEV_BITS / 64] = {};
 volatile __u64 node_bits[VGL_DEV_BITS / 64] = {};
 /* filesystems (VGL_DEV_SLOT of s_dev) holding a model dir: only their files walk up to one */

@@ -597,7 +597,7 @@ int cell_deny_key(const struct cell *cell, const char *path, struct vgl_deny_key
 
 int contain_deny_add(struct contain *c, const struct vgl_deny_key *k)
 {
-	uint32_t slot = VGL_INO_SLOT(k->ino, k->dev), i = VGL_CSTATE_DENY_BITS + slot / 32, v = 0;
+	uint32_t slot = VGL_DENY_SLOT(k->ino, k->dev), i = VGL_CSTATE_DENY_BITS + slot / 32, v = 0;
 	int fd = bpf_map__fd(c->skel->maps.vgl_cstate);
 	uint8_t one = 1;
 

@@ -38,12 +38,16 @@ void watch_bit(struct vigil_file__bss *b, int map, const void *key, uint32_t val
 		gated_set(b->gates.ext, b->ext_bits, VGL_EXT_SLOT(w[0], w[1]));
 		break;
 	case W_FILES:
-		gated_set(b->gates.file, b->file_bits, VGL_INO_SLOT(ik->ino, ik->dev));
+		gated_set(b->gates.file, b->file_bits, VGL_INO_SLOT(ik->ino));
 		break;
 	case W_DIRS:
-		gated_set(b->gates.dir, b->dir_bits, VGL_INO_SLOT(ik->ino, ik->dev));
-		if (val & (VGL_DIR_AMBIGUOUS | VGL_DIR_ALL))
+		/* an open reads a dir's flags for these only: a dir that just holds watched files sets none */
+		if (val & (VGL_DIR_AMBIGUOUS | VGL_DIR_ALL)) {
+			gated_set(b->gates.dir, b->dir_bits, VGL_INO_SLOT(ik->ino));
 			bit_set(b->walk_devs, VGL_DEV_SLOT(ik->dev));
+		}
+		if (val & VGL_DIR_PENDING)
+			bit_set(b->pending_bits, VGL_INO_SLOT(ik->ino));
 		break;
 	case W_MAJORS:
 		memcpy(&u, key, sizeof(u));
@@ -102,6 +106,7 @@ void probes_rebuild_bits(struct probes *p)
 	COPY(ext_bits);
 	COPY(file_bits);
 	COPY(dir_bits);
+	COPY(pending_bits);
 	COPY(walk_devs);
 	COPY(major_bits);
 	COPY(node_bits);

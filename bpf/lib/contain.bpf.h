@@ -43,7 +43,7 @@ struct {
 /* Might some cell deny this file? Its bit in the deny bitmap (abi.h). */
 static __always_inline int deny_maybe(__u64 ino, __u32 dev)
 {
-	__u32 slot = VGL_INO_SLOT(ino, dev);
+	__u32 slot = VGL_DENY_SLOT(ino, dev);
 
 	return (cstate_get(VGL_CSTATE_DENY_BITS + slot / 32) >> (slot % 32)) & 1;
 }

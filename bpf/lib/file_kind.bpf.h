@@ -28,7 +28,7 @@ static __always_inline int FK(under_dir)(struct dentry *dentry, __u32 want)
 			return 0;
 		dentry = parent;
 		k.ino = FREAD(dentry, d_inode, i_ino);
-		if (!GATED(dir, dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+		if (!GATED(dir, dir_bits, VGL_INO_SLOT(k.ino)))
 			continue;
 		v = bpf_map_lookup_elem(&dirs, &k);
 		if (v && (*v & want))
@@ -38,17 +38,20 @@ static __always_inline int FK(under_dir)(struct dentry *dentry, __u32 want)
 }
 
 /*
- * VGL_DIR_* of the file's own directory (its inode number; dev: the file's,
- * which d_parent never leaves). One bit test, a lookup on a hit: this runs for
- * every open that matched nothing else.
+ * VGL_DIR_* of the file's own directory (its inode number), for an open that
+ * created the file or not: a dir only awaiting a watched name is no reason
+ * to look up an open that created nothing (/etc, awaiting ld.so.preload:
+ * every exec's loader opens ld.so.cache there). One bit test, a lookup on
+ * a hit (its key's dev: the file's, which d_parent never leaves).
  */
-static __always_inline __u32 FK(dir_flags)(__u64 dir_ino, __u32 dev)
+static __always_inline __u32 FK(dir_flags)(__u64 dir_ino, struct inode *inode, __u32 created)
 {
-	struct vgl_inode_key k = {.ino = dir_ino, .dev = dev};
-	__u32 *v;
+	__u32 slot = VGL_INO_SLOT(dir_ino), *v;
+	struct vgl_inode_key k;
 
-	if (!GATED(dir, dir_bits, VGL_INO_SLOT(k.ino, k.dev)))
+	if (!GATED(dir, dir_bits, slot) && !(created && BIT(pending_bits, slot)))
 		return 0;
+	k = (struct vgl_inode_key){.ino = dir_ino, .dev = FREAD(inode, i_sb, s_dev)};
 	v = bpf_map_lookup_elem(&dirs, &k);
 	return v ? *v : 0;
 }
@@ -64,8 +67,8 @@ static __always_inline __u32 FK(file_kind)(struct file *f)
 	struct inode *inode = FREAD(f, f_inode);
 	__u32 len = FREAD(dentry, d_name.len), mode = FREAD(inode, i_mode), start, kind, named, *v;
 	union ext_key ek;
-	struct vgl_inode_key ik;
 	union name_tail t;
+	__u64 ino;
 	int has_ext;
 
 	if ((mode & S_IFMT) == S_IFCHR)
@@ -94,19 +97,22 @@ static __always_inline __u32 FK(file_kind)(struct file *f)
 	named = known_name(t.c, len, f);
 	if (named)
 		return named;
-	ik = (struct vgl_inode_key){.ino = FREAD(inode, i_ino), .dev = FREAD(inode, i_sb, s_dev)};
-	if (gates.nr_files && GATED(file, file_bits, VGL_INO_SLOT(ik.ino, ik.dev))) {
+	ino = FREAD(inode, i_ino);
+	if (gates.nr_files && GATED(file, file_bits, VGL_INO_SLOT(ino))) {
+		struct vgl_inode_key ik = {.ino = ino, .dev = FREAD(inode, i_sb, s_dev)};
+
 		v = bpf_map_lookup_elem(&files, &ik);
 		if (v)
 			return *v;
 	}
 	if (gates.have_all_dirs) {
-		__u32 d = FK(dir_flags)(FREAD(dentry, d_parent, d_inode, i_ino), ik.dev);
+		/* a pending watch appears by creation: other opens there are not watched */
+		__u32 created = FREAD(f, f_mode) & FMODE_CREATED_;
+		__u32 d = FK(dir_flags)(FREAD(dentry, d_parent, d_inode, i_ino), inode, created);
 
 		if (d & VGL_DIR_ALL)
 			return VGL_KIND_CONFIG;
-		/* a pending watch appears by creation: other opens there are not watched */
-		if ((d & VGL_DIR_PENDING) && (FREAD(f, f_mode) & FMODE_CREATED_))
+		if ((d & VGL_DIR_PENDING) && created)
 			return VGL_KIND_PENDING;
 	}
 	return 0;

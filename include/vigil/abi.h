@@ -248,7 +248,13 @@ struct vgl_inode_key {
  * (clearing stale bits) after a reload. Same hashes here and in the kernel.
  */
 #define VGL_INO_BITS 65536 /* inodes of `files` and of `dirs` (a bitmap each) */
-#define VGL_INO_SLOT(ino, dev)                                                            \
+/*
+ * By the inode number alone: the filesystem's number is one more cache line
+ * (the super_block), read only behind a set bit, for the lookup's key.
+ */
+#define VGL_INO_SLOT(ino) ((__u32)(((__u64)(ino)*0x9e3779b97f4a7c15ull) >> 48) & (VGL_INO_BITS - 1))
+/* The deny bitmap's slot (vgl_cstate, pinned: its hash outlives a vigild upgrade, so it stays). */
+#define VGL_DENY_SLOT(ino, dev)                                                           \
 	((__u32)((((__u64)(ino) ^ ((__u64)(dev) << 40)) * 0x9e3779b97f4a7c15ull) >> 48) & \
 	 (VGL_INO_BITS - 1))
 #define VGL_EXT_BITS 4096 /* `exts`: the key's two words */
@@ -410,7 +416,7 @@ struct vgl_cell {
 #define VGL_CSTATE_CONFINED 3
 /*
  * From this slot on vgl_cstate is a bitmap of the denied files'
- * VGL_INO_SLOT(ino, dev), a bit set before its vgl_deny entry is added: an
+ * VGL_DENY_SLOT(ino, dev), a bit set before its vgl_deny entry is added: an
  * open whose bit is clear costs no cell lookup. Cleared when no deny is left.
  */
 #define VGL_CSTATE_DENY_BITS 16
