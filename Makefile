@@ -77,7 +77,7 @@ VIGIL_OBJS := $(AGENT_OBJS) $(patsubst %,$(B)/agent/%.o,$(CLI_MODS)) $(B)/agent/
 UNIT_TESTS := egress decode ecs proc_cache enrich cgroup config chain redact cond rules json_view sniff playbook \
 	webhook_sign spool seccomp devices metrics fileio proc_tree control derive workload_watch contain_state alert incident \
 	webhook respond model_header pickle_scan inventory natslib subject cursor ship cmd_sign heap \
-	probe_select
+	probe_select watch_bits
 UNIT_BINS := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 .PHONY: all deps run test test-kernels unit integration bench fuzz deb install format format-check clean help
@@ -169,6 +169,8 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AGENT_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 # the probe families' choice, against the real BPF objects
 $(B)/tests/test_probe_select: $(B)/agent/sense/probe_select.o $(SKELS)
+# the watch bitmaps, as the file probe's .bss holds them
+$(B)/tests/test_watch_bits: $(B)/agent/sense/watch_bits.o $(SKELS)
 # test_derive also runs the CLI's rules check --portable
 $(B)/tests/test_derive: | $(B)/vigil
 

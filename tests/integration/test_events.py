@@ -286,10 +286,17 @@ def opened(a, path, pid):
 @test
 def watches_made_after_start_are_promoted(a):
     pending = status(a)["features"]["watch"].get("pending")
+    # a file already there beside the awaited one: opened without creating, it is nobody's watch
+    other = os.path.join(a.creds, "notes.txt")
+    with open(other, "w") as f:
+        f.write("x\n")
+    reader = run(["cat", other], stdout=subprocess.DEVNULL)
     # the awaited file itself appears: its creating open is reported
     late = os.path.join(a.creds, "late-token")
     p = run(["sh", "-c", f"echo hf_late > {late}"])
     ev = opened(a, late, p.pid)
+    assert not [e for e in a.lines() if get(e, "process.pid") == reader.pid
+                and get(e, "file.path") == other], "a non-creating open in an awaiting dir was reported"
     assert get(ev, "vigil.file.kind") == "credential" and "create" in get(ev, "vigil.file.access")
     a.wait_for(lambda e: get(e, "event.action") == "watch-added" and get(e, "vigil.watch.path") == late,
                what="watch-added")
