@@ -24,21 +24,38 @@ def floor_attach(tmp):
     subprocess.run(["bpftool", "prog", "load", obj, pin, "type", "tracepoint"], check=True)
     info = json.loads(subprocess.run(["bpftool", "-j", "prog", "show", "pinned", pin],
                                      capture_output=True, text=True, check=True).stdout)
+    prog_fd = obj_get(pin)
+    os.unlink(pin)  # the fd and then the perf event keep it
+    pfd = tp_attach(prog_fd, "sys_exit_openat")
+    os.close(prog_fd)
+    return info["id"], pfd
+
+
+def obj_get(pin):
+    """An fd of the program or map pinned at pin."""
     path = ctypes.create_string_buffer(pin.encode())
     attr = (ctypes.c_uint64 * 16)(ctypes.cast(path, ctypes.c_void_p).value)
-    prog_fd = LIBC.syscall(SYS_BPF, 7, attr, 128)  # BPF_OBJ_GET
-    os.unlink(pin)  # the fd and then the perf event keep it
-    with open("/sys/kernel/tracing/events/syscalls/sys_exit_openat/id") as f:
+    fd = LIBC.syscall(SYS_BPF, 7, attr, 128)  # BPF_OBJ_GET
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), f"opening {pin}")
+    return fd
+
+
+def tp_attach(prog_fd, tracepoint):
+    """The program prog_fd attached to syscalls/tracepoint, as libbpf attaches a
+    tracepoint program; returns the perf fd that holds it (close it to detach)."""
+    if not os.path.exists("/sys/kernel/tracing/events"):  # as vigild does (sense/probes.c)
+        subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=True)
+    with open(f"/sys/kernel/tracing/events/syscalls/{tracepoint}/id") as f:
         tp = int(f.read())
     pattr = (ctypes.c_uint32 * 32)()
     pattr[0], pattr[1] = 2, 128  # PERF_TYPE_TRACEPOINT, size
     pattr[2], pattr[4] = tp & 0xffffffff, 1  # config, sample_period
     pfd = LIBC.syscall(SYS_PERF_EVENT_OPEN, pattr, -1, 0, -1, 8)  # PERF_FLAG_FD_CLOEXEC
-    if prog_fd < 0 or pfd < 0 or LIBC.ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 \
+    if pfd < 0 or LIBC.ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 \
             or LIBC.ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0:
-        raise OSError(ctypes.get_errno(), "attaching the floor program")
-    os.close(prog_fd)
-    return info["id"], pfd
+        raise OSError(ctypes.get_errno(), f"attaching program fd {prog_fd} to {tracepoint}")
+    return pfd
 
 
 def floor_ns(before, after):
