@@ -42,10 +42,10 @@ static __always_inline bool is_socket(struct file *f)
 	return f && (KREAD(VGL_CAST(f, struct file), f_inode, i_mode) & S_IFMT) == S_IFSOCK;
 }
 
-/* Are stdin, stdout sockets? (a shell whose stdin/stdout is a socket is a reverse shell) */
-static __always_inline __u32 std_sockets(void)
+/* Are stdin, stdout of task (current, typed) sockets? (a shell whose stdin/stdout is a socket is a reverse shell) */
+static __always_inline __u32 std_sockets(struct task_struct *task)
 {
-	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	struct fdtable *fdt = task->files->fdt;
 	struct file *f[2] = {};
 
 	if (fdt->max_fds < 2)
@@ -108,13 +108,14 @@ static __always_inline __u32 exe_put(char *rec, __u32 at, struct file *exe, __u3
 }
 
 /* A process `vigil exec` confined runs its program now: from here on its calls count. */
-static __always_inline void arm_confined(void)
+static __always_inline void arm_confined(struct task_struct *task)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid;
 	struct vgl_confined *c;
 
 	if (!confined_maybe())
 		return;
+	tgid = task->tgid;
 	c = bpf_map_lookup_elem(&vgl_confined, &tgid);
 	if (c)
 		c->armed = 1;
@@ -123,7 +124,8 @@ static __always_inline void arm_confined(void)
 /*
  * One exec record: the task (current) and the file it runs, both typed
  * pointers, so every field is a plain load; helper calls are left for the
- * names' bytes, argv and the ring.
+ * clock, argv and the ring (each call and return ~25 ns on the test VM,
+ * bench/helper_cost.py: the task is passed down, not asked for again).
  */
 static __always_inline int exec_report(struct task_struct *task, struct file *exe)
 {
@@ -131,13 +133,13 @@ static __always_inline int exec_report(struct task_struct *task, struct file *ex
 	struct vgl_exec *e;
 	__u32 at;
 
-	arm_confined();
+	arm_confined(task);
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_exec *)hp->rec;
-	hdr_fill(&e->h, VGL_MSG_EXEC);
+	hdr_fill_task(&e->h, VGL_MSG_EXEC, task, bpf_ktime_get_boot_ns());
 	e->start_ns = task_start_ns(task);
-	e->sflags = std_sockets();
+	e->sflags = std_sockets(task);
 	e->loginuid = task->loginuid.val;
 	e->sid = task->signal->pids[PIDTYPE_SID]->numbers[0].nr;
 	at = sizeof(*e);
