@@ -462,55 +462,88 @@ static __always_inline __u16 path_field(const struct path *p, __u32 at, __u32 *s
 }
 
 /*
- * Report an open of the struct file at address fptr (made by syscall sys),
- * watched as `kind` or denied. Out of line, a global function: the verifier
- * checks it once, and the gates in front of it stay a short straight run.
+ * What open_report() is told of an open (by pointer: a global function
+ * takes at most five arguments). The caller has the current task and its
+ * syscall registers at hand; asked for again out of line, each would be one
+ * more helper call (~25 ns on the test VM, bench/helper_cost.py).
  */
-__noinline int open_report(__u64 fptr, __u32 sys, __u32 kind, __u32 denied)
+struct open_call {
+	__u64 fptr;  /* the struct file, as a number */
+	__u64 task;  /* the current task, as a number */
+	__u64 flags; /* the caller's open flags */
+	__u64 uname; /* the caller's name, in user memory */
+	__u32 sys, kind, denied, _pad;
+};
+
+#if VGL_TYPED
+#define OPEN_TASK(c) VGL_CAST((void *)(c)->task, struct task_struct)
+#else
+#define OPEN_TASK(c) bpf_get_current_task_btf() /* no cast to a typed pointer here */
+#endif
+
+/*
+ * Report the open *c describes (made by syscall c->sys), watched as
+ * c->kind or denied. Out of line, a global function: the verifier checks
+ * it once, and the gates in front of it stay a short straight run.
+ */
+__noinline int open_report(const struct open_call *c)
 {
-	struct task_struct *task = bpf_get_current_task_btf(); /* one helper call for both uses */
 	struct vgl_heap heap_, *hp = &heap_;
-	struct file *f = VGL_CAST((void *)(fptr), struct file);
+	struct task_struct *task;
 	struct vgl_open *e;
 	struct inode *inode;
-	const void *uname = NULL;
 	__u32 at, folded = 0;
+	struct file *f;
 	struct path fp;
-	__u64 flags, now;
+	__u64 now;
 
-	if (!fptr)
+	if (!c || !c->fptr)
 		return 0;
+	task = OPEN_TASK(c);
+	f = VGL_CAST((void *)c->fptr, struct file);
 	inode = KREAD(f, f_inode);
-	flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
 	now = bpf_ktime_get_boot_ns(); /* one clock read for the fold and the record */
-	if (fold_ns && !denied && fold(inode, flags, task->tgid, now, &folded))
+	if (fold_ns && !c->denied && fold(inode, c->flags, task->tgid, now, &folded))
 		return 0;
 	if (!heap_get(hp))
 		return 0;
 	e = (struct vgl_open *)hp->rec;
 	hdr_fill_task(&e->h, VGL_MSG_OPEN, task, now);
-	e->kind = kind;
-	e->syscall = sys;
-	e->sflags = denied;
+	e->kind = c->kind;
+	e->syscall = c->sys;
+	e->sflags = c->denied;
 	e->ino = KREAD(inode, i_ino);
 	e->dev = KREAD(inode, i_sb, s_dev);
 	e->rdev = KREAD(inode, i_rdev);
 	e->imode = KREAD(inode, i_mode);
 	e->fmode = KREAD(f, f_mode);
-	e->open_flags = flags;
+	e->open_flags = c->flags;
 	e->folded = folded;
-	e->target = kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
+	e->target = c->kind == VGL_KIND_PROC_SECRET ? proc_target(f) : 0;
 	e->_pad0 = 0;
 
 	at = sizeof(*e);
-	file_path(fptr, &fp);
+	file_path(c->fptr, &fp);
 	e->path_len = path_field(&fp, at, &e->sflags);
 	at += e->path_len;
-	e->opened_len = ustr_copy(hp->rec, at, uname);
+	e->opened_len = ustr_copy(hp->rec, at, (const void *)c->uname);
 	if (e->sflags & VGL_SF_PATH_TRUNC)
 		drop_count(VGL_DROP_TRUNC_PATH);
 	rec_submit(e, at + e->opened_len, VGL_MSG_OPEN);
 	return 0;
+}
+
+/* open_report() of the file at fptr, opened by task (current, typed) with syscall sys. */
+static __always_inline int report_open(struct task_struct *task, __u64 fptr, __u16 sys, __u32 kind,
+				       __u32 denied)
+{
+	struct open_call c = {
+	    .fptr = fptr, .task = (__u64)task, .sys = sys, .kind = kind, .denied = denied};
+	const void *uname = NULL;
+
+	c.flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
+	c.uname = (__u64)uname;
+	return open_report(&c);
 }
 
 /*
@@ -554,7 +587,7 @@ static __always_inline int on_open_exit(long ret, __u16 sys)
 		return 0;
 	if (denied)
 		bpf_send_signal(9);
-	return open_report(fptr, sys, kind, denied);
+	return report_open(task, fptr, sys, kind, denied);
 }
 
 /*
@@ -602,7 +635,8 @@ int BPF_PROG(lsm_file_open, struct file *file, int prev)
 	/* the out-of-line half takes the file as a number: the argument's value */
 	bpf_probe_read_kernel(&fptr, sizeof(fptr), ctx);
 	if (sys || denied)
-		open_report(fptr, sys ? sys : VGL_SYS_OPENAT, kind, denied);
+		report_open(bpf_get_current_task_btf(), fptr, sys ? sys : VGL_SYS_OPENAT, kind,
+			    denied);
 	return denied ? -1 /* EPERM */ : 0;
 }
 
