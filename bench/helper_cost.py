@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """What each part of a watched open's event costs on this host by itself:
-the programs of bench/helper_cost.bpf.c (the clock, the syscall's registers,
+the programs of bench/helper_cost.bpf.c (the clock, the syscall's registers (by helper
+and as common.bpf.h's task_regs() finds them),
 the caller's name from user memory, a kernel read by helper, a subprogram
 call, the cheapest helper call, a 256-byte ring output) attached to
 sys_exit_openat one at a time beside the empty program (bench/floor.py),
@@ -30,7 +31,7 @@ from floor import floor_attach, floor_reading, obj_get, tp_attach  # noqa: E402
 ROOT = os.path.dirname(HERE)
 B = os.path.join(ROOT, os.environ.get("B", "build"))
 REPS = 8  # helper_cost.bpf.c's REPS
-PARTS = ["hc_clock", "hc_pt_regs", "hc_user_name", "hc_user_read64", "hc_kernel_read", "hc_subprog",
+PARTS = ["hc_clock", "hc_pt_regs", "hc_regs_learnt", "hc_user_name", "hc_user_read64", "hc_kernel_read", "hc_subprog",
          "hc_helper_call", "hc_ring_output"]
 ARCH = {"x86_64": "x86", "aarch64": "arm64"}
 

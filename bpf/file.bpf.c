@@ -541,7 +541,7 @@ static __always_inline int report_open(struct task_struct *task, __u64 fptr, __u
 	    .fptr = fptr, .task = (__u64)task, .sys = sys, .kind = kind, .denied = denied};
 	const void *uname = NULL;
 
-	c.flags = open_flags((struct pt_regs *)bpf_task_pt_regs(task), sys, &uname);
+	c.flags = open_flags(task_regs(task), sys, &uname);
 	c.uname = (__u64)uname;
 	return open_report(&c);
 }

@@ -503,10 +503,40 @@ static __always_inline __u32 inode_dev(struct inode *inode)
 	return BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
+/*
+ * Where task_pt_regs() finds a task's syscall registers: its kernel stack
+ * plus a constant of the kernel's build (THREAD_SIZE less the registers).
+ * bpf_task_pt_regs() tells it once, into regs_learnt; from then on a task's
+ * registers are a load and an add, not a helper call (~25 ns on the test
+ * VM, bench/helper_cost.py). Tasks race to learn it only on the first calls,
+ * all writing the same values. Read back from memory: there the helper's
+ * pointer is a number the verifier lets us subtract.
+ */
+volatile struct {
+	__u64 regs, stack, off;
+} regs_learnt = {};
+
+/* Syscall argument registers of task (current, typed; valid at sys_exit). */
+static __always_inline struct pt_regs *task_regs(struct task_struct *task)
+{
+#if VGL_TYPED
+	__u64 stack = (__u64)task->stack;
+
+	if (!regs_learnt.off) {
+		regs_learnt.regs = (__u64)bpf_task_pt_regs(task);
+		regs_learnt.stack = stack;
+		regs_learnt.off = regs_learnt.regs - regs_learnt.stack;
+	}
+	return VGL_CAST((void *)(stack + regs_learnt.off), struct pt_regs);
+#else
+	return (struct pt_regs *)bpf_task_pt_regs(task);
+#endif
+}
+
 /* Syscall argument registers of the current task (valid at sys_exit). */
 static __always_inline struct pt_regs *current_regs(void)
 {
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return task_regs(bpf_get_current_task_btf());
 }
 
 /*
