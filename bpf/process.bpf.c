@@ -395,14 +395,14 @@ int handle_signal_generate(struct trace_event_raw_signal_generate *ctx)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct vgl_fork e = {};
+	struct vgl_fork *e;
 
-	if (child->pid != child->tgid)
+	if (child->pid != child->tgid || !(e = REC_RESERVE(struct vgl_fork, VGL_MSG_FORK)))
 		return 0;
-	e.start_ns = child->start_boottime;
-	hdr_fill_ids(&e.h, VGL_MSG_FORK, child, e.start_ns);
-	e.h.ppid = parent->tgid; /* the image it runs is the caller's (CLONE_PARENT aside) */
-	rec_submit(&e, sizeof(e), VGL_MSG_FORK);
+	e->start_ns = child->start_boottime;
+	hdr_fill_ids(&e->h, VGL_MSG_FORK, child, e->start_ns);
+	e->h.ppid = parent->tgid; /* the image it runs is the caller's (CLONE_PARENT aside) */
+	rec_commit(e, sizeof(*e));
 	return 0;
 }
 
@@ -414,15 +414,15 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
  */
 static __always_inline int exit_report(struct task_struct *task)
 {
-	struct vgl_exit e = {};
+	struct vgl_exit *e;
 
-	if (task->pid != task->tgid)
+	if (task->pid != task->tgid || !(e = REC_RESERVE(struct vgl_exit, VGL_MSG_EXIT)))
 		return 0;
-	hdr_fill_ids(&e.h, VGL_MSG_EXIT, task, bpf_ktime_get_boot_ns());
-	hdr_fill_who(&e.h, task);
-	e.start_ns = task_start_ns(task);
-	e.exit_code = task->exit_code;
-	rec_submit(&e, sizeof(e), VGL_MSG_EXIT);
+	hdr_fill_ids(&e->h, VGL_MSG_EXIT, task, bpf_ktime_get_boot_ns());
+	hdr_fill_who(&e->h, task);
+	e->start_ns = task_start_ns(task);
+	e->exit_code = task->exit_code;
+	rec_commit(e, sizeof(*e));
 	return 0;
 }
 

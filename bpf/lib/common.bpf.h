@@ -312,6 +312,30 @@ static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
 		drop_count(VGL_DROP_RB_FULL + type);
 }
 
+/*
+ * A record of fixed size built in the ring itself: reserved, filled in
+ * place, committed, with no copy from the stack (bench/helper_cost.py: a
+ * reserve and submit ~35 ns on the test VM, an output of the same size
+ * ~75). The ring's memory holds an older record: the record is zeroed
+ * first, as a stack record is. NULL, counted as a drop, when the ring is full.
+ */
+#define REC_RESERVE(type_, msg)                                             \
+	({                                                                  \
+		type_ *r_ = bpf_ringbuf_reserve(&events, sizeof(type_), 0); \
+		if (r_)                                                     \
+			__builtin_memset(r_, 0, sizeof(type_));             \
+		else                                                        \
+			drop_count(VGL_DROP_RB_FULL + (msg));               \
+		r_;                                                         \
+	})
+
+/* Commit a REC_RESERVE() record of `size` bytes (its type's size). */
+static __always_inline void rec_commit(void *rec, __u32 size)
+{
+	((struct vgl_hdr *)rec)->size = size;
+	bpf_ringbuf_submit(rec, rb_wakeup(size));
+}
+
 /* Process start time in CLOCK_BOOTTIME ns (what /proc/PID/stat counts). */
 static __always_inline __u64 task_start_ns(struct task_struct *task)
 {
