@@ -85,39 +85,29 @@ int hc_regs_learnt(void *ctx)
 	return 0;
 }
 
+/* A program that reads the openat caller's name REPS times with `read` (a user-read helper). */
+#define USER_NAME_PROG(prog, read, size)                                            \
+	SEC("tracepoint/syscalls/sys_exit_openat")                                  \
+	int prog(void *ctx)                                                         \
+	{                                                                           \
+		struct pt_regs *regs =                                              \
+		    (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
+		const void *name = (const void *)PT_REGS_PARM2_SYSCALL(regs);       \
+		char *b = buf();                                                    \
+		__u64 s = 0;                                                        \
+                                                                                    \
+		if (!b)                                                             \
+			return 0;                                                   \
+		for (int i = 0; i < REPS; i++)                                      \
+			s += read(b, size, name);                                   \
+		sink = s;                                                           \
+		return 0;                                                           \
+	}
+
 /* the caller's name, copied from user memory */
-SEC("tracepoint/syscalls/sys_exit_openat")
-int hc_user_name(void *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	const void *name = (const void *)PT_REGS_PARM2_SYSCALL(regs);
-	char *b = buf();
-	__u64 s = 0;
-
-	if (!b)
-		return 0;
-	for (int i = 0; i < REPS; i++)
-		s += bpf_probe_read_user_str(b, 256, name);
-	sink = s;
-	return 0;
-}
-
-/* the caller's name, its first 64 bytes read as a block (no NUL search in the kernel) */
-SEC("tracepoint/syscalls/sys_exit_openat")
-int hc_user_read64(void *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	const void *name = (const void *)PT_REGS_PARM2_SYSCALL(regs);
-	char *b = buf();
-	__u64 s = 0;
-
-	if (!b)
-		return 0;
-	for (int i = 0; i < REPS; i++)
-		s += bpf_probe_read_user(b, 64, name);
-	sink = s;
-	return 0;
-}
+USER_NAME_PROG(hc_user_name, bpf_probe_read_user_str, 256)
+/* its first 64 bytes read as a block (no NUL search in the kernel) */
+USER_NAME_PROG(hc_user_read64, bpf_probe_read_user, 64)
 
 /* one kernel read by helper (the compat build's way, and names over 64 bytes) */
 SEC("tracepoint/syscalls/sys_exit_openat")
