@@ -57,27 +57,28 @@ int hc_pt_regs(void *ctx)
 }
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-volatile struct {
-	__u64 regs, stack, off;
-} learnt;
+volatile __u64 regs_off;
 
 /* the same registers as common.bpf.h's task_regs() finds them: the stack plus a learnt offset */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int hc_regs_learnt(void *ctx)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	volatile __u64 *b = (volatile __u64 *)buf();
 	__u64 s = 0;
 
+	if (!b)
+		return 0;
 	for (int i = 0; i < REPS; i++) {
 		__u64 stack = (__u64)t->stack;
 		struct pt_regs *regs;
 
-		if (!learnt.off) {
-			learnt.regs = (__u64)bpf_task_pt_regs(t);
-			learnt.stack = stack;
-			learnt.off = learnt.regs - learnt.stack;
+		if (!regs_off) {
+			b[0] = (__u64)bpf_task_pt_regs(t);
+			b[1] = stack;
+			regs_off = b[0] - b[1];
 		}
-		regs = bpf_rdonly_cast((void *)(stack + learnt.off),
+		regs = bpf_rdonly_cast((void *)(stack + regs_off),
 				       bpf_core_type_id_kernel(struct pt_regs));
 		s += PT_REGS_PARM2_SYSCALL(regs);
 	}

@@ -530,28 +530,44 @@ static __always_inline __u32 inode_dev(struct inode *inode)
 /*
  * Where task_pt_regs() finds a task's syscall registers: its kernel stack
  * plus a constant of the kernel's build (THREAD_SIZE less the registers).
- * bpf_task_pt_regs() tells it once, into regs_learnt; from then on a task's
- * registers are a load and an add, not a helper call (~25 ns on the test
- * VM, bench/helper_cost.py). Tasks race to learn it only on the first calls,
- * all writing the same values. Read back from memory: there the helper's
- * pointer is a number the verifier lets us subtract.
+ * bpf_task_pt_regs() tells it once: regs_off; from then on a task's
+ * registers are a load and an add, not a helper call (~23 ns on the test
+ * VM, bench/helper_cost.py). The helper's pointer becomes a number the
+ * verifier lets us subtract by a trip through memory, this CPU's own
+ * (regs_probe): CPUs that learn it at once each compute it from their own
+ * task's two values, and all store the same constant.
  */
-volatile struct {
-	__u64 regs, stack, off;
-} regs_learnt = {};
+struct regs_probe {
+	__u64 regs, stack;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct regs_probe);
+} regs_probe SEC(".maps");
+
+volatile __u64 regs_off = 0;
 
 /* Syscall argument registers of task (current, typed; valid at sys_exit). */
 static __always_inline struct pt_regs *task_regs(struct task_struct *task)
 {
 #if VGL_TYPED
 	__u64 stack = (__u64)task->stack;
+	struct regs_probe *rp;
+	__u32 zero = 0;
 
-	if (!regs_learnt.off) {
-		regs_learnt.regs = (__u64)bpf_task_pt_regs(task);
-		regs_learnt.stack = stack;
-		regs_learnt.off = regs_learnt.regs - regs_learnt.stack;
+	if (!regs_off) {
+		rp = bpf_map_lookup_elem(&regs_probe, &zero);
+		if (!rp)
+			return (struct pt_regs *)bpf_task_pt_regs(task);
+		rp->regs = (__u64)bpf_task_pt_regs(task);
+		rp->stack = stack;
+		regs_off =
+		    *(volatile __u64 *)&rp->regs - *(volatile __u64 *)&rp->stack; /* as numbers */
 	}
-	return VGL_CAST((void *)(stack + regs_learnt.off), struct pt_regs);
+	return VGL_CAST((void *)(stack + regs_off), struct pt_regs);
 #else
 	return (struct pt_regs *)bpf_task_pt_regs(task);
 #endif
