@@ -217,6 +217,7 @@ test-kernels: all
 
 bench: all
 	$(Q)bench/run.sh
+	$(Q)B=$(B) $(PYTHON) bench/helper_cost.py 100000 3
 	$(Q)$(PYTHON) bench/rss.py
 	$(Q)bench/rules.sh
 	$(Q)$(PYTHON) bench/response.py
