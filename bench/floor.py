@@ -59,7 +59,7 @@ def tp_attach(prog_fd, tracepoint):
 
 
 def floor_ns(before, after):
-    """ns per run of the floor between two (run_cnt, run_time_ns) readings, or None."""
+    """ns per run of a program (the floor, or any) between two (run_cnt, run_time_ns) readings, or None."""
     runs = after[0] - before[0]
     return (after[1] - before[1]) / runs if runs > 0 else None
 

@@ -31,17 +31,21 @@ static __always_inline char *buf(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
-/* the record's timestamp */
-SEC("tracepoint/syscalls/sys_exit_openat")
-int hc_clock(void *ctx)
-{
-	__u64 s = 0;
+/* A program that sums `expr` over REPS evaluations (s: the sum so far). */
+#define SUM_PROG(prog, expr)                       \
+	SEC("tracepoint/syscalls/sys_exit_openat") \
+	int prog(void *ctx)                        \
+	{                                          \
+		__u64 s = 0;                       \
+                                                   \
+		for (int i = 0; i < REPS; i++)     \
+			s += (expr);               \
+		sink = s;                          \
+		return 0;                          \
+	}
 
-	for (int i = 0; i < REPS; i++)
-		s += bpf_ktime_get_boot_ns();
-	sink = s;
-	return 0;
-}
+/* the record's timestamp */
+SUM_PROG(hc_clock, bpf_ktime_get_boot_ns())
 
 /* the syscall's registers, where the caller's flags and name are */
 SEC("tracepoint/syscalls/sys_exit_openat")
@@ -131,28 +135,10 @@ __noinline int hc_callee(__u64 x)
 	return x * 3 + 1;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int hc_subprog(void *ctx)
-{
-	__u64 s = bpf_get_prandom_u32();
-
-	for (int i = 0; i < REPS; i++)
-		s += hc_callee(s);
-	sink = s;
-	return 0;
-}
+SUM_PROG(hc_subprog, hc_callee(s))
 
 /* the cheapest helper there is: what any helper call and return costs */
-SEC("tracepoint/syscalls/sys_exit_openat")
-int hc_helper_call(void *ctx)
-{
-	__u64 s = 0;
-
-	for (int i = 0; i < REPS; i++)
-		s += bpf_get_prandom_u32();
-	sink = s;
-	return 0;
-}
+SUM_PROG(hc_helper_call, bpf_get_prandom_u32())
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -170,6 +156,25 @@ int hc_ring_output(void *ctx)
 		return 0;
 	for (int i = 0; i < REPS; i++)
 		s += bpf_ringbuf_output(&ring, b, 256, BPF_RB_NO_WAKEUP);
+	sink = s;
+	return 0;
+}
+
+/* the same record reserved in the ring and committed, no copy (common.bpf.h's REC_RESERVE) */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int hc_ring_reserve(void *ctx)
+{
+	long s = 0;
+
+	for (int i = 0; i < REPS; i++) {
+		char *r = bpf_ringbuf_reserve(&ring, 256, 0);
+
+		if (!r)
+			continue;
+		r[0] = 1;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		s++;
+	}
 	sink = s;
 	return 0;
 }

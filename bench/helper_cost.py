@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """What each part of a watched open's event costs on this host by itself:
-the programs of bench/helper_cost.bpf.c (the clock, the syscall's registers (by helper
-and as common.bpf.h's task_regs() finds them),
-the caller's name from user memory, a kernel read by helper, a subprogram
-call, the cheapest helper call, a 256-byte ring output) attached to
+the programs of bench/helper_cost.bpf.c (the clock, the syscall's registers
+by helper and as common.bpf.h's task_regs() finds them, the caller's name
+from user memory, a kernel read by helper, a subprogram call, the cheapest
+helper call, a 256-byte ring output and reserve+submit) attached to
 sys_exit_openat one at a time beside the empty program (bench/floor.py),
 an unwatched open/read/close loop on CPU 1 (the ring's consumer, a thread
 here, on CPU 0). Per part: (its ns per run less the empty program's) / the
@@ -26,13 +26,13 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from floor import floor_attach, floor_reading, obj_get, tp_attach  # noqa: E402
+from floor import floor_attach, floor_ns, floor_reading, obj_get, tp_attach  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 B = os.path.join(ROOT, os.environ.get("B", "build"))
 REPS = 8  # helper_cost.bpf.c's REPS
-PARTS = ["hc_clock", "hc_pt_regs", "hc_regs_learnt", "hc_user_name", "hc_user_read64", "hc_kernel_read", "hc_subprog",
-         "hc_helper_call", "hc_ring_output"]
+PARTS = ["hc_clock", "hc_pt_regs", "hc_regs_learnt", "hc_user_name", "hc_user_read64",
+         "hc_kernel_read", "hc_subprog", "hc_helper_call", "hc_ring_output", "hc_ring_reserve"]
 ARCH = {"x86_64": "x86", "aarch64": "arm64"}
 
 
@@ -99,8 +99,7 @@ def main():
                 run_loop(plain, n)
                 os.close(hold)
                 f1, p1 = floor_reading(floor_id), floor_reading(ids[name])
-                floor = (f1[1] - f0[1]) / max(f1[0] - f0[0], 1)
-                per = (p1[1] - p0[1]) / max(p1[0] - p0[0], 1)
+                floor, per = floor_ns(f0, f1) or 0, floor_ns(p0, p1) or 0
                 cost[name].append((per - floor) / REPS)
                 floors.append(floor)
             print(f"round {r + 1}: " + ", ".join(f"{k[3:]} {v[-1]:.1f}" for k, v in cost.items()),

@@ -316,7 +316,7 @@ static __always_inline void rec_submit(void *rec, __u64 size, __u16 type)
  * A record of fixed size built in the ring itself: reserved, filled in
  * place, committed, with no copy from the stack (bench/helper_cost.py: a
  * reserve and submit ~35 ns on the test VM, an output of the same size
- * ~75). The ring's memory holds an older record: the record is zeroed
+ * ~60-90). The ring's memory holds an older record: the record is zeroed
  * first, as a stack record is. NULL, counted as a drop, when the ring is full.
  */
 #define REC_RESERVE(type_, msg)                                             \
